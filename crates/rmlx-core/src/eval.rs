@@ -1,0 +1,182 @@
+//! Evaluation: an iterative topological walk of the pending graph, run on the caller's thread.
+
+use crate::array::{Array, Node, State};
+use crate::error::{Error, Result};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// One evaluation at a time: kernels are free to use every core, and an `async_eval` running on
+/// a worker is never raced by a synchronous `eval` of the same arrays.
+static EVAL_LOCK: Mutex<()> = Mutex::new(());
+
+/// Pending work handed to workers by [`async_eval`], joined by [`crate::synchronize`].
+static IN_FLIGHT: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Evaluates the given arrays and everything they depend on.
+///
+/// Errors that can only appear while computing (a failed allocation, a kernel failure) are
+/// stored on the array that failed and on every array depending on it; `eval` returns the first
+/// such error among `arrays`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::ones(&[3], mx::float32)?;
+/// let b = mx::exp(&a)?;
+/// let c = &b + &a;
+/// mx::eval([&b, &c])?;
+/// assert!(b.is_evaluated() && c.is_evaluated());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
+    let roots: Vec<&Array> = arrays.into_iter().collect();
+    if roots.iter().all(|a| !matches!(*a.inner.lock_state(), State::Pending(_))) {
+        return first_error(&roots);
+    }
+    let _guard = EVAL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let tape = schedule(&roots);
+    for (array, node) in tape {
+        run_node(&array, &node);
+        // `array` and `node` drop here: once the output holds data the node's inputs are
+        // released, so intermediates free their buffers as soon as nothing needs them.
+    }
+    first_error(&roots)
+}
+
+fn first_error(roots: &[&Array]) -> Result<()> {
+    for a in roots {
+        if let State::Failed(e) = &*a.inner.lock_state() {
+            return Err(e.clone());
+        }
+    }
+    Ok(())
+}
+
+fn pending_node(a: &Array) -> Option<Arc<Node>> {
+    match &*a.inner.lock_state() {
+        State::Pending(n) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// The pending nodes reachable from `roots`, each once, inputs before consumers.
+fn schedule(roots: &[&Array]) -> Vec<(Array, Arc<Node>)> {
+    let mut tape = Vec::new();
+    let mut seen: HashSet<usize> = HashSet::new();
+    // Depth-first with an explicit stack: (array, node, children pushed?).
+    let mut stack: Vec<(Array, Arc<Node>, bool)> = Vec::new();
+    for r in roots {
+        if let Some(node) = pending_node(r) {
+            if seen.insert(Arc::as_ptr(&node) as usize) {
+                stack.push(((*r).clone(), node, false));
+            }
+        }
+    }
+    while let Some((array, node, expanded)) = stack.pop() {
+        if expanded {
+            tape.push((array, node));
+            continue;
+        }
+        let inputs: Vec<(Array, Arc<Node>)> = node
+            .inputs
+            .iter()
+            .filter_map(|i| pending_node(i).map(|n| (i.clone(), n)))
+            .collect();
+        stack.push((array, node, true));
+        for (input, n) in inputs.into_iter().rev() {
+            if seen.insert(Arc::as_ptr(&n) as usize) {
+                stack.push((input, n, false));
+            }
+        }
+    }
+    tape
+}
+
+/// Runs one node and stores its outputs (or its error) on every live output array.
+fn run_node(array: &Array, node: &Arc<Node>) {
+    // Another eval may have computed it meanwhile (a sibling's node).
+    if !matches!(&*array.inner.lock_state(), State::Pending(n) if Arc::ptr_eq(n, node)) {
+        return;
+    }
+    let failed_input = node.inputs.iter().find_map(|i| match &*i.inner.lock_state() {
+        State::Failed(e) => Some(e.clone()),
+        State::Donated => Some(Error::runtime("[eval] input buffer was donated")),
+        _ => None,
+    });
+    let result = match failed_input {
+        Some(e) => Err(e),
+        None => node.primitive.eval_cpu(&node.inputs, &node.outputs),
+    };
+    let result = result.and_then(|datas| {
+        if datas.len() == node.outputs.len() {
+            Ok(datas)
+        } else {
+            Err(Error::runtime(format!(
+                "[eval] {} produced {} outputs, expected {}",
+                node.primitive.name(),
+                datas.len(),
+                node.outputs.len()
+            )))
+        }
+    });
+    let set = |target: &Array, state: State| {
+        let mut s = target.inner.lock_state();
+        if matches!(&*s, State::Pending(n) if Arc::ptr_eq(n, node)) {
+            *s = state;
+        }
+    };
+    match node.siblings.get() {
+        None => set(array, to_state(result.map(|mut d| d.remove(0)))),
+        Some(siblings) => {
+            let outs: Vec<Option<Array>> =
+                siblings.iter().map(|w| w.upgrade().map(|inner| Array { inner })).collect();
+            match result {
+                Ok(datas) => {
+                    for (o, d) in outs.iter().zip(datas) {
+                        if let Some(o) = o {
+                            set(o, State::Ready(d));
+                        }
+                    }
+                }
+                Err(e) => {
+                    for o in outs.iter().flatten() {
+                        set(o, State::Failed(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn to_state(r: Result<crate::array::Data>) -> State {
+    match r {
+        Ok(d) => State::Ready(d),
+        Err(e) => State::Failed(e),
+    }
+}
+
+/// Starts evaluating the arrays on a worker thread and returns at once. Reading an array
+/// (`item`, `to_vec`, `eval`) waits for the work to finish.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::exp(&mx::ones(&[1000], mx::float32)?)?;
+/// mx::async_eval([&a]);
+/// assert_eq!(a.to_vec::<f32>()?.len(), 1000);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) {
+    let owned: Vec<Array> = arrays.into_iter().cloned().collect();
+    let handle = std::thread::spawn(move || {
+        // Errors stay on the arrays; reading them reports the error.
+        let _ = eval(owned.iter());
+    });
+    IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+}
+
+/// Waits for every `async_eval` started so far.
+pub(crate) fn wait_in_flight() {
+    let handles: Vec<_> = std::mem::take(&mut *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()));
+    for h in handles {
+        let _ = h.join();
+    }
+}

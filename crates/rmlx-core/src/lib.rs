@@ -1,0 +1,51 @@
+//! rmlx-core: MLX's array framework in pure Rust.
+//!
+//! Lazy arrays build a graph of primitives; `eval` computes it on the CPU. The API follows
+//! `mlx.core` name for name: read `docs/architecture.md` for the design and the table that
+//! translates MLX Python to rmlx.
+//!
+//! ```
+//! use rmlx_core as mx;
+//! let a = mx::array![[1.0, 2.0], [3.0, 4.0]];
+//! let b = mx::exp(&a)? * 2.0 - &a;
+//! b.eval()?;
+//! assert_eq!(b.shape(), &[2, 2]);
+//! # Ok::<(), mx::Error>(())
+//! ```
+
+pub mod allocator;
+pub mod array;
+pub(crate) mod cpu;
+pub mod device;
+pub mod dtype;
+pub mod element;
+pub mod error;
+pub mod eval;
+pub(crate) mod layout;
+pub mod literal;
+pub mod operators;
+pub mod ops;
+pub mod primitive;
+pub(crate) mod primitives;
+pub mod print;
+pub mod scalar;
+
+pub use allocator::{
+    clear_cache, get_active_memory, get_cache_memory, get_memory_limit, get_peak_memory, reset_peak_memory,
+    set_cache_limit, set_memory_limit, set_wired_limit,
+};
+pub use array::{Array, Data};
+pub use device::{
+    Device, DeviceType, Stream, StreamGuard, cpu, default_device, default_stream, device_count, gpu, is_available,
+    new_stream, set_default_device, set_default_stream, stream, synchronize,
+};
+pub use dtype::*;
+pub use element::{C64, Element};
+pub use error::{Error, ErrorKind, Result};
+pub use eval::{async_eval, eval};
+pub use ops::*;
+pub use print::{PrintOptions, get_printoptions, set_printoptions};
+pub use scalar::{ArrayLike, Operand, Scalar};
+
+pub use half;
+pub use num_complex;

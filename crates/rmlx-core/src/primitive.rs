@@ -1,0 +1,89 @@
+//! The `Primitive` trait: one small type per operation, holding the op's parameters, its CPU
+//! kernel and its transform rules.
+//!
+//! Transform rules (`vjp`, `jvp`, `vmap`) default to a clear "not supported yet" error naming the
+//! primitive and the transform; the transforms issue fills them in.
+
+use crate::array::{Array, Data};
+use crate::dtype::Dtype;
+use crate::error::{Error, Result};
+use std::any::Any;
+
+/// The shape and dtype of one output of a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub shape: Vec<usize>,
+    pub dtype: Dtype,
+}
+
+impl OutputSpec {
+    /// Number of elements.
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Lets a `&dyn Primitive` be downcast, for equivalence tests.
+pub trait AsAny {
+    fn as_any(&self) -> &dyn Any;
+}
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One operation of the graph.
+///
+/// An op function validates its arguments and builds a node holding a primitive; `eval` later
+/// calls [`Primitive::eval_cpu`] once every input holds data.
+pub trait Primitive: Send + Sync + AsAny + 'static {
+    /// The op's name, as MLX prints it (`"Add"`, `"Exp"`).
+    fn name(&self) -> &'static str;
+
+    /// Computes the outputs on the CPU. Every input is evaluated; `outputs` gives the shape and
+    /// dtype each returned [`Data`] must have.
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>>;
+
+    /// Vector-Jacobian product: the cotangents of the inputs listed in `argnums`.
+    fn vjp(
+        &self,
+        _primals: &[Array],
+        _cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Err(Error::transform_unsupported(self.name(), "vjp"))
+    }
+
+    /// Jacobian-vector product: the tangents of the outputs.
+    fn jvp(&self, _primals: &[Array], _tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
+        Err(Error::transform_unsupported(self.name(), "jvp"))
+    }
+
+    /// Batched version of the op: the outputs and the batch axis of each.
+    fn vmap(
+        &self,
+        _inputs: &[Array],
+        _axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Err(Error::transform_unsupported(self.name(), "vmap"))
+    }
+
+    /// Whether `other` is the same operation with the same parameters (for `compile`'s
+    /// common-subexpression elimination). The default, `false`, is always safe.
+    fn is_equivalent(&self, _other: &dyn Primitive) -> bool {
+        false
+    }
+}
+
+/// `is_equivalent` for primitives whose parameters are compared with `PartialEq`.
+pub(crate) fn same_params<T: PartialEq + 'static>(a: &T, other: &dyn Primitive) -> bool {
+    other.as_any().downcast_ref::<T>().is_some_and(|o| o == a)
+}
+
+impl std::fmt::Debug for dyn Primitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,8 @@
+//! Primitives, one small type per operation, grouped by family. Each holds the op's parameters
+//! and implements [`Primitive`](crate::primitive::Primitive): its CPU evaluation (through the
+//! drivers in [`crate::cpu`]) and, later, its transform rules.
+
+pub(crate) mod binary;
+pub(crate) mod creation;
+pub(crate) mod shape;
+pub(crate) mod unary;

@@ -1,0 +1,87 @@
+//! The graph: laziness, iterative eval and drop, memory release, errors, donation.
+
+use rmlx_core as mx;
+
+#[test]
+fn nothing_is_computed_before_eval() {
+    let a = mx::ones(&[4], mx::float32).unwrap();
+    let b = &a + 1.0;
+    assert!(!b.is_evaluated());
+    assert_eq!(b.primitive_name(), Some("Add"));
+    b.eval().unwrap();
+    assert!(b.is_evaluated());
+    assert!(b.inputs().is_empty(), "the graph is released after eval");
+    assert_eq!(b.to_vec::<f32>().unwrap(), vec![2.0; 4]);
+}
+
+#[test]
+fn a_million_op_chain_evaluates_without_overflowing_the_stack() {
+    let mut x = mx::Array::scalar(0i32);
+    for _ in 0..1_000_000 {
+        x = &x + 1;
+    }
+    assert_eq!(x.item::<i32>().unwrap(), 1_000_000);
+}
+
+#[test]
+fn a_million_op_chain_drops_without_overflowing_the_stack() {
+    let mut x = mx::Array::scalar(0.0f32);
+    for _ in 0..1_000_000 {
+        x = mx::exp(&x).unwrap();
+    }
+    drop(x);
+}
+
+#[test]
+fn shared_subgraphs_are_computed_once_and_siblings_survive() {
+    let a = mx::array![1.0, 2.0];
+    let b = mx::exp(&a).unwrap();
+    let c = &b + &b;
+    let d = &b * 2.0;
+    mx::eval([&c, &d]).unwrap();
+    assert_eq!(c.to_vec::<f32>().unwrap(), d.to_vec::<f32>().unwrap());
+    assert!(b.is_evaluated());
+}
+
+#[test]
+fn intermediates_are_freed_after_eval() {
+    let base = mx::get_active_memory();
+    let n = 1 << 20;
+    let x = mx::ones(&[n], mx::float32).unwrap();
+    let mut y = &x + 1.0;
+    for _ in 0..20 {
+        y = &y * 1.5;
+    }
+    y.eval().unwrap();
+    // Only the result (and the broadcast scalar of `ones`) stays alive; donation reuses one
+    // buffer along the chain.
+    assert!(mx::get_active_memory() <= base + 2 * 4 * n, "{} > {}", mx::get_active_memory(), base + 2 * 4 * n);
+    drop(y);
+}
+
+#[test]
+fn eval_errors_are_reported_not_panicked() {
+    let a = mx::zeros(&[2, 3], mx::float32).unwrap();
+    let b = mx::zeros(&[4], mx::float32).unwrap();
+    let e = mx::add(&a, &b).unwrap_err();
+    assert_eq!(e.kind(), mx::ErrorKind::Value);
+    assert!(e.to_string().contains("(2,3) and (4)"), "{e}");
+}
+
+#[test]
+fn async_eval_then_read() {
+    let a = mx::exp(&mx::ones(&[1 << 16], mx::float32).unwrap()).unwrap();
+    mx::async_eval([&a]);
+    mx::synchronize(None);
+    assert!(a.is_evaluated());
+    assert!((a.to_vec::<f32>().unwrap()[0] - std::f32::consts::E).abs() < 1e-6);
+}
+
+#[test]
+fn arrays_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<mx::Array>();
+    let a = mx::array![1, 2, 3];
+    let h = std::thread::spawn(move || (&a * 2).to_vec::<i32>().unwrap());
+    assert_eq!(h.join().unwrap(), vec![2, 4, 6]);
+}
