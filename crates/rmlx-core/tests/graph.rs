@@ -85,3 +85,12 @@ fn arrays_are_send_and_sync() {
     let h = std::thread::spawn(move || (&a * 2).to_vec::<i32>().unwrap());
     assert_eq!(h.join().unwrap(), vec![2, 4, 6]);
 }
+
+#[test]
+fn scalars_on_the_left() {
+    let x = mx::array![1.0, 2.0];
+    let y = 2.0 * &x;
+    let z = 1 - &x;
+    assert_eq!(y.to_vec::<f32>().unwrap(), vec![2.0, 4.0]);
+    assert_eq!(z.to_vec::<f32>().unwrap(), vec![0.0, -1.0]);
+}
