@@ -1,0 +1,214 @@
+//! Reading NumPy's `.npy` arrays and uncompressed `.npz` archives.
+//!
+//! Every malformed input is an error, never a panic or an unbounded allocation: sizes come from
+//! the file and are checked against the bytes actually present.
+
+use crate::array::Array;
+use crate::dtype::Dtype;
+use crate::error::{Error, Result};
+
+fn bad(msg: impl std::fmt::Display) -> Error {
+    Error::value(format!("[load] Corrupt or unsupported file: {msg}."))
+}
+
+fn dtype_of_descr(descr: &str) -> Result<Dtype> {
+    let (order, code) = descr.split_at(descr.len().min(1));
+    if !matches!(order, "<" | "|" | "=") {
+        return Err(bad(format!("only little-endian data is supported, got '{descr}'")));
+    }
+    Ok(match code {
+        "b1" => Dtype::Bool,
+        "u1" => Dtype::Uint8,
+        "u2" => Dtype::Uint16,
+        "u4" => Dtype::Uint32,
+        "u8" => Dtype::Uint64,
+        "i1" => Dtype::Int8,
+        "i2" => Dtype::Int16,
+        "i4" => Dtype::Int32,
+        "i8" => Dtype::Int64,
+        "f2" => Dtype::Float16,
+        "f4" => Dtype::Float32,
+        "f8" => Dtype::Float64,
+        "c8" => Dtype::Complex64,
+        _ => return Err(bad(format!("dtype '{descr}' is not supported"))),
+    })
+}
+
+/// Finds `'key': value` in a NumPy header dict and returns the text of the value.
+fn header_value<'a>(header: &'a str, key: &str) -> Result<&'a str> {
+    let pat = format!("'{key}':");
+    let start = header.find(&pat).ok_or_else(|| bad(format!("header has no '{key}'")))? + pat.len();
+    let rest = header[start..].trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')').map(|i| i + 1)
+    } else if rest.starts_with('\'') {
+        rest[1..].find('\'').map(|i| i + 2)
+    } else {
+        rest.find([',', '}'])
+    }
+    .ok_or_else(|| bad("unterminated header value"))?;
+    Ok(&rest[..end])
+}
+
+/// Parses one `.npy` file held in memory.
+///
+/// ```
+/// // A 1-D int32 array [7, 8] as NumPy writes it.
+/// let header = "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }";
+/// let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+/// let pad = 64 - (10 + header.len() + 1) % 64;
+/// let hlen = (header.len() + pad + 1) as u16;
+/// bytes.extend_from_slice(&hlen.to_le_bytes());
+/// bytes.extend_from_slice(header.as_bytes());
+/// bytes.extend(std::iter::repeat(b' ').take(pad));
+/// bytes.push(b'\n');
+/// bytes.extend_from_slice(&7i32.to_le_bytes());
+/// bytes.extend_from_slice(&8i32.to_le_bytes());
+/// let a = rmlx_core::io::npy::parse_npy(&bytes)?;
+/// assert_eq!(a.to_vec::<i32>()?, vec![7, 8]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("not an .npy file (bad magic)"));
+    }
+    let (hlen, hstart) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err(bad("truncated header"));
+            }
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        }
+        v => return Err(bad(format!("unknown .npy version {v}"))),
+    };
+    let hend = hstart.checked_add(hlen).filter(|&e| e <= bytes.len()).ok_or_else(|| bad("truncated header"))?;
+    let header = std::str::from_utf8(&bytes[hstart..hend]).map_err(|_| bad("header is not text"))?;
+    let descr = header_value(header, "descr")?.trim_matches('\'');
+    let dtype = dtype_of_descr(descr)?;
+    if header_value(header, "fortran_order")?.trim() != "False" {
+        return Err(bad("Fortran-ordered arrays are not supported"));
+    }
+    let shape_txt = header_value(header, "shape")?.trim_matches(|c| c == '(' || c == ')');
+    let shape: Vec<usize> = shape_txt
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| bad(format!("bad dimension '{s}'"))))
+        .collect::<Result<_>>()?;
+    let nbytes = crate::array::checked_nbytes(&shape, dtype)?;
+    let data = &bytes[hend..];
+    if data.len() < nbytes {
+        return Err(bad(format!("expected {nbytes} bytes of data, found {}", data.len())));
+    }
+    from_bytes(&data[..nbytes], &shape, dtype)
+}
+
+/// An array of `dtype` and `shape` from little-endian bytes (exactly `size * itemsize`).
+pub fn from_bytes(bytes: &[u8], shape: &[usize], dtype: Dtype) -> Result<Array> {
+    let nbytes = crate::array::checked_nbytes(shape, dtype)?;
+    if bytes.len() != nbytes {
+        return Err(bad(format!("expected {nbytes} bytes, got {}", bytes.len())));
+    }
+    if dtype == Dtype::Bool && bytes.iter().any(|&b| b > 1) {
+        return Err(bad("bool data holds values other than 0 and 1"));
+    }
+    let mut buf = crate::allocator::alloc_uninit(nbytes)?;
+    buf.bytes_mut().copy_from_slice(bytes);
+    Ok(Array::from_data(shape.to_vec(), dtype, crate::array::Data::from_buffer(buf, shape)))
+}
+
+fn u16_at(b: &[u8], at: usize) -> Result<u16> {
+    b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]])).ok_or_else(|| bad("truncated zip record"))
+}
+fn u32_at(b: &[u8], at: usize) -> Result<u32> {
+    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]])).ok_or_else(|| bad("truncated zip record"))
+}
+fn u64_at(b: &[u8], at: usize) -> Result<u64> {
+    b.get(at..at + 8)
+        .map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
+        .ok_or_else(|| bad("truncated zip record"))
+}
+
+/// Parses an uncompressed `.npz` archive (as `np.savez` writes it) held in memory, returning
+/// its arrays by name (without the `.npy` suffix), in archive order.
+pub fn parse_npz(bytes: &[u8]) -> Result<Vec<(String, Array)>> {
+    // End of central directory: the last "PK\x05\x06" record.
+    let eocd = (0..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| &bytes[i..i + 4] == b"PK\x05\x06")
+        .ok_or_else(|| bad("not a zip archive"))?;
+    let mut count = u16_at(bytes, eocd + 10)? as u64;
+    let mut cd = u32_at(bytes, eocd + 16)? as u64;
+    if count == 0xFFFF || cd == 0xFFFF_FFFF {
+        // Zip64: the locator sits just before the EOCD.
+        let loc = eocd.checked_sub(20).ok_or_else(|| bad("missing zip64 locator"))?;
+        if u32_at(bytes, loc)? != 0x0706_4b50 {
+            return Err(bad("missing zip64 locator"));
+        }
+        let z = u64_at(bytes, loc + 8)? as usize;
+        if u32_at(bytes, z)? != 0x0606_4b50 {
+            return Err(bad("bad zip64 end record"));
+        }
+        count = u64_at(bytes, z + 32)?;
+        cd = u64_at(bytes, z + 48)?;
+    }
+    let mut out = Vec::new();
+    let mut p = usize::try_from(cd).map_err(|_| bad("bad directory offset"))?;
+    for _ in 0..count {
+        if u32_at(bytes, p)? != 0x0201_4b50 {
+            return Err(bad("bad central directory entry"));
+        }
+        let method = u16_at(bytes, p + 10)?;
+        let mut csize = u32_at(bytes, p + 20)? as u64;
+        let mut usize_ = u32_at(bytes, p + 24)? as u64;
+        let name_len = u16_at(bytes, p + 28)? as usize;
+        let extra_len = u16_at(bytes, p + 30)? as usize;
+        let comment_len = u16_at(bytes, p + 32)? as usize;
+        let mut local = u32_at(bytes, p + 42)? as u64;
+        let name = bytes.get(p + 46..p + 46 + name_len).ok_or_else(|| bad("truncated name"))?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        // Zip64 extra field: the 64-bit values replace those stored as 0xFFFFFFFF, in order.
+        let extra = bytes.get(p + 46 + name_len..p + 46 + name_len + extra_len).ok_or_else(|| bad("truncated extra"))?;
+        let mut e = 0;
+        while e + 4 <= extra.len() {
+            let id = u16_at(extra, e)?;
+            let len = u16_at(extra, e + 2)? as usize;
+            if id == 1 {
+                let mut q = e + 4;
+                for field in [&mut usize_, &mut csize, &mut local] {
+                    if *field == 0xFFFF_FFFF {
+                        *field = u64_at(extra, q)?;
+                        q += 8;
+                    }
+                }
+            }
+            e += 4 + len;
+        }
+        if method != 0 {
+            return Err(bad(format!("entry '{name}' is compressed; only uncompressed .npz is supported")));
+        }
+        if csize != usize_ {
+            return Err(bad(format!("entry '{name}' has inconsistent sizes")));
+        }
+        let l = usize::try_from(local).map_err(|_| bad("bad local offset"))?;
+        if u32_at(bytes, l)? != 0x0403_4b50 {
+            return Err(bad("bad local header"));
+        }
+        let start = l + 30 + u16_at(bytes, l + 26)? as usize + u16_at(bytes, l + 28)? as usize;
+        let end = usize::try_from(csize).ok().and_then(|c| start.checked_add(c)).filter(|&e| e <= bytes.len());
+        let end = end.ok_or_else(|| bad(format!("entry '{name}' runs past the end of the file")))?;
+        let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
+        out.push((key, parse_npy(&bytes[start..end])?));
+        p += 46 + name_len + extra_len + comment_len;
+    }
+    Ok(out)
+}
+
+/// Reads an uncompressed `.npz` file.
+pub fn load_npz(path: impl AsRef<std::path::Path>) -> Result<Vec<(String, Array)>> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::value(format!("[load] Failed to open {}: {e}", path.display())))?;
+    parse_npz(&bytes)
+}
