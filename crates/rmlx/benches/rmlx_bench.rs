@@ -1,1 +1,146 @@
-fn main() {}
+//! rmlx's benchmark, with the workload names of the peer benchmark (../shared/bench/peers.py)
+//! and of the repo's own peer script (bench/peers_extra.py), so results sit side by side.
+//!
+//!     cargo bench -p rmlx --bench rmlx_bench -- [--out FILE] [--runs 3] [--only NAME,NAME]
+//!
+//! Each workload builds its graph and evaluates it; 2 warm-up calls, then reps for about one
+//! second (at least 5); the median and min are reported. With `--runs 3` the whole suite runs
+//! three times and the JSON holds the median of the three medians (with each run's median).
+
+use rmlx::core as mx;
+use std::time::Instant;
+
+type Workload = Box<dyn FnMut() -> mx::Result<()>>;
+
+fn randn(shape: &[usize], seed: u64) -> mx::Array {
+    // A small deterministic generator (xorshift + Box-Muller) keeps the bench free of the
+    // random module, which a later issue brings.
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let v: Vec<f32> = (0..n)
+        .map(|_| {
+            let (u1, u2) = (next(), next());
+            ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+        })
+        .collect();
+    let a = mx::Array::from_slice(&v, shape).expect("shape matches");
+    a.eval().expect("eval");
+    a
+}
+
+fn workloads() -> Vec<(&'static str, Workload)> {
+    let n16m = [1usize << 24];
+    let a = randn(&n16m, 1);
+    let b = randn(&n16m, 2);
+    let big = randn(&[4096, 4096], 3);
+    let scalar = mx::Array::scalar(1.5f32);
+    scalar.eval().expect("eval");
+    let mut w: Vec<(&'static str, Workload)> = Vec::new();
+    macro_rules! wl {
+        ($name:expr, $body:expr) => {
+            w.push(($name, Box::new($body)));
+        };
+    }
+    let (a1, b1) = (a.clone(), b.clone());
+    wl!("add_16m", move || mx::add(&a1, &b1)?.eval());
+    let (a1, b1) = (a.clone(), b.clone());
+    wl!("multiply_16m", move || mx::multiply(&a1, &b1)?.eval());
+    let a1 = a.clone();
+    wl!("exp_16m", move || mx::exp(&a1)?.eval());
+    let a1 = a.clone();
+    wl!("tanh_16m", move || mx::tanh(&a1)?.eval());
+    let a1 = a.clone();
+    wl!("sigmoid_16m", move || mx::sigmoid(&a1)?.eval());
+    let x = big.clone();
+    wl!("ew_chain", move || (mx::tanh(&(&x * 2.0 + 1.0))? * mx::sigmoid(&x)?).eval());
+    let x = big.clone();
+    wl!("sum_axis0", move || mx::sum_axes(&x, 0, false)?.eval());
+    let x = big.clone();
+    wl!("sum_axis1", move || mx::sum_axes(&x, 1, false)?.eval());
+    let x = big.clone();
+    wl!("argmax_last", move || mx::argmax_axis(&x, -1, false)?.eval());
+    let x = big.clone();
+    wl!("softmax_last", move || mx::softmax_axes(&x, -1, false)?.eval());
+    let s = scalar.clone();
+    wl!("scalar_op", move || (&s + 1.0).eval());
+    w
+}
+
+struct Stat {
+    median_ms: f64,
+    min_ms: f64,
+    reps: usize,
+}
+
+fn measure(f: &mut Workload) -> mx::Result<Stat> {
+    f()?;
+    let t = Instant::now();
+    f()?;
+    let second = t.elapsed().as_secs_f64();
+    let reps = ((1.0 / second.max(1e-7)) as usize).clamp(5, 200_000);
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(Stat { median_ms: times[times.len() / 2], min_ms: times[0], reps })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+    let out = arg("--out").unwrap_or_else(|| "target/rmlx_bench.json".into());
+    let runs: usize = arg("--runs").and_then(|r| r.parse().ok()).unwrap_or(1);
+    let only: Option<Vec<String>> = arg("--only").map(|s| s.split(',').map(String::from).collect());
+    let mut all = workloads();
+    let mut medians: Vec<(&str, Vec<f64>, f64, usize)> = Vec::new();
+    for run in 0..runs {
+        for (name, f) in all.iter_mut() {
+            if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == name)) {
+                continue;
+            }
+            match measure(f) {
+                Ok(s) => {
+                    eprintln!("[rmlx run {run}] {name:24} {:10.4} ms (min {:.4}, reps {})", s.median_ms, s.min_ms, s.reps);
+                    match medians.iter_mut().find(|m| m.0 == *name) {
+                        Some(m) => {
+                            m.1.push(s.median_ms);
+                            m.2 = m.2.min(s.min_ms);
+                        }
+                        None => medians.push((name, vec![s.median_ms], s.min_ms, s.reps)),
+                    }
+                }
+                Err(e) => eprintln!("[rmlx] {name} ERROR {e}"),
+            }
+        }
+    }
+    let mut json = String::from("{\"framework\": \"rmlx\", \"results\": {");
+    for (i, (name, ms, min, reps)) in medians.iter().enumerate() {
+        let mut sorted = ms.clone();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        let med = sorted[sorted.len() / 2];
+        let runs_txt: Vec<String> = ms.iter().map(|m| format!("{m:.5}")).collect();
+        if i > 0 {
+            json.push_str(", ");
+        }
+        json.push_str(&format!(
+            "\"{name}\": {{\"median_ms\": {med:.5}, \"min_ms\": {min:.5}, \"reps\": {reps}, \"run_medians_ms\": [{}]}}",
+            runs_txt.join(", ")
+        ));
+        println!("{name:24} {med:10.4} ms  (run medians: {})", runs_txt.join(", "));
+    }
+    json.push_str("}}\n");
+    if let Some(dir) = std::path::Path::new(&out).parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&out, json).expect("write results");
+    eprintln!("wrote {out}");
+}

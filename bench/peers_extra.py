@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Peer timings for rmlx workloads that ../shared/bench/peers.py lacks (numpy, PyTorch, MLX),
+written in peers.py's JSON layout so that ../shared/bench/compare.py reads it:
+
+    python3 bench/peers_extra.py --out target/peers_extra.json [--runs 3]
+
+Workloads: add_16m, multiply_16m (16M float32, fresh output each call, as the frameworks do),
+exp_16m, tanh_16m, sigmoid_16m, scalar_op (build and evaluate one op on a scalar).
+Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
+The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
+is recorded under "bandwidth" so add/multiply can be set against it.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+
+def bench(f):
+    f()
+    t = time.perf_counter()
+    f()
+    second = time.perf_counter() - t
+    reps = max(5, min(200000, int(1.0 / max(second, 1e-7))))
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return {"median_ms": statistics.median(ts) * 1e3, "min_ms": min(ts) * 1e3, "reps": reps}
+
+
+def build(fw):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(1 << 24, dtype=np.float32)
+    b = rng.standard_normal(1 << 24, dtype=np.float32)
+    w = {}
+    if fw == "numpy":
+        w["add_16m"] = lambda: a + b
+        w["multiply_16m"] = lambda: a * b
+        w["exp_16m"] = lambda: np.exp(a)
+        w["tanh_16m"] = lambda: np.tanh(a)
+        w["sigmoid_16m"] = lambda: 1 / (1 + np.exp(-a))
+        s = np.float32(1.5)
+        w["scalar_op"] = lambda: s + 1
+    elif fw == "torch":
+        import torch
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        w["add_16m"] = lambda: ta + tb
+        w["multiply_16m"] = lambda: ta * tb
+        w["exp_16m"] = lambda: torch.exp(ta)
+        w["tanh_16m"] = lambda: torch.tanh(ta)
+        w["sigmoid_16m"] = lambda: torch.sigmoid(ta)
+        s = torch.tensor(1.5)
+        w["scalar_op"] = lambda: s + 1
+    elif fw == "mlx":
+        import mlx.core as mx
+        ma, mb = mx.array(a), mx.array(b)
+        mx.eval(ma, mb)
+        w["add_16m"] = lambda: mx.eval(ma + mb)
+        w["multiply_16m"] = lambda: mx.eval(ma * mb)
+        w["exp_16m"] = lambda: mx.eval(mx.exp(ma))
+        w["tanh_16m"] = lambda: mx.eval(mx.tanh(ma))
+        w["sigmoid_16m"] = lambda: mx.eval(mx.sigmoid(ma))
+        s = mx.array(1.5)
+        mx.eval(s)
+        w["scalar_op"] = lambda: mx.eval(s + 1)
+    return w
+
+
+def bandwidth():
+    import numpy as np
+    n = 1 << 30
+    src = np.ones(n // 4, np.float32)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    ts = []
+    for _ in range(5):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        ts.append(time.perf_counter() - t)
+    return {"numpy_copy_1GiB_1thread_GBps(read+write)": 2 * n / statistics.median(ts) / 1e9}
+
+
+def worker(fw, runs):
+    w = build(fw)
+    res = {}
+    for name, f in w.items():
+        meds = [bench(f)["median_ms"] for _ in range(runs)]
+        res[name] = {"median_ms": statistics.median(meds), "run_medians_ms": meds}
+        print(f"[{fw}] {name:16s} {res[name]['median_ms']:10.4f} ms", file=sys.stderr, flush=True)
+    out = {"results": res}
+    if fw == "numpy":
+        out["bandwidth"] = bandwidth()
+    print(json.dumps(out))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default="target/peers_extra.json")
+    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--fw")
+    p.add_argument("--frameworks", nargs="*", default=["numpy", "torch", "mlx"])
+    args = p.parse_args()
+    if args.fw:
+        worker(args.fw, args.runs)
+        return
+    frameworks = {}
+    for fw in args.frameworks:
+        r = subprocess.run([sys.executable, __file__, "--fw", fw, "--runs", str(args.runs)],
+                           capture_output=True, text=True)
+        sys.stderr.write(r.stderr)
+        if r.returncode == 0:
+            frameworks[fw] = json.loads(r.stdout.strip().splitlines()[-1])
+        else:
+            frameworks[fw] = {"error": r.stderr[-300:]}
+    with open(args.out, "w") as f:
+        json.dump({"frameworks": frameworks}, f, indent=1)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
