@@ -90,7 +90,11 @@ static ALLOCATOR: Allocator = Allocator {
 /// The size class of a request: small ones round to 64 bytes, large ones to 4 KiB pages, so a
 /// buffer freed by one op fits the next op of about the same size.
 fn size_class(len: usize) -> usize {
-    if len <= 4096 { len.div_ceil(ALIGN) * ALIGN } else { len.div_ceil(4096) * 4096 }
+    if len <= 4096 {
+        len.div_ceil(ALIGN) * ALIGN
+    } else {
+        len.div_ceil(4096) * 4096
+    }
 }
 
 fn default_memory_limit() -> usize {
@@ -98,9 +102,13 @@ fn default_memory_limit() -> usize {
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| {
-                l.split_whitespace().nth(1).and_then(|kb| kb.parse::<usize>().ok())
-            })
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|kb| kb.parse::<usize>().ok())
+                })
         })
         .map(|kb| kb * 1024)
         .unwrap_or(16 << 30);
@@ -121,7 +129,11 @@ impl Allocator {
 
     fn allocate(&self, len: usize, zeroed: bool) -> Result<Buffer> {
         if len == 0 {
-            return Ok(Buffer { ptr: NonNull::dangling(), len: 0, capacity: 0 });
+            return Ok(Buffer {
+                ptr: NonNull::dangling(),
+                len: 0,
+                capacity: 0,
+            });
         }
         let capacity = size_class(len);
         // A cached block of the same class first.
@@ -153,7 +165,11 @@ impl Allocator {
                 })?;
                 // SAFETY: layout has non-zero size.
                 let raw = unsafe {
-                    if zeroed { alloc::alloc_zeroed(layout) } else { alloc::alloc(layout) }
+                    if zeroed {
+                        alloc::alloc_zeroed(layout)
+                    } else {
+                        alloc::alloc(layout)
+                    }
                 };
                 let p = NonNull::new(raw).ok_or_else(|| {
                     Error::runtime(format!("[malloc] Unable to allocate {len} bytes."))
@@ -172,14 +188,22 @@ impl Allocator {
             return;
         }
         self.active.fetch_sub(buf.capacity, Ordering::Relaxed);
-        let limit = self.cache_limit.load(Ordering::Relaxed).min(self.memory_limit());
+        let limit = self
+            .cache_limit
+            .load(Ordering::Relaxed)
+            .min(self.memory_limit());
         if self.cached.load(Ordering::Relaxed) + buf.capacity <= limit {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             cache.entry(buf.capacity).or_default().push(buf.ptr);
             self.cached.fetch_add(buf.capacity, Ordering::Relaxed);
         } else {
             // SAFETY: allocated with this layout in `allocate`.
-            unsafe { alloc::dealloc(buf.ptr.as_ptr(), Layout::from_size_align_unchecked(buf.capacity, ALIGN)) };
+            unsafe {
+                alloc::dealloc(
+                    buf.ptr.as_ptr(),
+                    Layout::from_size_align_unchecked(buf.capacity, ALIGN),
+                )
+            };
         }
     }
 
@@ -188,7 +212,9 @@ impl Allocator {
         for (cap, ptrs) in std::mem::take(&mut *cache) {
             for p in ptrs {
                 // SAFETY: every cached block was allocated with (cap, ALIGN).
-                unsafe { alloc::dealloc(p.as_ptr(), Layout::from_size_align_unchecked(cap, ALIGN)) };
+                unsafe {
+                    alloc::dealloc(p.as_ptr(), Layout::from_size_align_unchecked(cap, ALIGN))
+                };
                 self.cached.fetch_sub(cap, Ordering::Relaxed);
             }
         }
@@ -198,11 +224,15 @@ impl Allocator {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         // Free the largest blocks first until the cache fits.
         while self.cached.load(Ordering::Relaxed) > limit {
-            let Some((&cap, _)) = cache.iter().next_back() else { break };
+            let Some((&cap, _)) = cache.iter().next_back() else {
+                break;
+            };
             let ptrs = cache.get_mut(&cap).expect("key just seen");
             if let Some(p) = ptrs.pop() {
                 // SAFETY: allocated with (cap, ALIGN).
-                unsafe { alloc::dealloc(p.as_ptr(), Layout::from_size_align_unchecked(cap, ALIGN)) };
+                unsafe {
+                    alloc::dealloc(p.as_ptr(), Layout::from_size_align_unchecked(cap, ALIGN))
+                };
                 self.cached.fetch_sub(cap, Ordering::Relaxed);
             }
             if ptrs.is_empty() {
@@ -254,7 +284,9 @@ pub fn get_memory_limit() -> usize {
 /// Sets the memory limit and returns the previous one.
 pub fn set_memory_limit(limit: usize) -> usize {
     let prev = ALLOCATOR.memory_limit();
-    ALLOCATOR.memory_limit.store(limit.max(1), Ordering::Relaxed);
+    ALLOCATOR
+        .memory_limit
+        .store(limit.max(1), Ordering::Relaxed);
     prev
 }
 /// Sets the most bytes the cache may hold (0 disables caching) and returns the previous limit.

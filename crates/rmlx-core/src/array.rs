@@ -58,10 +58,10 @@ impl Drop for Node {
         while let Some(arr) = stack.pop() {
             if Arc::strong_count(&arr.inner) == 1 {
                 let mut state = arr.inner.lock_state();
-                if let State::Pending(node) = &mut *state {
-                    if let Some(node) = Arc::get_mut(node) {
-                        stack.append(&mut node.inputs);
-                    }
+                if let State::Pending(node) = &mut *state
+                    && let Some(node) = Arc::get_mut(node)
+                {
+                    stack.append(&mut node.inputs);
                 }
             }
             // `arr` drops here; its node (if any) has no inputs left, so this does not recurse.
@@ -111,20 +111,38 @@ pub(crate) fn is_row_contiguous(shape: &[usize], strides: &[isize]) -> bool {
 
 impl Data {
     /// A view of `buffer` with the given layout.
-    pub(crate) fn view(buffer: Arc<Buffer>, shape: &[usize], offset: usize, strides: Vec<isize>) -> Data {
+    pub(crate) fn view(
+        buffer: Arc<Buffer>,
+        shape: &[usize],
+        offset: usize,
+        strides: Vec<isize>,
+    ) -> Data {
         let row_contiguous = is_row_contiguous(shape, &strides);
-        Data { buffer, offset, strides, row_contiguous }
+        Data {
+            buffer,
+            offset,
+            strides,
+            row_contiguous,
+        }
     }
 
     /// A row-major buffer for `spec`, uninitialised: the caller writes every element.
     pub(crate) fn alloc(spec: &OutputSpec) -> Result<(Buffer, Vec<isize>)> {
         let bytes = checked_nbytes(&spec.shape, spec.dtype)?;
-        Ok((allocator::alloc_uninit(bytes)?, row_major_strides(&spec.shape)))
+        Ok((
+            allocator::alloc_uninit(bytes)?,
+            row_major_strides(&spec.shape),
+        ))
     }
 
     /// Wraps a freshly written row-major buffer.
     pub(crate) fn from_buffer(buffer: Buffer, shape: &[usize]) -> Data {
-        Data { buffer: Arc::new(buffer), offset: 0, strides: row_major_strides(shape), row_contiguous: true }
+        Data {
+            buffer: Arc::new(buffer),
+            offset: 0,
+            strides: row_major_strides(shape),
+            row_contiguous: true,
+        }
     }
 
     /// Copies a slice into a new row-major buffer.
@@ -176,7 +194,13 @@ pub(crate) fn checked_nbytes(shape: &[usize], dtype: Dtype) -> Result<usize> {
         .iter()
         .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
         .filter(|&b| b <= isize::MAX as usize)
-        .ok_or_else(|| Error::value(format!("Shape {} of {} is too large to allocate.", fmt_shape(shape), dtype)))
+        .ok_or_else(|| {
+            Error::value(format!(
+                "Shape {} of {} is too large to allocate.",
+                fmt_shape(shape),
+                dtype
+            ))
+        })
 }
 
 impl ArrayInner {
@@ -196,7 +220,10 @@ impl Array {
         let node = Node {
             primitive: Box::new(primitive),
             inputs,
-            outputs: vec![OutputSpec { shape: shape.clone(), dtype }],
+            outputs: vec![OutputSpec {
+                shape: shape.clone(),
+                dtype,
+            }],
             siblings: OnceLock::new(),
         };
         Array::with_state(shape, dtype, State::Pending(Arc::new(node)))
@@ -218,12 +245,20 @@ impl Array {
             .into_iter()
             .map(|o| Array::with_state(o.shape, o.dtype, State::Pending(node.clone())))
             .collect();
-        let _ = node.siblings.set(arrays.iter().map(|a| Arc::downgrade(&a.inner)).collect());
+        let _ = node
+            .siblings
+            .set(arrays.iter().map(|a| Arc::downgrade(&a.inner)).collect());
         arrays
     }
 
     pub(crate) fn with_state(shape: Vec<usize>, dtype: Dtype, state: State) -> Array {
-        Array { inner: Arc::new(ArrayInner { shape, dtype, state: Mutex::new(state) }) }
+        Array {
+            inner: Arc::new(ArrayInner {
+                shape,
+                dtype,
+                state: Mutex::new(state),
+            }),
+        }
     }
 
     /// An evaluated array holding `data`.
@@ -249,7 +284,11 @@ impl Array {
                 values.len()
             )));
         }
-        Ok(Array::from_data(shape.to_vec(), T::DTYPE, Data::from_slice(values, shape)?))
+        Ok(Array::from_data(
+            shape.to_vec(),
+            T::DTYPE,
+            Data::from_slice(values, shape)?,
+        ))
     }
 
     /// A 1-D array copied from a slice.
@@ -330,7 +369,9 @@ impl Array {
             State::Ready(d) => Ok(d.clone()),
             State::Failed(e) => Err(e.clone()),
             State::Pending(_) => Err(Error::runtime("[eval] array used before it was evaluated")),
-            State::Donated => Err(Error::runtime("[eval] array read after its buffer was donated")),
+            State::Donated => Err(Error::runtime(
+                "[eval] array read after its buffer was donated",
+            )),
         }
     }
 
@@ -401,7 +442,10 @@ impl Array {
         let mut state = self.inner.lock_state();
         let ok = match &*state {
             State::Ready(d) => {
-                d.row_contiguous && d.offset == 0 && d.buffer.len() == bytes && Arc::strong_count(&d.buffer) == 1
+                d.row_contiguous
+                    && d.offset == 0
+                    && d.buffer.len() == bytes
+                    && Arc::strong_count(&d.buffer) == 1
             }
             _ => false,
         };

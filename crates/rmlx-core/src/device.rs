@@ -23,10 +23,16 @@ pub struct Device {
 
 /// The CPU device (`mx.cpu`).
 #[allow(non_upper_case_globals)]
-pub const cpu: Device = Device { device_type: DeviceType::Cpu, index: 0 };
+pub const cpu: Device = Device {
+    device_type: DeviceType::Cpu,
+    index: 0,
+};
 /// The GPU device (`mx.gpu`): not available in this build.
 #[allow(non_upper_case_globals)]
-pub const gpu: Device = Device { device_type: DeviceType::Gpu, index: 0 };
+pub const gpu: Device = Device {
+    device_type: DeviceType::Gpu,
+    index: 0,
+};
 
 impl Device {
     /// A device of the given type and index.
@@ -69,7 +75,10 @@ impl fmt::Display for Stream {
 }
 
 static DEFAULT_DEVICE: Mutex<Device> = Mutex::new(cpu);
-static DEFAULT_STREAM: Mutex<Stream> = Mutex::new(Stream { index: 0, device: cpu });
+static DEFAULT_STREAM: Mutex<Stream> = Mutex::new(Stream {
+    index: 0,
+    device: cpu,
+});
 static NEXT_STREAM: AtomicUsize = AtomicUsize::new(1);
 
 thread_local! {
@@ -92,7 +101,9 @@ pub fn default_device() -> Device {
 /// ```
 pub fn set_default_device(device: Device) -> Result<()> {
     if !is_available(device) {
-        return Err(Error::value(format!("[set_default_device] {device} is not available.")));
+        return Err(Error::value(format!(
+            "[set_default_device] {device} is not available."
+        )));
     }
     *DEFAULT_DEVICE.lock().unwrap_or_else(|e| e.into_inner()) = device;
     Ok(())
@@ -101,7 +112,9 @@ pub fn set_default_device(device: Device) -> Result<()> {
 /// The stream ops are scheduled on now: the innermost [`stream`] scope, else the default.
 pub fn default_stream(device: Device) -> Result<Stream> {
     if !is_available(device) {
-        return Err(Error::value(format!("[default_stream] {device} is not available.")));
+        return Err(Error::value(format!(
+            "[default_stream] {device} is not available."
+        )));
     }
     let scoped = STREAM_SCOPE.with(|s| s.borrow().last().copied());
     Ok(scoped
@@ -112,7 +125,10 @@ pub fn default_stream(device: Device) -> Result<Stream> {
 /// Sets the default stream.
 pub fn set_default_stream(stream: Stream) -> Result<()> {
     if !is_available(stream.device) {
-        return Err(Error::value(format!("[set_default_stream] {} is not available.", stream.device)));
+        return Err(Error::value(format!(
+            "[set_default_stream] {} is not available.",
+            stream.device
+        )));
     }
     *DEFAULT_STREAM.lock().unwrap_or_else(|e| e.into_inner()) = stream;
     Ok(())
@@ -121,9 +137,14 @@ pub fn set_default_stream(stream: Stream) -> Result<()> {
 /// A new stream on a device.
 pub fn new_stream(device: Device) -> Result<Stream> {
     if !is_available(device) {
-        return Err(Error::value(format!("[new_stream] {device} is not available.")));
+        return Err(Error::value(format!(
+            "[new_stream] {device} is not available."
+        )));
     }
-    Ok(Stream { index: NEXT_STREAM.fetch_add(1, Ordering::Relaxed), device })
+    Ok(Stream {
+        index: NEXT_STREAM.fetch_add(1, Ordering::Relaxed),
+        device,
+    })
 }
 
 /// Waits until the work scheduled so far (also by `async_eval`) is done.
@@ -145,7 +166,9 @@ pub fn synchronize(_stream: Option<Stream>) {
 /// ```
 pub fn stream(s: Stream) -> StreamGuard {
     STREAM_SCOPE.with(|st| st.borrow_mut().push(s));
-    StreamGuard { _private: std::marker::PhantomData }
+    StreamGuard {
+        _private: std::marker::PhantomData,
+    }
 }
 
 /// Restores the previous stream when dropped. Not `Send`: a scope belongs to one thread.

@@ -135,7 +135,10 @@ impl Dtype {
     }
     /// True for float16, bfloat16, float32, float64.
     pub const fn is_floating(self) -> bool {
-        matches!(self, Dtype::Float16 | Dtype::Bfloat16 | Dtype::Float32 | Dtype::Float64)
+        matches!(
+            self,
+            Dtype::Float16 | Dtype::Bfloat16 | Dtype::Float32 | Dtype::Float64
+        )
     }
     /// True for floating and complex dtypes.
     pub const fn is_inexact(self) -> bool {
@@ -151,11 +154,17 @@ impl Dtype {
     }
     /// True for int8..int64.
     pub const fn is_signed_integer(self) -> bool {
-        matches!(self, Dtype::Int8 | Dtype::Int16 | Dtype::Int32 | Dtype::Int64)
+        matches!(
+            self,
+            Dtype::Int8 | Dtype::Int16 | Dtype::Int32 | Dtype::Int64
+        )
     }
     /// True for uint8..uint64.
     pub const fn is_unsigned_integer(self) -> bool {
-        matches!(self, Dtype::Uint8 | Dtype::Uint16 | Dtype::Uint32 | Dtype::Uint64)
+        matches!(
+            self,
+            Dtype::Uint8 | Dtype::Uint16 | Dtype::Uint32 | Dtype::Uint64
+        )
     }
     /// The category of a concrete dtype (bool has none of its own: `Generic`).
     pub const fn category(self) -> DtypeCategory {
@@ -213,19 +222,43 @@ const PROMOTION: [[u8; 14]; 14] = {
     const F64: u8 = 12;
     const C: u8 = 13;
     [
-        [B, U8, U16, U32, U64, I8, I16, I32, I64, F16, BF, F32, F64, C],
-        [U8, U8, U16, U32, U64, I16, I16, I32, I64, F16, BF, F32, F64, C],
-        [U16, U16, U16, U32, U64, I32, I32, I32, I64, F16, BF, F32, F64, C],
-        [U32, U32, U32, U32, U64, I64, I64, I64, I64, F16, BF, F32, F64, C],
-        [U64, U64, U64, U64, U64, F32, F32, F32, F32, F16, BF, F32, F64, C],
-        [I8, I16, I32, I64, F32, I8, I16, I32, I64, F16, BF, F32, F64, C],
-        [I16, I16, I32, I64, F32, I16, I16, I32, I64, F16, BF, F32, F64, C],
-        [I32, I32, I32, I64, F32, I32, I32, I32, I64, F16, BF, F32, F64, C],
-        [I64, I64, I64, I64, F32, I64, I64, I64, I64, F16, BF, F32, F64, C],
-        [F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F32, F32, F64, C],
+        [
+            B, U8, U16, U32, U64, I8, I16, I32, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            U8, U8, U16, U32, U64, I16, I16, I32, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            U16, U16, U16, U32, U64, I32, I32, I32, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            U32, U32, U32, U32, U64, I64, I64, I64, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            U64, U64, U64, U64, U64, F32, F32, F32, F32, F16, BF, F32, F64, C,
+        ],
+        [
+            I8, I16, I32, I64, F32, I8, I16, I32, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            I16, I16, I32, I64, F32, I16, I16, I32, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            I32, I32, I32, I64, F32, I32, I32, I32, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            I64, I64, I64, I64, F32, I64, I64, I64, I64, F16, BF, F32, F64, C,
+        ],
+        [
+            F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F32, F32, F64, C,
+        ],
         [BF, BF, BF, BF, BF, BF, BF, BF, BF, F32, BF, F32, F64, C],
-        [F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F64, C],
-        [F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, C],
+        [
+            F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F64, C,
+        ],
+        [
+            F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, C,
+        ],
         [C, C, C, C, C, C, C, C, C, C, C, C, C, C],
     ]
 };
@@ -389,9 +422,12 @@ pub fn finfo(dtype: Dtype) -> Result<Finfo> {
     let (bits, max, eps, smallest_normal) = match dtype {
         Dtype::Float16 => (16, 65504.0, 0.0009765625, 6.103515625e-05),
         Dtype::Bfloat16 => (16, 3.3895313892515355e38, 0.0078125, 1.1754943508222875e-38),
-        Dtype::Float32 | Dtype::Complex64 => {
-            (32, f32::MAX as f64, f32::EPSILON as f64, f32::MIN_POSITIVE as f64)
-        }
+        Dtype::Float32 | Dtype::Complex64 => (
+            32,
+            f32::MAX as f64,
+            f32::EPSILON as f64,
+            f32::MIN_POSITIVE as f64,
+        ),
         Dtype::Float64 => (64, f64::MAX, f64::EPSILON, f64::MIN_POSITIVE),
         _ => {
             return Err(Error::value(format!(
@@ -399,8 +435,19 @@ pub fn finfo(dtype: Dtype) -> Result<Finfo> {
             )));
         }
     };
-    let dtype = if dtype == Dtype::Complex64 { Dtype::Float32 } else { dtype };
-    Ok(Finfo { dtype, bits, min: -max, max, eps, smallest_normal })
+    let dtype = if dtype == Dtype::Complex64 {
+        Dtype::Float32
+    } else {
+        dtype
+    };
+    Ok(Finfo {
+        dtype,
+        bits,
+        min: -max,
+        max,
+        eps,
+        smallest_normal,
+    })
 }
 
 /// Limits of an integer dtype (`mx.iinfo`).

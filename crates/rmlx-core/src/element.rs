@@ -22,9 +22,7 @@ pub enum ElementKind {
 /// Casts go through three hubs so that every pair converts the way C++'s `static_cast` does in
 /// MLX: integers through `i128` (wrapping), floats through `f64` (one rounding), complex through
 /// `Complex32`.
-pub trait Element:
-    Copy + Send + Sync + 'static + Default + PartialEq + std::fmt::Debug
-{
+pub trait Element: Copy + Send + Sync + 'static + Default + PartialEq + std::fmt::Debug {
     /// The dtype stored as this type.
     const DTYPE: Dtype;
     /// How it casts.
@@ -192,8 +190,12 @@ float_element!(f32, Float32, |x| x as f64, |v| v as f32, |v| v as f32);
 float_element!(f64, Float64, |x| x, |v| v, |v| v as f64);
 // i128 -> f32 is one correct rounding; f32 -> f16 may then round again only for values whose
 // f32 rounding already lost bits, which cannot change a value that fits f16's 11-bit mantissa.
-float_element!(f16, Float16, |x| x.to_f64(), f16::from_f64, |v| f16::from_f64(v as f64));
-float_element!(bf16, Bfloat16, |x| x.to_f64(), bf16::from_f64, |v| bf16::from_f64(v as f64));
+float_element!(f16, Float16, |x| x.to_f64(), f16::from_f64, |v| {
+    f16::from_f64(v as f64)
+});
+float_element!(bf16, Bfloat16, |x| x.to_f64(), bf16::from_f64, |v| {
+    bf16::from_f64(v as f64)
+});
 
 impl Element for C64 {
     const DTYPE: Dtype = Dtype::Complex64;
@@ -235,20 +237,62 @@ macro_rules! dispatch_dtype {
     ($dtype:expr, $T:ident => $body:expr) => {{
         use $crate::Dtype as __D;
         match $dtype {
-            __D::Bool => { type $T = bool; $body }
-            __D::Uint8 => { type $T = u8; $body }
-            __D::Uint16 => { type $T = u16; $body }
-            __D::Uint32 => { type $T = u32; $body }
-            __D::Uint64 => { type $T = u64; $body }
-            __D::Int8 => { type $T = i8; $body }
-            __D::Int16 => { type $T = i16; $body }
-            __D::Int32 => { type $T = i32; $body }
-            __D::Int64 => { type $T = i64; $body }
-            __D::Float16 => { type $T = $crate::half::f16; $body }
-            __D::Bfloat16 => { type $T = $crate::half::bf16; $body }
-            __D::Float32 => { type $T = f32; $body }
-            __D::Float64 => { type $T = f64; $body }
-            __D::Complex64 => { type $T = $crate::num_complex::Complex32; $body }
+            __D::Bool => {
+                type $T = bool;
+                $body
+            }
+            __D::Uint8 => {
+                type $T = u8;
+                $body
+            }
+            __D::Uint16 => {
+                type $T = u16;
+                $body
+            }
+            __D::Uint32 => {
+                type $T = u32;
+                $body
+            }
+            __D::Uint64 => {
+                type $T = u64;
+                $body
+            }
+            __D::Int8 => {
+                type $T = i8;
+                $body
+            }
+            __D::Int16 => {
+                type $T = i16;
+                $body
+            }
+            __D::Int32 => {
+                type $T = i32;
+                $body
+            }
+            __D::Int64 => {
+                type $T = i64;
+                $body
+            }
+            __D::Float16 => {
+                type $T = $crate::half::f16;
+                $body
+            }
+            __D::Bfloat16 => {
+                type $T = $crate::half::bf16;
+                $body
+            }
+            __D::Float32 => {
+                type $T = f32;
+                $body
+            }
+            __D::Float64 => {
+                type $T = f64;
+                $body
+            }
+            __D::Complex64 => {
+                type $T = $crate::num_complex::Complex32;
+                $body
+            }
         }
     }};
 }

@@ -38,7 +38,10 @@ pub struct Error {
 impl Error {
     /// Builds an error of the given kind.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
     /// A [`ErrorKind::Value`] error.
     pub fn value(message: impl Into<String>) -> Self {
@@ -58,7 +61,9 @@ impl Error {
     }
     /// The error for a transform rule that a primitive does not have yet.
     pub fn transform_unsupported(primitive: &str, transform: &str) -> Self {
-        Self::runtime(format!("[{transform}] {primitive} does not support {transform} yet"))
+        Self::runtime(format!(
+            "[{transform}] {primitive} does not support {transform} yet"
+        ))
     }
     /// The class of the error.
     pub fn kind(&self) -> ErrorKind {

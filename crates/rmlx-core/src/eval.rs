@@ -29,7 +29,10 @@ static IN_FLIGHT: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new(
 /// ```
 pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
     let roots: Vec<&Array> = arrays.into_iter().collect();
-    if roots.iter().all(|a| !matches!(*a.inner.lock_state(), State::Pending(_))) {
+    if roots
+        .iter()
+        .all(|a| !matches!(*a.inner.lock_state(), State::Pending(_)))
+    {
         return first_error(&roots);
     }
     let _guard = EVAL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -65,10 +68,10 @@ fn schedule(roots: &[&Array]) -> Vec<(Array, Arc<Node>)> {
     // Depth-first with an explicit stack: (array, node, children pushed?).
     let mut stack: Vec<(Array, Arc<Node>, bool)> = Vec::new();
     for r in roots {
-        if let Some(node) = pending_node(r) {
-            if seen.insert(Arc::as_ptr(&node) as usize) {
-                stack.push(((*r).clone(), node, false));
-            }
+        if let Some(node) = pending_node(r)
+            && seen.insert(Arc::as_ptr(&node) as usize)
+        {
+            stack.push(((*r).clone(), node, false));
         }
     }
     while let Some((array, node, expanded)) = stack.pop() {
@@ -97,11 +100,14 @@ fn run_node(array: &Array, node: &Arc<Node>) {
     if !matches!(&*array.inner.lock_state(), State::Pending(n) if Arc::ptr_eq(n, node)) {
         return;
     }
-    let failed_input = node.inputs.iter().find_map(|i| match &*i.inner.lock_state() {
-        State::Failed(e) => Some(e.clone()),
-        State::Donated => Some(Error::runtime("[eval] input buffer was donated")),
-        _ => None,
-    });
+    let failed_input = node
+        .inputs
+        .iter()
+        .find_map(|i| match &*i.inner.lock_state() {
+            State::Failed(e) => Some(e.clone()),
+            State::Donated => Some(Error::runtime("[eval] input buffer was donated")),
+            _ => None,
+        });
     let result = match failed_input {
         Some(e) => Err(e),
         None => node.primitive.eval_cpu(&node.inputs, &node.outputs),
@@ -127,8 +133,10 @@ fn run_node(array: &Array, node: &Arc<Node>) {
     match node.siblings.get() {
         None => set(array, to_state(result.map(|mut d| d.remove(0)))),
         Some(siblings) => {
-            let outs: Vec<Option<Array>> =
-                siblings.iter().map(|w| w.upgrade().map(|inner| Array { inner })).collect();
+            let outs: Vec<Option<Array>> = siblings
+                .iter()
+                .map(|w| w.upgrade().map(|inner| Array { inner }))
+                .collect();
             match result {
                 Ok(datas) => {
                     for (o, d) in outs.iter().zip(datas) {
@@ -170,7 +178,10 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) {
         // Errors stay on the arrays; reading them reports the error.
         let _ = eval(owned.iter());
     });
-    IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(handle);
 }
 
 /// Waits for every `async_eval` started so far.

@@ -78,7 +78,12 @@ pub(crate) fn for_each_row<const N: usize>(
 }
 
 /// Calls `f(offset)` for each element of a strided layout, in row-major order.
-pub(crate) fn for_each_offset(shape: &[usize], strides: &[isize], offset: usize, mut f: impl FnMut(usize)) {
+pub(crate) fn for_each_offset(
+    shape: &[usize],
+    strides: &[isize],
+    offset: usize,
+    mut f: impl FnMut(usize),
+) {
     for_each_row(shape, [strides], [offset], |[start], [step], len| {
         let mut p = start;
         for _ in 0..len {

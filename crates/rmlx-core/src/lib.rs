@@ -32,13 +32,13 @@ pub mod print;
 pub mod scalar;
 
 pub use allocator::{
-    clear_cache, get_active_memory, get_cache_memory, get_memory_limit, get_peak_memory, reset_peak_memory,
-    set_cache_limit, set_memory_limit, set_wired_limit,
+    clear_cache, get_active_memory, get_cache_memory, get_memory_limit, get_peak_memory,
+    reset_peak_memory, set_cache_limit, set_memory_limit, set_wired_limit,
 };
 pub use array::{Array, Data};
 pub use device::{
-    Device, DeviceType, Stream, StreamGuard, cpu, default_device, default_stream, device_count, gpu, is_available,
-    new_stream, set_default_device, set_default_stream, stream, synchronize,
+    Device, DeviceType, Stream, StreamGuard, cpu, default_device, default_stream, device_count,
+    gpu, is_available, new_stream, set_default_device, set_default_stream, stream, synchronize,
 };
 pub use dtype::*;
 pub use element::{C64, Element};

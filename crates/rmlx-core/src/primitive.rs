@@ -57,7 +57,12 @@ pub trait Primitive: Send + Sync + AsAny + 'static {
     }
 
     /// Jacobian-vector product: the tangents of the outputs.
-    fn jvp(&self, _primals: &[Array], _tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        _tangents: &[Array],
+        _argnums: &[usize],
+    ) -> Result<Vec<Array>> {
         Err(Error::transform_unsupported(self.name(), "jvp"))
     }
 

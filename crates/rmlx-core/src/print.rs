@@ -48,7 +48,11 @@ pub(crate) fn format_g(x: f64, precision: usize) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let p = precision.max(1);
     let sci = format!("{:.*e}", p - 1, x);
@@ -65,12 +69,22 @@ pub(crate) fn format_g(x: f64, precision: usize) -> String {
 }
 
 fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
 }
 
 fn format_element<T: Element>(x: T, precision: usize) -> String {
     match T::DTYPE {
-        Dtype::Bool => if x.to_i128() != 0 { "True".into() } else { "False".into() },
+        Dtype::Bool => {
+            if x.to_i128() != 0 {
+                "True".into()
+            } else {
+                "False".into()
+            }
+        }
         Dtype::Complex64 => {
             let c: C64 = x.to_c64();
             let re = format_g(c.re as f64, precision);
@@ -103,7 +117,12 @@ fn write_nested(out: &mut String, shape: &[usize], vals: &[String], indent: usiz
                 out.push_str(&" ".repeat(indent + 1));
             }
         }
-        write_nested(out, &shape[1..], &vals[i * inner..(i + 1) * inner], indent + 1);
+        write_nested(
+            out,
+            &shape[1..],
+            &vals[i * inner..(i + 1) * inner],
+            indent + 1,
+        );
     }
     out.push(']');
 }

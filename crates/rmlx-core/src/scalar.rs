@@ -26,7 +26,9 @@ impl Scalar {
             Scalar::Int(v) if i32::try_from(v).is_ok() => Dtype::Int32,
             Scalar::Int(v) if i64::try_from(v).is_ok() => Dtype::Int64,
             Scalar::Int(v) => {
-                return Err(Error::value(format!("Integer {v} does not fit in a 64-bit integer.")));
+                return Err(Error::value(format!(
+                    "Integer {v} does not fit in a 64-bit integer."
+                )));
             }
             Scalar::Float(_) => Dtype::Float32,
             Scalar::Complex(_) => Dtype::Complex64,
@@ -38,10 +40,18 @@ impl Scalar {
         match *self {
             Scalar::Bool(_) => other,
             Scalar::Int(_) => {
-                if other == Dtype::Bool { Dtype::Int32 } else { other }
+                if other == Dtype::Bool {
+                    Dtype::Int32
+                } else {
+                    other
+                }
             }
             Scalar::Float(_) => {
-                if other.is_inexact() { other } else { Dtype::Float32 }
+                if other.is_inexact() {
+                    other
+                } else {
+                    Dtype::Float32
+                }
             }
             Scalar::Complex(_) => Dtype::Complex64,
         }
@@ -60,7 +70,9 @@ impl Scalar {
                 }
             }
             if i64::try_from(v).is_err() && u64::try_from(v).is_err() {
-                return Err(Error::value(format!("Integer {v} does not fit in a 64-bit integer.")));
+                return Err(Error::value(format!(
+                    "Integer {v} does not fit in a 64-bit integer."
+                )));
             }
         }
         Ok(crate::dispatch_dtype!(dtype, T => Array::scalar(self.cast::<T>())))

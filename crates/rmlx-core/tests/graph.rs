@@ -55,7 +55,12 @@ fn intermediates_are_freed_after_eval() {
     y.eval().unwrap();
     // Only the result (and the broadcast scalar of `ones`) stays alive; donation reuses one
     // buffer along the chain.
-    assert!(mx::get_active_memory() <= base + 2 * 4 * n, "{} > {}", mx::get_active_memory(), base + 2 * 4 * n);
+    assert!(
+        mx::get_active_memory() <= base + 2 * 4 * n,
+        "{} > {}",
+        mx::get_active_memory(),
+        base + 2 * 4 * n
+    );
     drop(y);
 }
 

@@ -58,15 +58,19 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     let a1 = a.clone();
     wl!("sigmoid_16m", move || mx::sigmoid(&a1)?.eval());
     let x = big.clone();
-    wl!("ew_chain", move || (mx::tanh(&(&x * 2.0 + 1.0))? * mx::sigmoid(&x)?).eval());
+    wl!("ew_chain", move || (mx::tanh(&(&x * 2.0 + 1.0))?
+        * mx::sigmoid(&x)?)
+    .eval());
     let x = big.clone();
     wl!("sum_axis0", move || mx::sum_axes(&x, 0, false)?.eval());
     let x = big.clone();
     wl!("sum_axis1", move || mx::sum_axes(&x, 1, false)?.eval());
     let x = big.clone();
-    wl!("argmax_last", move || mx::argmax_axis(&x, -1, false)?.eval());
+    wl!("argmax_last", move || mx::argmax_axis(&x, -1, false)?
+        .eval());
     let x = big.clone();
-    wl!("softmax_last", move || mx::softmax_axes(&x, -1, false)?.eval());
+    wl!("softmax_last", move || mx::softmax_axes(&x, -1, false)?
+        .eval());
     let s = scalar.clone();
     wl!("scalar_op", move || (&s + 1.0).eval());
     w
@@ -91,12 +95,21 @@ fn measure(f: &mut Workload) -> mx::Result<Stat> {
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(|a, b| a.total_cmp(b));
-    Ok(Stat { median_ms: times[times.len() / 2], min_ms: times[0], reps })
+    Ok(Stat {
+        median_ms: times[times.len() / 2],
+        min_ms: times[0],
+        reps,
+    })
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let out = arg("--out").unwrap_or_else(|| "target/rmlx_bench.json".into());
     let runs: usize = arg("--runs").and_then(|r| r.parse().ok()).unwrap_or(1);
     let only: Option<Vec<String>> = arg("--only").map(|s| s.split(',').map(String::from).collect());
@@ -109,7 +122,10 @@ fn main() {
             }
             match measure(f) {
                 Ok(s) => {
-                    eprintln!("[rmlx run {run}] {name:24} {:10.4} ms (min {:.4}, reps {})", s.median_ms, s.min_ms, s.reps);
+                    eprintln!(
+                        "[rmlx run {run}] {name:24} {:10.4} ms (min {:.4}, reps {})",
+                        s.median_ms, s.min_ms, s.reps
+                    );
                     match medians.iter_mut().find(|m| m.0 == *name) {
                         Some(m) => {
                             m.1.push(s.median_ms);
@@ -135,7 +151,10 @@ fn main() {
             "\"{name}\": {{\"median_ms\": {med:.5}, \"min_ms\": {min:.5}, \"reps\": {reps}, \"run_medians_ms\": [{}]}}",
             runs_txt.join(", ")
         ));
-        println!("{name:24} {med:10.4} ms  (run medians: {})", runs_txt.join(", "));
+        println!(
+            "{name:24} {med:10.4} ms  (run medians: {})",
+            runs_txt.join(", ")
+        );
     }
     json.push_str("}}\n");
     if let Some(dir) = std::path::Path::new(&out).parent() {

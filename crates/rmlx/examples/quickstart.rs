@@ -41,6 +41,10 @@ fn main() -> mx::Result<()> {
         x = &x + 1.0;
     }
     println!("after 10,000 lazy adds: x[0] = {}", x.to_vec::<f32>()?[0]);
-    println!("active memory: {} bytes, peak {} bytes", mx::get_active_memory(), mx::get_peak_memory());
+    println!(
+        "active memory: {} bytes, peak {} bytes",
+        mx::get_active_memory(),
+        mx::get_peak_memory()
+    );
     Ok(())
 }

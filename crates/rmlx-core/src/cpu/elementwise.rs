@@ -30,10 +30,11 @@ impl<T> SendPtr<T> {
 fn output_buffer(spec: &OutputSpec, donors: &[&Array]) -> Result<Buffer> {
     let bytes = spec.size() * spec.dtype.size();
     for d in donors {
-        if d.dtype().size() == spec.dtype.size() && d.shape() == spec.shape.as_slice() {
-            if let Some(buf) = d.try_donate(bytes) {
-                return Ok(buf);
-            }
+        if d.dtype().size() == spec.dtype.size()
+            && d.shape() == spec.shape.as_slice()
+            && let Some(buf) = d.try_donate(bytes)
+        {
+            return Ok(buf);
         }
     }
     Ok(Data::alloc(spec)?.0)
@@ -46,7 +47,12 @@ pub(crate) fn empty(spec: &OutputSpec) -> Result<Data> {
 
 /// Splits `0..n` into chunks for both cores when `n` is large.
 fn chunks(n: usize) -> usize {
-    if n >= PARALLEL_THRESHOLD { n.div_ceil(rayon::current_num_threads().max(1) * 4).max(4096) } else { n.max(1) }
+    if n >= PARALLEL_THRESHOLD {
+        n.div_ceil(rayon::current_num_threads().max(1) * 4)
+            .max(4096)
+    } else {
+        n.max(1)
+    }
 }
 
 /// `out[i] = f(x[i])` over any layout of `x`.
@@ -77,7 +83,7 @@ pub(crate) fn unary_slices<T: Element, U: Element>(
         drop(xd);
         let mut buf = output_buffer(spec, &[x])?;
         let out = buffer_elements_mut::<U>(&mut buf);
-        if out.as_ptr() as usize == src_ptr as usize {
+        if std::ptr::eq(out.as_ptr() as *const u8, src_ptr as *const u8) {
             // Donated: the output overwrites the input in place. Each chunk is read into a
             // small stack buffer first, so no element is read after it was written.
             in_place(out, n, &f);
@@ -113,7 +119,9 @@ fn par_zip<T: Element, U: Element>(src: &[T], dst: &mut [U], f: &(impl Fn(&[T], 
     if c >= n {
         f(src, dst);
     } else {
-        dst.par_chunks_mut(c).zip(src.par_chunks(c)).for_each(|(d, s)| f(s, d));
+        dst.par_chunks_mut(c)
+            .zip(src.par_chunks(c))
+            .for_each(|(d, s)| f(s, d));
     }
 }
 
@@ -219,14 +227,19 @@ pub(crate) fn binary<T: Element, U: Element>(
     let out = buffer_elements_mut::<U>(&mut buf);
     let (av, bv) = (ad.elements::<T>(), bd.elements::<T>());
     let mut pos = 0usize;
-    for_each_row(&spec.shape, [&ad.strides, &bd.strides], [ad.offset, bd.offset], |[sa, sb], [ta, tb], len| {
-        let row = &mut out[pos..pos + len];
-        for (i, o) in row.iter_mut().enumerate() {
-            let i = i as isize;
-            *o = f(av[(sa + i * ta) as usize], bv[(sb + i * tb) as usize]);
-        }
-        pos += len;
-    });
+    for_each_row(
+        &spec.shape,
+        [&ad.strides, &bd.strides],
+        [ad.offset, bd.offset],
+        |[sa, sb], [ta, tb], len| {
+            let row = &mut out[pos..pos + len];
+            for (i, o) in row.iter_mut().enumerate() {
+                let i = i as isize;
+                *o = f(av[(sa + i * ta) as usize], bv[(sb + i * tb) as usize]);
+            }
+            pos += len;
+        },
+    );
     Ok(Data::from_buffer(buf, &spec.shape))
 }
 
@@ -250,7 +263,11 @@ pub(crate) fn ternary<A: Element, B: Element, C: Element, U: Element>(
         |[sa, sb, sc], [ta, tb, tc], len| {
             for (i, o) in out[pos..pos + len].iter_mut().enumerate() {
                 let i = i as isize;
-                *o = f(av[(sa + i * ta) as usize], bv[(sb + i * tb) as usize], cv[(sc + i * tc) as usize]);
+                *o = f(
+                    av[(sa + i * ta) as usize],
+                    bv[(sb + i * tb) as usize],
+                    cv[(sc + i * tc) as usize],
+                );
             }
             pos += len;
         },

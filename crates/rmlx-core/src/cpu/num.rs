@@ -56,19 +56,58 @@ macro_rules! dispatch_numeric {
         use $crate::Dtype as __D;
         match $dtype {
             __D::Bool => $bool,
-            __D::Uint8 => { type $T = u8; $body }
-            __D::Uint16 => { type $T = u16; $body }
-            __D::Uint32 => { type $T = u32; $body }
-            __D::Uint64 => { type $T = u64; $body }
-            __D::Int8 => { type $T = i8; $body }
-            __D::Int16 => { type $T = i16; $body }
-            __D::Int32 => { type $T = i32; $body }
-            __D::Int64 => { type $T = i64; $body }
-            __D::Float16 => { type $T = $crate::half::f16; $body }
-            __D::Bfloat16 => { type $T = $crate::half::bf16; $body }
-            __D::Float32 => { type $T = f32; $body }
-            __D::Float64 => { type $T = f64; $body }
-            __D::Complex64 => { type $T = $crate::num_complex::Complex32; $body }
+            __D::Uint8 => {
+                type $T = u8;
+                $body
+            }
+            __D::Uint16 => {
+                type $T = u16;
+                $body
+            }
+            __D::Uint32 => {
+                type $T = u32;
+                $body
+            }
+            __D::Uint64 => {
+                type $T = u64;
+                $body
+            }
+            __D::Int8 => {
+                type $T = i8;
+                $body
+            }
+            __D::Int16 => {
+                type $T = i16;
+                $body
+            }
+            __D::Int32 => {
+                type $T = i32;
+                $body
+            }
+            __D::Int64 => {
+                type $T = i64;
+                $body
+            }
+            __D::Float16 => {
+                type $T = $crate::half::f16;
+                $body
+            }
+            __D::Bfloat16 => {
+                type $T = $crate::half::bf16;
+                $body
+            }
+            __D::Float32 => {
+                type $T = f32;
+                $body
+            }
+            __D::Float64 => {
+                type $T = f64;
+                $body
+            }
+            __D::Complex64 => {
+                type $T = $crate::num_complex::Complex32;
+                $body
+            }
         }
     }};
 }

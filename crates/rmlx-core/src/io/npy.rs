@@ -14,7 +14,9 @@ fn bad(msg: impl std::fmt::Display) -> Error {
 fn dtype_of_descr(descr: &str) -> Result<Dtype> {
     let (order, code) = descr.split_at(descr.len().min(1));
     if !matches!(order, "<" | "|" | "=") {
-        return Err(bad(format!("only little-endian data is supported, got '{descr}'")));
+        return Err(bad(format!(
+            "only little-endian data is supported, got '{descr}'"
+        )));
     }
     Ok(match code {
         "b1" => Dtype::Bool,
@@ -37,12 +39,15 @@ fn dtype_of_descr(descr: &str) -> Result<Dtype> {
 /// Finds `'key': value` in a NumPy header dict and returns the text of the value.
 fn header_value<'a>(header: &'a str, key: &str) -> Result<&'a str> {
     let pat = format!("'{key}':");
-    let start = header.find(&pat).ok_or_else(|| bad(format!("header has no '{key}'")))? + pat.len();
+    let start = header
+        .find(&pat)
+        .ok_or_else(|| bad(format!("header has no '{key}'")))?
+        + pat.len();
     let rest = header[start..].trim_start();
     let end = if rest.starts_with('(') {
         rest.find(')').map(|i| i + 1)
-    } else if rest.starts_with('\'') {
-        rest[1..].find('\'').map(|i| i + 2)
+    } else if let Some(quoted) = rest.strip_prefix('\'') {
+        quoted.find('\'').map(|i| i + 2)
     } else {
         rest.find([',', '}'])
     }
@@ -78,12 +83,19 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
             if bytes.len() < 12 {
                 return Err(bad("truncated header"));
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => return Err(bad(format!("unknown .npy version {v}"))),
     };
-    let hend = hstart.checked_add(hlen).filter(|&e| e <= bytes.len()).ok_or_else(|| bad("truncated header"))?;
-    let header = std::str::from_utf8(&bytes[hstart..hend]).map_err(|_| bad("header is not text"))?;
+    let hend = hstart
+        .checked_add(hlen)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| bad("truncated header"))?;
+    let header =
+        std::str::from_utf8(&bytes[hstart..hend]).map_err(|_| bad("header is not text"))?;
     let descr = header_value(header, "descr")?.trim_matches('\'');
     let dtype = dtype_of_descr(descr)?;
     if header_value(header, "fortran_order")?.trim() != "False" {
@@ -94,12 +106,18 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| bad(format!("bad dimension '{s}'"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| bad(format!("bad dimension '{s}'")))
+        })
         .collect::<Result<_>>()?;
     let nbytes = crate::array::checked_nbytes(&shape, dtype)?;
     let data = &bytes[hend..];
     if data.len() < nbytes {
-        return Err(bad(format!("expected {nbytes} bytes of data, found {}", data.len())));
+        return Err(bad(format!(
+            "expected {nbytes} bytes of data, found {}",
+            data.len()
+        )));
     }
     from_bytes(&data[..nbytes], &shape, dtype)
 }
@@ -115,14 +133,22 @@ pub fn from_bytes(bytes: &[u8], shape: &[usize], dtype: Dtype) -> Result<Array> 
     }
     let mut buf = crate::allocator::alloc_uninit(nbytes)?;
     buf.bytes_mut().copy_from_slice(bytes);
-    Ok(Array::from_data(shape.to_vec(), dtype, crate::array::Data::from_buffer(buf, shape)))
+    Ok(Array::from_data(
+        shape.to_vec(),
+        dtype,
+        crate::array::Data::from_buffer(buf, shape),
+    ))
 }
 
 fn u16_at(b: &[u8], at: usize) -> Result<u16> {
-    b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]])).ok_or_else(|| bad("truncated zip record"))
+    b.get(at..at + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+        .ok_or_else(|| bad("truncated zip record"))
 }
 fn u32_at(b: &[u8], at: usize) -> Result<u32> {
-    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]])).ok_or_else(|| bad("truncated zip record"))
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        .ok_or_else(|| bad("truncated zip record"))
 }
 fn u64_at(b: &[u8], at: usize) -> Result<u64> {
     b.get(at..at + 8)
@@ -142,7 +168,9 @@ pub fn parse_npz(bytes: &[u8]) -> Result<Vec<(String, Array)>> {
     let mut cd = u32_at(bytes, eocd + 16)? as u64;
     if count == 0xFFFF || cd == 0xFFFF_FFFF {
         // Zip64: the locator sits just before the EOCD.
-        let loc = eocd.checked_sub(20).ok_or_else(|| bad("missing zip64 locator"))?;
+        let loc = eocd
+            .checked_sub(20)
+            .ok_or_else(|| bad("missing zip64 locator"))?;
         if u32_at(bytes, loc)? != 0x0706_4b50 {
             return Err(bad("missing zip64 locator"));
         }
@@ -166,10 +194,14 @@ pub fn parse_npz(bytes: &[u8]) -> Result<Vec<(String, Array)>> {
         let extra_len = u16_at(bytes, p + 30)? as usize;
         let comment_len = u16_at(bytes, p + 32)? as usize;
         let mut local = u32_at(bytes, p + 42)? as u64;
-        let name = bytes.get(p + 46..p + 46 + name_len).ok_or_else(|| bad("truncated name"))?;
+        let name = bytes
+            .get(p + 46..p + 46 + name_len)
+            .ok_or_else(|| bad("truncated name"))?;
         let name = String::from_utf8_lossy(name).into_owned();
         // Zip64 extra field: the 64-bit values replace those stored as 0xFFFFFFFF, in order.
-        let extra = bytes.get(p + 46 + name_len..p + 46 + name_len + extra_len).ok_or_else(|| bad("truncated extra"))?;
+        let extra = bytes
+            .get(p + 46 + name_len..p + 46 + name_len + extra_len)
+            .ok_or_else(|| bad("truncated extra"))?;
         let mut e = 0;
         while e + 4 <= extra.len() {
             let id = u16_at(extra, e)?;
@@ -186,7 +218,9 @@ pub fn parse_npz(bytes: &[u8]) -> Result<Vec<(String, Array)>> {
             e += 4 + len;
         }
         if method != 0 {
-            return Err(bad(format!("entry '{name}' is compressed; only uncompressed .npz is supported")));
+            return Err(bad(format!(
+                "entry '{name}' is compressed; only uncompressed .npz is supported"
+            )));
         }
         if csize != usize_ {
             return Err(bad(format!("entry '{name}' has inconsistent sizes")));
@@ -196,8 +230,12 @@ pub fn parse_npz(bytes: &[u8]) -> Result<Vec<(String, Array)>> {
             return Err(bad("bad local header"));
         }
         let start = l + 30 + u16_at(bytes, l + 26)? as usize + u16_at(bytes, l + 28)? as usize;
-        let end = usize::try_from(csize).ok().and_then(|c| start.checked_add(c)).filter(|&e| e <= bytes.len());
-        let end = end.ok_or_else(|| bad(format!("entry '{name}' runs past the end of the file")))?;
+        let end = usize::try_from(csize)
+            .ok()
+            .and_then(|c| start.checked_add(c))
+            .filter(|&e| e <= bytes.len());
+        let end =
+            end.ok_or_else(|| bad(format!("entry '{name}' runs past the end of the file")))?;
         let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
         out.push((key, parse_npy(&bytes[start..end])?));
         p += 46 + name_len + extra_len + comment_len;

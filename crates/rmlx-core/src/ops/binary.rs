@@ -11,7 +11,10 @@ use crate::scalar::{ArrayLike, promote_pair};
 pub(crate) fn prepare_binary(a: impl ArrayLike, b: impl ArrayLike) -> Result<(Array, Array)> {
     let (a, b) = promote_pair(a.into_operand(), b.into_operand())?;
     let shape = super::broadcast_two(a.shape(), b.shape())?;
-    Ok((super::broadcast_to(&a, &shape)?, super::broadcast_to(&b, &shape)?))
+    Ok((
+        super::broadcast_to(&a, &shape)?,
+        super::broadcast_to(&b, &shape)?,
+    ))
 }
 
 /// Builds a binary node whose output dtype is `dtype`.

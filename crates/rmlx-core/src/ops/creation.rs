@@ -83,30 +83,56 @@ pub fn empty_like(a: &Array) -> Result<Array> {
 /// assert_eq!(mx::arange(0.0, 1.0, 0.25)?.dtype(), mx::float32);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn arange(start: impl Into<ScalarArg>, stop: impl Into<ScalarArg>, step: impl Into<ScalarArg>) -> Result<Array> {
+pub fn arange(
+    start: impl Into<ScalarArg>,
+    stop: impl Into<ScalarArg>,
+    step: impl Into<ScalarArg>,
+) -> Result<Array> {
     let (start, stop, step) = (start.into().0, stop.into().0, step.into().0);
-    let all_int = [start, stop, step].iter().all(|s| matches!(s, Scalar::Int(_) | Scalar::Bool(_)));
-    let dtype = if all_int { Dtype::Int32 } else { Dtype::Float32 };
-    arange_dtype(start.cast::<f64>(), stop.cast::<f64>(), step.cast::<f64>(), dtype)
+    let all_int = [start, stop, step]
+        .iter()
+        .all(|s| matches!(s, Scalar::Int(_) | Scalar::Bool(_)));
+    let dtype = if all_int {
+        Dtype::Int32
+    } else {
+        Dtype::Float32
+    };
+    arange_dtype(
+        start.cast::<f64>(),
+        stop.cast::<f64>(),
+        step.cast::<f64>(),
+        dtype,
+    )
 }
 
 /// `arange` with an explicit dtype.
 pub fn arange_dtype(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Array> {
     if dtype == Dtype::Bool {
-        return Err(Error::value("[arange] Cannot compute length for bool dtype."));
+        return Err(Error::value(
+            "[arange] Cannot compute length for bool dtype.",
+        ));
     }
     if !(start.is_finite() && stop.is_finite() && step.is_finite()) {
-        return Err(Error::value("[arange] Cannot compute length: start, stop and step must be finite."));
+        return Err(Error::value(
+            "[arange] Cannot compute length: start, stop and step must be finite.",
+        ));
     }
     if step == 0.0 {
-        return Err(Error::value("[arange] Cannot compute length with step of 0."));
+        return Err(Error::value(
+            "[arange] Cannot compute length with step of 0.",
+        ));
     }
     let real = ((stop - start) / step).ceil();
     if real > i32::MAX as f64 {
         return Err(Error::value("[arange] Maximum size exceeded."));
     }
     let n = real.max(0.0) as usize;
-    Ok(Array::from_op(vec![n], dtype, Arange { start, step }, vec![]))
+    Ok(Array::from_op(
+        vec![n],
+        dtype,
+        Arange { start, step },
+        vec![],
+    ))
 }
 
 /// A Rust number given where MLX takes a Python scalar (`arange`, `linspace`, `clip` bounds).

@@ -74,7 +74,9 @@ pub(crate) fn to_shape(shape: &impl ShapeArg, op: &str) -> Result<Vec<usize>> {
         .into_iter()
         .map(|d| {
             usize::try_from(d).map_err(|_| {
-                Error::value(format!("[{op}] Negative dimensions are not allowed, got {d}."))
+                Error::value(format!(
+                    "[{op}] Negative dimensions are not allowed, got {d}."
+                ))
             })
         })
         .collect()
@@ -88,7 +90,11 @@ pub(crate) fn normalize_axis(axis: isize, ndim: usize, op: &str) -> Result<usize
             "[{op}] Invalid axis {axis} for array with {ndim} dimensions."
         )));
     }
-    Ok(if axis < 0 { (axis + n) as usize } else { axis as usize })
+    Ok(if axis < 0 {
+        (axis + n) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// Normalised, sorted axes without repeats (a repeat is an error).
@@ -125,8 +131,16 @@ pub(crate) fn broadcast_two(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {

@@ -20,7 +20,12 @@ pub fn astype(a: &Array, dtype: Dtype) -> Result<Array> {
     if a.dtype() == dtype {
         return Ok(a.clone());
     }
-    Ok(Array::from_op(a.shape().to_vec(), dtype, AsType, vec![a.clone()]))
+    Ok(Array::from_op(
+        a.shape().to_vec(),
+        dtype,
+        AsType,
+        vec![a.clone()],
+    ))
 }
 
 /// Broadcasts to `shape` without copying (`mx.broadcast_to`).
@@ -73,18 +78,22 @@ pub fn reshape(a: &Array, shape: impl ShapeArg) -> Result<Array> {
     for (i, &d) in dims.iter().enumerate() {
         if d == -1 {
             if infer.is_some() {
-                return Err(Error::value("[reshape] Reshape can only infer one dimension."));
+                return Err(Error::value(
+                    "[reshape] Reshape can only infer one dimension.",
+                ));
             }
             infer = Some(i);
         } else if d < 0 {
-            return Err(Error::value(format!("[reshape] Invalid dimension {d} in the new shape.")));
+            return Err(Error::value(format!(
+                "[reshape] Invalid dimension {d} in the new shape."
+            )));
         } else {
             known = known.saturating_mul(d as usize);
         }
     }
     let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = infer {
-        if known == 0 || size % known != 0 {
+        if known == 0 || !size.is_multiple_of(known) {
             return Err(Error::value(format!(
                 "[reshape] Cannot infer the shape of an array of size {size} into shape {:?}.",
                 dims
@@ -140,7 +149,12 @@ pub fn transpose(a: &Array, axes: Option<impl Axes>) -> Result<Array> {
         return Ok(a.clone());
     }
     let shape = perm.iter().map(|&p| a.shape()[p]).collect();
-    Ok(Array::from_op(shape, a.dtype(), Transpose { axes: perm }, vec![a.clone()]))
+    Ok(Array::from_op(
+        shape,
+        a.dtype(),
+        Transpose { axes: perm },
+        vec![a.clone()],
+    ))
 }
 
 /// `mx.permute_dims`: `transpose` with explicit axes.
@@ -179,7 +193,12 @@ pub fn squeeze(a: &Array, axes: Option<impl Axes>) -> Result<Array> {
                     )));
                 }
             }
-            a.shape().iter().enumerate().filter(|(i, _)| !ax.contains(i)).map(|(_, &d)| d).collect()
+            a.shape()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !ax.contains(i))
+                .map(|(_, &d)| d)
+                .collect()
         }
     };
     reshape(a, &shape)
@@ -189,12 +208,14 @@ pub fn squeeze(a: &Array, axes: Option<impl Axes>) -> Result<Array> {
 pub fn flatten(a: &Array, start_axis: isize, end_axis: isize) -> Result<Array> {
     let nd = a.ndim();
     if nd == 0 {
-        return reshape(a, &[1]);
+        return reshape(a, [1]);
     }
     let s = normalize_axis(start_axis, nd, "flatten")?;
     let e = normalize_axis(end_axis, nd, "flatten")?;
     if s > e {
-        return Err(Error::value("[flatten] start_axis must be less than or equal to end_axis"));
+        return Err(Error::value(
+            "[flatten] start_axis must be less than or equal to end_axis",
+        ));
     }
     let mut shape: Vec<usize> = a.shape()[..s].to_vec();
     shape.push(a.shape()[s..=e].iter().product());
@@ -207,7 +228,9 @@ pub fn unflatten(a: &Array, axis: isize, shape: impl ShapeArg) -> Result<Array> 
     let ax = normalize_axis(axis, a.ndim(), "unflatten")?;
     let dims = shape.to_dims();
     if dims.is_empty() {
-        return Err(Error::value("[unflatten] Shape to unflatten to cannot be empty."));
+        return Err(Error::value(
+            "[unflatten] Shape to unflatten to cannot be empty.",
+        ));
     }
     let mut full: Vec<isize> = a.shape()[..ax].iter().map(|&d| d as isize).collect();
     let known: isize = dims.iter().filter(|&&d| d != -1).product();
@@ -227,7 +250,12 @@ pub fn unflatten(a: &Array, axis: isize, shape: impl ShapeArg) -> Result<Array> 
 
 /// A view with explicit `shape`, element `strides` and element `offset` into the row-major
 /// data of `a` (`mx.as_strided`). The view must stay inside the data.
-pub fn as_strided(a: &Array, shape: impl ShapeArg, strides: &[isize], offset: usize) -> Result<Array> {
+pub fn as_strided(
+    a: &Array,
+    shape: impl ShapeArg,
+    strides: &[isize],
+    offset: usize,
+) -> Result<Array> {
     let shape = to_shape(&shape, "as_strided")?;
     if strides.len() != shape.len() {
         return Err(Error::value(format!(
@@ -251,12 +279,25 @@ pub fn as_strided(a: &Array, shape: impl ShapeArg, strides: &[isize], offset: us
         }
     }
     let base = contiguous(a)?;
-    Ok(Array::from_op(shape, a.dtype(), AsStrided { strides: strides.to_vec(), offset }, vec![base]))
+    Ok(Array::from_op(
+        shape,
+        a.dtype(),
+        AsStrided {
+            strides: strides.to_vec(),
+            offset,
+        },
+        vec![base],
+    ))
 }
 
 /// A row-major copy of `a`, or `a` itself when it already is row-major (`mx.contiguous`).
 pub fn contiguous(a: &Array) -> Result<Array> {
-    Ok(Array::from_op(a.shape().to_vec(), a.dtype(), Contiguous, vec![a.clone()]))
+    Ok(Array::from_op(
+        a.shape().to_vec(),
+        a.dtype(),
+        Contiguous,
+        vec![a.clone()],
+    ))
 }
 
 /// Swaps two axes (`mx.swapaxes`).

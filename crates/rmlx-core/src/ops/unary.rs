@@ -35,7 +35,11 @@ pub(crate) fn float_op(x: impl ArrayLike, p: impl Primitive) -> Result<Array> {
 /// ```
 pub fn abs(x: impl ArrayLike) -> Result<Array> {
     let x = x.into_operand().into_array()?;
-    let d = if x.dtype() == Dtype::Complex64 { Dtype::Float32 } else { x.dtype() };
+    let d = if x.dtype() == Dtype::Complex64 {
+        Dtype::Float32
+    } else {
+        x.dtype()
+    };
     Ok(unary_op(&x, d, Abs))
 }
 
@@ -43,7 +47,9 @@ pub fn abs(x: impl ArrayLike) -> Result<Array> {
 pub fn negative(x: impl ArrayLike) -> Result<Array> {
     let x = x.into_operand().into_array()?;
     if x.dtype() == Dtype::Bool {
-        return Err(crate::Error::value("[negative] Not supported for bool, use logical_not instead."));
+        return Err(crate::Error::value(
+            "[negative] Not supported for bool, use logical_not instead.",
+        ));
     }
     Ok(unary_op(&x, x.dtype(), Negative))
 }

@@ -25,7 +25,9 @@ impl Primitive for Add {
         "Add"
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-        Ok(vec![numeric_binary!(inputs, &outputs[0], |x, y| x.add(y), bool: |x, y| x | y)?])
+        Ok(vec![
+            numeric_binary!(inputs, &outputs[0], |x, y| x.add(y), bool: |x, y| x | y)?,
+        ])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -41,7 +43,9 @@ impl Primitive for Subtract {
         "Subtract"
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-        Ok(vec![numeric_binary!(inputs, &outputs[0], |x, y| x.sub(y), bool: |x, y| x ^ y)?])
+        Ok(vec![
+            numeric_binary!(inputs, &outputs[0], |x, y| x.sub(y), bool: |x, y| x ^ y)?,
+        ])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -57,7 +61,9 @@ impl Primitive for Multiply {
         "Multiply"
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-        Ok(vec![numeric_binary!(inputs, &outputs[0], |x, y| x.mul(y), bool: |x, y| x & y)?])
+        Ok(vec![
+            numeric_binary!(inputs, &outputs[0], |x, y| x.mul(y), bool: |x, y| x & y)?,
+        ])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -73,7 +79,9 @@ impl Primitive for Divide {
         "Divide"
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-        Ok(vec![numeric_binary!(inputs, &outputs[0], |x, y| x.div(y), bool: |x, _y| x)?])
+        Ok(vec![
+            numeric_binary!(inputs, &outputs[0], |x, y| x.div(y), bool: |x, _y| x)?,
+        ])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)

@@ -22,10 +22,19 @@ impl Primitive for Broadcast {
         let lead = out_shape.len() - in_shape.len();
         let strides = (0..out_shape.len())
             .map(|i| {
-                if i < lead || in_shape[i - lead] != out_shape[i] { 0 } else { d.strides[i - lead] }
+                if i < lead || in_shape[i - lead] != out_shape[i] {
+                    0
+                } else {
+                    d.strides[i - lead]
+                }
             })
             .collect();
-        Ok(vec![Data::view(d.buffer.clone(), out_shape, d.offset, strides)])
+        Ok(vec![Data::view(
+            d.buffer.clone(),
+            out_shape,
+            d.offset,
+            strides,
+        )])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -44,12 +53,26 @@ impl Primitive for Reshape {
         let d = inputs[0].ready_data()?;
         let spec = &outputs[0];
         if d.row_contiguous {
-            return Ok(vec![Data::view(d.buffer.clone(), &spec.shape, d.offset, row_major_strides(&spec.shape))]);
+            return Ok(vec![Data::view(
+                d.buffer.clone(),
+                &spec.shape,
+                d.offset,
+                row_major_strides(&spec.shape),
+            )]);
         }
         // Copy in the input's row-major order, then the copy is laid out for the new shape.
-        let flat = OutputSpec { shape: inputs[0].shape().to_vec(), dtype: spec.dtype };
-        let copied = crate::dispatch_dtype!(spec.dtype, T => elementwise::copy::<T>(&inputs[0], &flat))?;
-        Ok(vec![Data::view(copied.buffer, &spec.shape, 0, row_major_strides(&spec.shape))])
+        let flat = OutputSpec {
+            shape: inputs[0].shape().to_vec(),
+            dtype: spec.dtype,
+        };
+        let copied =
+            crate::dispatch_dtype!(spec.dtype, T => elementwise::copy::<T>(&inputs[0], &flat))?;
+        Ok(vec![Data::view(
+            copied.buffer,
+            &spec.shape,
+            0,
+            row_major_strides(&spec.shape),
+        )])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -69,7 +92,12 @@ impl Primitive for Transpose {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let d = inputs[0].ready_data()?;
         let strides = self.axes.iter().map(|&a| d.strides[a]).collect();
-        Ok(vec![Data::view(d.buffer.clone(), &outputs[0].shape, d.offset, strides)])
+        Ok(vec![Data::view(
+            d.buffer.clone(),
+            &outputs[0].shape,
+            d.offset,
+            strides,
+        )])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -90,7 +118,12 @@ impl Primitive for AsStrided {
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let d = inputs[0].ready_data()?;
-        Ok(vec![Data::view(d.buffer.clone(), &outputs[0].shape, d.offset + self.offset, self.strides.clone())])
+        Ok(vec![Data::view(
+            d.buffer.clone(),
+            &outputs[0].shape,
+            d.offset + self.offset,
+            self.strides.clone(),
+        )])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -112,7 +145,9 @@ impl Primitive for Contiguous {
         }
         drop(d);
         let spec = &outputs[0];
-        Ok(vec![crate::dispatch_dtype!(spec.dtype, T => elementwise::copy::<T>(&inputs[0], spec))?])
+        Ok(vec![
+            crate::dispatch_dtype!(spec.dtype, T => elementwise::copy::<T>(&inputs[0], spec))?,
+        ])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -138,4 +173,3 @@ impl Primitive for AsType {
         same_params(self, other)
     }
 }
-

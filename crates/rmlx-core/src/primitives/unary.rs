@@ -27,7 +27,9 @@ pub(crate) fn float_unary(
         Bfloat16 => elementwise::unary::<bf16, bf16>(x, spec, |v| bf16::from_f32(f32f(v.to_f32()))),
         Complex64 => match c {
             Some(c) => elementwise::unary::<C64, C64>(x, spec, c),
-            None => Err(Error::value(format!("[{name}] Not supported for complex64."))),
+            None => Err(Error::value(format!(
+                "[{name}] Not supported for complex64."
+            ))),
         },
         other => Err(Error::value(format!("[{name}] Not supported for {other}."))),
     }?;
@@ -89,7 +91,14 @@ impl Primitive for Exp {
         "Exp"
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-        float_unary("exp", &inputs[0], &outputs[0], f32::exp, f64::exp, Some(|c: C64| c.exp()))
+        float_unary(
+            "exp",
+            &inputs[0],
+            &outputs[0],
+            f32::exp,
+            f64::exp,
+            Some(|c: C64| c.exp()),
+        )
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -105,7 +114,14 @@ impl Primitive for Sqrt {
         "Sqrt"
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-        float_unary("sqrt", &inputs[0], &outputs[0], f32::sqrt, f64::sqrt, Some(|c: C64| c.sqrt()))
+        float_unary(
+            "sqrt",
+            &inputs[0],
+            &outputs[0],
+            f32::sqrt,
+            f64::sqrt,
+            Some(|c: C64| c.sqrt()),
+        )
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -121,7 +137,14 @@ impl Primitive for Tanh {
         "Tanh"
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-        float_unary("tanh", &inputs[0], &outputs[0], f32::tanh, f64::tanh, Some(|c: C64| c.tanh()))
+        float_unary(
+            "tanh",
+            &inputs[0],
+            &outputs[0],
+            f32::tanh,
+            f64::tanh,
+            Some(|c: C64| c.tanh()),
+        )
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)

@@ -16,26 +16,37 @@ pub struct Goldens {
 }
 
 fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("goldens")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("goldens")
 }
 
 impl Goldens {
     pub fn load(family: &str) -> Goldens {
         let dir = golden_dir();
-        let json = std::fs::read_to_string(dir.join(format!("{family}.json")))
-            .unwrap_or_else(|e| panic!("missing goldens for {family} (run tools/goldens/gen_all.py): {e}"));
+        let json =
+            std::fs::read_to_string(dir.join(format!("{family}.json"))).unwrap_or_else(|e| {
+                panic!("missing goldens for {family} (run tools/goldens/gen_all.py): {e}")
+            });
         let v: Value = serde_json::from_str(&json).expect("golden json");
         let arrays = mx::io::npy::load_npz(dir.join(format!("{family}.npz")))
             .expect("golden npz")
             .into_iter()
             .collect();
-        Goldens { cases: v["cases"].as_array().expect("cases").clone(), arrays }
+        Goldens {
+            cases: v["cases"].as_array().expect("cases").clone(),
+            arrays,
+        }
     }
 
     /// The stored array `r` ({"key", "dtype"}), reinterpreting bfloat16 bits.
     pub fn array(&self, r: &Value) -> Array {
         let key = r["key"].as_str().expect("key");
-        let a = self.arrays.get(key).unwrap_or_else(|| panic!("no array {key}")).clone();
+        let a = self
+            .arrays
+            .get(key)
+            .unwrap_or_else(|| panic!("no array {key}"))
+            .clone();
         let dtype = Dtype::from_name(r["dtype"].as_str().expect("dtype")).expect("dtype name");
         if dtype == Dtype::Bfloat16 {
             let bits = a.to_vec::<u16>().expect("bits");
@@ -51,9 +62,16 @@ impl Goldens {
         if let Some(v) = r.get("scalar") {
             let s = match r["kind"].as_str().expect("kind") {
                 "bool" => Scalar::Bool(v.as_bool().expect("bool")),
-                "int" => Scalar::Int(v.as_i64().map(i128::from).unwrap_or_else(|| v.as_u64().expect("int") as i128)),
+                "int" => Scalar::Int(
+                    v.as_i64()
+                        .map(i128::from)
+                        .unwrap_or_else(|| v.as_u64().expect("int") as i128),
+                ),
                 "float" => Scalar::Float(v.as_f64().expect("float")),
-                "complex" => Scalar::Complex(mx::C64::new(v[0].as_f64().unwrap() as f32, v[1].as_f64().unwrap() as f32)),
+                "complex" => Scalar::Complex(mx::C64::new(
+                    v[0].as_f64().unwrap() as f32,
+                    v[1].as_f64().unwrap() as f32,
+                )),
                 k => panic!("unknown scalar kind {k}"),
             };
             return Operand::Scalar(s);
@@ -72,7 +90,11 @@ pub fn apply_view(base: &Array, v: &Value) -> Array {
     let strides = mx::array::row_major_strides(base.shape());
     let axis = |v: &Value| {
         let a = v["axis"].as_i64().expect("axis");
-        if a < 0 { (a + nd as i64) as usize } else { a as usize }
+        if a < 0 {
+            (a + nd as i64) as usize
+        } else {
+            a as usize
+        }
     };
     match v["kind"].as_str().expect("view kind") {
         "transpose" => base.T(),
@@ -87,12 +109,21 @@ pub fn apply_view(base: &Array, v: &Value) -> Array {
         "reverse" => {
             let ax = axis(v);
             let mut st = strides.clone();
-            let offset = if base.shape()[ax] == 0 { 0 } else { (base.shape()[ax] - 1) * strides[ax] as usize };
+            let offset = if base.shape()[ax] == 0 {
+                0
+            } else {
+                (base.shape()[ax] - 1) * strides[ax] as usize
+            };
             st[ax] = -st[ax];
             mx::as_strided(base, base.shape(), &st, offset).expect("reverse view")
         }
         "broadcast" => {
-            let shape: Vec<usize> = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+            let shape: Vec<usize> = v["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap() as usize)
+                .collect();
             mx::broadcast_to(base, &shape).expect("broadcast view")
         }
         k => panic!("unknown view {k}"),
@@ -132,7 +163,12 @@ fn close(a: f64, b: f64, rtol: f64, atol: f64) -> bool {
 }
 
 /// Compares one output; returns a description of the first mismatch.
-pub fn compare(got: &Array, want: &Array, rtol: Option<f64>, atol: Option<f64>) -> Result<(), String> {
+pub fn compare(
+    got: &Array,
+    want: &Array,
+    rtol: Option<f64>,
+    atol: Option<f64>,
+) -> Result<(), String> {
     if got.dtype() != want.dtype() {
         return Err(format!("dtype {} != {}", got.dtype(), want.dtype()));
     }
@@ -149,12 +185,19 @@ pub fn compare(got: &Array, want: &Array, rtol: Option<f64>, atol: Option<f64>) 
         let (g64, w64) = if d == Dtype::Float64 {
             (got.to_vec::<f64>().unwrap(), want.to_vec::<f64>().unwrap())
         } else {
-            (g.iter().map(|c| c.re as f64).collect(), w.iter().map(|c| c.re as f64).collect())
+            (
+                g.iter().map(|c| c.re as f64).collect(),
+                w.iter().map(|c| c.re as f64).collect(),
+            )
         };
         for i in 0..w.len() {
-            let ok = close(g64[i], w64[i], rtol, atol) && close(g[i].im as f64, w[i].im as f64, rtol, atol);
+            let ok = close(g64[i], w64[i], rtol, atol)
+                && close(g[i].im as f64, w[i].im as f64, rtol, atol);
             if !ok {
-                return Err(format!("element {i}: got {:?} want {:?} (rtol {rtol}, atol {atol})", g[i], w[i]));
+                return Err(format!(
+                    "element {i}: got {:?} want {:?} (rtol {rtol}, atol {atol})",
+                    g[i], w[i]
+                ));
             }
         }
     } else {
@@ -174,13 +217,21 @@ pub fn compare(got: &Array, want: &Array, rtol: Option<f64>, atol: Option<f64>) 
 
 /// Runs every case of `family` through `dispatch(op, inputs, kwargs)` and panics with a list of
 /// the cases that disagree with MLX.
-pub fn check_family(family: &str, dispatch: impl Fn(&str, &[Operand], &Value) -> mx::Result<Vec<Array>>) {
+pub fn check_family(
+    family: &str,
+    dispatch: impl Fn(&str, &[Operand], &Value) -> mx::Result<Vec<Array>>,
+) {
     let g = Goldens::load(family);
     let mut failures = Vec::new();
     for case in &g.cases {
         let name = case["name"].as_str().unwrap_or("?");
         let op = case["op"].as_str().expect("op");
-        let inputs: Vec<Operand> = case["inputs"].as_array().unwrap().iter().map(|r| g.input(r)).collect();
+        let inputs: Vec<Operand> = case["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| g.input(r))
+            .collect();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             dispatch(op, &inputs, &case["kwargs"]).and_then(|outs| {
                 mx::eval(outs.iter())?;
@@ -205,7 +256,11 @@ pub fn check_family(family: &str, dispatch: impl Fn(&str, &[Operand], &Value) ->
             (None, Ok(outs)) => {
                 let want = case["outputs"].as_array().unwrap();
                 if outs.len() != want.len() {
-                    failures.push(format!("{name}: {} outputs, expected {}", outs.len(), want.len()));
+                    failures.push(format!(
+                        "{name}: {} outputs, expected {}",
+                        outs.len(),
+                        want.len()
+                    ));
                     continue;
                 }
                 let rtol = case.get("rtol").and_then(Value::as_f64);
@@ -223,7 +278,12 @@ pub fn check_family(family: &str, dispatch: impl Fn(&str, &[Operand], &Value) ->
         "{} of {} {family} cases disagree with MLX:\n{}",
         failures.len(),
         g.cases.len(),
-        failures.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(60)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -249,7 +309,9 @@ pub fn kw_list(kw: &Value, key: &str) -> Option<Vec<i64>> {
 }
 /// `kwargs[key]` as a dtype name.
 pub fn kw_dtype(kw: &Value, key: &str) -> Option<Dtype> {
-    kw.get(key).and_then(Value::as_str).map(|s| Dtype::from_name(s).expect("dtype"))
+    kw.get(key)
+        .and_then(Value::as_str)
+        .map(|s| Dtype::from_name(s).expect("dtype"))
 }
 /// The operand as an array (a scalar gets its default dtype).
 pub fn arr(op: &Operand) -> Array {
