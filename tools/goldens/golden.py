@@ -81,6 +81,7 @@ class Goldens:
             npv = np.ascontiguousarray(np.array(a.view(mx.uint16)))
         else:
             npv = np.ascontiguousarray(np.array(a))
+        npv = npv.reshape(a.shape)  # ascontiguousarray turns a 0-d array into shape (1,)
         self.arrays[key] = npv
         return {"key": key, "dtype": name}
 
