@@ -7,6 +7,8 @@ and "value_case": true.
 The Rust side reads them with `check_values` in crates/rmlx-core/tests/common/mod.rs;
 `check_family` skips them.
 """
+import math
+
 import mlx.core as mx
 
 from golden import Input
@@ -21,6 +23,8 @@ def value_case(g, op, inputs, fn, kwargs=None, name=None, field="value"):
             kind = ("bool" if isinstance(x, bool) else "int" if isinstance(x, int)
                     else "float" if isinstance(x, float) else "complex")
             v = [x.real, x.imag] if kind == "complex" else x
+            if kind == "float" and not math.isfinite(x):
+                v = repr(x)
             ins.append({"scalar": v, "kind": kind})
             mx_ins.append(x)
         else:

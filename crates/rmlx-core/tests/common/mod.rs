@@ -47,15 +47,22 @@ impl Goldens {
     /// An input of a case: an array with its view applied, or a weak scalar.
     pub fn input(&self, r: &Value) -> Operand {
         if let Some(v) = r.get("scalar") {
-            let s = match r["kind"].as_str().expect("kind") {
-                "bool" => Scalar::Bool(v.as_bool().expect("bool")),
-                "int" => Scalar::Int(v.as_i64().map(i128::from).unwrap_or_else(|| v.as_u64().expect("int") as i128)),
-                "float" => Scalar::Float(v.as_f64().expect("float")),
-                "complex" => {
-                    Scalar::Complex(mx::C64::new(v[0].as_f64().unwrap() as f32, v[1].as_f64().unwrap() as f32))
-                }
-                k => panic!("unknown scalar kind {k}"),
-            };
+            let s =
+                match r["kind"].as_str().expect("kind") {
+                    "bool" => Scalar::Bool(v.as_bool().expect("bool")),
+                    // Beyond u64 (Python ints are unbounded) JSON gives a float; 2^64 and the like
+                    // are exact there.
+                    "int" => Scalar::Int(v.as_i64().map(i128::from).unwrap_or_else(|| {
+                        v.as_u64().map(i128::from).unwrap_or_else(|| v.as_f64().expect("int") as i128)
+                    })),
+                    "float" => Scalar::Float(
+                        v.as_f64().unwrap_or_else(|| v.as_str().expect("float").parse().expect("nan/inf")),
+                    ),
+                    "complex" => {
+                        Scalar::Complex(mx::C64::new(v[0].as_f64().unwrap() as f32, v[1].as_f64().unwrap() as f32))
+                    }
+                    k => panic!("unknown scalar kind {k}"),
+                };
             return Operand::Scalar(s);
         }
         let base = self.array(r);
