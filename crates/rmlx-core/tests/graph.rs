@@ -94,3 +94,14 @@ fn scalars_on_the_left() {
     assert_eq!(y.to_vec::<f32>().unwrap(), vec![2.0, 4.0]);
     assert_eq!(z.to_vec::<f32>().unwrap(), vec![0.0, -1.0]);
 }
+
+#[test]
+fn a_root_that_feeds_a_later_root_is_computed_first() {
+    // eval([b, c]) with c = b + a: b must run before c although both are roots.
+    let a = mx::Array::from_vec(vec![1.0f32, 2.0]);
+    let b = mx::exp(&a).unwrap();
+    let c = &b + &a;
+    mx::eval([&b, &c]).unwrap();
+    let e = std::f32::consts::E;
+    assert_eq!(c.to_vec::<f32>().unwrap(), vec![e + 1.0, e * e + 2.0]);
+}
