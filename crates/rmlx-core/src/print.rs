@@ -258,14 +258,14 @@ mod tests {
 
     #[test]
     fn layout_and_summaries() {
-        let a = crate::arange(0, 100, 1).unwrap().reshape(&[10, 10]).unwrap();
+        let a = crate::arange(0, 100, 1).unwrap().reshape([10, 10]).unwrap();
         let want = "array([[0, 1, 2, ..., 7, 8, 9],\n       [10, 11, 12, ..., 17, 18, 19],\n       \
                     [20, 21, 22, ..., 27, 28, 29],\n       ...,\n       [70, 71, 72, ..., 77, 78, 79],\n       \
                     [80, 81, 82, ..., 87, 88, 89],\n       [90, 91, 92, ..., 97, 98, 99]], dtype=int32)";
         assert_eq!(text(&a, -1), want);
-        let e = crate::zeros(&[2, 0, 3], Dtype::Float32).unwrap();
+        let e = crate::zeros([2, 0, 3], Dtype::Float32).unwrap();
         assert_eq!(text(&e, -1), "array([[],\n       []], dtype=float32)");
-        assert_eq!(text(&crate::zeros(&[0, 3], Dtype::Int8).unwrap(), -1), "array([], dtype=int8)");
+        assert_eq!(text(&crate::zeros([0, 3], Dtype::Int8).unwrap(), -1), "array([], dtype=int8)");
     }
 
     #[test]
