@@ -11,7 +11,8 @@ Case format (JSON):
    "error": "ValueError" | ... ,       # when MLX raised (at build or at eval)
    "rtol": float?, "atol": float?}     # optional per-case tolerance, with a reason in "why"
   Input = {"key": k, "dtype": d, "view": View?}   an array (stored base, then the view)
-        | {"scalar": v, "kind": "bool"|"int"|"float"|"complex"}   a Python scalar (weak)
+        | {"scalar": v, "kind": "bool"|"int"|"float"|"complex"}   a Python scalar (weak);
+          a non-finite float scalar is the string "nan", "inf" or "-inf"
   View  = {"kind": "transpose"}                  base.T (all axes reversed)
         | {"kind": "step", "axis": a}            every other element along axis a
         | {"kind": "reverse", "axis": a}         reversed along axis a (negative strides)
@@ -22,6 +23,7 @@ bfloat16 arrays are stored as their uint16 bits; the JSON dtype says how to read
 Run: python3 tools/goldens/gen_all.py   (needs `pip install "mlx[cpu]==0.32.4" numpy`)
 """
 import json
+import math
 import os
 
 import mlx.core as mx
@@ -81,6 +83,7 @@ class Goldens:
             npv = np.ascontiguousarray(np.array(a.view(mx.uint16)))
         else:
             npv = np.ascontiguousarray(np.array(a))
+        npv = npv.reshape(a.shape)  # ascontiguousarray turns a 0-d array into shape (1,)
         self.arrays[key] = npv
         return {"key": key, "dtype": name}
 
@@ -97,6 +100,8 @@ class Goldens:
                 kind = ("bool" if isinstance(x, bool) else "int" if isinstance(x, int)
                         else "float" if isinstance(x, float) else "complex")
                 v = [x.real, x.imag] if kind == "complex" else x
+                if kind == "float" and not math.isfinite(x):
+                    v = repr(x)  # "nan", "inf", "-inf": JSON has no such numbers
                 ins.append({"scalar": v, "kind": kind})
                 mx_ins.append(x)
             else:

@@ -257,7 +257,7 @@ pub(crate) fn alloc_zeroed(len: usize) -> Result<Buffer> {
 /// ```
 /// use rmlx_core as mx;
 /// let before = mx::get_active_memory();
-/// let a = mx::ones(&[1024], mx::float32)?;
+/// let a = mx::arange(0.0, 1024.0, 1.0)?; // `ones` would be a broadcast view of one value
 /// a.eval()?;
 /// assert!(mx::get_active_memory() >= before + 4096);
 /// # Ok::<(), mx::Error>(())

@@ -188,14 +188,23 @@ macro_rules! float_element {
 }
 float_element!(f32, Float32, |x| x as f64, |v| v as f32, |v| v as f32);
 float_element!(f64, Float64, |x| x, |v| v, |v| v as f64);
-// i128 -> f32 is one correct rounding; f32 -> f16 may then round again only for values whose
-// f32 rounding already lost bits, which cannot change a value that fits f16's 11-bit mantissa.
-float_element!(f16, Float16, |x| x.to_f64(), f16::from_f64, |v| {
-    f16::from_f64(v as f64)
-});
-float_element!(bf16, Bfloat16, |x| x.to_f64(), bf16::from_f64, |v| {
-    bf16::from_f64(v as f64)
-});
+// MLX converts to and from its half types through float32 (C++ `static_cast<float>` first), so
+// f64 and integer values round twice: first to f32, then to the half type. `1 + 2^-8 + 2^-30`
+// becomes bfloat16 1.0 that way (a tie after the f32 rounding), not 1.0078125.
+float_element!(
+    f16,
+    Float16,
+    |x| x.to_f64(),
+    |v| f16::from_f32(v as f32),
+    |v| f16::from_f32(v as f32)
+);
+float_element!(
+    bf16,
+    Bfloat16,
+    |x| x.to_f64(),
+    |v| bf16::from_f32(v as f32),
+    |v| bf16::from_f32(v as f32)
+);
 
 impl Element for C64 {
     const DTYPE: Dtype = Dtype::Complex64;

@@ -45,7 +45,9 @@ pub use element::{C64, Element};
 pub use error::{Error, ErrorKind, Result};
 pub use eval::{async_eval, eval};
 pub use ops::*;
-pub use print::{PrintOptions, get_printoptions, set_printoptions};
+pub use print::{
+    PrintOptions, PrintOptionsGuard, get_printoptions, printoptions, set_printoptions,
+};
 pub use scalar::{ArrayLike, Operand, Scalar};
 
 pub use half;

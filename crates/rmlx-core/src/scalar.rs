@@ -25,11 +25,7 @@ impl Scalar {
             Scalar::Bool(_) => Dtype::Bool,
             Scalar::Int(v) if i32::try_from(v).is_ok() => Dtype::Int32,
             Scalar::Int(v) if i64::try_from(v).is_ok() => Dtype::Int64,
-            Scalar::Int(v) => {
-                return Err(Error::value(format!(
-                    "Integer {v} does not fit in a 64-bit integer."
-                )));
-            }
+            Scalar::Int(v) => return Err(too_big(v)),
             Scalar::Float(_) => Dtype::Float32,
             Scalar::Complex(_) => Dtype::Complex64,
         })
@@ -69,13 +65,55 @@ impl Scalar {
                     )));
                 }
             }
-            if i64::try_from(v).is_err() && u64::try_from(v).is_err() {
-                return Err(Error::value(format!(
-                    "Integer {v} does not fit in a 64-bit integer."
-                )));
+            if i64::try_from(v).is_err() {
+                return Err(too_big(v));
             }
         }
         Ok(crate::dispatch_dtype!(dtype, T => Array::scalar(self.cast::<T>())))
+    }
+
+    /// A 0-D array of this scalar as MLX converts a Python scalar next to an array of dtype
+    /// `dtype` (or alone, with `None`): the weak-typing rule of binary ops and of `full`.
+    ///
+    /// - bool: `dtype` (bool alone);
+    /// - int: `dtype` (int32, or int64 if it needs it, alone), but int32 when `dtype` is bool (the
+    ///   value wraps), and an error when `dtype` is an integer narrower than 64 bits that cannot
+    ///   hold it (uint64 and int64 wrap: `uint64 + -1` is `2^64 - 1`); outside int64 is an error;
+    /// - float: `dtype` when floating, else float32;
+    /// - complex: complex64.
+    ///
+    /// ```
+    /// use rmlx_core as mx;
+    /// let s = mx::Scalar::Int(300);
+    /// assert_eq!(s.to_weak_array(Some(mx::float16))?.dtype(), mx::float16);
+    /// assert_eq!(s.to_weak_array(Some(mx::bool_))?.dtype(), mx::int32);
+    /// assert!(s.to_weak_array(Some(mx::uint8)).is_err());
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn to_weak_array(&self, dtype: Option<Dtype>) -> Result<Array> {
+        match *self {
+            Scalar::Bool(_) => self.to_array(dtype.unwrap_or(Dtype::Bool)),
+            Scalar::Int(v) => {
+                let out = match dtype {
+                    Some(d) => d,
+                    None => self.default_dtype()?,
+                };
+                if i64::try_from(v).is_err() {
+                    return Err(too_big(v));
+                }
+                if out == Dtype::Bool {
+                    // bool is always promoted to int32, and the value wraps there.
+                    return Ok(Array::scalar(v as i32));
+                }
+                self.to_array(out)
+            }
+            // Half types round through f32 as every cast to them does (element.rs).
+            Scalar::Float(_) => match dtype {
+                Some(d) if d.is_floating() => self.to_array(d),
+                _ => self.to_array(Dtype::Float32),
+            },
+            Scalar::Complex(_) => self.to_array(Dtype::Complex64),
+        }
     }
 
     /// The value converted to an element type.
@@ -176,18 +214,28 @@ impl ArrayLike for C64 {
     }
 }
 
-/// Turns two operands into arrays of one promoted dtype, applying MLX's weak-scalar rules.
+/// The error for an integer outside int64 (MLX's Python binding raises RuntimeError there).
+fn too_big(v: i128) -> Error {
+    Error::runtime(format!(
+        "Integer {v} does not fit in a 64-bit signed integer."
+    ))
+}
+
+/// Turns two operands into arrays of one promoted dtype, applying MLX's weak-scalar rules: a
+/// scalar next to an array is converted with [`Scalar::to_weak_array`] for that array's dtype,
+/// then both promote as arrays do.
 pub(crate) fn promote_pair(a: Operand, b: Operand) -> Result<(Array, Array)> {
-    let ts = match (&a, &b) {
-        (Operand::Array(x), Operand::Array(y)) => crate::dtype::promote_types(x.dtype(), y.dtype()),
-        (Operand::Array(x), Operand::Scalar(s)) | (Operand::Scalar(s), Operand::Array(x)) => {
-            s.weak_dtype(x.dtype())
+    let (a, b) = match (a, b) {
+        (Operand::Array(x), Operand::Array(y)) => (x, y),
+        (Operand::Array(x), Operand::Scalar(s)) => {
+            let y = s.to_weak_array(Some(x.dtype()))?;
+            (x, y)
         }
+        (Operand::Scalar(s), Operand::Array(y)) => (s.to_weak_array(Some(y.dtype()))?, y),
         (Operand::Scalar(s), Operand::Scalar(t)) => {
-            crate::dtype::promote_types(s.default_dtype()?, t.default_dtype()?)
+            (s.to_weak_array(None)?, t.to_weak_array(None)?)
         }
     };
-    let a = a.into_array_as(ts)?;
-    let b = b.into_array_as(ts)?;
+    let ts = crate::dtype::promote_types(a.dtype(), b.dtype());
     Ok((crate::ops::astype(&a, ts)?, crate::ops::astype(&b, ts)?))
 }

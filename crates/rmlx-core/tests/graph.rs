@@ -99,3 +99,18 @@ fn scalars_on_the_left() {
     assert_eq!(y.to_vec::<f32>().unwrap(), vec![2.0, 4.0]);
     assert_eq!(z.to_vec::<f32>().unwrap(), vec![0.0, -1.0]);
 }
+
+#[test]
+fn a_root_that_feeds_a_later_root_is_computed_first() {
+    // eval([b, c]) with c = b + a: b must run before c although both are roots.
+    let a = mx::Array::from_vec(vec![1.0f32, 2.0]);
+    let b = mx::exp(&a).unwrap();
+    let c = &b + &a;
+    mx::eval([&b, &c]).unwrap();
+    let got = c.to_vec::<f32>().unwrap();
+    let want = [1.0f32.exp() + 1.0, 2.0f32.exp() + 2.0];
+    assert!(
+        got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 1e-5 * w),
+        "{got:?} != {want:?}"
+    );
+}

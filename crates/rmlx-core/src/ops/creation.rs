@@ -2,13 +2,18 @@
 
 use super::{ShapeArg, to_shape};
 use crate::array::Array;
-use crate::dtype::Dtype;
+use crate::dtype::{Dtype, promote_types};
 use crate::error::{Error, Result};
 use crate::primitives::creation::Arange;
 use crate::scalar::{ArrayLike, Operand, Scalar};
 
-/// An array of `shape` filled with `vals` broadcast (`mx.full`). With `dtype` `None` the dtype
-/// is that of `vals` (a Rust scalar: bool, int32, float32 or complex64).
+/// An array of `shape` filled with `vals` broadcast (`mx.full`).
+///
+/// As in MLX, `dtype` only says how to convert a scalar `vals` (the weak-scalar rule of
+/// [`Scalar::to_weak_array`]): an integer that does not fit an integer `dtype` is an error, a
+/// float with an integer `dtype` stays float32, an integer with `bool` becomes int32, and an
+/// array `vals` keeps its own dtype. With `dtype` `None` a scalar takes its default dtype (bool,
+/// int32 or int64, float32, complex64). Use [`astype`](super::astype) for a fixed dtype.
 ///
 /// ```
 /// use rmlx_core as mx;
@@ -16,19 +21,14 @@ use crate::scalar::{ArrayLike, Operand, Scalar};
 /// assert_eq!(a.dtype(), mx::int32);
 /// let b = mx::full(&[3], 0.5, Some(mx::float16))?;
 /// assert_eq!(b.to_vec::<f32>()?, vec![0.5; 3]);
+/// assert!(mx::full(&[3], 300, Some(mx::uint8)).is_err());
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn full(shape: impl ShapeArg, vals: impl ArrayLike, dtype: Option<Dtype>) -> Result<Array> {
     let shape = to_shape(&shape, "full")?;
-    let v = match (vals.into_operand(), dtype) {
-        (Operand::Scalar(s), Some(d)) => s.to_array(d)?,
-        (op, d) => {
-            let a = op.into_array()?;
-            match d {
-                Some(d) => super::astype(&a, d)?,
-                None => a,
-            }
-        }
+    let v = match vals.into_operand() {
+        Operand::Scalar(s) => s.to_weak_array(dtype)?,
+        Operand::Array(a) => a,
     };
     super::broadcast_to(&v, &shape)
 }
@@ -41,27 +41,50 @@ pub fn full(shape: impl ShapeArg, vals: impl ArrayLike, dtype: Option<Dtype>) ->
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn zeros(shape: impl ShapeArg, dtype: Dtype) -> Result<Array> {
-    full(shape, Scalar::Int(0), Some(dtype))
+    let shape = to_shape(&shape, "zeros")?;
+    super::broadcast_to(&Scalar::Int(0).to_array(dtype)?, &shape)
 }
 
 /// Ones of `shape` and `dtype` (`mx.ones`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// assert_eq!(mx::ones(&[2], mx::bool_)?.to_vec::<bool>()?, vec![true; 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
 pub fn ones(shape: impl ShapeArg, dtype: Dtype) -> Result<Array> {
-    full(shape, Scalar::Int(1), Some(dtype))
+    let shape = to_shape(&shape, "ones")?;
+    super::broadcast_to(&Scalar::Int(1).to_array(dtype)?, &shape)
 }
 
-/// Zeros with the shape and dtype of `a`.
+/// Zeros with the shape and dtype of `a` (`mx.zeros_like`).
 pub fn zeros_like(a: &Array) -> Result<Array> {
     zeros(a.shape(), a.dtype())
 }
 
-/// Ones with the shape and dtype of `a`.
+/// Ones with the shape and dtype of `a` (`mx.ones_like`).
 pub fn ones_like(a: &Array) -> Result<Array> {
     ones(a.shape(), a.dtype())
 }
 
-/// `vals` broadcast to the shape of `a`, in `a`'s dtype unless `dtype` says otherwise.
+/// `vals` broadcast to the shape of `a`, in `a`'s dtype unless `dtype` says otherwise
+/// (`mx.full_like`). A scalar converts as in [`full`] for that dtype (so `300` next to int8 is
+/// an error), then the result is cast to it.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::zeros(&[2], mx::int8)?;
+/// assert_eq!(mx::full_like(&a, 1.5, None)?.to_vec::<i8>()?, vec![1, 1]);
+/// assert!(mx::full_like(&a, 300, None).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
 pub fn full_like(a: &Array, vals: impl ArrayLike, dtype: Option<Dtype>) -> Result<Array> {
-    full(a.shape(), vals, Some(dtype.unwrap_or(a.dtype())))
+    let t = dtype.unwrap_or(a.dtype());
+    let v = match vals.into_operand() {
+        Operand::Scalar(s) => s.to_weak_array(Some(t))?,
+        Operand::Array(v) => v,
+    };
+    super::broadcast_to(&super::astype(&v, t)?, a.shape())
 }
 
 /// An array whose contents do not matter (`mx.empty`): rmlx fills it with zeros.
@@ -74,13 +97,15 @@ pub fn empty_like(a: &Array) -> Result<Array> {
     zeros_like(a)
 }
 
-/// Values from `start` to `stop` (exclusive) by `step` (`mx.arange`): int32 when all three
-/// are integers, float32 otherwise.
+/// Values from `start` to `stop` (exclusive) by `step` (`mx.arange`). The dtype promotes those
+/// of the three scalars: int32 for integers (int64 for one beyond int32), float32 once a float
+/// is among them; bool alone is an error.
 ///
 /// ```
 /// use rmlx_core as mx;
 /// assert_eq!(mx::arange(0, 5, 2)?.to_vec::<i32>()?, vec![0, 2, 4]);
 /// assert_eq!(mx::arange(0.0, 1.0, 0.25)?.dtype(), mx::float32);
+/// assert_eq!(mx::arange(1i64 << 40, (1i64 << 40) + 2, 1)?.dtype(), mx::int64);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn arange(
@@ -89,14 +114,10 @@ pub fn arange(
     step: impl Into<ScalarArg>,
 ) -> Result<Array> {
     let (start, stop, step) = (start.into().0, stop.into().0, step.into().0);
-    let all_int = [start, stop, step]
-        .iter()
-        .all(|s| matches!(s, Scalar::Int(_) | Scalar::Bool(_)));
-    let dtype = if all_int {
-        Dtype::Int32
-    } else {
-        Dtype::Float32
-    };
+    let mut dtype = start.default_dtype()?;
+    for s in [stop, step] {
+        dtype = promote_types(dtype, s.default_dtype()?);
+    }
     arange_dtype(
         start.cast::<f64>(),
         stop.cast::<f64>(),
@@ -105,28 +126,40 @@ pub fn arange(
     )
 }
 
-/// `arange` with an explicit dtype.
+/// `arange` with an explicit dtype (`mx.arange(start, stop, step, dtype=...)`).
+///
+/// As MLX computes it: the first value is `start` converted to `dtype`, the step is the
+/// difference of the first two values in `dtype` (so `arange_dtype(0.0, 2.0, 0.3, int32)` is
+/// all zeros), and each value adds the step to the previous one in `dtype` (float rounding
+/// accumulates; float16 stops growing at 2048 with step 1).
+///
+/// ```
+/// use rmlx_core as mx;
+/// assert_eq!(mx::arange_dtype(10.0, 0.0, -3.0, mx::uint8)?.to_vec::<u8>()?, vec![10, 7, 4, 1]);
+/// assert!(mx::arange_dtype(0.0, 1.0, 0.0, mx::float32).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
 pub fn arange_dtype(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Array> {
     if dtype == Dtype::Bool {
-        return Err(Error::value(
-            "[arange] Cannot compute length for bool dtype.",
-        ));
+        return Err(Error::value("[arange] bool not supported for arange."));
     }
-    if !(start.is_finite() && stop.is_finite() && step.is_finite()) {
-        return Err(Error::value(
-            "[arange] Cannot compute length: start, stop and step must be finite.",
-        ));
+    if start.is_nan() || stop.is_nan() || step.is_nan() || start.is_infinite() || stop.is_infinite()
+    {
+        return Err(Error::value("[arange] Cannot compute length."));
     }
     if step == 0.0 {
-        return Err(Error::value(
-            "[arange] Cannot compute length with step of 0.",
-        ));
+        return Err(Error::value("[arange] step must be nonzero."));
     }
-    let real = ((stop - start) / step).ceil();
-    if real > i32::MAX as f64 {
-        return Err(Error::value("[arange] Maximum size exceeded."));
-    }
-    let n = real.max(0.0) as usize;
+    let n = if step.is_infinite() {
+        // An infinite step reaches past `stop` at once: `[start]` when the range is not empty.
+        usize::from((step > 0.0 && start < stop) || (step < 0.0 && start > stop))
+    } else {
+        let real = ((stop - start) / step).ceil();
+        if real > i32::MAX as f64 {
+            return Err(Error::value("[arange] Maximum size exceeded."));
+        }
+        real.max(0.0) as usize
+    };
     Ok(Array::from_op(
         vec![n],
         dtype,

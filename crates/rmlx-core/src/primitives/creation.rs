@@ -1,11 +1,11 @@
 //! Primitives that create data from parameters alone.
 
 use crate::array::{Array, Data, buffer_elements_mut};
-use crate::element::Element;
-use crate::error::Result;
+use crate::cpu::num::Num;
+use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
-/// `arange`: `start + i * step`, computed in the output dtype as MLX does.
+/// `arange`: `start`, then repeatedly adding the step, in the output dtype as MLX does.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Arange {
     pub(crate) start: f64,
@@ -19,7 +19,9 @@ impl Primitive for Arange {
     fn eval_cpu(&self, _inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let spec = &outputs[0];
         let (mut buf, _) = Data::alloc(spec)?;
-        crate::dispatch_dtype!(spec.dtype, T => fill_arange::<T>(buffer_elements_mut::<T>(&mut buf), self.start, self.step));
+        crate::dispatch_numeric!(spec.dtype,
+            T => fill_arange::<T>(buffer_elements_mut::<T>(&mut buf), self.start, self.step),
+            bool => return Err(Error::value("[arange] bool not supported for arange.")));
         Ok(vec![Data::from_buffer(buf, &spec.shape)])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
@@ -27,18 +29,14 @@ impl Primitive for Arange {
     }
 }
 
-fn fill_arange<T: Element>(out: &mut [T], start: f64, step: f64) {
-    match T::KIND {
-        crate::element::ElementKind::Float if std::mem::size_of::<T>() == 4 => {
-            let (s, d) = (start as f32, step as f32);
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = T::from_f64((s + i as f32 * d) as f64);
-            }
-        }
-        _ => {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = T::from_f64(start + i as f64 * step);
-            }
-        }
+/// MLX's arange: the first value and the step live in the output type (the step is the
+/// difference of the first two values there), and each value adds the step to the previous one
+/// in that type, so float rounding accumulates and integers wrap.
+fn fill_arange<T: Num>(out: &mut [T], start: f64, step: f64) {
+    let mut v = T::from_f64(start);
+    let d = T::from_f64(start + step).sub(v);
+    for o in out.iter_mut() {
+        *o = v;
+        v = v.add(d);
     }
 }

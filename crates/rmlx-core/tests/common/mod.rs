@@ -62,12 +62,17 @@ impl Goldens {
         if let Some(v) = r.get("scalar") {
             let s = match r["kind"].as_str().expect("kind") {
                 "bool" => Scalar::Bool(v.as_bool().expect("bool")),
-                "int" => Scalar::Int(
-                    v.as_i64()
+                // Beyond u64 (Python ints are unbounded) JSON gives a float; 2^64 and the like
+                // are exact there.
+                "int" => Scalar::Int(v.as_i64().map(i128::from).unwrap_or_else(|| {
+                    v.as_u64()
                         .map(i128::from)
-                        .unwrap_or_else(|| v.as_u64().expect("int") as i128),
+                        .unwrap_or_else(|| v.as_f64().expect("int") as i128)
+                })),
+                "float" => Scalar::Float(
+                    v.as_f64()
+                        .unwrap_or_else(|| v.as_str().expect("float").parse().expect("nan/inf")),
                 ),
-                "float" => Scalar::Float(v.as_f64().expect("float")),
                 "complex" => Scalar::Complex(mx::C64::new(
                     v[0].as_f64().unwrap() as f32,
                     v[1].as_f64().unwrap() as f32,
@@ -224,6 +229,9 @@ pub fn check_family(
     let g = Goldens::load(family);
     let mut failures = Vec::new();
     for case in &g.cases {
+        if is_value_case(case) {
+            continue; // checked by `check_values`
+        }
         let name = case["name"].as_str().unwrap_or("?");
         let op = case["op"].as_str().expect("op");
         let inputs: Vec<Operand> = case["inputs"]
@@ -316,4 +324,109 @@ pub fn kw_dtype(kw: &Value, key: &str) -> Option<Dtype> {
 /// The operand as an array (a scalar gets its default dtype).
 pub fn arr(op: &Operand) -> Array {
     op.clone().into_array().expect("scalar fits")
+}
+
+/// The fields a value case (tools/goldens/golden_values.py) keeps its expected result in.
+pub const VALUE_FIELDS: [&str; 2] = ["text", "value"];
+
+/// Whether a case expects a JSON value (text, dtype name, bool, ...) rather than arrays.
+pub fn is_value_case(case: &Value) -> bool {
+    case.get("value_case").is_some() || VALUE_FIELDS.iter().any(|f| case.get(*f).is_some())
+}
+
+/// Whether two JSON values agree: numbers within a relative 1e-15 (JSON parsing of doubles may
+/// be off by an ulp), everything else exactly.
+pub fn values_match(got: &Value, want: &Value) -> bool {
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => {
+            match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+                (Some(x), Some(y), _, _) => x == y,
+                (_, _, Some(x), Some(y)) => x == y,
+                _ => {
+                    let (x, y) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+                    x == y || (x - y).abs() <= 1e-15 * y.abs()
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| values_match(x, y))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, x)| b.get(k).is_some_and(|y| values_match(x, y)))
+        }
+        _ => got == want,
+    }
+}
+
+/// Runs every value case of `family` (tools/goldens/golden_values.py: a "text" or "value"
+/// field, or an error) through `dispatch(op, inputs, kwargs)`, which returns the value as JSON,
+/// and panics with a list of the cases that disagree with MLX. Errors must match MLX's class.
+pub fn check_values(
+    family: &str,
+    dispatch: impl Fn(&str, &[Operand], &Value) -> mx::Result<Value>,
+) {
+    let g = Goldens::load(family);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in g.cases.iter().filter(|c| is_value_case(c)) {
+        checked += 1;
+        let name = case["name"].as_str().unwrap_or("?");
+        let op = case["op"].as_str().expect("op");
+        let inputs: Vec<Operand> = case["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| g.input(r))
+            .collect();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            dispatch(op, &inputs, &case["kwargs"])
+        }));
+        let Ok(result) = result else {
+            failures.push(format!("{name}: panicked"));
+            continue;
+        };
+        match (case.get("error"), result) {
+            (Some(err), Ok(v)) => failures.push(format!("{name}: expected {err}, got {v}")),
+            (Some(err), Err(e)) => {
+                if exception_name(e.kind()) != err.as_str().unwrap() {
+                    failures.push(format!("{name}: expected {err}, got {:?}: {e}", e.kind()));
+                }
+            }
+            (None, Err(e)) => failures.push(format!("{name}: unexpected error {e}")),
+            (None, Ok(v)) => {
+                let field = VALUE_FIELDS
+                    .iter()
+                    .find(|f| case.get(**f).is_some())
+                    .expect("a value field");
+                let want = &case[*field];
+                if !values_match(&v, want) {
+                    let show = |x: &Value| {
+                        x.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| x.to_string())
+                    };
+                    failures.push(format!(
+                        "{name} (op {op}, kwargs {}):\n  got  {}\n  want {}",
+                        case["kwargs"],
+                        show(&v),
+                        show(want)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no value cases in {family}");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} {family} value cases disagree with MLX:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(60)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
