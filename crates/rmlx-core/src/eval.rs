@@ -62,15 +62,17 @@ fn pending_node(a: &Array) -> Option<Arc<Node>> {
 }
 
 /// The pending nodes reachable from `roots`, each once, inputs before consumers.
+///
+/// An iterative post-order walk: a node is marked when it is expanded (not when it is first
+/// pushed), so a node reached again through another path is still emitted before every
+/// consumer (diamond-shaped graphs: `c = f(a, g(a))`).
 fn schedule(roots: &[&Array]) -> Vec<(Array, Arc<Node>)> {
     let mut tape = Vec::new();
     let mut seen: HashSet<usize> = HashSet::new();
     // Depth-first with an explicit stack: (array, node, children pushed?).
     let mut stack: Vec<(Array, Arc<Node>, bool)> = Vec::new();
-    for r in roots {
-        if let Some(node) = pending_node(r)
-            && seen.insert(Arc::as_ptr(&node) as usize)
-        {
+    for r in roots.iter().rev() {
+        if let Some(node) = pending_node(r) {
             stack.push(((*r).clone(), node, false));
         }
     }
@@ -79,16 +81,18 @@ fn schedule(roots: &[&Array]) -> Vec<(Array, Arc<Node>)> {
             tape.push((array, node));
             continue;
         }
+        if !seen.insert(Arc::as_ptr(&node) as usize) {
+            continue;
+        }
         let inputs: Vec<(Array, Arc<Node>)> = node
             .inputs
             .iter()
             .filter_map(|i| pending_node(i).map(|n| (i.clone(), n)))
+            .filter(|(_, n)| !seen.contains(&(Arc::as_ptr(n) as usize)))
             .collect();
         stack.push((array, node, true));
         for (input, n) in inputs.into_iter().rev() {
-            if seen.insert(Arc::as_ptr(&n) as usize) {
-                stack.push((input, n, false));
-            }
+            stack.push((input, n, false));
         }
     }
     tape
