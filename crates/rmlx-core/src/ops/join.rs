@@ -183,7 +183,7 @@ pub fn split(
                     "[split] num_splits must be positive and non-zero but got {k}."
                 )));
             }
-            if n % k as usize != 0 {
+            if !n.is_multiple_of(k as usize) {
                 return Err(Error::value(format!(
                     "Array split does not result in sub arrays with equal size: attempting {k} splits along axis {axis} for shape {}.",
                     fmt_shape(a.shape())

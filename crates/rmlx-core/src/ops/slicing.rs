@@ -170,7 +170,7 @@ impl From<RangeInclusive<isize>> for AxisSlice {
         let end = *r.end();
         AxisSlice::new(
             Some(*r.start()),
-            if end == -1 { None } else { Some(end + 1) },
+            if end == -1 { None } else { end.checked_add(1) },
             1,
         )
     }
@@ -178,7 +178,15 @@ impl From<RangeInclusive<isize>> for AxisSlice {
 /// `..=b`: through index `b` (`..=-1` runs to the end).
 impl From<RangeToInclusive<isize>> for AxisSlice {
     fn from(r: RangeToInclusive<isize>) -> Self {
-        AxisSlice::new(None, if r.end == -1 { None } else { Some(r.end + 1) }, 1)
+        AxisSlice::new(
+            None,
+            if r.end == -1 {
+                None
+            } else {
+                r.end.checked_add(1)
+            },
+            1,
+        )
     }
 }
 
