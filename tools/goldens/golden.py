@@ -74,17 +74,22 @@ class Goldens:
         self.family = family
         self.cases = []
         self.arrays = {}
+        self._seen = {}
 
     def _store(self, a):
         a = mx.array(a) if not isinstance(a, mx.array) else a
-        key = f"a{len(self.arrays)}"
         name = dtype_name(a.dtype)
         if a.dtype == mx.bfloat16:
-            npv = np.ascontiguousarray(np.array(a.view(mx.uint16)))
+            npv = np.array(a.view(mx.uint16), order="C")  # (ascontiguousarray makes 0-D 1-D)
         else:
-            npv = np.ascontiguousarray(np.array(a))
-        npv = npv.reshape(a.shape)  # ascontiguousarray turns a 0-d array into shape (1,)
-        self.arrays[key] = npv
+            npv = np.array(a, order="C")
+        # Identical arrays (same dtype, shape and bytes) are stored once.
+        ident = (name, npv.dtype.str, npv.shape, npv.tobytes())
+        key = self._seen.get(ident)
+        if key is None:
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = npv
+            self._seen[ident] = key
         return {"key": key, "dtype": name}
 
     def case(self, op, inputs, fn, kwargs=None, name=None, rtol=None, atol=None, why=None):

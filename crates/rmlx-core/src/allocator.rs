@@ -129,8 +129,13 @@ impl Allocator {
 
     fn allocate(&self, len: usize, zeroed: bool) -> Result<Buffer> {
         if len == 0 {
+            // Dangling but aligned like every buffer, so an empty slice of any element type
+            // can be made from it.
+            #[repr(align(64))]
+            struct Aligned;
+            let ptr = NonNull::<Aligned>::dangling().cast::<u8>();
             return Ok(Buffer {
-                ptr: NonNull::dangling(),
+                ptr,
                 len: 0,
                 capacity: 0,
             });

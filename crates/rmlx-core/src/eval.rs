@@ -62,6 +62,10 @@ fn pending_node(a: &Array) -> Option<Arc<Node>> {
 }
 
 /// The pending nodes reachable from `roots`, each once, inputs before consumers.
+///
+/// An iterative post-order walk: a node is marked when it is expanded (not when it is first
+/// pushed), so a node reached again through another path is still emitted before every
+/// consumer (diamond-shaped graphs: `c = f(a, g(a))`).
 fn schedule(roots: &[&Array]) -> Vec<(Array, Arc<Node>)> {
     let mut tape = Vec::new();
     // Nodes visited (expanded); a node is marked when it is expanded, not when it is pushed, so

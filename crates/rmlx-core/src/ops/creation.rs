@@ -1,10 +1,11 @@
-//! Creation ops: full, zeros, ones and their `_like`, arange.
+//! Creation ops: full, zeros, ones and their `_like`, arange, linspace, eye, identity, tri.
 
 use super::{ShapeArg, to_shape};
 use crate::array::Array;
+use crate::array::checked_nbytes;
 use crate::dtype::{Dtype, promote_types};
 use crate::error::{Error, Result};
-use crate::primitives::creation::Arange;
+use crate::primitives::creation::{Arange, Eye, Tri};
 use crate::scalar::{ArrayLike, Operand, Scalar};
 
 /// An array of `shape` filled with `vals` broadcast (`mx.full`).
@@ -166,6 +167,117 @@ pub fn arange_dtype(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Ar
         Arange { start, step },
         vec![],
     ))
+}
+
+/// `num` evenly spaced float32 values from `start` to `stop` inclusive (`mx.linspace`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// assert_eq!(mx::linspace(0, 1, 5)?.to_vec::<f32>()?, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn linspace(
+    start: impl Into<ScalarArg>,
+    stop: impl Into<ScalarArg>,
+    num: usize,
+) -> Result<Array> {
+    linspace_with(start, stop, num, true, Dtype::Float32)
+}
+
+/// `mx.linspace` with all its arguments: without `endpoint` the values are spaced over
+/// `[start, stop)`. The values are computed in float32 (float64 for a float64 `dtype`) as
+/// `(1 - t) * start + t * stop` and then converted to `dtype`, as MLX does.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::linspace_with(0, 10, 4, true, mx::int32)?;
+/// assert_eq!(a.to_vec::<i32>()?, vec![0, 3, 6, 10]);
+/// let b = mx::linspace_with(0.0, 1.0, 4, false, mx::float64)?;
+/// assert_eq!(b.to_vec::<f64>()?, vec![0.0, 0.25, 0.5, 0.75]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn linspace_with(
+    start: impl Into<ScalarArg>,
+    stop: impl Into<ScalarArg>,
+    num: usize,
+    endpoint: bool,
+    dtype: Dtype,
+) -> Result<Array> {
+    let (start, stop) = (start.into().0.cast::<f64>(), stop.into().0.cast::<f64>());
+    if num > i32::MAX as usize {
+        return Err(Error::value(format!(
+            "[linspace] number of samples, {num}, is too large."
+        )));
+    }
+    if num == 1 {
+        return super::astype(
+            &Scalar::Float(start)
+                .to_array(Dtype::Float64)?
+                .reshape([1])?,
+            dtype,
+        );
+    }
+    let inner = if dtype == Dtype::Float64 {
+        Dtype::Float64
+    } else {
+        Dtype::Float32
+    };
+    let denominator = if endpoint {
+        num as i128 - 1
+    } else {
+        num as i128
+    };
+    let t = super::divide(
+        arange_dtype(0.0, num as f64, 1.0, inner)?,
+        Scalar::Int(denominator),
+    )?;
+    let t_bar = super::subtract(Scalar::Int(1), &t)?;
+    let v = super::add(
+        super::multiply(&t_bar, Scalar::Float(start))?,
+        super::multiply(&t, Scalar::Float(stop))?,
+    )?;
+    super::astype(&v, dtype)
+}
+
+/// An `n` x `m` matrix (`m` defaults to `n`) with ones on diagonal `k` and zeros elsewhere
+/// (`mx.eye`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::eye(2, Some(3), 1, mx::int32)?;
+/// assert_eq!(a.to_vec::<i32>()?, vec![0, 1, 0, 0, 0, 1]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn eye(n: usize, m: Option<usize>, k: isize, dtype: Dtype) -> Result<Array> {
+    let shape = vec![n, m.unwrap_or(n)];
+    checked_nbytes(&shape, dtype)?;
+    Ok(Array::from_op(shape, dtype, Eye { k }, vec![]))
+}
+
+/// The `n` x `n` identity matrix (`mx.identity`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// assert_eq!(mx::identity(2, mx::float32)?.to_vec::<f32>()?, vec![1.0, 0.0, 0.0, 1.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn identity(n: usize, dtype: Dtype) -> Result<Array> {
+    eye(n, None, 0, dtype)
+}
+
+/// An `n` x `m` matrix (`m` defaults to `n`) with ones at and below diagonal `k` and zeros
+/// above (`mx.tri`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::tri(2, Some(3), 0, mx::float32)?;
+/// assert_eq!(a.to_vec::<f32>()?, vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn tri(n: usize, m: Option<usize>, k: isize, dtype: Dtype) -> Result<Array> {
+    let shape = vec![n, m.unwrap_or(n)];
+    checked_nbytes(&shape, dtype)?;
+    Ok(Array::from_op(shape, dtype, Tri { k }, vec![]))
 }
 
 /// A Rust number given where MLX takes a Python scalar (`arange`, `linspace`, `clip` bounds).

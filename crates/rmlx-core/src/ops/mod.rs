@@ -9,12 +9,18 @@
 
 pub mod binary;
 pub mod creation;
+pub mod join;
+pub mod rearrange;
 pub mod shape;
+pub mod slicing;
 pub mod unary;
 
 pub use binary::*;
 pub use creation::*;
+pub use join::*;
+pub use rearrange::*;
 pub use shape::*;
+pub use slicing::*;
 pub use unary::*;
 
 use crate::error::{Error, Result, fmt_shape};

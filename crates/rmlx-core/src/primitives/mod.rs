@@ -4,5 +4,7 @@
 
 pub(crate) mod binary;
 pub(crate) mod creation;
+pub(crate) mod join;
+pub(crate) mod rearrange;
 pub(crate) mod shape;
 pub(crate) mod unary;

@@ -41,7 +41,7 @@ impl Primitive for Broadcast {
     }
 }
 
-/// `reshape`: a view of row-contiguous data, a copy otherwise.
+/// `reshape`: a view of row-contiguous data or when only size-1 axes change, a copy otherwise.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Reshape;
 
@@ -60,6 +60,15 @@ impl Primitive for Reshape {
                 row_major_strides(&spec.shape),
             )]);
         }
+        // Only size-1 axes added or removed (squeeze, expand_dims): a view of any layout.
+        if let Some(strides) = unit_axes_strides(inputs[0].shape(), &d.strides, &spec.shape) {
+            return Ok(vec![Data::view(
+                d.buffer.clone(),
+                &spec.shape,
+                d.offset,
+                strides,
+            )]);
+        }
         // Copy in the input's row-major order, then the copy is laid out for the new shape.
         let flat = OutputSpec {
             shape: inputs[0].shape().to_vec(),
@@ -76,6 +85,33 @@ impl Primitive for Reshape {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+}
+
+/// Strides for `out_shape` when it differs from `in_shape` only by size-1 axes: the other
+/// axes keep their strides.
+fn unit_axes_strides(
+    in_shape: &[usize],
+    in_strides: &[isize],
+    out_shape: &[usize],
+) -> Option<Vec<isize>> {
+    let mut kept = in_shape.iter().zip(in_strides).filter(|&(&d, _)| d != 1);
+    let mut strides = Vec::with_capacity(out_shape.len());
+    for &d in out_shape {
+        if d == 1 {
+            strides.push(0);
+        } else {
+            let (&k, &s) = kept.next()?;
+            if k != d {
+                return None;
+            }
+            strides.push(s);
+        }
+    }
+    if kept.next().is_some() {
+        None
+    } else {
+        Some(strides)
     }
 }
 
@@ -168,6 +204,161 @@ impl Primitive for AsType {
             crate::dispatch_dtype!(spec.dtype, D => elementwise::unary::<S, D>(&inputs[0], spec, |x| x.cast::<D>()))
         })?;
         Ok(vec![data])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `slice`: a view with per-axis start and step (negative steps give negative strides). The
+/// op has already clamped `start` into the axis for every non-empty output.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Slice {
+    pub(crate) start: Vec<isize>,
+    pub(crate) strides: Vec<isize>,
+}
+
+impl Primitive for Slice {
+    fn name(&self) -> &'static str {
+        "Slice"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let d = inputs[0].ready_data()?;
+        let spec = &outputs[0];
+        let strides: Vec<isize> = d
+            .strides
+            .iter()
+            .zip(&self.strides)
+            .map(|(&s, &k)| s * k)
+            .collect();
+        // An empty view keeps the input's offset: its start may lie outside the axis.
+        let offset = if spec.size() == 0 {
+            d.offset
+        } else {
+            let o = d.offset as isize
+                + d.strides
+                    .iter()
+                    .zip(&self.start)
+                    .map(|(&s, &i)| s * i)
+                    .sum::<isize>();
+            o as usize
+        };
+        Ok(vec![Data::view(
+            d.buffer.clone(),
+            &spec.shape,
+            offset,
+            strides,
+        )])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `diagonal`: a view whose last axis walks `axis1` and `axis2` together (stride the sum of
+/// theirs), starting `offset` off the main diagonal.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Diagonal {
+    pub(crate) offset: isize,
+    pub(crate) axis1: usize,
+    pub(crate) axis2: usize,
+}
+
+impl Primitive for Diagonal {
+    fn name(&self) -> &'static str {
+        "Diagonal"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let d = inputs[0].ready_data()?;
+        let spec = &outputs[0];
+        let (s1, s2) = (d.strides[self.axis1], d.strides[self.axis2]);
+        let mut strides: Vec<isize> = (0..d.strides.len())
+            .filter(|&i| i != self.axis1 && i != self.axis2)
+            .map(|i| d.strides[i])
+            .collect();
+        strides.push(s1 + s2);
+        let offset = if spec.size() == 0 {
+            d.offset
+        } else {
+            let (o1, o2) = ((-self.offset).max(0), self.offset.max(0));
+            (d.offset as isize + o1 * s1 + o2 * s2) as usize
+        };
+        Ok(vec![Data::view(
+            d.buffer.clone(),
+            &spec.shape,
+            offset,
+            strides,
+        )])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `view`: the same bytes read as another dtype. Shares the buffer when the layout allows
+/// (same element size, or row-major data whose offset falls on an element of the new dtype);
+/// copies to row-major first otherwise. Viewing as bool copies and maps each byte to `!= 0`,
+/// since a Rust `bool` must hold 0 or 1.
+#[derive(Debug, PartialEq)]
+pub(crate) struct View;
+
+impl View {
+    /// The bytes of `x` reinterpreted as `spec` (never a bool output).
+    fn reinterpret(x: &Array, spec: &OutputSpec) -> Result<Data> {
+        let d = x.ready_data()?;
+        let (ib, ob) = (x.dtype().size(), spec.dtype.size());
+        if ib == ob {
+            return Ok(Data::view(
+                d.buffer.clone(),
+                &spec.shape,
+                d.offset,
+                d.strides.clone(),
+            ));
+        }
+        if d.row_contiguous && (d.offset * ib) % ob == 0 {
+            return Ok(Data::view(
+                d.buffer.clone(),
+                &spec.shape,
+                d.offset * ib / ob,
+                row_major_strides(&spec.shape),
+            ));
+        }
+        drop(d);
+        let dense = OutputSpec {
+            shape: x.shape().to_vec(),
+            dtype: x.dtype(),
+        };
+        let copied = crate::dispatch_dtype!(x.dtype(), T => elementwise::copy::<T>(x, &dense))?;
+        Ok(Data::view(
+            copied.buffer,
+            &spec.shape,
+            0,
+            row_major_strides(&spec.shape),
+        ))
+    }
+}
+
+impl Primitive for View {
+    fn name(&self) -> &'static str {
+        "View"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let (x, spec) = (&inputs[0], &outputs[0]);
+        if spec.dtype != crate::Dtype::Bool || x.dtype() == crate::Dtype::Bool {
+            return Ok(vec![View::reinterpret(x, spec)?]);
+        }
+        let byte_spec = OutputSpec {
+            shape: spec.shape.clone(),
+            dtype: crate::Dtype::Uint8,
+        };
+        let bytes = Array::from_data(
+            spec.shape.clone(),
+            crate::Dtype::Uint8,
+            View::reinterpret(x, &byte_spec)?,
+        );
+        Ok(vec![elementwise::unary::<u8, bool>(&bytes, spec, |b| {
+            b != 0
+        })?])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
