@@ -2,6 +2,7 @@
 
 use crate::array::{Array, Data, buffer_elements_mut};
 use crate::cpu::num::Num;
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
