@@ -155,8 +155,11 @@ for d in [mx.float16, mx.bfloat16, mx.float32, mx.float64]:
 c = mx.array([1 + 2j, complex(1, NAN), complex(NAN, 1), complex(NAN, NAN), 1 + 1j,
               complex(NAN, 0), complex(0, NAN), 1 - 1j, -1 + 5j, complex(1, INF), 1 + 1j])
 sort_cases(c)
-part_case(c, 4)
-topk_case(c, 3)
+# Complex NaNs all tie, so a partition's canonical form would depend on the order MLX leaves
+# them in: partition and topk get the NaN-free values only.
+c_finite = mx.array([1 + 2j, 1 + 1j, 1 - 1j, -1 + 5j, complex(1, INF), 1 + 1j, 2j, -3 + 0j])
+part_case(c_finite, 4)
+topk_case(c_finite, 3)
 unique_case(c, 11)
 ss_case(mx.array([1 + 1j, 1 + 2j, 2 + 0j]), mx.array([1 + 1.5j, 3 + 0j, 1 + 1j, -1j]))
 ss_case(mx.array([1 + 1j, 1 + 2j, 2 + 0j]), mx.array([1 + 1.5j, 3 + 0j, 1 + 1j, -1j]), "right")

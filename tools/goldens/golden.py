@@ -81,6 +81,8 @@ class Goldens:
             npv = np.ascontiguousarray(np.array(a.view(mx.uint16)))
         else:
             npv = np.ascontiguousarray(np.array(a))
+        # ascontiguousarray turns a 0-D array into shape (1,): keep the real shape.
+        npv = npv.reshape(a.shape)
         self.arrays[key] = npv
         return {"key": key, "dtype": name}
 

@@ -130,7 +130,8 @@ impl Allocator {
     fn allocate(&self, len: usize, zeroed: bool) -> Result<Buffer> {
         if len == 0 {
             return Ok(Buffer {
-                ptr: NonNull::dangling(),
+                // Aligned for every element type: empty slices of them are built from it.
+                ptr: NonNull::<u128>::dangling().cast::<u8>(),
                 len: 0,
                 capacity: 0,
             });

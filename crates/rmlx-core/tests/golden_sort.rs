@@ -126,9 +126,7 @@ fn dispatch(op: &str, ins: &[Operand], kw: &Value) -> mx::Result<Vec<Array>> {
         "sort" => Ok(vec![mx::sort_axis(&a, axis)?]),
         "argsort" => Ok(vec![mx::argsort_axis(&a, axis)?]),
         "partition" => Ok(vec![partition_canon(&a, kw)?]),
-        "partition_argpartition" => {
-            Ok(vec![partition_canon(&a, kw)?, argpartition_canon(&a, kw)?])
-        }
+        "partition_argpartition" => Ok(vec![partition_canon(&a, kw)?, argpartition_canon(&a, kw)?]),
         "topk" => {
             let k = kw_i64(kw, "k").expect("k") as isize;
             let t = if kw.get("axis").is_none() {

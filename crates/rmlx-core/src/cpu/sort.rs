@@ -340,7 +340,11 @@ fn unique_typed<T: SortKey>(
     }
     // Positions in `order` where a run of equal values starts.
     let mut starts: Vec<usize> = Vec::new();
-    let mut inverse: Vec<u32> = if wants.inverse { vec![0; n] } else { Vec::new() };
+    let mut inverse: Vec<u32> = if wants.inverse {
+        vec![0; n]
+    } else {
+        Vec::new()
+    };
     let last = size.saturating_sub(1) as u32;
     for (p, &i) in order.iter().enumerate() {
         if p == 0 || vals[order[p - 1] as usize] != vals[i as usize] {
