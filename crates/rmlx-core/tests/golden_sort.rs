@@ -134,7 +134,7 @@ fn dispatch(op: &str, ins: &[Operand], kw: &Value) -> mx::Result<Vec<Array>> {
             } else {
                 mx::topk_axis(&a, k, axis)?
             };
-            let sort_axis = if axis.is_none() { -1 } else { axis.unwrap() };
+            let sort_axis = axis.unwrap_or(-1);
             Ok(vec![mx::sort_axis(&t, sort_axis)?])
         }
         "searchsorted" => {

@@ -55,6 +55,16 @@ fn lane_input(a: &Array, axis: Option<isize>, op: &str) -> Result<(Array, usize,
     }
 }
 
+/// An error when a lane is too long for `uint32` indices (MLX's index dtype).
+fn check_index_range(n: usize, op: &str) -> Result<()> {
+    if n > u32::MAX as usize {
+        return Err(Error::value(format!(
+            "[{op}] {n} elements along the axis do not fit uint32 indices."
+        )));
+    }
+    Ok(())
+}
+
 /// `kth` normalised into `0..n` for `a` along `axis`, or MLX's ValueError.
 fn check_kth(a: &Array, kth: isize, axis: usize, written: isize, op: &str) -> Result<usize> {
     let n = a.shape()[axis] as isize;
@@ -124,6 +134,7 @@ pub fn argsort(a: &Array) -> Result<Array> {
 /// ```
 pub fn argsort_axis(a: &Array, axis: impl SortAxis) -> Result<Array> {
     let (x, axis, _) = lane_input(a, axis.axis_or_flat(), "argsort")?;
+    check_index_range(x.shape()[axis], "argsort")?;
     Ok(Array::from_op(
         x.shape().to_vec(),
         Dtype::Uint32,
@@ -149,6 +160,13 @@ pub fn partition(a: &Array, kth: isize) -> Result<Array> {
 }
 
 /// [`partition`] along `axis`, or of the flattened array for `None`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let p = mx::partition_axis(&mx::array![[4, 1], [2, 3], [0, 5]], 0, 0)?;
+/// assert_eq!(&p.to_vec::<i32>()?[..2], &[0, 1]);
+/// # Ok::<(), mx::Error>(())
+/// ```
 pub fn partition_axis(a: &Array, kth: isize, axis: impl SortAxis) -> Result<Array> {
     let (x, axis, written) = lane_input(a, axis.axis_or_flat(), "partition")?;
     let kth = check_kth(&x, kth, axis, written, "partition")?;
@@ -175,9 +193,17 @@ pub fn argpartition(a: &Array, kth: isize) -> Result<Array> {
 }
 
 /// [`argpartition`] along `axis`, or of the flattened array for `None`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let i = mx::argpartition_axis(&mx::array![[4, 1], [2, 3]], -1, None)?;
+/// assert_eq!(i.to_vec::<u32>()?[3], 0);
+/// # Ok::<(), mx::Error>(())
+/// ```
 pub fn argpartition_axis(a: &Array, kth: isize, axis: impl SortAxis) -> Result<Array> {
     let (x, axis, written) = lane_input(a, axis.axis_or_flat(), "argpartition")?;
     let kth = check_kth(&x, kth, axis, written, "argpartition")?;
+    check_index_range(x.shape()[axis], "argpartition")?;
     Ok(Array::from_op(
         x.shape().to_vec(),
         Dtype::Uint32,
@@ -201,6 +227,13 @@ pub fn topk(a: &Array, k: isize) -> Result<Array> {
 }
 
 /// [`topk`] along `axis`, or of the flattened array for `None`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let t = mx::topk_axis(&mx::array![[4, 1], [2, 3]], 3, None)?;
+/// assert_eq!(t.to_vec::<i32>()?, vec![2, 3, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
 pub fn topk_axis(a: &Array, k: isize, axis: impl SortAxis) -> Result<Array> {
     let (x, axis, written) = lane_input(a, axis.axis_or_flat(), "topk")?;
     let n = x.shape()[axis];
@@ -287,6 +320,13 @@ pub struct UniqueOptions {
 
 impl UniqueOptions {
     /// These options with `fill_value` set.
+    ///
+    /// ```
+    /// use rmlx_core as mx;
+    /// let opts = mx::UniqueOptions::default().fill(-1);
+    /// assert_eq!(mx::unique_with(&mx::array![3, 3], 2, &opts)?[0].to_vec::<i32>()?, vec![3, -1]);
+    /// # Ok::<(), mx::Error>(())
+    /// ```
     pub fn fill(mut self, value: impl ArrayLike) -> Self {
         self.fill_value = Some(value.into_operand());
         self
@@ -330,6 +370,7 @@ pub fn unique_with(a: &Array, size: isize, options: &UniqueOptions) -> Result<Ve
         )));
     }
     let size = size as usize;
+    check_index_range(a.size(), "unique")?;
     let fill = match options.fill_value.clone() {
         None => None,
         Some(Operand::Scalar(s)) => Some(s.to_array(a.dtype())?),
