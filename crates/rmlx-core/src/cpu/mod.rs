@@ -7,3 +7,4 @@ pub(crate) mod elementwise;
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;
 pub(crate) mod copy;
 pub(crate) mod num;
+pub(crate) mod sort;

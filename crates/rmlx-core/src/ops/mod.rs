@@ -13,6 +13,7 @@ pub mod join;
 pub mod rearrange;
 pub mod shape;
 pub mod slicing;
+pub mod sort;
 pub mod unary;
 
 pub use binary::*;
@@ -21,6 +22,7 @@ pub use join::*;
 pub use rearrange::*;
 pub use shape::*;
 pub use slicing::*;
+pub use sort::*;
 pub use unary::*;
 
 use crate::error::{Error, Result, fmt_shape};

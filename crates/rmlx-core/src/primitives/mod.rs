@@ -7,4 +7,5 @@ pub(crate) mod creation;
 pub(crate) mod join;
 pub(crate) mod rearrange;
 pub(crate) mod shape;
+pub(crate) mod sort;
 pub(crate) mod unary;
