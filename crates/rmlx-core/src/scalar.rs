@@ -66,6 +66,18 @@ impl Scalar {
         Ok(crate::dispatch_dtype!(dtype, T => Array::scalar(self.cast::<T>())))
     }
 
+    /// This scalar as a 0-D array next to an array of dtype `other` ([`Scalar::weak_dtype`]).
+    /// An integer next to a bool array becomes int32, wrapping like a C cast as MLX does
+    /// (`mx.array([True]) + 2**40` is `[1]`); next to another integer dtype it must fit.
+    pub fn to_weak_array(&self, other: Dtype) -> Result<Array> {
+        if let (Scalar::Int(v), Dtype::Bool) = (*self, other) {
+            if i64::try_from(v).is_ok() || u64::try_from(v).is_ok() {
+                return Ok(Array::scalar(v as i32));
+            }
+        }
+        self.to_array(self.weak_dtype(other))
+    }
+
     /// The value converted to an element type.
     pub fn cast<T: Element>(&self) -> T {
         match *self {
@@ -164,18 +176,26 @@ impl ArrayLike for C64 {
     }
 }
 
+/// The two operands as arrays, each keeping its own dtype: a scalar takes the dtype it gets next
+/// to the other operand (MLX's weak typing, see [`Scalar::to_weak_array`]), or its default dtype
+/// next to another scalar.
+pub(crate) fn weak_pair(a: Operand, b: Operand) -> Result<(Array, Array)> {
+    match (a, b) {
+        (Operand::Array(x), Operand::Scalar(s)) => {
+            let y = s.to_weak_array(x.dtype())?;
+            Ok((x, y))
+        }
+        (Operand::Scalar(s), Operand::Array(y)) => {
+            let x = s.to_weak_array(y.dtype())?;
+            Ok((x, y))
+        }
+        (a, b) => Ok((a.into_array()?, b.into_array()?)),
+    }
+}
+
 /// Turns two operands into arrays of one promoted dtype, applying MLX's weak-scalar rules.
 pub(crate) fn promote_pair(a: Operand, b: Operand) -> Result<(Array, Array)> {
-    let ts = match (&a, &b) {
-        (Operand::Array(x), Operand::Array(y)) => crate::dtype::promote_types(x.dtype(), y.dtype()),
-        (Operand::Array(x), Operand::Scalar(s)) | (Operand::Scalar(s), Operand::Array(x)) => {
-            s.weak_dtype(x.dtype())
-        }
-        (Operand::Scalar(s), Operand::Scalar(t)) => {
-            crate::dtype::promote_types(s.default_dtype()?, t.default_dtype()?)
-        }
-    };
-    let a = a.into_array_as(ts)?;
-    let b = b.into_array_as(ts)?;
+    let (a, b) = weak_pair(a, b)?;
+    let ts = crate::dtype::promote_types(a.dtype(), b.dtype());
     Ok((crate::ops::astype(&a, ts)?, crate::ops::astype(&b, ts)?))
 }

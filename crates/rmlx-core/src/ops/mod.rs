@@ -10,11 +10,13 @@
 pub mod binary;
 pub mod creation;
 pub mod shape;
+pub mod ternary;
 pub mod unary;
 
 pub use binary::*;
 pub use creation::*;
 pub use shape::*;
+pub use ternary::*;
 pub use unary::*;
 
 use crate::error::{Error, Result, fmt_shape};

@@ -5,4 +5,5 @@
 pub(crate) mod binary;
 pub(crate) mod creation;
 pub(crate) mod shape;
+pub(crate) mod ternary;
 pub(crate) mod unary;
