@@ -8,8 +8,8 @@ Two parts:
 - `sweep` (a compact table, replayed by golden_binary.rs): (op, a, b) -> result dtype or
   exception, for every op over all 14 same-dtype pairs, for 12 representative ops over all
   14x14 dtype pairs, and for every op with weak Python scalars on either side. Its inputs are
-  one sample array per dtype and side; its outputs are concatenated into two streams (float64
-  for every real dtype, complex64 for complex64) to keep the files small.
+  one sample array per dtype and side; its outputs are concatenated into one stream per dtype
+  to keep the files small.
 
 Left out because MLX leaves them undefined (they trap with SIGFPE on x86): integer `divmod`
 by zero and integer MIN // -1 or MIN % -1. rmlx returns the floor_divide/remainder values
@@ -119,8 +119,7 @@ def operand(tok, side):
     return (SWEEP_A if side == 0 else SWEEP_B)[tok]
 
 
-streams = {"f64": [], "i64": [], "u64": [], "c64": []}
-STREAM_DTYPES = {"f64": np.float64, "i64": np.int64, "u64": np.uint64, "c64": np.complex64}
+streams = {}  # dtype name -> the outputs of that dtype, flattened, in entry order
 tokens, results, entries = [], [], []
 
 
@@ -159,15 +158,7 @@ def sweep(op, ta, tb):
         record(op, ta, tb, "!" + type(e).__name__)
         return
     for o in outs:
-        v = np.array(o.astype(mx.float32) if o.dtype == mx.bfloat16 else o).reshape(-1)
-        if o.dtype == mx.complex64:
-            streams["c64"].append(v)
-        elif o.dtype == mx.uint64:
-            streams["u64"].append(v)
-        elif o.dtype in (mx.float16, mx.bfloat16, mx.float32, mx.float64):
-            streams["f64"].append(v.astype(np.float64))
-        else:
-            streams["i64"].append(v.astype(np.int64))
+        streams.setdefault(dtype_name(o.dtype), []).append(o.reshape(-1))
     record(op, ta, tb, ",".join(dtype_name(o.dtype) for o in outs))
 
 
@@ -193,8 +184,7 @@ for op in BINARY_OPS:
 g.sweep = {
     "a": {k: g._store(v) for k, v in SWEEP_A.items()},
     "b": {k: g._store(v) for k, v in SWEEP_B.items()},
-    "streams": {k: g._store(mx.array(np.concatenate(v).astype(STREAM_DTYPES[k])))
-                for k, v in streams.items()},
+    "streams": {k: g._store(mx.concatenate(v)) for k, v in streams.items()},
     "tokens": tokens,
     "results": results,
     "entries": entries,

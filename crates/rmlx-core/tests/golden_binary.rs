@@ -70,7 +70,9 @@ fn sweep_operand(g: &Goldens, side: &Value, tok: &str) -> Operand {
         ("int", Some(v)) => Scalar::Int(v.parse().unwrap()),
         ("float", Some(v)) => Scalar::Float(v.parse().unwrap()),
         ("bool", Some(v)) => Scalar::Bool(v == "true"),
-        ("complex", Some(re)) => Scalar::Complex(mx::C64::new(re.parse().unwrap(), parts.next().unwrap().parse().unwrap())),
+        ("complex", Some(re)) => {
+            Scalar::Complex(mx::C64::new(re.parse().unwrap(), parts.next().unwrap().parse().unwrap()))
+        }
         (k, _) => panic!("unknown sweep token kind {k}"),
     };
     Operand::Scalar(s)
@@ -84,14 +86,14 @@ fn binary_sweep_matches_mlx() {
     let sw = &doc["sweep"];
     let tokens: Vec<&str> = sw["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
     let results: Vec<&str> = sw["results"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
-    // Expected values by kind of dtype, in entry order: floats (as f64), bool and integers but
-    // uint64 (as i64), uint64, complex64.
-    let st = &sw["streams"];
-    let f64s = g.array(&st["f64"]).to_vec::<f64>().unwrap();
-    let i64s = g.array(&st["i64"]).to_vec::<i64>().unwrap();
-    let u64s = g.array(&st["u64"]).to_vec::<u64>().unwrap();
-    let c64s = g.array(&st["c64"]).to_vec::<mx::C64>().unwrap();
-    let (mut fi, mut ii, mut ui, mut ci) = (0usize, 0usize, 0usize, 0usize);
+    // Expected values: one stream per dtype, the outputs of that dtype in entry order.
+    let streams: std::collections::HashMap<Dtype, Array> = sw["streams"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, r)| (Dtype::from_name(name).unwrap(), g.array(r)))
+        .collect();
+    let mut cursors: std::collections::HashMap<Dtype, usize> = std::collections::HashMap::new();
     let mut failures = Vec::new();
     let mut count = 0;
     for group in sw["entries"].as_array().unwrap() {
@@ -127,21 +129,12 @@ fn binary_sweep_matches_mlx() {
                 break;
             }
             for (o, &d) in outs.iter().zip(&dtypes) {
-                // The expected values, rebuilt in the expected dtype (exact: they came from it).
-                let n = o.size();
-                let want = if d == Dtype::Complex64 {
-                    ci += n;
-                    Array::from_slice(&c64s[ci - n..ci], o.shape()).unwrap()
-                } else if d == Dtype::Uint64 {
-                    ui += n;
-                    Array::from_slice(&u64s[ui - n..ui], o.shape()).unwrap()
-                } else if d.is_floating() {
-                    fi += n;
-                    mx::astype(&Array::from_slice(&f64s[fi - n..fi], o.shape()).unwrap(), d).unwrap()
-                } else {
-                    ii += n;
-                    mx::astype(&Array::from_slice(&i64s[ii - n..ii], o.shape()).unwrap(), d).unwrap()
-                };
+                // The expected values: the next `size` elements of the dtype's stream.
+                let stream = &streams[&d];
+                let at = cursors.entry(d).or_insert(0);
+                let strides = mx::array::row_major_strides(o.shape());
+                let want = mx::as_strided(stream, o.shape(), &strides, *at).unwrap();
+                *at += o.size();
                 if o.dtype() != d {
                     failures.push(format!("{what}: dtype {} != {d}", o.dtype()));
                 } else if let Err(msg) = compare(o, &want, None, None) {
@@ -150,13 +143,20 @@ fn binary_sweep_matches_mlx() {
             }
         }
     }
-    assert_eq!(
-        (fi, ii, ui, ci),
-        (f64s.len(), i64s.len(), u64s.len(), c64s.len()),
-        "sweep streams not fully consumed\n{}",
+    for (d, stream) in &streams {
+        assert_eq!(
+            cursors.get(d).copied().unwrap_or(0),
+            stream.size(),
+            "{d} stream not consumed\n{}",
+            failures.join("\n")
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} sweep entries disagree with MLX:\n{}",
+        failures.len(),
         failures.join("\n")
     );
-    assert!(failures.is_empty(), "{} of {count} sweep entries disagree with MLX:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]

@@ -25,7 +25,8 @@ pub fn r#where(condition: impl ArrayLike, x: impl ArrayLike, y: impl ArrayLike) 
     let d = promote_types(x.dtype(), y.dtype());
     let (x, y) = (super::astype(&x, d)?, super::astype(&y, d)?);
     let shape = super::broadcast_shapes(&[c.shape(), x.shape(), y.shape()])?;
-    let inputs = vec![super::broadcast_to(&c, &shape)?, super::broadcast_to(&x, &shape)?, super::broadcast_to(&y, &shape)?];
+    let inputs =
+        vec![super::broadcast_to(&c, &shape)?, super::broadcast_to(&x, &shape)?, super::broadcast_to(&y, &shape)?];
     Ok(Array::from_op(shape, d, Select, inputs))
 }
 

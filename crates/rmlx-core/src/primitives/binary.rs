@@ -4,8 +4,8 @@
 
 use crate::array::{Array, Data};
 use crate::cpu::binary::{
-    Bits, FloatMath, Ordered, RealArith, Shift, complex_div, complex_logaddexp, complex_pow, dispatch_float, dispatch_int,
-    dispatch_real,
+    Bits, FloatMath, Ordered, RealArith, Shift, complex_div, complex_logaddexp, complex_pow, dispatch_float,
+    dispatch_int, dispatch_real,
 };
 use crate::cpu::elementwise::binary;
 use crate::cpu::num::Num;
