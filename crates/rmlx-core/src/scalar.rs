@@ -70,10 +70,10 @@ impl Scalar {
     /// An integer next to a bool array becomes int32, wrapping like a C cast as MLX does
     /// (`mx.array([True]) + 2**40` is `[1]`); next to another integer dtype it must fit.
     pub fn to_weak_array(&self, other: Dtype) -> Result<Array> {
-        if let (Scalar::Int(v), Dtype::Bool) = (*self, other) {
-            if i64::try_from(v).is_ok() || u64::try_from(v).is_ok() {
-                return Ok(Array::scalar(v as i32));
-            }
+        if let (Scalar::Int(v), Dtype::Bool) = (*self, other)
+            && (i64::try_from(v).is_ok() || u64::try_from(v).is_ok())
+        {
+            return Ok(Array::scalar(v as i32));
         }
         self.to_array(self.weak_dtype(other))
     }

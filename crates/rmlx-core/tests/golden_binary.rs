@@ -207,8 +207,8 @@ fn methods_and_aliases() {
     assert_eq!(mx::atan2(1.0, 1.0).unwrap().item::<f32>().unwrap(), std::f32::consts::FRAC_PI_4);
     assert_eq!(mx::bitwise_left_shift(&a, 1).unwrap().to_vec::<i32>().unwrap(), vec![2, 4, 6]);
     assert_eq!(mx::bitwise_right_shift(&a, 1).unwrap().to_vec::<i32>().unwrap(), vec![0, 1, 1]);
-    assert_eq!(mx::where_(&a.greater(1).unwrap(), &a, 0).unwrap().to_vec::<i32>().unwrap(), vec![0, 2, 3]);
-    assert_eq!(mx::add(2, &mx::array![1u8]).unwrap().dtype(), mx::uint8);
+    assert_eq!(mx::where_(a.greater(1).unwrap(), &a, 0).unwrap().to_vec::<i32>().unwrap(), vec![0, 2, 3]);
+    assert_eq!(mx::add(2, mx::array![1u8]).unwrap().dtype(), mx::uint8);
     assert_eq!(mx::equal(&a, &a).unwrap().primitive_name(), Some("Equal"));
     assert_eq!(mx::r#where(true, 1, 2).unwrap().primitive_name(), Some("Select"));
 }
@@ -226,7 +226,7 @@ fn divmod_outputs_survive_donation_and_are_siblings() {
         assert_eq!((q[i], r[i]), (x.div_euclid(7), x.rem_euclid(7)), "{x}");
     }
     // Evaluating one output computes the other.
-    let (q, r) = mx::divmod(&mx::array![7.5, -7.5], 2.0).unwrap();
+    let (q, r) = mx::divmod(mx::array![7.5, -7.5], 2.0).unwrap();
     q.eval().unwrap();
     assert!(r.is_evaluated());
     assert_eq!(r.to_vec::<f32>().unwrap(), vec![1.5, 0.5]);
@@ -235,12 +235,12 @@ fn divmod_outputs_survive_donation_and_are_siblings() {
 #[test]
 fn large_inputs_take_the_parallel_paths() {
     let n = 300;
-    let a = mx::arange(0.0, (n * n) as f64, 1.0).unwrap().reshape(&[n as i64, n as i64]).unwrap();
+    let a = mx::arange(0.0, (n * n) as f64, 1.0).unwrap().reshape([n as i64, n as i64]).unwrap();
     let a = mx::remainder(&a, 97.0).unwrap();
     let b = mx::arange(0.0, n as f64, 1.0).unwrap();
     let m = mx::maximum(&a, &b).unwrap().to_vec::<f32>().unwrap();
-    let lt = mx::less(&a.T(), &b).unwrap().to_vec::<bool>().unwrap();
-    let w = mx::r#where(&mx::greater(&a, 50.0).unwrap(), &a, -1.0).unwrap().to_vec::<f32>().unwrap();
+    let lt = mx::less(a.T(), &b).unwrap().to_vec::<bool>().unwrap();
+    let w = mx::r#where(mx::greater(&a, 50.0).unwrap(), &a, -1.0).unwrap().to_vec::<f32>().unwrap();
     for i in 0..n {
         for j in 0..n {
             let v = ((i * n + j) % 97) as f32;
