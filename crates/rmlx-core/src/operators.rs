@@ -1,11 +1,48 @@
-//! Operator sugar: `+ - * / % & | ^ << >>` and unary `-`, `!` on `Array`, `&Array` and Rust
+//! Operator sugar: `+ - * / % & | ^ << >>` and unary `-` on `Array`, `&Array` and Rust
 //! scalars on either side.
+//!
+//! | operator | op |
+//! |---|---|
+//! | `a + b`, `a - b`, `a * b`, `a / b` | [`add`], [`subtract`], [`multiply`], [`divide`] (true division) |
+//! | `a % b` | [`remainder`] (Python's sign rule) |
+//! | `a & b`, `a \| b`, `a ^ b` | [`bitwise_and`], [`bitwise_or`], [`bitwise_xor`] (logical on bool arrays) |
+//! | `a << b`, `a >> b` | [`left_shift`], [`right_shift`] |
+//! | `-a` | [`negative`] |
+//!
+//! Comparisons have no operators (Rust's `==` and `<` must return `bool`): use [`equal`],
+//! [`less`], ... or the methods `a.equal(&b)`, `a.less(&b)`.
 //!
 //! A scalar on the left may be an `i32`, `f64`, `bool` or `C64` (the types of unsuffixed
 //! literals); any Rust scalar works on the right.
 //!
 //! Operators cannot return `Result`, so they panic with the op's error message (for example
-//! when shapes cannot be broadcast); use the named functions (`mx::add`) to handle errors.
+//! when shapes cannot be broadcast, when a weak scalar does not fit the array's dtype as in
+//! `&x_u8 + 300`, or for `&` on floats); use the named functions (`mx::add`) to handle errors.
+//!
+//! [`add`]: crate::ops::add
+//! [`subtract`]: crate::ops::subtract
+//! [`multiply`]: crate::ops::multiply
+//! [`divide`]: crate::ops::divide
+//! [`remainder`]: crate::ops::remainder
+//! [`bitwise_and`]: crate::ops::bitwise_and
+//! [`bitwise_or`]: crate::ops::bitwise_or
+//! [`bitwise_xor`]: crate::ops::bitwise_xor
+//! [`left_shift`]: crate::ops::left_shift
+//! [`right_shift`]: crate::ops::right_shift
+//! [`negative`]: crate::ops::negative
+//! [`equal`]: crate::ops::equal
+//! [`less`]: crate::ops::less
+//!
+//! ```
+//! use rmlx_core as mx;
+//! let a = mx::array![5, -5, 12];
+//! assert_eq!((&a % 3).to_vec::<i32>()?, vec![2, 1, 0]);
+//! assert_eq!((&a & 6).to_vec::<i32>()?, vec![4, 2, 4]);
+//! assert_eq!((1 << &mx::array![0, 3]).to_vec::<i32>()?, vec![1, 8]);
+//! let m = mx::array![true, false];
+//! assert_eq!((&m | true).to_vec::<bool>()?, vec![true, true]);
+//! # Ok::<(), mx::Error>(())
+//! ```
 
 use crate::array::Array;
 use crate::element::C64;
@@ -57,6 +94,14 @@ binary_operator!(Add, add, crate::ops::add);
 binary_operator!(Sub, sub, crate::ops::subtract);
 binary_operator!(Mul, mul, crate::ops::multiply);
 binary_operator!(Div, div, crate::ops::divide);
+binary_operator!(Rem, rem, crate::ops::remainder);
+binary_operator!(BitAnd, bitand, crate::ops::bitwise_and);
+binary_operator!(BitOr, bitor, crate::ops::bitwise_or);
+binary_operator!(BitXor, bitxor, crate::ops::bitwise_xor);
+binary_operator!(Shl, shl, crate::ops::left_shift);
+binary_operator!(Shr, shr, crate::ops::right_shift);
+// Unary `!` (bitwise_invert, logical_not on bool) is wired with the unary family's
+// `bitwise_invert`.
 
 impl ops::Neg for &Array {
     type Output = Array;

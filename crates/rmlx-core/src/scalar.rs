@@ -221,11 +221,11 @@ fn too_big(v: i128) -> Error {
     ))
 }
 
-/// Turns two operands into arrays of one promoted dtype, applying MLX's weak-scalar rules: a
-/// scalar next to an array is converted with [`Scalar::to_weak_array`] for that array's dtype,
-/// then both promote as arrays do.
-pub(crate) fn promote_pair(a: Operand, b: Operand) -> Result<(Array, Array)> {
-    let (a, b) = match (a, b) {
+/// The two operands as arrays, each keeping its own dtype: a scalar next to an array is
+/// converted with [`Scalar::to_weak_array`] for that array's dtype, a scalar next to a scalar
+/// gets its default dtype.
+pub(crate) fn weak_pair(a: Operand, b: Operand) -> Result<(Array, Array)> {
+    Ok(match (a, b) {
         (Operand::Array(x), Operand::Array(y)) => (x, y),
         (Operand::Array(x), Operand::Scalar(s)) => {
             let y = s.to_weak_array(Some(x.dtype()))?;
@@ -235,7 +235,13 @@ pub(crate) fn promote_pair(a: Operand, b: Operand) -> Result<(Array, Array)> {
         (Operand::Scalar(s), Operand::Scalar(t)) => {
             (s.to_weak_array(None)?, t.to_weak_array(None)?)
         }
-    };
+    })
+}
+
+/// Turns two operands into arrays of one promoted dtype, applying MLX's weak-scalar rules
+/// ([`weak_pair`]), then promoting both as arrays do.
+pub(crate) fn promote_pair(a: Operand, b: Operand) -> Result<(Array, Array)> {
+    let (a, b) = weak_pair(a, b)?;
     let ts = crate::dtype::promote_types(a.dtype(), b.dtype());
     Ok((crate::ops::astype(&a, ts)?, crate::ops::astype(&b, ts)?))
 }

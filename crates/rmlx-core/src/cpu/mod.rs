@@ -1,6 +1,7 @@
 //! CPU kernels: shared elementwise drivers (contiguous fast paths, strided walking, buffer
 //! donation, both cores) and, per family, the math the primitives hand them.
 
+pub(crate) mod binary;
 pub(crate) mod elementwise;
 
 /// Elements below which a kernel stays on one thread: splitting costs a few microseconds.

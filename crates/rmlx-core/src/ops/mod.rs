@@ -14,6 +14,7 @@ pub mod rearrange;
 pub mod shape;
 pub mod slicing;
 pub mod sort;
+pub mod ternary;
 pub mod unary;
 
 pub use binary::*;
@@ -23,6 +24,7 @@ pub use rearrange::*;
 pub use shape::*;
 pub use slicing::*;
 pub use sort::*;
+pub use ternary::*;
 pub use unary::*;
 
 use crate::error::{Error, Result, fmt_shape};

@@ -8,4 +8,5 @@ pub(crate) mod join;
 pub(crate) mod rearrange;
 pub(crate) mod shape;
 pub(crate) mod sort;
+pub(crate) mod ternary;
 pub(crate) mod unary;

@@ -42,11 +42,23 @@ impl Goldens {
     /// The stored array `r` ({"key", "dtype"}), reinterpreting bfloat16 bits.
     pub fn array(&self, r: &Value) -> Array {
         let key = r["key"].as_str().expect("key");
-        let a = self
+        let mut a = self
             .arrays
             .get(key)
             .unwrap_or_else(|| panic!("no array {key}"))
             .clone();
+        // A packed reference: elements `offset..offset + size` of a 1-D stream, with a shape.
+        if let (Some(off), Some(shape)) = (r.get("offset"), r.get("shape")) {
+            let off = off.as_u64().expect("offset") as usize;
+            let shape: Vec<usize> = shape
+                .as_array()
+                .expect("shape")
+                .iter()
+                .map(|d| d.as_u64().unwrap() as usize)
+                .collect();
+            let strides = mx::array::row_major_strides(&shape);
+            a = mx::as_strided(&a, &shape, &strides, off).expect("packed slice");
+        }
         let dtype = Dtype::from_name(r["dtype"].as_str().expect("dtype")).expect("dtype name");
         if dtype == Dtype::Bfloat16 {
             let bits = a.to_vec::<u16>().expect("bits");
