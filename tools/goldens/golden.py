@@ -78,9 +78,9 @@ class Goldens:
         key = f"a{len(self.arrays)}"
         name = dtype_name(a.dtype)
         if a.dtype == mx.bfloat16:
-            npv = np.ascontiguousarray(np.array(a.view(mx.uint16)))
+            npv = np.ascontiguousarray(np.array(a.view(mx.uint16))).reshape(a.shape)
         else:
-            npv = np.ascontiguousarray(np.array(a))
+            npv = np.ascontiguousarray(np.array(a)).reshape(a.shape)
         self.arrays[key] = npv
         return {"key": key, "dtype": name}
 

@@ -2,6 +2,7 @@
 //! donation, both cores) and, per family, the math the primitives hand them.
 
 pub(crate) mod elementwise;
+pub(crate) mod gemm;
 
 /// Elements below which a kernel stays on one thread: splitting costs a few microseconds.
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;

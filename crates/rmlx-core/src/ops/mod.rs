@@ -9,11 +9,13 @@
 
 pub mod binary;
 pub mod creation;
+pub mod linalg;
 pub mod shape;
 pub mod unary;
 
 pub use binary::*;
 pub use creation::*;
+pub use linalg::*;
 pub use shape::*;
 pub use unary::*;
 

@@ -4,5 +4,6 @@
 
 pub(crate) mod binary;
 pub(crate) mod creation;
+pub(crate) mod linalg;
 pub(crate) mod shape;
 pub(crate) mod unary;
