@@ -28,6 +28,12 @@ struct ConstPtr<T>(*const T);
 unsafe impl<T> Send for ConstPtr<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for ConstPtr<T> {}
+impl<T> ConstPtr<T> {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *const T {
+        self.0
+    }
+}
 
 /// A writable pointer whose users write disjoint regions.
 #[derive(Copy, Clone)]
@@ -36,6 +42,12 @@ struct MutPtr<T>(*mut T);
 unsafe impl<T> Send for MutPtr<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for MutPtr<T> {}
+impl<T> MutPtr<T> {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
 
 /// One operand's layout: buffer offsets of each batch element and the matrix strides.
 struct Operand {
@@ -155,10 +167,9 @@ fn run<T: Element + faer::traits::ComplexField>(
     let (alpha, beta) = (lift(scale.alpha), lift(scale.beta));
     let use_c = cv.is_some() && scale.beta != 0.0;
     for_batch(nbatch, parallel, |i| {
-        let (ap, bp, op) = (ap, bp, op);
         // SAFETY: batch element i owns the output block [i*m*n, (i+1)*m*n), which lies in the
         // buffer allocated for the output's m*n*nbatch elements.
-        let dst_ptr = unsafe { op.0.add(i * m * n) };
+        let dst_ptr = unsafe { op.get().add(i * m * n) };
         // SAFETY: as above; row-major m x n.
         let mut dst = unsafe { MatMut::from_raw_parts_mut(dst_ptr, m, n, n as isize, 1) };
         if let (true, Some(cv), Some(co)) = (use_c, cv, co.as_ref()) {
@@ -181,8 +192,20 @@ fn run<T: Element + faer::traits::ComplexField>(
         // offset + r*row_stride + j*col_stride, which is an element of the input's layout.
         let (lhs, rhs) = unsafe {
             (
-                MatRef::from_raw_parts(ap.0.add(ao.offsets[i]), m, k, ao.row_stride, ao.col_stride),
-                MatRef::from_raw_parts(bp.0.add(bo.offsets[i]), k, n, bo.row_stride, bo.col_stride),
+                MatRef::from_raw_parts(
+                    ap.get().add(ao.offsets[i]),
+                    m,
+                    k,
+                    ao.row_stride,
+                    ao.col_stride,
+                ),
+                MatRef::from_raw_parts(
+                    bp.get().add(bo.offsets[i]),
+                    k,
+                    n,
+                    bo.row_stride,
+                    bo.col_stride,
+                ),
             )
         };
         let accum = if use_c { Accum::Add } else { Accum::Replace };
@@ -228,7 +251,6 @@ fn run_half<H: Element>(
     let out = buffer_elements_mut::<H>(out);
     let op = MutPtr(out.as_mut_ptr());
     for_batch(nbatch, parallel, |i| {
-        let op = op;
         let mut acc = match (use_c, cv, co.as_ref()) {
             (true, Some(cv), Some(co)) => {
                 let mut v = widen(cv, co.offsets[i], co.row_stride, co.col_stride, m, n);
@@ -246,7 +268,7 @@ fn run_half<H: Element>(
             faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, scale.alpha, par);
         }
         // SAFETY: batch element i owns the output block [i*m*n, (i+1)*m*n).
-        let block = unsafe { std::slice::from_raw_parts_mut(op.0.add(i * m * n), m * n) };
+        let block = unsafe { std::slice::from_raw_parts_mut(op.get().add(i * m * n), m * n) };
         for (o, &x) in block.iter_mut().zip(&acc) {
             *o = H::from_f64(x as f64);
         }
