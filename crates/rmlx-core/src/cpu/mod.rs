@@ -3,6 +3,7 @@
 
 pub(crate) mod binary;
 pub(crate) mod elementwise;
+pub(crate) mod gemm;
 
 /// Elements below which a kernel stays on one thread: splitting costs a few microseconds.
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;

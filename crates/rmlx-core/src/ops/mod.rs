@@ -10,6 +10,7 @@
 pub mod binary;
 pub mod creation;
 pub mod join;
+pub mod linalg;
 pub mod rearrange;
 pub mod shape;
 pub mod slicing;
@@ -20,6 +21,7 @@ pub mod unary;
 pub use binary::*;
 pub use creation::*;
 pub use join::*;
+pub use linalg::*;
 pub use rearrange::*;
 pub use shape::*;
 pub use slicing::*;

@@ -5,6 +5,7 @@
 pub(crate) mod binary;
 pub(crate) mod creation;
 pub(crate) mod join;
+pub(crate) mod linalg;
 pub(crate) mod rearrange;
 pub(crate) mod shape;
 pub(crate) mod sort;

@@ -1,0 +1,404 @@
+//! Matrix products: matmul, addmm, inner, outer, vecdot, tensordot, kron.
+//!
+//! `matmul` follows MLX (and numpy): a 1-D first operand gets a leading dimension, a 1-D second
+//! operand a trailing one, both removed from the result; the dimensions before the last two
+//! broadcast. Only inexact dtypes multiply as matrices (MLX rejects integers and bool).
+
+use super::{Axes, broadcast_two, normalize_axis};
+use crate::array::Array;
+use crate::dtype::{Dtype, promote_types};
+use crate::error::{Error, Result, fmt_shape};
+use crate::primitives::linalg::{AddMM, Matmul, VecDot};
+
+/// Operands of a (batched) matrix product, ready for the node.
+struct Prepared {
+    a: Array,
+    b: Array,
+    /// `batch + [m, n]`.
+    full: Vec<usize>,
+    /// Axes of `full` that a 1-D operand added (removed from the result).
+    added: Vec<usize>,
+}
+
+/// Expands 1-D operands, checks the inner dimensions, broadcasts the batch dimensions and
+/// converts both to `dtype`.
+fn prepare(a: &Array, b: &Array, dtype: Dtype, op: &str) -> Result<Prepared> {
+    if a.ndim() == 0 || b.ndim() == 0 {
+        return Err(Error::value(format!(
+            "[{op}] Got 0 dimension input. Inputs must have at least one dimension."
+        )));
+    }
+    let a2 = if a.ndim() == 1 {
+        super::expand_dims(a, 0)?
+    } else {
+        a.clone()
+    };
+    let b2 = if b.ndim() == 1 {
+        super::expand_dims(b, -1)?
+    } else {
+        b.clone()
+    };
+    let (na, nb) = (a2.ndim(), b2.ndim());
+    let (m, k) = (a2.shape()[na - 2], a2.shape()[na - 1]);
+    let (k2, n) = (b2.shape()[nb - 2], b2.shape()[nb - 1]);
+    if k != k2 {
+        return Err(Error::value(format!(
+            "[{op}] Last dimension of first input with shape {} must match second to last \
+             dimension of second input with shape {}.",
+            fmt_shape(a2.shape()),
+            fmt_shape(b2.shape())
+        )));
+    }
+    let batch = broadcast_two(&a2.shape()[..na - 2], &b2.shape()[..nb - 2])?;
+    let with = |tail: [usize; 2]| {
+        let mut s = batch.clone();
+        s.extend(tail);
+        s
+    };
+    let a2 = super::broadcast_to(super::astype(&a2, dtype)?, with([m, k]))?;
+    let b2 = super::broadcast_to(super::astype(&b2, dtype)?, with([k, n]))?;
+    let full = with([m, n]);
+    let nd = full.len();
+    let mut added = Vec::new();
+    if a.ndim() == 1 {
+        added.push(nd - 2);
+    }
+    if b.ndim() == 1 {
+        added.push(nd - 1);
+    }
+    Ok(Prepared {
+        a: a2,
+        b: b2,
+        full,
+        added,
+    })
+}
+
+impl Prepared {
+    /// The result's shape: `full` without the added axes.
+    fn out_shape(&self) -> Vec<usize> {
+        (0..self.full.len())
+            .filter(|i| !self.added.contains(i))
+            .map(|i| self.full[i])
+            .collect()
+    }
+}
+
+/// Matrix product with broadcast batch dimensions (`mx.matmul`, the `@` operator).
+///
+/// 1-D operands are treated as a row (first) or column (second) vector, and that dimension is
+/// removed from the result. Integer and bool inputs are an error, as in MLX; mixed dtypes
+/// promote.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![[1.0, 2.0], [3.0, 4.0]];
+/// let c = mx::matmul(&a, &mx::array![1.0, 1.0])?;
+/// assert_eq!(c.to_vec::<f32>()?, vec![3.0, 7.0]);
+/// assert!(mx::matmul(&mx::array![[1, 2]], &mx::array![[3], [4]]).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
+    let dtype = promote_types(a.dtype(), b.dtype());
+    if !dtype.is_inexact() {
+        return Err(Error::value(format!(
+            "[matmul] Only inexact types are supported but {} and {} were provided which \
+             results in {dtype}, which is not a floating point type.",
+            a.dtype(),
+            b.dtype()
+        )));
+    }
+    let p = prepare(a, b, dtype, "matmul")?;
+    let out_shape = p.out_shape();
+    let out = Array::from_op(p.full, dtype, Matmul, vec![p.a, p.b]);
+    if p.added.is_empty() {
+        Ok(out)
+    } else {
+        super::reshape(&out, out_shape)
+    }
+}
+
+/// `alpha * (a @ b) + beta * c` (`mx.addmm`); `c` must broadcast to the product's shape.
+/// MLX's defaults are `alpha = 1.0, beta = 1.0`. With `beta == 0`, `c` is not read (a NaN in
+/// it does not propagate), as in BLAS.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![[1.0, 2.0]];
+/// let b = mx::array![[3.0], [4.0]];
+/// let r = mx::addmm(&mx::array![1.0], &a, &b, 2.0, 0.5)?;
+/// assert_eq!(r.to_vec::<f32>()?, vec![22.5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn addmm(c: &Array, a: &Array, b: &Array, alpha: f32, beta: f32) -> Result<Array> {
+    let dtype = promote_types(promote_types(c.dtype(), a.dtype()), b.dtype());
+    if !dtype.is_inexact() {
+        return Err(Error::value(format!(
+            "[addmm] Only real floating point types are supported but {}, {} and {} were \
+             provided which results in {dtype}, which is not a real floating point type.",
+            c.dtype(),
+            a.dtype(),
+            b.dtype()
+        )));
+    }
+    let p = prepare(a, b, dtype, "addmm")?;
+    let out_shape = p.out_shape();
+    if broadcast_two(c.shape(), &out_shape).ok().as_deref() != Some(out_shape.as_slice()) {
+        return Err(Error::value(
+            "[addmm] input c must broadcast to the output shape",
+        ));
+    }
+    let mut c2 = super::broadcast_to(super::astype(c, dtype)?, &out_shape)?;
+    if !p.added.is_empty() {
+        c2 = super::expand_dims(&c2, p.added.clone())?;
+    }
+    let out = Array::from_op(p.full, dtype, AddMM { alpha, beta }, vec![c2, p.a, p.b]);
+    if p.added.is_empty() {
+        Ok(out)
+    } else {
+        super::reshape(&out, out_shape)
+    }
+}
+
+/// Ordinary inner product over the last axes (`mx.inner`); with a 0-D operand, the product.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![[1.0, 2.0], [3.0, 4.0]];
+/// let r = mx::inner(&a, &mx::array![1.0, 1.0])?;
+/// assert_eq!(r.to_vec::<f32>()?, vec![3.0, 7.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn inner(a: &Array, b: &Array) -> Result<Array> {
+    if a.ndim() == 0 || b.ndim() == 0 {
+        return super::multiply(a, b);
+    }
+    if a.shape()[a.ndim() - 1] != b.shape()[b.ndim() - 1] {
+        return Err(Error::value(format!(
+            "[inner] a and b must have the same last dimension, got shapes {} and {}.",
+            fmt_shape(a.shape()),
+            fmt_shape(b.shape())
+        )));
+    }
+    tensordot(a, b, ([-1], [-1]))
+}
+
+/// Outer product of the flattened operands (`mx.outer`): shape `(a.size, b.size)`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let r = mx::outer(&mx::array![1, 2], &mx::array![1, 10, 100])?;
+/// assert_eq!(r.shape(), &[2, 3]);
+/// assert_eq!(r.to_vec::<i32>()?, vec![1, 10, 100, 2, 20, 200]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn outer(a: &Array, b: &Array) -> Result<Array> {
+    super::multiply(super::reshape(a, [-1, 1])?, super::reshape(b, [-1])?)
+}
+
+/// `sum(conj(a) * b)` along the last axis (`mx.vecdot` with its default `axis=-1`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let r = mx::vecdot(&mx::array![[1, 2], [3, 4]], &mx::array![[1, 1], [2, 2]])?;
+/// assert_eq!(r.to_vec::<i32>()?, vec![3, 14]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn vecdot(a: &Array, b: &Array) -> Result<Array> {
+    vecdot_axis(a, b, -1)
+}
+
+/// `vecdot` along `axis` (`mx.vecdot(a, b, axis=axis)`). Both operands must have the same
+/// number of dimensions and the same size along `axis`; the other dimensions broadcast. The
+/// first operand is conjugated; bool and small integers sum into int32 / uint32 as `sum` does.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![[1.0, 2.0], [3.0, 4.0]];
+/// assert_eq!(mx::vecdot_axis(&a, &a, 0)?.to_vec::<f32>()?, vec![10.0, 20.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn vecdot_axis(a: &Array, b: &Array, axis: isize) -> Result<Array> {
+    if a.ndim() == 0 || b.ndim() == 0 {
+        return Err(Error::value("[vecdot] inputs must be at least 1D."));
+    }
+    let nd = a.ndim();
+    if nd != b.ndim() {
+        return Err(Error::value(format!(
+            "[vecdot] axis is out of bounds: the inputs have shapes {} and {} (different \
+             numbers of dimensions).",
+            fmt_shape(a.shape()),
+            fmt_shape(b.shape())
+        )));
+    }
+    let ax = normalize_axis(axis, nd, "vecdot")?;
+    if a.shape()[ax] != b.shape()[ax] {
+        return Err(Error::value(format!(
+            "[vecdot] a and b must have the same size along axis {axis}, got shapes {} and {}.",
+            fmt_shape(a.shape()),
+            fmt_shape(b.shape())
+        )));
+    }
+    let dtype = promote_types(a.dtype(), b.dtype());
+    let out_dtype = match dtype {
+        Dtype::Bool | Dtype::Int8 | Dtype::Int16 => Dtype::Int32,
+        Dtype::Uint8 | Dtype::Uint16 => Dtype::Uint32,
+        d => d,
+    };
+    let last = nd as isize - 1;
+    let a2 = super::moveaxis(&super::astype(a, dtype)?, ax as isize, last)?;
+    let b2 = super::moveaxis(&super::astype(b, dtype)?, ax as isize, last)?;
+    let shape = broadcast_two(a2.shape(), b2.shape())?;
+    let a2 = super::broadcast_to(a2, &shape)?;
+    let b2 = super::broadcast_to(b2, &shape)?;
+    Ok(Array::from_op(
+        shape[..nd - 1].to_vec(),
+        out_dtype,
+        VecDot,
+        vec![a2, b2],
+    ))
+}
+
+/// The `axes` argument of [`tensordot`]: a count (the last `n` axes of `a` against the first
+/// `n` of `b`) or two lists of axes contracted pairwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TensordotAxes {
+    /// Contract the last `n` axes of `a` with the first `n` axes of `b`.
+    Count(i64),
+    /// Contract `a`'s axes `.0[i]` with `b`'s axes `.1[i]`.
+    Pairs(Vec<isize>, Vec<isize>),
+}
+
+impl From<i32> for TensordotAxes {
+    fn from(n: i32) -> Self {
+        TensordotAxes::Count(n as i64)
+    }
+}
+impl From<i64> for TensordotAxes {
+    fn from(n: i64) -> Self {
+        TensordotAxes::Count(n)
+    }
+}
+impl From<usize> for TensordotAxes {
+    fn from(n: usize) -> Self {
+        TensordotAxes::Count(n as i64)
+    }
+}
+impl<A: Axes, B: Axes> From<(A, B)> for TensordotAxes {
+    fn from((a, b): (A, B)) -> Self {
+        TensordotAxes::Pairs(a.to_axes(), b.to_axes())
+    }
+}
+
+/// Tensor contraction (`mx.tensordot`); MLX's default is `axes = 2`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::ones(&[2, 3, 4], mx::float32)?;
+/// let b = mx::ones(&[4, 3, 5], mx::float32)?;
+/// assert_eq!(mx::tensordot(&a, &b, ([1, 2], [1, 0]))?.shape(), &[2, 5]);
+/// assert_eq!(mx::tensordot(&a, &mx::ones(&[4, 5], mx::float32)?, 1)?.shape(), &[2, 3, 5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn tensordot(a: &Array, b: &Array, axes: impl Into<TensordotAxes>) -> Result<Array> {
+    let (na, nb) = (a.ndim(), b.ndim());
+    let (ax_a, ax_b): (Vec<usize>, Vec<usize>) = match axes.into() {
+        TensordotAxes::Count(n) => {
+            if n < 0 {
+                return Err(Error::value(format!(
+                    "[tensordot] axis must be greater or equal to 0, got {n}."
+                )));
+            }
+            let n = n as usize;
+            if n > na || n > nb {
+                return Err(Error::value(format!(
+                    "[tensordot] axis must be less than the number of dimensions of a and b, \
+                     got {n} for shapes {} and {}.",
+                    fmt_shape(a.shape()),
+                    fmt_shape(b.shape())
+                )));
+            }
+            ((na - n..na).collect(), (0..n).collect())
+        }
+        TensordotAxes::Pairs(x, y) => {
+            if x.len() != y.len() {
+                return Err(Error::value(format!(
+                    "[tensordot] axes must have the same size, got {} and {}.",
+                    x.len(),
+                    y.len()
+                )));
+            }
+            let norm = |axes: &[isize], nd: usize| -> Result<Vec<usize>> {
+                let mut out: Vec<usize> = Vec::with_capacity(axes.len());
+                for &ax in axes {
+                    let v = normalize_axis(ax, nd, "tensordot")?;
+                    if out.contains(&v) {
+                        return Err(Error::value(format!(
+                            "[tensordot] Received duplicate axis {ax}."
+                        )));
+                    }
+                    out.push(v);
+                }
+                Ok(out)
+            };
+            (norm(&x, na)?, norm(&y, nb)?)
+        }
+    };
+    if ax_a
+        .iter()
+        .zip(&ax_b)
+        .any(|(&i, &j)| a.shape()[i] != b.shape()[j])
+    {
+        return Err(Error::value(format!(
+            "[tensordot] a and b must have the same shape on the contracted axes, got shapes \
+             {} and {}.",
+            fmt_shape(a.shape()),
+            fmt_shape(b.shape())
+        )));
+    }
+    let free_a: Vec<usize> = (0..na).filter(|i| !ax_a.contains(i)).collect();
+    let free_b: Vec<usize> = (0..nb).filter(|i| !ax_b.contains(i)).collect();
+    let size = |x: &Array, axes: &[usize]| axes.iter().map(|&i| x.shape()[i]).product::<usize>();
+    let (m, k, n) = (size(a, &free_a), size(a, &ax_a), size(b, &free_b));
+    let perm_a: Vec<usize> = free_a.iter().chain(&ax_a).copied().collect();
+    let perm_b: Vec<usize> = ax_b.iter().chain(&free_b).copied().collect();
+    let a2 = super::reshape(&super::permute_dims(a, perm_a)?, [m, k])?;
+    let b2 = super::reshape(&super::permute_dims(b, perm_b)?, [k, n])?;
+    let out_shape: Vec<usize> = free_a
+        .iter()
+        .map(|&i| a.shape()[i])
+        .chain(free_b.iter().map(|&i| b.shape()[i]))
+        .collect();
+    super::reshape(&matmul(&a2, &b2)?, out_shape)
+}
+
+/// Kronecker product (`mx.kron`): every element of `a` times the whole of `b`, tiled. The
+/// operands may be of any dtype (the product is elementwise) but not empty.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let r = mx::kron(&mx::array![1, 2], &mx::array![1, 10])?;
+/// assert_eq!(r.to_vec::<i32>()?, vec![1, 10, 2, 20]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn kron(a: &Array, b: &Array) -> Result<Array> {
+    if a.size() == 0 || b.size() == 0 {
+        return Err(Error::value(format!(
+            "[kron] Input arrays cannot be empty, got shapes {} and {}.",
+            fmt_shape(a.shape()),
+            fmt_shape(b.shape())
+        )));
+    }
+    let nd = a.ndim().max(b.ndim());
+    let pad = |s: &[usize]| {
+        let mut v = vec![1usize; nd - s.len()];
+        v.extend_from_slice(s);
+        v
+    };
+    let (sa, sb) = (pad(a.shape()), pad(b.shape()));
+    let a_shape: Vec<usize> = sa.iter().flat_map(|&d| [d, 1]).collect();
+    let b_shape: Vec<usize> = sb.iter().flat_map(|&d| [1, d]).collect();
+    let out_shape: Vec<usize> = sa.iter().zip(&sb).map(|(x, y)| x * y).collect();
+    let prod = super::multiply(super::reshape(a, a_shape)?, super::reshape(b, b_shape)?)?;
+    super::reshape(&prod, out_shape)
+}

@@ -1,0 +1,105 @@
+//! Matrix-product primitives. Inputs arrive in the output dtype, with batch dimensions
+//! broadcast to the output's; the math runs in [`crate::cpu::gemm`].
+
+use crate::array::{Array, Data};
+use crate::cpu::gemm::{self, Scale};
+use crate::cpu::num::Num;
+use crate::dtype::Dtype;
+use crate::element::C64;
+use crate::error::Result;
+use crate::primitive::{OutputSpec, Primitive, same_params};
+use half::{bf16, f16};
+
+/// `a @ b` over broadcast batch dimensions (inputs `[a, b]`).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Matmul;
+
+impl Primitive for Matmul {
+    fn name(&self) -> &'static str {
+        "Matmul"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let scale = Scale {
+            alpha: 1.0,
+            beta: 0.0,
+        };
+        Ok(vec![gemm::gemm(
+            &inputs[0],
+            &inputs[1],
+            None,
+            scale,
+            &outputs[0],
+        )?])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `alpha * (a @ b) + beta * c` (inputs `[c, a, b]`, as MLX orders them); `c` is ignored when
+/// `beta` is 0.
+#[derive(Debug, PartialEq)]
+pub(crate) struct AddMM {
+    pub alpha: f32,
+    pub beta: f32,
+}
+
+impl Primitive for AddMM {
+    fn name(&self) -> &'static str {
+        "AddMM"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let scale = Scale {
+            alpha: self.alpha,
+            beta: self.beta,
+        };
+        Ok(vec![gemm::gemm(
+            &inputs[1],
+            &inputs[2],
+            Some(&inputs[0]),
+            scale,
+            &outputs[0],
+        )?])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `sum(conj(a) * b)` along the last axis of two same-shaped inputs; the output dtype is the
+/// sum's (bool and small integers widen to int32 / uint32), half precision sums in f32.
+#[derive(Debug, PartialEq)]
+pub(crate) struct VecDot;
+
+impl Primitive for VecDot {
+    fn name(&self) -> &'static str {
+        "VecDot"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let (a, b, spec) = (&inputs[0], &inputs[1], &outputs[0]);
+        let out = match a.dtype() {
+            Dtype::Float16 => gemm::vecdot::<f16, f32, f16>(a, b, spec, Num::mul, add::<f32>),
+            Dtype::Bfloat16 => gemm::vecdot::<bf16, f32, bf16>(a, b, spec, Num::mul, add::<f32>),
+            Dtype::Complex64 => {
+                gemm::vecdot::<C64, C64, C64>(a, b, spec, |x, y| x.conj() * y, add::<C64>)
+            }
+            Dtype::Int8 => gemm::vecdot::<i8, i32, i32>(a, b, spec, Num::mul, add::<i32>),
+            Dtype::Int16 => gemm::vecdot::<i16, i32, i32>(a, b, spec, Num::mul, add::<i32>),
+            Dtype::Uint8 => gemm::vecdot::<u8, u32, u32>(a, b, spec, Num::mul, add::<u32>),
+            Dtype::Uint16 => gemm::vecdot::<u16, u32, u32>(a, b, spec, Num::mul, add::<u32>),
+            d => {
+                crate::dispatch_numeric!(d, T => gemm::vecdot::<T, T, T>(a, b, spec, Num::mul, add::<T>),
+                bool => gemm::vecdot::<bool, i32, i32>(a, b, spec, |x, y| x & y, add::<i32>))
+            }
+        }?;
+        Ok(vec![out])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `x + y` with the element type's arithmetic (integers wrap).
+fn add<T: Num>(x: T, y: T) -> T {
+    x.add(y)
+}

@@ -1,0 +1,47 @@
+//! Golden cases of the matrix-product family (matmul, addmm, inner, outer, vecdot, tensordot,
+//! kron) against MLX 0.32.4.
+mod common;
+use common::*;
+use rmlx_core as mx;
+use serde_json::Value;
+
+/// `axes` of a tensordot case: an integer or two lists.
+fn tensordot_axes(kw: &Value) -> mx::TensordotAxes {
+    match &kw["axes"] {
+        Value::Number(n) => mx::TensordotAxes::Count(n.as_i64().expect("int axes")),
+        Value::Array(pair) => {
+            let list = |v: &Value| -> Vec<isize> {
+                v.as_array()
+                    .expect("axes list")
+                    .iter()
+                    .map(|x| x.as_i64().expect("int") as isize)
+                    .collect()
+            };
+            mx::TensordotAxes::Pairs(list(&pair[0]), list(&pair[1]))
+        }
+        other => panic!("bad axes {other}"),
+    }
+}
+
+#[test]
+fn matmul_family_matches_mlx() {
+    check_family("matmul", |op, ins, kw| {
+        let a = |i: usize| arr(&ins[i]);
+        Ok(vec![match op {
+            "matmul" => mx::matmul(&a(0), &a(1))?,
+            "addmm" => mx::addmm(
+                &a(0),
+                &a(1),
+                &a(2),
+                kw_f64(kw, "alpha").unwrap_or(1.0) as f32,
+                kw_f64(kw, "beta").unwrap_or(1.0) as f32,
+            )?,
+            "inner" => mx::inner(&a(0), &a(1))?,
+            "outer" => mx::outer(&a(0), &a(1))?,
+            "kron" => mx::kron(&a(0), &a(1))?,
+            "vecdot" => mx::vecdot_axis(&a(0), &a(1), kw_i64(kw, "axis").unwrap_or(-1) as isize)?,
+            "tensordot" => mx::tensordot(&a(0), &a(1), tensordot_axes(kw))?,
+            _ => panic!("unknown op {op}"),
+        }])
+    });
+}
