@@ -72,16 +72,24 @@ class Goldens:
         self.family = family
         self.cases = []
         self.arrays = {}
+        self._seen = {}
 
     def _store(self, a):
         a = mx.array(a) if not isinstance(a, mx.array) else a
-        key = f"a{len(self.arrays)}"
         name = dtype_name(a.dtype)
         if a.dtype == mx.bfloat16:
-            npv = np.ascontiguousarray(np.array(a.view(mx.uint16)))
+            npv = np.array(a.view(mx.uint16))
         else:
-            npv = np.ascontiguousarray(np.array(a))
-        self.arrays[key] = npv
+            npv = np.array(a)
+        # (np.ascontiguousarray alone would turn 0-d arrays into shape (1,).)
+        npv = np.ascontiguousarray(npv).reshape(npv.shape)
+        # Identical arrays (same dtype, shape and bytes) are stored once.
+        ident = (name, npv.shape, npv.tobytes())
+        key = self._seen.get(ident)
+        if key is None:
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = npv
+            self._seen[ident] = key
         return {"key": key, "dtype": name}
 
     def case(self, op, inputs, fn, kwargs=None, name=None, rtol=None, atol=None, why=None):

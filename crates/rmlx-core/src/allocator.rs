@@ -121,7 +121,10 @@ impl Allocator {
 
     fn allocate(&self, len: usize, zeroed: bool) -> Result<Buffer> {
         if len == 0 {
-            return Ok(Buffer { ptr: NonNull::dangling(), len: 0, capacity: 0 });
+            // Dangling but 64-byte aligned, so that empty slices of any element type are valid.
+            #[repr(align(64))]
+            struct Align64;
+            return Ok(Buffer { ptr: NonNull::<Align64>::dangling().cast(), len: 0, capacity: 0 });
         }
         let capacity = size_class(len);
         // A cached block of the same class first.
