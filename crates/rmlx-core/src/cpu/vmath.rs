@@ -27,25 +27,16 @@ fn pow2i(n: i32) -> f32 {
     f32::from_bits((n.wrapping_add(127) as u32) << 23)
 }
 
-/// `e^x` for one lane. `x` is clamped to `[-104, 89]` (beyond which the result is 0 or inf),
-/// split as `x = n ln2 + r` with `|r| <= ln2/2`, `e^r` from a degree-6 polynomial, and scaled
-/// by `2^n` in two halves so that subnormal results and overflow come out right.
+/// `e^x = 2^n * p` for `x` already clamped to `[-104, 89]`: `x = n ln2 + r` with
+/// `|r| <= ln2/2` and `p = e^r` from a degree-6 polynomial.
 #[inline(always)]
-fn exp_lane<const FMA: bool>(x: f32) -> f32 {
+fn exp_parts<const FMA: bool>(xc: f32) -> (f32, i32) {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split so that n * LN2_HI is exact for |n| < 2^9.
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     // 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits.
     const SHIFTER: f32 = 12_582_912.0;
-    // NaN fails both comparisons and passes through.
-    let xc = if x > 89.0 {
-        89.0
-    } else if x < -104.0 {
-        -104.0
-    } else {
-        x
-    };
     let t = madd::<FMA>(xc, LOG2E, SHIFTER);
     let n = (t.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32);
     let nf = t - SHIFTER;
@@ -53,10 +44,20 @@ fn exp_lane<const FMA: bool>(x: f32) -> f32 {
     let r = madd::<FMA>(nf, -LN2_LO, r);
     let mut q = 1.381_461_3e-3f32;
     q = madd::<FMA>(q, r, 8.368_71e-3);
-    q = madd::<FMA>(q, r, 4.166_838_9e-2);
+    q = madd::<FMA>(q, r, 4.166_839e-2);
     q = madd::<FMA>(q, r, 0.166_665_21);
     q = madd::<FMA>(q, r, 0.499_999_94);
-    let p = madd::<FMA>(q, r * r, r) + 1.0;
+    (madd::<FMA>(q, r * r, r) + 1.0, n)
+}
+
+/// `e^x` for one lane. `x` is clamped to `[-104, 89]` (beyond which the result is 0 or inf)
+/// and the polynomial result is scaled by `2^n` in two halves so that subnormal results and
+/// overflow come out right.
+#[inline(always)]
+fn exp_lane<const FMA: bool>(x: f32) -> f32 {
+    // NaN passes through the clamp.
+    let xc = x.clamp(-104.0, 89.0);
+    let (p, n) = exp_parts::<FMA>(xc);
     // 2^n = 2^(n/2) * 2^(n - n/2); both halves are normal for n in [-150, 129].
     let h = n >> 1;
     p * pow2i(h) * pow2i(n - h)
@@ -74,7 +75,10 @@ fn tanh_lane<const FMA: bool>(x: f32) -> f32 {
     q = madd::<FMA>(q, z, 0.133_314_42);
     q = madd::<FMA>(q, z, -0.333_332_8);
     let small = madd::<FMA>(q * z, a, a);
-    let e = exp_lane::<FMA>(a + a);
+    // tanh(x) rounds to 1 from |x| = 9.01 on, so e^(2|x|) is needed only up to e^20 (one
+    // scaling suffices); NaN passes through the comparison.
+    let (p, n) = exp_parts::<FMA>(if a > 10.0 { 20.0 } else { a + a });
+    let e = p * pow2i(n);
     let large = 1.0 - 2.0 / (e + 1.0);
     (if a < 0.625 { small } else { large }).copysign(x)
 }

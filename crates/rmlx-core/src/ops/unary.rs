@@ -850,3 +850,93 @@ impl Array {
         conjugate(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate as mx;
+
+    /// Values spread over [-20, 20) with an exact f64 counterpart.
+    fn spread(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (i as f32 / n as f32) * 40.0 - 20.0)
+            .collect()
+    }
+
+    fn assert_close(got: &[f32], x: &[f32], f: fn(f64) -> f64) {
+        for (g, &v) in got.iter().zip(x) {
+            let want = f(v as f64);
+            assert!(
+                (*g as f64 - want).abs() <= 1e-6 * want.abs() + 1e-30,
+                "f({v}) = {g}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn vector_kernels_on_every_path() -> mx::Result<()> {
+        // Large enough for both cores; contiguous, donated (a temporary input), strided.
+        let n = 300_001;
+        let x = spread(n);
+        let base = mx::Array::from_vec(x.clone());
+        type Op = fn(&mx::Array) -> mx::Result<mx::Array>;
+        type Reference = fn(f64) -> f64;
+        let cases: [(Op, Reference); 3] = [
+            (|a| mx::exp(a), f64::exp),
+            (|a| mx::tanh(a), f64::tanh),
+            (|a| mx::sigmoid(a), |v| 1.0 / (1.0 + (-v).exp())),
+        ];
+        for (f, r) in cases {
+            assert_close(&f(&base)?.to_vec::<f32>()?, &x, r);
+            // The input of this node is an unshared temporary: its buffer is reused in place.
+            let donated = f(&mx::multiply(&base, 1.0)?)?;
+            assert_close(&donated.to_vec::<f32>()?, &x, r);
+            // Every other element, through the strided walk.
+            let strided = mx::as_strided(&base, [n / 2], &[2], 0)?;
+            let xs: Vec<f32> = x.iter().step_by(2).take(n / 2).copied().collect();
+            assert_close(&f(&strided)?.to_vec::<f32>()?, &xs, r);
+        }
+        let pos: Vec<f32> = x.iter().map(|v| v.abs() + 1e-3).collect();
+        let got = mx::log(mx::Array::from_vec(pos.clone()))?.to_vec::<f32>()?;
+        assert_close(&got, &pos, f64::ln);
+        Ok(())
+    }
+
+    #[test]
+    fn half_precision_through_f32_kernels() -> mx::Result<()> {
+        // Within [-10, 10): e^x fits float16.
+        let x: Vec<f32> = spread(1000).iter().map(|v| v / 2.0).collect();
+        let h = mx::Array::from_vec(x).astype(mx::float16)?;
+        let got = mx::exp(&h)?;
+        assert_eq!(got.dtype(), mx::float16);
+        for (g, v) in got.to_vec::<f32>()?.iter().zip(h.to_vec::<f32>()?) {
+            let want = (v as f64).exp();
+            assert!(
+                (*g as f64 - want).abs() <= 1e-3 * want,
+                "exp({v}) = {g}, want {want}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn dtype_rules() -> mx::Result<()> {
+        let i = mx::array![1, 2];
+        assert_eq!(mx::exp(&i)?.dtype(), mx::float32);
+        assert_eq!(mx::abs(&i)?.dtype(), mx::int32);
+        assert_eq!(mx::isnan(&i)?.to_vec::<bool>()?, vec![false, false]);
+        assert_eq!(mx::isfinite(&i)?.to_vec::<bool>()?, vec![true, true]);
+        let z = mx::Array::from_vec(vec![mx::C64::new(3.0, 4.0)]);
+        assert_eq!(mx::abs(&z)?.to_vec::<f32>()?, vec![5.0]);
+        assert_eq!(mx::floor(&z).unwrap_err().kind(), mx::ErrorKind::Value);
+        assert_eq!(mx::sigmoid(&z).unwrap_err().kind(), mx::ErrorKind::Value);
+        assert_eq!(
+            mx::bitwise_invert(mx::array![1.0]).unwrap_err().kind(),
+            mx::ErrorKind::Value
+        );
+        let d = mx::array![1.0].astype(mx::float64)?;
+        assert_eq!(mx::nan_to_num(&d).unwrap_err().kind(), mx::ErrorKind::Value);
+        assert!(mx::nan_to_num_with(&d, 0.0, Some(1.0), Some(-1.0)).is_ok());
+        assert_eq!(mx::imag(&i)?.to_vec::<i32>()?, vec![0, 0]);
+        Ok(())
+    }
+}
