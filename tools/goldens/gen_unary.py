@@ -48,7 +48,8 @@ def vals(dtype, seed, op, shape=(2, 3)):
 # 1. Every op over every dtype (errors recorded where MLX raises).
 for i, op in enumerate(ALL_OPS):
     for j, d in enumerate(ALL_DTYPES):
-        g.case(op, [vals(d, 100 * i + j, op)], fn_of(op), name=f"{op}_{d}")
+        # One input per (dtype, domain): shared by the ops, so stored once.
+        g.case(op, [vals(d, j, op)], fn_of(op), name=f"{op}_{d}")
 
 # Aliases map to the same function.
 for alias, op in ALIASES.items():
@@ -158,9 +159,15 @@ VIEW_OPS = ["exp", "tanh", "sigmoid", "log", "sqrt", "abs", "sign", "square", "r
             "isnan", "logical_not", "stop_gradient", "nan_to_num", "erf", "real", "imag", "conj"]
 VIEWS = [{"kind": "transpose"}, {"kind": "step", "axis": 1}, {"kind": "reverse", "axis": 0},
          {"kind": "broadcast", "shape": [3, 4, 5]}]
+# float32 through every view; uint8 (buffer-sharing identities) and complex64 through two.
+VIEW_DTYPES = {mx.float32: VIEWS, mx.uint8: VIEWS[1:3], mx.complex64: VIEWS[1:3]}
+VIEW_OPS_OTHER = {mx.uint8: ["abs", "sign", "round", "floor", "stop_gradient", "square", "logical_not", "exp"],
+                  mx.complex64: ["abs", "sign", "exp", "sqrt", "real", "imag", "conj", "isnan", "nan_to_num"]}
 for op in VIEW_OPS:
-    for dt in [mx.float32, mx.uint8, mx.complex64]:
-        for k, v in enumerate(VIEWS):
+    for dt, views in VIEW_DTYPES.items():
+        if dt in VIEW_OPS_OTHER and op not in VIEW_OPS_OTHER[dt]:
+            continue
+        for k, v in enumerate(views):
             base = sample((4, 5) if v["kind"] != "transpose" else (5, 4), dt, seed=50 + k, low=0.1, high=4)
             if v["kind"] == "broadcast":
                 base = sample((4, 1), dt, seed=60 + k, low=0.1, high=4)
@@ -168,7 +175,7 @@ for op in VIEW_OPS:
 
 # Sizes that cross the vector kernels' chunk boundaries and tails (values up to +-100).
 for op in ["exp", "tanh", "sigmoid", "log"]:
-    for n in [1, 15, 17, 33, 1000]:
+    for n in [1, 15, 17, 33, 100]:
         # MLX's exp overflows to inf from about x = 88.3 on (the true limit is 88.72) and
         # flushes results below float32's normal range to 0; exp stays inside (-80, 80).
         lo, hi = {"log": (0.0, 100.0), "exp": (-80.0, 80.0)}.get(op, (-100.0, 100.0))
