@@ -2,11 +2,14 @@
 //! donation, both cores) and, per family, the math the primitives hand them.
 
 pub(crate) mod binary;
+pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
+pub(crate) mod num;
+pub(crate) mod sort;
+pub(crate) mod special;
+pub(crate) mod unary;
+pub(crate) mod vmath;
 
 /// Elements below which a kernel stays on one thread: splitting costs a few microseconds.
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;
-pub(crate) mod copy;
-pub(crate) mod num;
-pub(crate) mod sort;
