@@ -100,8 +100,6 @@ binary_operator!(BitOr, bitor, crate::ops::bitwise_or);
 binary_operator!(BitXor, bitxor, crate::ops::bitwise_xor);
 binary_operator!(Shl, shl, crate::ops::left_shift);
 binary_operator!(Shr, shr, crate::ops::right_shift);
-// Unary `!` (bitwise_invert, logical_not on bool) is wired with the unary family's
-// `bitwise_invert`.
 
 impl ops::Neg for &Array {
     type Output = Array;
@@ -115,5 +113,22 @@ impl ops::Neg for Array {
     #[track_caller]
     fn neg(self) -> Array {
         crate::ops::negative(&self).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// `!x`: bitwise inversion of integers, logical not of bools (MLX's `~x`).
+impl ops::Not for &Array {
+    type Output = Array;
+    #[track_caller]
+    fn not(self) -> Array {
+        crate::ops::bitwise_invert(self).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+/// `!x`: see the `&Array` form.
+impl ops::Not for Array {
+    type Output = Array;
+    #[track_caller]
+    fn not(self) -> Array {
+        crate::ops::bitwise_invert(&self).unwrap_or_else(|e| panic!("{e}"))
     }
 }

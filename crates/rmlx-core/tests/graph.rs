@@ -114,3 +114,11 @@ fn a_root_that_feeds_a_later_root_is_computed_first() {
         "{got:?} != {want:?}"
     );
 }
+
+#[test]
+fn not_operator_inverts_bits_and_bools() {
+    let x = mx::array![0u8, 5];
+    assert_eq!((!&x).to_vec::<u8>().unwrap(), vec![255, 250]);
+    let b = mx::array![true, false];
+    assert_eq!((!b).to_vec::<bool>().unwrap(), vec![false, true]);
+}
