@@ -143,6 +143,9 @@ impl Data {
     /// The caller must make sure `T` is the element type of this data's dtype.
     pub(crate) fn elements<T: Element>(&self) -> &[T] {
         let n = self.buffer.len() / std::mem::size_of::<T>().max(1);
+        if n == 0 {
+            return &[];
+        }
         // SAFETY: the buffer is 64-byte aligned, holds n whole elements of the dtype T stands
         // for, and was fully written by the kernel that produced it.
         unsafe { std::slice::from_raw_parts(self.buffer.as_ptr() as *const T, n) }
@@ -165,6 +168,9 @@ impl Data {
 /// The elements of a buffer of `T`, mutably: for kernels filling an output.
 pub(crate) fn buffer_elements_mut<T: Element>(buf: &mut Buffer) -> &mut [T] {
     let n = buf.len() / std::mem::size_of::<T>().max(1);
+    if n == 0 {
+        return &mut [];
+    }
     // SAFETY: aligned, owned and exclusively borrowed; T is plain data (bool outputs are only
     // ever written with valid bools before being read).
     unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut T, n) }

@@ -6,3 +6,5 @@ pub(crate) mod elementwise;
 /// Elements below which a kernel stays on one thread: splitting costs a few microseconds.
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;
 pub(crate) mod num;
+pub(crate) mod reduce;
+pub(crate) mod scan;

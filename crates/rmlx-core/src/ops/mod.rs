@@ -9,11 +9,15 @@
 
 pub mod binary;
 pub mod creation;
+pub mod reduce;
+pub mod scan;
 pub mod shape;
 pub mod unary;
 
 pub use binary::*;
 pub use creation::*;
+pub use reduce::*;
+pub use scan::*;
 pub use shape::*;
 pub use unary::*;
 

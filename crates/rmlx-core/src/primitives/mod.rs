@@ -6,3 +6,5 @@ pub(crate) mod binary;
 pub(crate) mod creation;
 pub(crate) mod shape;
 pub(crate) mod unary;
+pub(crate) mod reduce;
+pub(crate) mod scan;
