@@ -76,6 +76,9 @@ pub(crate) fn unary_slices<T: Element, U: Element>(
     f: impl Fn(&[T], &mut [U]) + Sync + Send,
 ) -> Result<Data> {
     let n = spec.size();
+    if n == 0 {
+        return empty(spec);
+    }
     let xd = x.ready_data()?;
     if xd.row_contiguous {
         let src_ptr = xd.elements::<T>()[xd.offset..xd.offset + n].as_ptr();

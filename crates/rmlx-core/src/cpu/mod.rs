@@ -6,6 +6,8 @@ pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod num;
+pub(crate) mod reduce;
+pub(crate) mod scan;
 pub(crate) mod sort;
 pub(crate) mod special;
 pub(crate) mod unary;

@@ -7,6 +7,8 @@ pub(crate) mod creation;
 pub(crate) mod join;
 pub(crate) mod linalg;
 pub(crate) mod rearrange;
+pub(crate) mod reduce;
+pub(crate) mod scan;
 pub(crate) mod shape;
 pub(crate) mod sort;
 pub(crate) mod ternary;

@@ -1,0 +1,520 @@
+//! Reduction primitives: sum, prod, max, min, all, any over axes; argmax/argmin along one axis;
+//! softmax, logsumexp and median over the last axis of a `(rows, n)` array (the ops move the
+//! reduced axes there); isclose. The loops are the drivers of [`crate::cpu::reduce`].
+//!
+//! The ops cast inputs to the accumulation dtype first (int8 sums run in int32, float16 sums in
+//! float32 and round once), so every reduction here maps a dtype to itself.
+
+use crate::array::{Array, Data};
+use crate::cpu::elementwise;
+use crate::cpu::num::Num;
+use crate::cpu::reduce::{self as red, Ordered, max_step, min_step, reduce_with};
+use crate::dtype::Dtype;
+use crate::element::{C64, Element};
+use crate::error::{Error, Result};
+use crate::primitive::{OutputSpec, Primitive, same_params};
+use half::{bf16, f16};
+
+/// A reduction over axes: one small type per operation, sharing the `axes` parameter.
+macro_rules! axes_primitive {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $kernel:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, PartialEq)]
+        pub(crate) struct $ty {
+            /// Normalised, sorted axes.
+            pub(crate) axes: Vec<usize>,
+        }
+        impl Primitive for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+                Ok(vec![$kernel(&inputs[0], &self.axes, &outputs[0])?])
+            }
+            fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+                same_params(self, other)
+            }
+        }
+    };
+}
+
+axes_primitive!(
+    /// `sum` (the input already has the accumulation dtype).
+    Sum, "Sum", sum_kernel
+);
+axes_primitive!(
+    /// `prod` (the input already has the accumulation dtype).
+    Prod, "Prod", prod_kernel
+);
+axes_primitive!(
+    /// `max`, propagating NaN.
+    Max, "Max", max_kernel
+);
+axes_primitive!(
+    /// `min`, propagating NaN.
+    Min, "Min", min_kernel
+);
+axes_primitive!(
+    /// `all` of a bool input.
+    All, "All", all_kernel
+);
+axes_primitive!(
+    /// `any` of a bool input.
+    Any, "Any", any_kernel
+);
+
+fn no_bool(op: &str) -> Error {
+    Error::value(format!("[{op}] bool input must be cast before reducing."))
+}
+
+fn sum_kernel(x: &Array, axes: &[usize], spec: &OutputSpec) -> Result<Data> {
+    if x.dtype() == Dtype::Float32 {
+        return red::reduce::<f32>(
+            x,
+            axes,
+            spec,
+            0.0,
+            |a, b| a + b,
+            red::sum_f32,
+            red::add_row_f32,
+        );
+    }
+    crate::dispatch_numeric!(x.dtype(), T => reduce_with::<T>(x, axes, spec, T::ZERO, T::add), bool => Err(no_bool("sum")))
+}
+
+fn prod_kernel(x: &Array, axes: &[usize], spec: &OutputSpec) -> Result<Data> {
+    crate::dispatch_numeric!(x.dtype(), T => reduce_with::<T>(x, axes, spec, T::ONE, T::mul), bool => Err(no_bool("prod")))
+}
+
+fn max_kernel(x: &Array, axes: &[usize], spec: &OutputSpec) -> Result<Data> {
+    crate::dispatch_dtype!(x.dtype(), T => reduce_with::<T>(x, axes, spec, T::LOWEST, max_step::<T>))
+}
+
+fn min_kernel(x: &Array, axes: &[usize], spec: &OutputSpec) -> Result<Data> {
+    crate::dispatch_dtype!(x.dtype(), T => reduce_with::<T>(x, axes, spec, T::HIGHEST, min_step::<T>))
+}
+
+fn all_kernel(x: &Array, axes: &[usize], spec: &OutputSpec) -> Result<Data> {
+    reduce_with::<bool>(x, axes, spec, true, |a, b| a & b)
+}
+
+fn any_kernel(x: &Array, axes: &[usize], spec: &OutputSpec) -> Result<Data> {
+    reduce_with::<bool>(x, axes, spec, false, |a, b| a | b)
+}
+
+/// `argmax` along one axis (uint32 indices; the first NaN, else the first maximum).
+#[derive(Debug, PartialEq)]
+pub(crate) struct ArgMax {
+    pub(crate) axis: usize,
+}
+
+impl Primitive for ArgMax {
+    fn name(&self) -> &'static str {
+        "ArgMax"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let x = &inputs[0];
+        Ok(vec![
+            crate::dispatch_dtype!(x.dtype(), T => red::arg_reduce::<T, true>(x, self.axis, &outputs[0]))?,
+        ])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `argmin` along one axis (uint32 indices; the first NaN, else the first minimum).
+#[derive(Debug, PartialEq)]
+pub(crate) struct ArgMin {
+    pub(crate) axis: usize,
+}
+
+impl Primitive for ArgMin {
+    fn name(&self) -> &'static str {
+        "ArgMin"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let x = &inputs[0];
+        Ok(vec![
+            crate::dispatch_dtype!(x.dtype(), T => red::arg_reduce::<T, false>(x, self.axis, &outputs[0]))?,
+        ])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `e^x` over a slice (the vectorised version replaces this loop).
+fn exp_slice_f32(src: &[f32], dst: &mut [f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s.exp();
+    }
+}
+
+/// NaN-propagating maximum of an f32 row, in 16 lanes.
+fn max_f32(row: &[f32]) -> f32 {
+    let mut best = [f32::NEG_INFINITY; 16];
+    let mut nan = [0u32; 16];
+    let mut chunks = row.chunks_exact(16);
+    for c in &mut chunks {
+        for i in 0..16 {
+            best[i] = if c[i] > best[i] { c[i] } else { best[i] };
+            nan[i] |= c[i].is_nan() as u32;
+        }
+    }
+    let mut m = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &v| max_step(a, v));
+    for b in best {
+        m = max_step(m, b);
+    }
+    if nan.iter().any(|&n| n != 0) {
+        f32::NAN
+    } else {
+        m
+    }
+}
+
+/// Softmax of one f32 row: max, fused exp + sum, scale.
+fn softmax_f32(row: &[f32], out: &mut [f32]) {
+    const TILE: usize = 256;
+    let m = max_f32(row);
+    let mut tmp = [0f32; TILE];
+    let mut sum = 0f32;
+    for (src, dst) in row.chunks(TILE).zip(out.chunks_mut(TILE)) {
+        let t = &mut tmp[..src.len()];
+        for (t, &v) in t.iter_mut().zip(src) {
+            *t = v - m;
+        }
+        exp_slice_f32(t, dst);
+        sum += red::sum_f32(dst);
+    }
+    let inv = 1.0 / sum;
+    for v in out.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// Softmax of a row in f64.
+fn softmax_f64(row: &[f64], out: &mut [f64]) {
+    let m = row.iter().fold(f64::NEG_INFINITY, |a, &v| max_step(a, v));
+    let mut sum = 0.0;
+    for (o, &v) in out.iter_mut().zip(row) {
+        *o = (v - m).exp();
+        sum += *o;
+    }
+    let inv = 1.0 / sum;
+    out.iter_mut().for_each(|o| *o *= inv);
+}
+
+/// Softmax of a half-precision row: in f32 when `precise`, else as MLX does it (exponentials
+/// rounded to the dtype, summed and scaled in the dtype).
+fn softmax_half<T: Element>(row: &[T], out: &mut [T], precise: bool) {
+    let xs: Vec<f32> = row.iter().map(|v| v.to_f64() as f32).collect();
+    if precise {
+        let mut o = vec![0f32; xs.len()];
+        softmax_f32(&xs, &mut o);
+        for (d, v) in out.iter_mut().zip(o) {
+            *d = T::from_f64(v as f64);
+        }
+        return;
+    }
+    let m = xs.iter().fold(f32::NEG_INFINITY, |a, &v| max_step(a, v));
+    let round = |v: f32| T::from_f64(v as f64).to_f64() as f32;
+    let mut sum = 0f32;
+    for (d, &v) in out.iter_mut().zip(&xs) {
+        let e = round(round(v - m).exp());
+        *d = T::from_f64(e as f64);
+        sum = round(sum + e);
+    }
+    let inv = round(1.0 / sum);
+    for d in out.iter_mut() {
+        *d = T::from_f64((round(d.to_f64() as f32 * inv)) as f64);
+    }
+}
+
+/// Softmax of a complex row: `exp(x - max) / sum`, the max ordered lexicographically.
+fn softmax_c64(row: &[C64], out: &mut [C64]) {
+    let m = row.iter().fold(C64::LOWEST, |a, &v| max_step(a, v));
+    let mut sum = C64::new(0.0, 0.0);
+    for (o, &v) in out.iter_mut().zip(row) {
+        *o = (v - m).exp();
+        sum += *o;
+    }
+    out.iter_mut().for_each(|o| *o /= sum);
+}
+
+/// `softmax` over the last axis of a `(rows, n)` input of a float or complex dtype.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Softmax {
+    pub(crate) precise: bool,
+}
+
+impl Primitive for Softmax {
+    fn name(&self) -> &'static str {
+        "Softmax"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let (x, spec) = (&inputs[0], &outputs[0]);
+        let n = x.shape()[1];
+        let p = self.precise;
+        let d = match x.dtype() {
+            Dtype::Float32 => red::map_rows::<f32, f32>(x, n, n, spec, softmax_f32),
+            Dtype::Float64 => red::map_rows::<f64, f64>(x, n, n, spec, softmax_f64),
+            Dtype::Float16 => {
+                red::map_rows::<f16, f16>(x, n, n, spec, |r, o| softmax_half(r, o, p))
+            }
+            Dtype::Bfloat16 => {
+                red::map_rows::<bf16, bf16>(x, n, n, spec, |r, o| softmax_half(r, o, p))
+            }
+            Dtype::Complex64 => red::map_rows::<C64, C64>(x, n, n, spec, softmax_c64),
+            d => Err(Error::value(format!("[softmax] Not supported for {d}."))),
+        }?;
+        Ok(vec![d])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// log(sum(exp(x))) of a real row in f64, shifted by the max (0 when the max is infinite).
+fn logsumexp_real(xs: impl Iterator<Item = f64> + Clone, shift: bool) -> f64 {
+    let m = if shift {
+        xs.clone().fold(f64::NEG_INFINITY, |a, v| max_step(a, v))
+    } else {
+        0.0
+    };
+    let m = if m.is_infinite() { 0.0 } else { m };
+    xs.map(|v| (v - m).exp()).sum::<f64>().ln() + m
+}
+
+fn logsumexp_f32(row: &[f32], shift: bool) -> f32 {
+    let m = if shift { max_f32(row) } else { 0.0 };
+    let m = if m.is_infinite() { 0.0 } else { m };
+    let s: f32 = row.iter().map(|&v| (v - m).exp()).sum();
+    s.ln() + m
+}
+
+/// `logsumexp` over the last axis of a `(rows, n)` input of a float or complex dtype.
+#[derive(Debug, PartialEq)]
+pub(crate) struct LogSumExp {
+    /// Shift by the row's maximum (false only to reproduce MLX's integer path, whose input was
+    /// already shifted).
+    pub(crate) shift: bool,
+}
+
+impl Primitive for LogSumExp {
+    fn name(&self) -> &'static str {
+        "LogSumExp"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let (x, spec) = (&inputs[0], &outputs[0]);
+        let n = x.shape()[1];
+        let sh = self.shift;
+        let half = |r: &[f16], o: &mut [f16]| {
+            let xs: Vec<f32> = r.iter().map(|v| v.to_f32()).collect();
+            o[0] = f16::from_f32(logsumexp_f32(&xs, sh));
+        };
+        let bhalf = |r: &[bf16], o: &mut [bf16]| {
+            let xs: Vec<f32> = r.iter().map(|v| v.to_f32()).collect();
+            o[0] = bf16::from_f32(logsumexp_f32(&xs, sh));
+        };
+        let d = match x.dtype() {
+            Dtype::Float32 => {
+                red::map_rows::<f32, f32>(x, n, 1, spec, |r, o| o[0] = logsumexp_f32(r, sh))
+            }
+            Dtype::Float64 => red::map_rows::<f64, f64>(x, n, 1, spec, |r, o| {
+                o[0] = logsumexp_real(r.iter().copied(), sh)
+            }),
+            Dtype::Float16 => red::map_rows::<f16, f16>(x, n, 1, spec, half),
+            Dtype::Bfloat16 => red::map_rows::<bf16, bf16>(x, n, 1, spec, bhalf),
+            Dtype::Complex64 => red::map_rows::<C64, C64>(x, n, 1, spec, |r, o| {
+                let m = r.iter().fold(C64::LOWEST, |a, &v| max_step(a, v));
+                let m = if m.re.is_infinite() || m.im.is_infinite() {
+                    C64::new(0.0, 0.0)
+                } else {
+                    m
+                };
+                let s: C64 = r.iter().map(|&v| (v - m).exp()).sum();
+                o[0] = s.ln() + m;
+            }),
+            d => Err(Error::value(format!("[logsumexp] Not supported for {d}."))),
+        }?;
+        Ok(vec![d])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// Median of a non-empty row: NaN if it holds one, else the middle element, or the mean of the
+/// two middle ones (`half(a + b)`).
+fn median_row<T: Ordered>(row: &[T], half: impl Fn(T, T) -> T) -> T {
+    if let Some(&v) = row.iter().find(|v| v.is_nan()) {
+        return v;
+    }
+    let mut v = row.to_vec();
+    let cmp = |a: &T, b: &T| {
+        if a.lt(*b) {
+            std::cmp::Ordering::Less
+        } else if b.lt(*a) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    };
+    let n = v.len();
+    let k = (n - 1) / 2;
+    let (_, &mut a, rest) = v.select_nth_unstable_by(k, cmp);
+    if n % 2 == 1 {
+        return a;
+    }
+    let b = rest
+        .iter()
+        .copied()
+        .fold(T::HIGHEST, |m, x| if x.lt(m) { x } else { m });
+    half(a, b)
+}
+
+/// `median` over the last axis of a `(rows, n)` input of a float or complex dtype.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Median;
+
+impl Primitive for Median {
+    fn name(&self) -> &'static str {
+        "Median"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let (x, spec) = (&inputs[0], &outputs[0]);
+        let n = x.shape()[1];
+        fn via_f32<T: Ordered>(r: &[T], o: &mut [T]) {
+            o[0] = median_row(r, |a, b| {
+                T::from_f64(((a.to_f64() as f32 + b.to_f64() as f32) * 0.5) as f64)
+            });
+        }
+        let d = match x.dtype() {
+            Dtype::Float32 => red::map_rows::<f32, f32>(x, n, 1, spec, |r, o| {
+                o[0] = median_row(r, |a, b| (a + b) * 0.5)
+            }),
+            Dtype::Float64 => red::map_rows::<f64, f64>(x, n, 1, spec, |r, o| {
+                o[0] = median_row(r, |a, b| (a + b) * 0.5)
+            }),
+            Dtype::Float16 => red::map_rows::<f16, f16>(x, n, 1, spec, via_f32),
+            Dtype::Bfloat16 => red::map_rows::<bf16, bf16>(x, n, 1, spec, via_f32),
+            Dtype::Complex64 => red::map_rows::<C64, C64>(x, n, 1, spec, |r, o| {
+                o[0] = median_row(r, |a, b| (a + b) * 0.5)
+            }),
+            d => Err(Error::value(format!("[median] Not supported for {d}."))),
+        }?;
+        Ok(vec![d])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `isclose`: `|a - b| <= atol + rtol * |b|` with `a - b` in the inputs' dtype (integers wrap,
+/// as MLX's subtraction does) and the right side in float32 (float64 for float64 inputs);
+/// infinities are close only to themselves; NaNs only with `equal_nan`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct IsClose {
+    pub(crate) rtol: f64,
+    pub(crate) atol: f64,
+    pub(crate) equal_nan: bool,
+}
+
+impl Primitive for IsClose {
+    fn name(&self) -> &'static str {
+        "IsClose"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let (a, b, spec) = (&inputs[0], &inputs[1], &outputs[0]);
+        let (rtol, atol, eq_nan) = (self.rtol, self.atol, self.equal_nan);
+        let (r32, a32) = (rtol as f32, atol as f32);
+        // The decision from |a - b|, |b| (as f32), and the special-value flags.
+        let decide32 =
+            move |lhs: f32, absb: f32, inf: (bool, bool), same: bool, nan: (bool, bool)| {
+                if nan.0 || nan.1 {
+                    return eq_nan && nan.0 && nan.1;
+                }
+                if inf.0 || inf.1 {
+                    return same;
+                }
+                lhs <= a32 + r32 * absb
+            };
+        let d = match a.dtype() {
+            Dtype::Float64 => elementwise::binary::<f64, bool>(a, b, spec, move |x, y| {
+                if x.is_nan() || y.is_nan() {
+                    return eq_nan && x.is_nan() && y.is_nan();
+                }
+                if x.is_infinite() || y.is_infinite() {
+                    return x == y;
+                }
+                (x - y).abs() <= atol + rtol * y.abs()
+            }),
+            Dtype::Complex64 => elementwise::binary::<C64, bool>(a, b, spec, move |x, y| {
+                let inf = |c: C64| c.re.is_infinite() || c.im.is_infinite();
+                decide32(
+                    (x - y).norm(),
+                    y.norm(),
+                    (inf(x), inf(y)),
+                    x == y,
+                    (x.is_nan(), y.is_nan()),
+                )
+            }),
+            Dtype::Bool => elementwise::binary::<bool, bool>(a, b, spec, move |x, y| {
+                decide32(
+                    (x != y) as u8 as f32,
+                    y as u8 as f32,
+                    (false, false),
+                    x == y,
+                    (false, false),
+                )
+            }),
+            d => crate::dispatch_numeric!(d, T => {
+                elementwise::binary::<T, bool>(a, b, spec, move |x, y| {
+                    let diff = x.sub(y);
+                    let absd = if diff.to_f64() < 0.0 { diff.neg() } else { diff };
+                    let absb = if y.to_f64() < 0.0 { y.neg() } else { y };
+                    let fx = x.to_f64();
+                    let fy = y.to_f64();
+                    decide32(
+                        absd.to_f64() as f32,
+                        absb.to_f64() as f32,
+                        (fx.is_infinite(), fy.is_infinite()),
+                        x == y,
+                        (fx.is_nan(), fy.is_nan()),
+                    )
+                })
+            }, bool => Err(Error::runtime("[isclose] bool dispatch"))),
+        }?;
+        Ok(vec![d])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// Elementwise equality for `array_equal`: `a == b`, or both NaN when `equal_nan`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct ArrayEqual {
+    pub(crate) equal_nan: bool,
+}
+
+impl Primitive for ArrayEqual {
+    fn name(&self) -> &'static str {
+        "ArrayEqual"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let (a, b, spec) = (&inputs[0], &inputs[1], &outputs[0]);
+        let eq_nan = self.equal_nan;
+        let d = crate::dispatch_dtype!(a.dtype(), T => elementwise::binary::<T, bool>(a, b, spec, move |x, y| {
+            x == y || (eq_nan && x.is_nan() && y.is_nan())
+        }))?;
+        Ok(vec![d])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
