@@ -91,7 +91,7 @@ fn dispatch(op: &str, ins: &[mx::Operand], kw: &Value) -> mx::Result<Vec<mx::Arr
         "isclose" => mx::isclose_with(&x, &arr(&ins[1]), close()),
         "allclose" => mx::allclose_with(&x, &arr(&ins[1]), close()),
         "array_equal" => {
-            mx::array_equal(&x, &arr(&ins[1]), kw_bool(kw, "equal_nan").unwrap_or(false))
+            mx::array_equal(&x, arr(&ins[1]), kw_bool(kw, "equal_nan").unwrap_or(false))
         }
         _ => panic!("unknown op {op}"),
     }?;

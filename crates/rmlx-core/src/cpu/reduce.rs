@@ -184,20 +184,30 @@ pub(crate) fn sum_f32(xs: &[f32]) -> f32 {
 }
 
 #[inline(always)]
-fn add_rows_f32_body(acc: &mut [f32], row: &[f32]) {
-    for (a, &v) in acc.iter_mut().zip(row) {
-        *a += v;
+fn add_rows_f32_body(acc: &mut [f32], rows: &[&[f32]]) {
+    if let [r0, r1, r2, r3] = rows {
+        let w = acc.len();
+        let (r0, r1, r2, r3) = (&r0[..w], &r1[..w], &r2[..w], &r3[..w]);
+        for j in 0..w {
+            acc[j] += (r0[j] + r1[j]) + (r2[j] + r3[j]);
+        }
+        return;
+    }
+    for row in rows {
+        for (a, &v) in acc.iter_mut().zip(*row) {
+            *a += v;
+        }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn add_rows_f32_avx2(acc: &mut [f32], row: &[f32]) {
-    add_rows_f32_body(acc, row)
+fn add_rows_f32_avx2(acc: &mut [f32], rows: &[&[f32]]) {
+    add_rows_f32_body(acc, rows)
 }
 
-/// `acc[j] += row[j]` for f32 (AVX2 when available).
-pub(crate) fn add_row_f32(acc: &mut [f32], row: &[f32]) {
+/// `acc[j] += row[j]` for each of up to four f32 rows (AVX2 when available).
+pub(crate) fn add_row_f32(acc: &mut [f32], row: &[&[f32]]) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports the features the function was compiled for.
@@ -231,7 +241,8 @@ fn odometer(dims: &[(usize, usize)]) -> Vec<usize> {
 /// dimensions removed or kept as 1, which is the same row-major order).
 ///
 /// `init` is the identity, `step` combines, `slice(xs)` reduces a contiguous slice from the
-/// identity and `rows(acc, row)` does `acc[j] = step(acc[j], row[j])`.
+/// identity and `rows(acc, rows)` does `acc[j] = step(acc[j], row[j])` for each of up to four
+/// rows (so a kernel can fold several rows per pass over the accumulators).
 pub(crate) fn reduce<T: Element>(
     x: &Array,
     axes: &[usize],
@@ -239,7 +250,7 @@ pub(crate) fn reduce<T: Element>(
     init: T,
     step: impl Fn(T, T) -> T + Sync + Send + Copy,
     slice: impl Fn(&[T]) -> T + Sync + Send,
-    rows: impl Fn(&mut [T], &[T]) + Sync + Send,
+    rows: impl Fn(&mut [T], &[&[T]]) + Sync + Send,
 ) -> Result<Data> {
     let n_out = spec.size();
     let (mut buf, _) = Data::alloc(spec)?;
@@ -265,7 +276,7 @@ fn reduce_into<T: Element>(
     init: T,
     step: impl Fn(T, T) -> T + Sync + Send + Copy,
     slice: &(impl Fn(&[T]) -> T + Sync + Send),
-    rows: &(impl Fn(&mut [T], &[T]) + Sync + Send),
+    rows: &(impl Fn(&mut [T], &[&[T]]) + Sync + Send),
 ) {
     // Alternating groups of kept / reduced dimensions (size-1 dimensions dropped).
     let mut groups: Vec<(usize, bool)> = Vec::new();
@@ -340,8 +351,13 @@ fn reduce_into<T: Element>(
     let m = inner;
     let accumulate = |k: usize, reds: &[usize], dst: &mut [T], col: usize| {
         let w = dst.len();
-        for &r in reds {
-            rows(dst, &src[k + r + col..k + r + col + w]);
+        let row = |r: usize| &src[k + r + col..k + r + col + w];
+        let mut quads = reds.chunks_exact(4);
+        for q in &mut quads {
+            rows(dst, &[row(q[0]), row(q[1]), row(q[2]), row(q[3])]);
+        }
+        for &r in quads.remainder() {
+            rows(dst, &[row(r)]);
         }
     };
     if !big {
@@ -359,8 +375,8 @@ fn reduce_into<T: Element>(
                     accumulate(k, &red, dst, 0);
                 }
             });
-    } else if m >= 512 * threads {
-        // Few output rows, long ones: split the columns.
+    } else if red.len() < 2 * threads {
+        // Few output rows and few reduced rows: split the columns.
         let cb = (m.div_ceil(threads * 2)).div_ceil(64) * 64;
         for (dst, &k) in out.chunks_mut(m).zip(&kept) {
             dst.par_chunks_mut(cb).enumerate().for_each(|(i, d)| {
@@ -369,8 +385,9 @@ fn reduce_into<T: Element>(
             });
         }
     } else {
-        // Few short output rows: split the reduced rows, then combine the partial rows.
-        let rc = red.len().div_ceil(threads * 2).max(1);
+        // Few output rows: split the reduced rows (each worker streams a contiguous block of
+        // rows into its own row of accumulators), then combine the partial rows.
+        let rc = red.len().div_ceil(threads).max(1);
         for (dst, &k) in out.chunks_mut(m).zip(&kept) {
             let parts: Vec<Vec<T>> = red
                 .par_chunks(rc)
@@ -382,9 +399,7 @@ fn reduce_into<T: Element>(
                 .collect();
             dst.fill(init);
             for p in parts {
-                for (d, v) in dst.iter_mut().zip(p) {
-                    *d = step(*d, v);
-                }
+                rows(dst, &[&p]);
             }
         }
     }
@@ -419,52 +434,63 @@ fn arg_row<T: Ordered, const MAX: bool>(row: &[T]) -> u32 {
     bi as u32
 }
 
+/// The best value of a block (16 vectorisable lanes) and whether it holds a NaN.
 #[inline(always)]
-fn arg_row_f32_body<const MAX: bool>(row: &[f32]) -> u32 {
-    // Pass 1: the best value and whether there is a NaN, in 16 lanes.
-    let mut best = [if MAX {
+fn block_best_f32<const MAX: bool>(blk: &[f32]) -> (f32, bool) {
+    const L: usize = 16;
+    let init = if MAX {
         f32::NEG_INFINITY
     } else {
         f32::INFINITY
-    }; 16];
-    let mut nan = [0u32; 16];
-    let mut chunks = row.chunks_exact(16);
+    };
+    let mut best = [init; L];
+    let mut nan = [0u32; L];
+    let mut chunks = blk.chunks_exact(L);
     for c in &mut chunks {
-        for i in 0..16 {
-            let v = c[i];
-            best[i] = if (MAX && v > best[i]) || (!MAX && v < best[i]) {
-                v
-            } else {
-                best[i]
-            };
-            nan[i] |= v.is_nan() as u32;
+        for l in 0..L {
+            let v = c[l];
+            let win = if MAX { v > best[l] } else { v < best[l] };
+            best[l] = if win { v } else { best[l] };
+            nan[l] |= v.is_nan() as u32;
         }
     }
-    let mut b = best[0];
-    for &v in &best[1..] {
-        if (MAX && v > b) || (!MAX && v < b) {
+    let mut b = init;
+    let mut has_nan = nan.iter().any(|&n| n != 0);
+    for &v in best.iter().chain(chunks.remainder()) {
+        if if MAX { v > b } else { v < b } {
             b = v;
         }
+        has_nan |= v.is_nan();
     }
-    let mut any_nan = nan.iter().any(|&n| n != 0);
-    for &v in chunks.remainder() {
-        if (MAX && v > b) || (!MAX && v < b) {
-            b = v;
+    (b, has_nan)
+}
+
+#[inline(always)]
+fn arg_row_f32_body<const MAX: bool>(row: &[f32]) -> u32 {
+    // One vectorised pass over blocks of 256 finds the best value and the first block holding
+    // it; only that block is scanned again for the index.
+    const B: usize = 256;
+    let mut best = if MAX {
+        f32::NEG_INFINITY
+    } else {
+        f32::INFINITY
+    };
+    let mut best_blk = 0;
+    let mut nan = false;
+    for (i, blk) in row.chunks(B).enumerate() {
+        let (m, n) = block_best_f32::<MAX>(blk);
+        nan |= n;
+        if if MAX { m > best } else { m < best } {
+            best = m;
+            best_blk = i;
         }
-        any_nan |= v.is_nan();
     }
-    if any_nan {
+    if nan {
         return row.iter().position(|v| v.is_nan()).unwrap_or(0) as u32;
     }
-    // Pass 2: the first index holding it, 16 at a time.
-    let mut base = 0;
-    for c in row.chunks(16) {
-        if c.iter().fold(false, |h, &v| h | (v == b)) {
-            return (base + c.iter().position(|&v| v == b).unwrap_or(0)) as u32;
-        }
-        base += c.len();
-    }
-    0
+    let start = best_blk * B;
+    let blk = &row[start..row.len().min(start + B)];
+    (start + blk.iter().position(|&v| v == best).unwrap_or(0)) as u32
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -605,9 +631,11 @@ pub(crate) fn reduce_with<T: Element>(
         init,
         step,
         move |s: &[T]| fold_lanes(s, init, step),
-        move |acc: &mut [T], row: &[T]| {
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a = step(*a, v);
+        move |acc: &mut [T], rows: &[&[T]]| {
+            for row in rows {
+                for (a, &v) in acc.iter_mut().zip(*row) {
+                    *a = step(*a, v);
+                }
             }
         },
     )

@@ -281,7 +281,7 @@ impl Primitive for Softmax {
 /// log(sum(exp(x))) of a real row in f64, shifted by the max (0 when the max is infinite).
 fn logsumexp_real(xs: impl Iterator<Item = f64> + Clone, shift: bool) -> f64 {
     let m = if shift {
-        xs.clone().fold(f64::NEG_INFINITY, |a, v| max_step(a, v))
+        xs.clone().fold(f64::NEG_INFINITY, max_step)
     } else {
         0.0
     };
