@@ -144,13 +144,6 @@ impl Primitive for ArgMin {
     }
 }
 
-/// `e^x` over a slice (the vectorised version replaces this loop).
-fn exp_slice_f32(src: &[f32], dst: &mut [f32]) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = s.exp();
-    }
-}
-
 /// NaN-propagating maximum of an f32 row, in 16 lanes.
 fn max_f32(row: &[f32]) -> f32 {
     let mut best = [f32::NEG_INFINITY; 16];
@@ -187,7 +180,7 @@ fn softmax_f32(row: &[f32], out: &mut [f32]) {
         for (t, &v) in t.iter_mut().zip(src) {
             *t = v - m;
         }
-        exp_slice_f32(t, dst);
+        crate::cpu::vmath::exp_f32(t, dst);
         sum += red::sum_f32(dst);
     }
     let inv = 1.0 / sum;
