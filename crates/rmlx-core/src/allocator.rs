@@ -252,11 +252,6 @@ pub(crate) fn alloc_uninit(len: usize) -> Result<Buffer> {
     ALLOCATOR.allocate(len, false)
 }
 
-/// Allocates a zero-filled buffer of `len` bytes.
-pub(crate) fn alloc_zeroed(len: usize) -> Result<Buffer> {
-    ALLOCATOR.allocate(len, true)
-}
-
 /// Bytes held by live arrays (`mx.get_active_memory`).
 ///
 /// ```

@@ -24,7 +24,7 @@ fn main() -> mx::Result<()> {
     let t = a.T();
     println!("sum = {total}, per column = {per_column}");
     println!("a.T = {t} (shape {:?}, a view: no copy)", t.shape());
-    println!("softmax over rows = {}", mx::softmax_axes(&a, -1, false)?);
+    println!("softmax over rows = {}", mx::softmax(&a, -1)?);
 
     // Weak scalars keep the array's dtype, as in MLX.
     let h = mx::ones(&[3], mx::float16)?;

@@ -747,3 +747,28 @@ impl Array {
         logsumexp_axes(self, axes, keepdims)
     }
 }
+
+/// The sum along a diagonal (`mx.trace`): `offset` from the main diagonal, over the plane of
+/// `axis1` and `axis2`, cast to `dtype` first when given.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::arange(0, 9, 1)?.reshape(&[3, 3])?;
+/// assert_eq!(mx::trace(&a, 0, 0, 1, None)?.item::<i32>()?, 12);
+/// assert_eq!(mx::trace(&a, 1, 0, 1, Some(mx::float32))?.item::<f32>()?, 6.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn trace(
+    a: &Array,
+    offset: isize,
+    axis1: isize,
+    axis2: isize,
+    dtype: Option<crate::Dtype>,
+) -> Result<Array> {
+    let d = super::diagonal(a, offset, axis1, axis2)?;
+    let d = match dtype {
+        Some(t) => super::astype(&d, t)?,
+        None => d,
+    };
+    sum_axes(&d, -1, false)
+}
