@@ -3,6 +3,9 @@
 //!
 //!     cargo bench -p rmlx --bench rmlx_bench -- [--out FILE] [--runs 3] [--only NAME,NAME]
 //!
+//! (`--out` defaults to the workspace's `target/rmlx_bench.json`; a relative path is relative
+//! to crates/rmlx, where cargo runs benches.)
+//!
 //! Each workload builds its graph and evaluates it; 2 warm-up calls, then reps for about one
 //! second (at least 5); the median and min are reported. With `--runs 3` the whole suite runs
 //! three times and the JSON holds the median of the three medians (with each run's median).
@@ -109,7 +112,10 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let out = arg("--out").unwrap_or_else(|| "target/rmlx_bench.json".into());
+    // cargo runs benches in the crate's directory; default to the workspace's target/.
+    let out = arg("--out").unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/rmlx_bench.json").into()
+    });
     let runs: usize = arg("--runs").and_then(|r| r.parse().ok()).unwrap_or(1);
     let only: Option<Vec<String>> = arg("--only").map(|s| s.split(',').map(String::from).collect());
     let mut all = workloads();
