@@ -122,3 +122,38 @@ fn not_operator_inverts_bits_and_bools() {
     let b = mx::array![true, false];
     assert_eq!((!b).to_vec::<bool>().unwrap(), vec![false, true]);
 }
+
+#[test]
+fn large_binary_outputs_use_streaming_stores_correctly() {
+    // Over 8 MB of output takes the non-temporal store path; an odd length makes the workers'
+    // chunks start at unaligned addresses, and the chain donates its buffers.
+    let n = 3_000_001usize;
+    let a = mx::arange(0.0, n as f64, 1.0).unwrap();
+    let b = mx::arange_dtype(1.0, 1.0 + n as f64, 1.0, mx::float32).unwrap();
+    let c = &(&a + &b) * 2.0 - 1.0;
+    let v = c.to_vec::<f32>().unwrap();
+    assert_eq!(v.len(), n);
+    for i in [
+        0usize,
+        1,
+        2,
+        15,
+        16,
+        17,
+        375_000,
+        375_001,
+        1_000_003,
+        n - 2,
+        n - 1,
+    ] {
+        let want = ((i as f32 + (i + 1) as f32) * 2.0) - 1.0;
+        assert_eq!(v[i], want, "element {i}");
+    }
+    let u8s = mx::astype(&mx::arange(0, 9_000_011, 1).unwrap(), mx::uint8).unwrap();
+    let s = (&u8s + 1u8).to_vec::<u8>().unwrap();
+    assert!(
+        s.iter()
+            .enumerate()
+            .all(|(i, &x)| x == ((i % 256) as u8).wrapping_add(1))
+    );
+}
