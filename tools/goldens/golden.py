@@ -92,13 +92,9 @@ class Goldens:
             self._seen[ident] = key
         return {"key": key, "dtype": name}
 
-    def case(self, op, inputs, fn, kwargs=None, name=None, rtol=None, atol=None, why=None):
-        """Records `fn(*inputs)` as computed by MLX (or the exception it raised).
-
-        `inputs` holds mx.arrays, `Input`s (array + view) and Python scalars; `fn` gets the
-        materialised MLX values and returns an array or a tuple/list of arrays.
-        """
-        rec = {"name": name or f"{op}_{len(self.cases)}", "op": op, "kwargs": kwargs or {}}
+    def record_inputs(self, inputs):
+        """The JSON records of `inputs` (arrays stored, views noted, scalars encoded) and the
+        MLX values to call the function with."""
         ins, mx_ins = [], []
         for x in inputs:
             if isinstance(x, (bool, int, float, complex)) and not isinstance(x, mx.array):
@@ -116,6 +112,16 @@ class Goldens:
                     ref["view"] = inp.view
                 ins.append(ref)
                 mx_ins.append(inp.materialize())
+        return ins, mx_ins
+
+    def case(self, op, inputs, fn, kwargs=None, name=None, rtol=None, atol=None, why=None):
+        """Records `fn(*inputs)` as computed by MLX (or the exception it raised).
+
+        `inputs` holds mx.arrays, `Input`s (array + view) and Python scalars; `fn` gets the
+        materialised MLX values and returns an array or a tuple/list of arrays.
+        """
+        rec = {"name": name or f"{op}_{len(self.cases)}", "op": op, "kwargs": kwargs or {}}
+        ins, mx_ins = self.record_inputs(inputs)
         rec["inputs"] = ins
         try:
             out = fn(*mx_ins)

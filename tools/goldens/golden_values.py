@@ -7,33 +7,12 @@ and "value_case": true.
 The Rust side reads them with `check_values` in crates/rmlx-core/tests/common/mod.rs;
 `check_family` skips them.
 """
-import math
-
-import mlx.core as mx
-
-from golden import Input
 
 
 def value_case(g, op, inputs, fn, kwargs=None, name=None, field="value"):
     """Records `fn(*inputs)` (a JSON value) as the expected `field` of a new case of `g`."""
     rec = {"name": name or f"{op}_{len(g.cases)}", "op": op, "kwargs": kwargs or {}, "value_case": True}
-    ins, mx_ins = [], []
-    for x in inputs:
-        if isinstance(x, (bool, int, float, complex)) and not isinstance(x, mx.array):
-            kind = ("bool" if isinstance(x, bool) else "int" if isinstance(x, int)
-                    else "float" if isinstance(x, float) else "complex")
-            v = [x.real, x.imag] if kind == "complex" else x
-            if kind == "float" and not math.isfinite(x):
-                v = repr(x)
-            ins.append({"scalar": v, "kind": kind})
-            mx_ins.append(x)
-        else:
-            inp = x if isinstance(x, Input) else Input(x)
-            ref = g._store(inp.base)
-            if inp.view is not None:
-                ref["view"] = inp.view
-            ins.append(ref)
-            mx_ins.append(inp.materialize())
+    ins, mx_ins = g.record_inputs(inputs)
     rec["inputs"] = ins
     try:
         rec[field] = fn(*mx_ins)
