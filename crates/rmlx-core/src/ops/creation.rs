@@ -302,3 +302,23 @@ impl From<isize> for ScalarArg {
         ScalarArg(Scalar::Int(x as i128))
     }
 }
+
+/// `a` as an array (`mx.asarray`): an array is returned as is (the same handle, no copy), a
+/// scalar becomes a 0-D array of its default dtype; with `dtype`, the result is converted to
+/// it as [`astype`](super::astype) does.
+///
+/// ```
+/// use rmlx_core as mx;
+/// assert_eq!(mx::asarray(3, None)?.dtype(), mx::int32);
+/// assert_eq!(mx::asarray(2.5, Some(mx::int32))?.item::<i32>()?, 2);
+/// let a = mx::array![1.0, 2.0];
+/// assert!(mx::asarray(&a, None)?.is_same(&a));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn asarray(a: impl ArrayLike, dtype: Option<Dtype>) -> Result<Array> {
+    let a = a.into_operand().into_array()?;
+    match dtype {
+        Some(d) if d != a.dtype() => super::astype(&a, d),
+        _ => Ok(a),
+    }
+}

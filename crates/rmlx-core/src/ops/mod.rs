@@ -9,6 +9,7 @@
 
 pub mod binary;
 pub mod creation;
+pub mod einsum;
 pub mod join;
 pub mod linalg;
 pub mod rearrange;
@@ -19,9 +20,11 @@ pub mod slicing;
 pub mod sort;
 pub mod ternary;
 pub mod unary;
+pub mod windows;
 
 pub use binary::*;
 pub use creation::*;
+pub use einsum::*;
 pub use join::*;
 pub use linalg::*;
 pub use rearrange::*;
@@ -32,6 +35,7 @@ pub use slicing::*;
 pub use sort::*;
 pub use ternary::*;
 pub use unary::*;
+pub use windows::*;
 
 use crate::error::{Error, Result, fmt_shape};
 

@@ -190,6 +190,29 @@ pub fn min_axes(a: impl ArrayLike, axes: impl Axes, keepdims: bool) -> Result<Ar
     max_min(&arr(a)?, Some(axes.to_axes()), keepdims, false)
 }
 
+/// The smallest and largest elements (`mx.minmax`), in that order; the same as [`min`] and
+/// [`max`] called separately.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let (lo, hi) = mx::minmax(&mx::array![3, -1, 7])?;
+/// assert_eq!((lo.item::<i32>()?, hi.item::<i32>()?), (-1, 7));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn minmax(a: impl ArrayLike) -> Result<(Array, Array)> {
+    let a = arr(a)?;
+    Ok((min(&a)?, max(&a)?))
+}
+
+/// [`minmax`] over `axes` (`mx.minmax(a, axis, keepdims)`).
+pub fn minmax_axes(a: impl ArrayLike, axes: impl Axes, keepdims: bool) -> Result<(Array, Array)> {
+    let (a, axes) = (arr(a)?, axes.to_axes());
+    Ok((
+        min_axes(&a, &axes[..], keepdims)?,
+        max_axes(&a, &axes[..], keepdims)?,
+    ))
+}
+
 fn all_any(a: &Array, axes: Option<Vec<isize>>, keepdims: bool, is_all: bool) -> Result<Array> {
     let axes = reduce_axes(a, axes, if is_all { "all" } else { "any" })?;
     let x = super::astype(a, Dtype::Bool)?;

@@ -166,6 +166,16 @@ pub fn cumprod_with(a: impl ArrayLike, axis: Option<isize>, opts: ScanOptions) -
     scan_op(a, axis, opts, Kind::Prod)
 }
 
+/// `mx.cumulative_sum`: the same as [`cumsum`].
+pub fn cumulative_sum(a: impl ArrayLike, axis: Option<isize>) -> Result<Array> {
+    cumsum(a, axis)
+}
+
+/// `mx.cumulative_prod`: the same as [`cumprod`].
+pub fn cumulative_prod(a: impl ArrayLike, axis: Option<isize>) -> Result<Array> {
+    cumprod(a, axis)
+}
+
 /// Running maximum along `axis` (`mx.cummax`); NaN propagates.
 ///
 /// ```
