@@ -39,6 +39,10 @@ impl Buffer {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// Bytes the allocator set aside for it (its size class, at least `len`).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
     /// The bytes.
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: ptr is valid for capacity >= len bytes (or dangling with len 0), and the bytes
@@ -303,4 +307,34 @@ pub fn clear_cache() {
 pub fn set_wired_limit(limit: usize) -> usize {
     static WIRED: AtomicUsize = AtomicUsize::new(0);
     WIRED.swap(limit, Ordering::Relaxed)
+}
+
+/// Bytes of the buffers behind `arrays` (`mx.get_array_buffer_size`): each distinct buffer
+/// counted once (views share their base's), at its allocated size. Every array must be
+/// evaluated; an unevaluated one is an error.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::ones(&[256], mx::float32)?;
+/// a.eval()?;
+/// let view = a.slice_axis(0, 1..)?;
+/// view.eval()?;
+/// assert_eq!(mx::get_array_buffer_size(&[a.clone(), view])?, mx::get_array_buffer_size(&[a])?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn get_array_buffer_size(arrays: &[crate::Array]) -> crate::Result<usize> {
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0usize;
+    for a in arrays {
+        if !a.is_evaluated() {
+            return Err(crate::Error::value(
+                "[get_array_buffer_size] Arrays must be evaluated before querying buffer size.",
+            ));
+        }
+        let d = a.data()?;
+        if seen.insert(std::sync::Arc::as_ptr(&d.buffer) as usize) {
+            total += d.buffer.capacity();
+        }
+    }
+    Ok(total)
 }

@@ -183,3 +183,63 @@ impl Drop for StreamGuard {
         });
     }
 }
+
+/// A new stream whose work stays with each thread that uses it (`mx.new_thread_local_stream`).
+/// rmlx evaluates on the calling thread whatever the stream, so every stream already behaves
+/// this way; this is [`new_stream`].
+pub fn new_thread_local_stream(device: Device) -> Result<Stream> {
+    new_stream(device)
+}
+
+/// A new stream that any thread may use (`mx.new_thread_unsafe_stream`). rmlx's streams are
+/// all usable from any thread; this is [`new_stream`].
+pub fn new_thread_unsafe_stream(device: Device) -> Result<Stream> {
+    new_stream(device)
+}
+
+/// Forgets the streams this thread created (`mx.clear_streams`): the stream scopes of the
+/// current thread are dropped (open [`StreamGuard`]s become no-ops) and the default stream
+/// returns to the device's first stream.
+pub fn clear_streams() {
+    STREAM_SCOPE.with(|st| st.borrow_mut().clear());
+    *DEFAULT_STREAM.lock().unwrap_or_else(|e| e.into_inner()) = Stream {
+        index: 0,
+        device: cpu,
+    };
+}
+
+/// Information about a device (`mx.device_info`), as MLX gives it for the CPU:
+/// `architecture` and `device_name` (the processor's model name, when the OS reports it).
+/// `None` means the default device. An unavailable device is an error.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let info = mx::device_info(None)?;
+/// assert!(info.contains_key("architecture"));
+/// assert!(mx::device_info(Some(mx::gpu)).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn device_info(device: Option<Device>) -> Result<std::collections::BTreeMap<String, String>> {
+    let device = device.unwrap_or_else(default_device);
+    if !is_available(device) {
+        return Err(Error::value(format!(
+            "[device_info] {device} is not available."
+        )));
+    }
+    let mut info = std::collections::BTreeMap::new();
+    info.insert(
+        "architecture".to_string(),
+        std::env::consts::ARCH.to_string(),
+    );
+    let name = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    info.insert("device_name".to_string(), name);
+    Ok(info)
+}

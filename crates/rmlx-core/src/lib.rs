@@ -15,8 +15,10 @@
 
 pub mod allocator;
 pub mod array;
+pub mod constants;
 pub(crate) mod cpu;
 pub mod device;
+pub mod distributed;
 pub mod dtype;
 pub mod element;
 pub mod error;
@@ -32,13 +34,17 @@ pub mod print;
 pub mod scalar;
 
 pub use allocator::{
-    clear_cache, get_active_memory, get_cache_memory, get_memory_limit, get_peak_memory,
-    reset_peak_memory, set_cache_limit, set_memory_limit, set_wired_limit,
+    clear_cache, get_active_memory, get_array_buffer_size, get_cache_memory, get_memory_limit,
+    get_peak_memory, reset_peak_memory, set_cache_limit, set_memory_limit, set_wired_limit,
 };
 pub use array::{Array, Data};
+// `e` stays in `constants` (`mx::constants::e`): at the root, a glob import would turn every
+// `Err(e)` pattern into a comparison with the constant.
+pub use constants::{euler_gamma, inf, nan, pi};
 pub use device::{
-    Device, DeviceType, Stream, StreamGuard, cpu, default_device, default_stream, device_count,
-    gpu, is_available, new_stream, set_default_device, set_default_stream, stream, synchronize,
+    Device, DeviceType, Stream, StreamGuard, clear_streams, cpu, default_device, default_stream,
+    device_count, device_info, gpu, is_available, new_stream, new_thread_local_stream,
+    new_thread_unsafe_stream, set_default_device, set_default_stream, stream, synchronize,
 };
 pub use dtype::*;
 pub use element::{C64, Element};

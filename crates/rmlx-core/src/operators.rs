@@ -8,6 +8,7 @@
 //! | `a & b`, `a \| b`, `a ^ b` | [`bitwise_and`], [`bitwise_or`], [`bitwise_xor`] (logical on bool arrays) |
 //! | `a << b`, `a >> b` | [`left_shift`], [`right_shift`] |
 //! | `-a` | [`negative`] |
+//! | `a += b`, `a -= b`, ..., `a >>= b` | the same ops, rebinding `a` to the result |
 //!
 //! Comparisons have no operators (Rust's `==` and `<` must return `bool`): use [`equal`],
 //! [`less`], ... or the methods `a.equal(&b)`, `a.less(&b)`.
@@ -130,5 +131,47 @@ impl ops::Not for Array {
     #[track_caller]
     fn not(self) -> Array {
         crate::ops::bitwise_invert(&self).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+macro_rules! assign_operator {
+    ($Trait:ident, $method:ident, $func:path) => {
+        /// Compound assignment (Python's in-place operator): rebinds the handle to a new lazy
+        /// array; other handles to the old array keep their value. Panics as the binary
+        /// operator does.
+        impl<R: ArrayLike> ops::$Trait<R> for Array {
+            #[track_caller]
+            fn $method(&mut self, rhs: R) {
+                *self = $func(&*self, rhs).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    };
+}
+
+assign_operator!(AddAssign, add_assign, crate::ops::add);
+assign_operator!(SubAssign, sub_assign, crate::ops::subtract);
+assign_operator!(MulAssign, mul_assign, crate::ops::multiply);
+assign_operator!(DivAssign, div_assign, crate::ops::divide);
+assign_operator!(RemAssign, rem_assign, crate::ops::remainder);
+assign_operator!(BitAndAssign, bitand_assign, crate::ops::bitwise_and);
+assign_operator!(BitOrAssign, bitor_assign, crate::ops::bitwise_or);
+assign_operator!(BitXorAssign, bitxor_assign, crate::ops::bitwise_xor);
+assign_operator!(ShlAssign, shl_assign, crate::ops::left_shift);
+assign_operator!(ShrAssign, shr_assign, crate::ops::right_shift);
+
+#[cfg(test)]
+mod tests {
+    use crate as mx;
+
+    #[test]
+    fn compound_assignment_rebinds_the_handle() {
+        let mut a = mx::array![1, 2, 3];
+        let before = a.clone();
+        a += 1;
+        a *= &mx::array![2, 2, 2];
+        a <<= 1;
+        a %= 5;
+        assert_eq!(a.to_vec::<i32>().unwrap(), vec![3, 2, 1]);
+        assert_eq!(before.to_vec::<i32>().unwrap(), vec![1, 2, 3]);
     }
 }

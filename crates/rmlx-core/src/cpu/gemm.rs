@@ -49,11 +49,11 @@ impl<T> MutPtr<T> {
     }
 }
 
-/// One operand's layout: buffer offsets of each batch element and the matrix strides.
-struct Operand {
-    offsets: Vec<usize>,
-    row_stride: isize,
-    col_stride: isize,
+/// One operand's layout: buffer offsets of each product's matrix and the matrix strides.
+pub(crate) struct Operand {
+    pub offsets: Vec<usize>,
+    pub row_stride: isize,
+    pub col_stride: isize,
 }
 
 fn operand(x: &Data, batch: &[usize]) -> Operand {
@@ -74,6 +74,18 @@ pub(crate) struct Scale {
     pub beta: f32,
 }
 
+/// A list of independent `m x n` products, product `i` writing output block `i`: where its
+/// `a` (`m x ks[i]`), `b` (`ks[i] x n`) and optional addend `c` (`m x n`) start in their
+/// buffers. Batched matmul, gather_mm and segmented_mm are all such lists.
+pub(crate) struct Products {
+    pub m: usize,
+    pub n: usize,
+    pub a: Operand,
+    pub b: Operand,
+    pub c: Option<Operand>,
+    pub ks: Vec<usize>,
+}
+
 /// `alpha * a @ b (+ beta * c)` over the batch; see the module doc for the layouts.
 pub(crate) fn gemm(
     a: &Array,
@@ -82,14 +94,40 @@ pub(crate) fn gemm(
     scale: Scale,
     spec: &OutputSpec,
 ) -> Result<Data> {
+    let nd = spec.shape.len();
+    let batch = &spec.shape[..nd - 2];
+    let (ad, bd) = (a.ready_data()?, b.ready_data()?);
+    let cd = c.map(|c| c.ready_data()).transpose()?;
+    let a_op = operand(&ad, batch);
+    let ks = vec![a.shape()[nd - 1]; a_op.offsets.len()];
+    let products = Products {
+        m: spec.shape[nd - 2],
+        n: spec.shape[nd - 1],
+        a: a_op,
+        b: operand(&bd, batch),
+        c: cd.as_ref().map(|d| operand(d, batch)),
+        ks,
+    };
+    gemm_products(&ad, &bd, cd.as_ref(), &products, scale, spec)
+}
+
+/// Runs every product of `p` into a new row-major output of `spec` (blocks of `m * n`).
+pub(crate) fn gemm_products(
+    a: &Data,
+    b: &Data,
+    c: Option<&Data>,
+    p: &Products,
+    scale: Scale,
+    spec: &OutputSpec,
+) -> Result<Data> {
     let (mut buf, _) = Data::alloc(spec)?;
     if spec.size() > 0 {
         match spec.dtype {
-            Dtype::Float32 => run::<f32>(a, b, c, scale, &mut buf, spec, |x| x)?,
-            Dtype::Float64 => run::<f64>(a, b, c, scale, &mut buf, spec, f64::from)?,
-            Dtype::Complex64 => run::<C64>(a, b, c, scale, &mut buf, spec, |x| C64::new(x, 0.0))?,
-            Dtype::Float16 => run_half::<f16>(a, b, c, scale, &mut buf, spec)?,
-            Dtype::Bfloat16 => run_half::<bf16>(a, b, c, scale, &mut buf, spec)?,
+            Dtype::Float32 => run::<f32>(a, b, c, p, scale, &mut buf, |x| x),
+            Dtype::Float64 => run::<f64>(a, b, c, p, scale, &mut buf, f64::from),
+            Dtype::Complex64 => run::<C64>(a, b, c, p, scale, &mut buf, |x| C64::new(x, 0.0)),
+            Dtype::Float16 => run_half::<f16>(a, b, c, p, scale, &mut buf),
+            Dtype::Bfloat16 => run_half::<bf16>(a, b, c, p, scale, &mut buf),
             d => {
                 return Err(Error::value(format!(
                     "[matmul] Only inexact types are supported, got {d}."
@@ -100,19 +138,7 @@ pub(crate) fn gemm(
     Ok(Data::from_buffer(buf, &spec.shape))
 }
 
-/// Shapes of one product: batch dims, m, n, k.
-fn dims(spec: &OutputSpec, a: &Array) -> (Vec<usize>, usize, usize, usize) {
-    let nd = spec.shape.len();
-    let batch = spec.shape[..nd - 2].to_vec();
-    (
-        batch,
-        spec.shape[nd - 2],
-        spec.shape[nd - 1],
-        a.shape()[nd - 1],
-    )
-}
-
-/// Whether to split the batch across threads (each product then runs on one thread).
+/// Whether to split the products across threads (each product then runs on one thread).
 fn batch_parallel(nbatch: usize, m: usize, n: usize, k: usize) -> bool {
     nbatch > 1 && m.saturating_mul(n).saturating_mul(k) <= SMALL_GEMM
 }
@@ -126,7 +152,7 @@ fn par_for(m: usize, n: usize, k: usize) -> Par {
     }
 }
 
-/// Runs `f(i)` for each batch element, in parallel when `parallel`.
+/// Runs `f(i)` for each product, in parallel when `parallel`.
 fn for_batch(nbatch: usize, parallel: bool, f: impl Fn(usize) + Sync + Send) {
     if parallel {
         (0..nbatch).into_par_iter().for_each(f);
@@ -135,49 +161,52 @@ fn for_batch(nbatch: usize, parallel: bool, f: impl Fn(usize) + Sync + Send) {
     }
 }
 
+/// The buffer of an operand, or an empty slice when no product reads it (an empty operand
+/// may have no buffer at all).
+fn elements_or_empty<'a, T: Element>(x: &'a Data, p: &Products) -> &'a [T] {
+    if p.ks.iter().all(|&k| k == 0) {
+        &[]
+    } else {
+        x.elements::<T>()
+    }
+}
+
 /// The GEMM for dtypes faer multiplies directly (f32, f64, complex64).
 fn run<T: Element + faer::traits::ComplexField>(
-    a: &Array,
-    b: &Array,
-    c: Option<&Array>,
+    a: &Data,
+    b: &Data,
+    c: Option<&Data>,
+    p: &Products,
     scale: Scale,
     out: &mut Buffer,
-    spec: &OutputSpec,
     lift: fn(f32) -> T,
-) -> Result<()> {
-    let (batch, m, n, k) = dims(spec, a);
-    let (ad, bd) = (a.ready_data()?, b.ready_data()?);
-    let cd = c.map(|c| c.ready_data()).transpose()?;
-    let (ao, bo) = (operand(&ad, &batch), operand(&bd, &batch));
-    let co = cd.as_ref().map(|d| operand(d, &batch));
-    let nbatch = ao.offsets.len();
-    let parallel = batch_parallel(nbatch, m, n, k);
-    let par = if parallel { Par::Seq } else { par_for(m, n, k) };
-    // An empty operand (k == 0) may have no buffer at all: never touch its elements.
-    let (ap, bp) = if k == 0 {
-        (ConstPtr(std::ptr::null()), ConstPtr(std::ptr::null()))
-    } else {
-        (
-            ConstPtr(ad.elements::<T>().as_ptr()),
-            ConstPtr(bd.elements::<T>().as_ptr()),
-        )
-    };
-    let cv = cd.as_ref().map(|d| d.elements::<T>());
+) {
+    let (m, n) = (p.m, p.n);
+    let nbatch = p.ks.len();
+    let kmax = p.ks.iter().copied().max().unwrap_or(0);
+    let parallel = batch_parallel(nbatch, m, n, kmax);
+    let (ap, bp) = (
+        ConstPtr(elements_or_empty::<T>(a, p).as_ptr()),
+        ConstPtr(elements_or_empty::<T>(b, p).as_ptr()),
+    );
+    let cv = c.map(|d| d.elements::<T>());
     let op = MutPtr(buffer_elements_mut::<T>(out).as_mut_ptr());
     let (alpha, beta) = (lift(scale.alpha), lift(scale.beta));
     let use_c = cv.is_some() && scale.beta != 0.0;
     for_batch(nbatch, parallel, |i| {
-        // SAFETY: batch element i owns the output block [i*m*n, (i+1)*m*n), which lies in the
+        let k = p.ks[i];
+        let par = if parallel { Par::Seq } else { par_for(m, n, k) };
+        // SAFETY: product i owns the output block [i*m*n, (i+1)*m*n), which lies in the
         // buffer allocated for the output's m*n*nbatch elements.
         let dst_ptr = unsafe { op.get().add(i * m * n) };
         // SAFETY: as above; row-major m x n.
         let mut dst = unsafe { MatMut::from_raw_parts_mut(dst_ptr, m, n, n as isize, 1) };
-        if let (true, Some(cv), Some(co)) = (use_c, cv, co.as_ref()) {
+        if let (true, Some(cv), Some(co)) = (use_c, cv, p.c.as_ref()) {
             let base = co.offsets[i] as isize;
             for r in 0..m {
                 for col in 0..n {
                     let idx = base + r as isize * co.row_stride + col as isize * co.col_stride;
-                    // SAFETY: (r, col) is inside the block of batch element i.
+                    // SAFETY: (r, col) is inside the block of product i.
                     unsafe { *dst_ptr.add(r * n + col) = beta * cv[idx as usize] };
                 }
             }
@@ -189,29 +218,29 @@ fn run<T: Element + faer::traits::ComplexField>(
             return;
         }
         // SAFETY: the views stay inside the inputs' buffers: element (r, j) of each lies at
-        // offset + r*row_stride + j*col_stride, which is an element of the input's layout.
+        // offset + r*row_stride + j*col_stride, an element of the input's layout (the callers
+        // build offsets and ks from the inputs' shapes and strides).
         let (lhs, rhs) = unsafe {
             (
                 MatRef::from_raw_parts(
-                    ap.get().add(ao.offsets[i]),
+                    ap.get().add(p.a.offsets[i]),
                     m,
                     k,
-                    ao.row_stride,
-                    ao.col_stride,
+                    p.a.row_stride,
+                    p.a.col_stride,
                 ),
                 MatRef::from_raw_parts(
-                    bp.get().add(bo.offsets[i]),
+                    bp.get().add(p.b.offsets[i]),
                     k,
                     n,
-                    bo.row_stride,
-                    bo.col_stride,
+                    p.b.row_stride,
+                    p.b.col_stride,
                 ),
             )
         };
         let accum = if use_c { Accum::Add } else { Accum::Replace };
         faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
     });
-    Ok(())
 }
 
 /// Copies an `r x c` strided matrix of `H` into a row-major f32 block.
@@ -226,32 +255,26 @@ fn widen<H: Element>(src: &[H], off: usize, rs: isize, cs: isize, r: usize, c: u
 
 /// float16 / bfloat16: each product multiplies in f32 and rounds once.
 fn run_half<H: Element>(
-    a: &Array,
-    b: &Array,
-    c: Option<&Array>,
+    a: &Data,
+    b: &Data,
+    c: Option<&Data>,
+    p: &Products,
     scale: Scale,
     out: &mut Buffer,
-    spec: &OutputSpec,
-) -> Result<()> {
-    let (batch, m, n, k) = dims(spec, a);
-    let (ad, bd) = (a.ready_data()?, b.ready_data()?);
-    let cd = c.map(|c| c.ready_data()).transpose()?;
-    let (ao, bo) = (operand(&ad, &batch), operand(&bd, &batch));
-    let co = cd.as_ref().map(|d| operand(d, &batch));
-    let nbatch = ao.offsets.len();
-    let parallel = batch_parallel(nbatch, m, n, k);
-    let par = if parallel { Par::Seq } else { par_for(m, n, k) };
-    let (av, bv): (&[H], &[H]) = if k == 0 {
-        (&[], &[])
-    } else {
-        (ad.elements::<H>(), bd.elements::<H>())
-    };
-    let cv = cd.as_ref().map(|d| d.elements::<H>());
+) {
+    let (m, n) = (p.m, p.n);
+    let nbatch = p.ks.len();
+    let kmax = p.ks.iter().copied().max().unwrap_or(0);
+    let parallel = batch_parallel(nbatch, m, n, kmax);
+    let (av, bv) = (elements_or_empty::<H>(a, p), elements_or_empty::<H>(b, p));
+    let cv = c.map(|d| d.elements::<H>());
     let use_c = cv.is_some() && scale.beta != 0.0;
     let out = buffer_elements_mut::<H>(out);
     let op = MutPtr(out.as_mut_ptr());
     for_batch(nbatch, parallel, |i| {
-        let mut acc = match (use_c, cv, co.as_ref()) {
+        let k = p.ks[i];
+        let par = if parallel { Par::Seq } else { par_for(m, n, k) };
+        let mut acc = match (use_c, cv, p.c.as_ref()) {
             (true, Some(cv), Some(co)) => {
                 let mut v = widen(cv, co.offsets[i], co.row_stride, co.col_stride, m, n);
                 v.iter_mut().for_each(|x| *x *= scale.beta);
@@ -260,20 +283,19 @@ fn run_half<H: Element>(
             _ => vec![0.0f32; m * n],
         };
         if k > 0 {
-            let wa = widen(av, ao.offsets[i], ao.row_stride, ao.col_stride, m, k);
-            let wb = widen(bv, bo.offsets[i], bo.row_stride, bo.col_stride, k, n);
+            let wa = widen(av, p.a.offsets[i], p.a.row_stride, p.a.col_stride, m, k);
+            let wb = widen(bv, p.b.offsets[i], p.b.row_stride, p.b.col_stride, k, n);
             let lhs = MatRef::from_row_major_slice(&wa, m, k);
             let rhs = MatRef::from_row_major_slice(&wb, k, n);
             let dst = MatMut::from_row_major_slice_mut(&mut acc, m, n);
             faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, scale.alpha, par);
         }
-        // SAFETY: batch element i owns the output block [i*m*n, (i+1)*m*n).
+        // SAFETY: product i owns the output block [i*m*n, (i+1)*m*n).
         let block = unsafe { std::slice::from_raw_parts_mut(op.get().add(i * m * n), m * n) };
         for (o, &x) in block.iter_mut().zip(&acc) {
             *o = H::from_f64(x as f64);
         }
     });
-    Ok(())
 }
 
 /// `vecdot` along the last axis of two same-shaped arrays of `T`: the sum over the last axis
@@ -312,4 +334,118 @@ pub(crate) fn vecdot<T: Element, A: Element, U: Element>(
         idx += 1;
     });
     Ok(Data::from_buffer(buf, &spec.shape))
+}
+
+/// The values of a `uint32` array in row-major order.
+fn read_u32(x: &Array) -> Result<Vec<u32>> {
+    let d = x.ready_data()?;
+    let v = d.elements::<u32>();
+    let mut out = Vec::with_capacity(x.size());
+    for_each_offset(x.shape(), &d.strides, d.offset, |o| out.push(v[o]));
+    Ok(out)
+}
+
+/// Offsets of the matrices picked by `indices` (flat indices over the batch dimensions of
+/// `x`), or an index error naming the first index out of range.
+fn pick(x: &Array, xd: &Data, indices: &[u32], which: &str) -> Result<Operand> {
+    let nd = x.ndim();
+    let all = operand(xd, &x.shape()[..nd - 2]);
+    let count = all.offsets.len();
+    let offsets = indices
+        .iter()
+        .map(|&i| {
+            all.offsets.get(i as usize).copied().ok_or_else(|| {
+                Error::index(format!(
+                    "[gather_mm] {which} index {i} is out of range for {count} matrices."
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Operand { offsets, ..all })
+}
+
+/// `gather_mm`: product `i` multiplies matrix `lhs[i]` of `a` by matrix `rhs[i]` of `b` (flat
+/// indices over their batch dimensions; the index arrays have the output's batch shape).
+pub(crate) fn gather_mm(
+    a: &Array,
+    b: &Array,
+    lhs: &Array,
+    rhs: &Array,
+    spec: &OutputSpec,
+) -> Result<Data> {
+    let (ad, bd) = (a.ready_data()?, b.ready_data()?);
+    let (li, ri) = (read_u32(lhs)?, read_u32(rhs)?);
+    let nd = spec.shape.len();
+    let products = Products {
+        m: spec.shape[nd - 2],
+        n: spec.shape[nd - 1],
+        a: pick(a, &ad, &li, "lhs")?,
+        b: pick(b, &bd, &ri, "rhs")?,
+        c: None,
+        ks: vec![a.shape()[a.ndim() - 1]; li.len()],
+    };
+    let scale = Scale {
+        alpha: 1.0,
+        beta: 0.0,
+    };
+    gemm_products(&ad, &bd, None, &products, scale, spec)
+}
+
+/// `segmented_mm`: for each `[start, end)` pair of `segments` (uint32, last axis 2), the
+/// product of `a[:, start:end]` and `b[start:end, :]`; an empty or reversed segment gives
+/// zeros and a segment past the inner dimension is an index error.
+pub(crate) fn segmented_mm(
+    a: &Array,
+    b: &Array,
+    segments: &Array,
+    spec: &OutputSpec,
+) -> Result<Data> {
+    let (ad, bd) = (a.ready_data()?, b.ready_data()?);
+    let bounds = read_u32(segments)?;
+    let k_all = a.shape()[1].min(b.shape()[0]);
+    let count = bounds.len() / 2;
+    let (mut ao, mut bo, mut ks) = (
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+    );
+    for seg in bounds.chunks_exact(2) {
+        let (start, end) = (seg[0] as usize, seg[1] as usize);
+        if end <= start {
+            ao.push(ad.offset);
+            bo.push(bd.offset);
+            ks.push(0);
+            continue;
+        }
+        if end > k_all {
+            return Err(Error::index(format!(
+                "[segmented_mm] Segment [{start}, {end}) is out of range for an inner \
+                 dimension of {k_all}."
+            )));
+        }
+        ao.push((ad.offset as isize + start as isize * ad.strides[1]) as usize);
+        bo.push((bd.offset as isize + start as isize * bd.strides[0]) as usize);
+        ks.push(end - start);
+    }
+    let products = Products {
+        m: a.shape()[0],
+        n: b.shape()[1],
+        a: Operand {
+            offsets: ao,
+            row_stride: ad.strides[0],
+            col_stride: ad.strides[1],
+        },
+        b: Operand {
+            offsets: bo,
+            row_stride: bd.strides[0],
+            col_stride: bd.strides[1],
+        },
+        c: None,
+        ks,
+    };
+    let scale = Scale {
+        alpha: 1.0,
+        beta: 0.0,
+    };
+    gemm_products(&ad, &bd, None, &products, scale, spec)
 }

@@ -4,7 +4,9 @@
 pub(crate) mod binary;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
+pub(crate) mod gated_delta;
 pub(crate) mod gemm;
+pub(crate) mod hadamard;
 pub(crate) mod num;
 pub(crate) mod reduce;
 pub(crate) mod scan;

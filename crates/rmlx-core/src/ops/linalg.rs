@@ -1,4 +1,5 @@
-//! Matrix products: matmul, addmm, inner, outer, vecdot, tensordot, kron.
+//! Matrix products: matmul, addmm, inner, outer, vecdot, tensordot, kron, gather_mm,
+//! segmented_mm, block_masked_mm, and the Hadamard transform.
 //!
 //! `matmul` follows MLX (and numpy): a 1-D first operand gets a leading dimension, a 1-D second
 //! operand a trailing one, both removed from the result; the dimensions before the last two
@@ -8,7 +9,7 @@ use super::{Axes, broadcast_two, normalize_axis};
 use crate::array::Array;
 use crate::dtype::{Dtype, promote_types};
 use crate::error::{Error, Result, fmt_shape};
-use crate::primitives::linalg::{AddMM, Matmul, VecDot};
+use crate::primitives::linalg::{AddMM, GatherMM, Hadamard, Matmul, SegmentedMM, VecDot};
 
 /// Operands of a (batched) matrix product, ready for the node.
 struct Prepared {
@@ -401,4 +402,335 @@ pub fn kron(a: &Array, b: &Array) -> Result<Array> {
     let out_shape: Vec<usize> = sa.iter().zip(&sb).map(|(x, y)| x * y).collect();
     let prod = super::multiply(super::reshape(a, a_shape)?, super::reshape(b, b_shape)?)?;
     super::reshape(&prod, out_shape)
+}
+
+/// The result dtype of the MLX products that accept only real floating types.
+fn real_float_type(a: &Array, b: &Array, op: &str) -> Result<Dtype> {
+    let dtype = promote_types(a.dtype(), b.dtype());
+    if !dtype.is_floating() {
+        return Err(Error::value(format!(
+            "[{op}] Only real floating point types are supported but {} and {} were provided \
+             which results in {dtype}, which is not a real floating point type.",
+            a.dtype(),
+            b.dtype()
+        )));
+    }
+    Ok(dtype)
+}
+
+/// `a` and `b` as matrices: a 1-D `a` becomes a row, a 1-D `b` a column; the inner
+/// dimensions must agree.
+fn as_matrices(a: &Array, b: &Array, op: &str) -> Result<(Array, Array)> {
+    if a.ndim() == 0 || b.ndim() == 0 {
+        return Err(Error::value(format!(
+            "[{op}] Got 0 dimension input. Inputs must have at least one dimension."
+        )));
+    }
+    let a2 = if a.ndim() == 1 {
+        super::expand_dims(a, 0)?
+    } else {
+        a.clone()
+    };
+    let b2 = if b.ndim() == 1 {
+        super::expand_dims(b, 1)?
+    } else {
+        b.clone()
+    };
+    if a2.shape()[a2.ndim() - 1] != b2.shape()[b2.ndim() - 2] {
+        return Err(Error::value(format!(
+            "[{op}] Last dimension of first input with shape {} must match second to last \
+             dimension of second input with shape {}.",
+            fmt_shape(a2.shape()),
+            fmt_shape(b2.shape())
+        )));
+    }
+    Ok((a2, b2))
+}
+
+/// Removes the axes a 1-D operand added (the row of `a`, the column of `b`).
+fn drop_added(out: Array, a_was_1d: bool, b_was_1d: bool) -> Result<Array> {
+    let nd = out.ndim() as isize;
+    let mut axes = Vec::new();
+    if a_was_1d {
+        axes.push(nd - 2);
+    }
+    if b_was_1d {
+        axes.push(nd - 1);
+    }
+    if axes.is_empty() {
+        Ok(out)
+    } else {
+        super::squeeze(&out, Some(axes))
+    }
+}
+
+/// The indices of a gathered product: the given ones as uint32 (integers only), or every
+/// matrix of `x` in order (`arange` over its batch shape).
+fn gather_indices(indices: Option<&Array>, x: &Array, op: &str) -> Result<Array> {
+    match indices {
+        Some(i) => {
+            if !i.dtype().is_integer() {
+                return Err(Error::value(format!(
+                    "[{op}] Got indices with invalid dtype. Indices must be integral."
+                )));
+            }
+            super::astype(i, Dtype::Uint32)
+        }
+        None => {
+            let batch = &x.shape()[..x.ndim() - 2];
+            let total: usize = batch.iter().product();
+            let r = super::arange_dtype(0.0, total as f64, 1.0, Dtype::Uint32)?;
+            super::reshape(&r, batch)
+        }
+    }
+}
+
+/// Matrix product with a gather of whole matrices (`mx.gather_mm`): output element `i` (over
+/// the broadcast shape of the index arrays) is `a[lhs_indices[i]] @ b[rhs_indices[i]]`, where
+/// the indices are flat over the batch dimensions (all but the last two) of each operand. A
+/// missing index array means "every matrix in order"; with neither, this is [`matmul`].
+/// `sorted_indices` is a hint MLX may use for speed; the result does not depend on it. An index
+/// out of range is an index error at evaluation.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![[1.0, 2.0]];                              // (1, 2)
+/// let b = mx::array![[[1.0], [0.0]], [[0.0], [1.0]]];          // two (2, 1) matrices
+/// let r = mx::gather_mm(&a, &b, None, Some(&mx::array![1, 0, 1]), false)?;
+/// assert_eq!(r.shape(), &[3, 1, 1]);
+/// assert_eq!(r.to_vec::<f32>()?, vec![2.0, 1.0, 2.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn gather_mm(
+    a: &Array,
+    b: &Array,
+    lhs_indices: Option<&Array>,
+    rhs_indices: Option<&Array>,
+    sorted_indices: bool,
+) -> Result<Array> {
+    let _ = sorted_indices;
+    if lhs_indices.is_none() && rhs_indices.is_none() {
+        return matmul(a, b);
+    }
+    let (a2, b2) = as_matrices(a, b, "gather_mm")?;
+    let dtype = real_float_type(a, b, "gather_mm")?;
+    let li = gather_indices(lhs_indices, &a2, "gather_mm")?;
+    let ri = gather_indices(rhs_indices, &b2, "gather_mm")?;
+    let shape = broadcast_two(li.shape(), ri.shape())?;
+    let li = super::broadcast_to(&li, &shape[..])?;
+    let ri = super::broadcast_to(&ri, &shape[..])?;
+    let (m, n) = (a2.shape()[a2.ndim() - 2], b2.shape()[b2.ndim() - 1]);
+    let mut out_shape = shape;
+    out_shape.extend([m, n]);
+    let inputs = vec![
+        super::astype(&a2, dtype)?,
+        super::astype(&b2, dtype)?,
+        li,
+        ri,
+    ];
+    let out = Array::from_op(out_shape, dtype, GatherMM, inputs);
+    drop_added(out, a.ndim() == 1, b.ndim() == 1)
+}
+
+/// One matrix product per segment of the inner dimension (`mx.segmented_mm`): for 2-D `a`
+/// `(M, K)` and `b` `(K, N)` and integer `segments` of shape `(..., 2)` holding `[start, end)`
+/// pairs, the result `(..., M, N)` holds `a[:, start:end] @ b[start:end, :]` per segment. An
+/// empty or reversed segment gives zeros; a segment past the inner dimension of `a` or `b` is
+/// an index error at evaluation (as in MLX, `a`'s columns and `b`'s rows need not agree
+/// beyond the segments).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![[1.0, 2.0, 3.0]];
+/// let b = mx::array![[1.0], [1.0], [1.0]];
+/// let r = mx::segmented_mm(&a, &b, &mx::array![[0, 1], [1, 3]])?;
+/// assert_eq!(r.to_vec::<f32>()?, vec![1.0, 5.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
+    if a.ndim() != 2 || b.ndim() != 2 {
+        return Err(Error::value("[segmented_mm] Batched matmul not supported"));
+    }
+    if segments.ndim() < 1 || segments.shape()[segments.ndim() - 1] != 2 {
+        return Err(Error::value(format!(
+            "[segmented_mm] The segments should have shape (..., 2) but {} was provided.",
+            fmt_shape(segments.shape())
+        )));
+    }
+    let dtype = real_float_type(a, b, "segmented_mm")?;
+    if !segments.dtype().is_integer() {
+        return Err(Error::value(
+            "[segmented_mm] Got segments with invalid dtype. Segments must be integral.",
+        ));
+    }
+    let mut out_shape = segments.shape()[..segments.ndim() - 1].to_vec();
+    out_shape.extend([a.shape()[0], b.shape()[1]]);
+    let inputs = vec![
+        super::astype(a, dtype)?,
+        super::astype(b, dtype)?,
+        super::astype(segments, Dtype::Uint32)?,
+    ];
+    Ok(Array::from_op(out_shape, dtype, SegmentedMM, inputs))
+}
+
+/// Matrix product with blocks masked out (`mx.block_masked_mm`). With `a` `(..., M, K)` and `b`
+/// `(..., K, N)`, the masks hold one value per `block_size x block_size` block (32 or 64):
+/// `mask_lhs` `(..., ceil(M/bs), ceil(K/bs))` and `mask_rhs` `(..., ceil(K/bs), ceil(N/bs))`
+/// apply to the operands, `mask_out` `(..., ceil(M/bs), ceil(N/bs))` to the result. A bool mask
+/// zeroes the blocks where it is false; a float mask multiplies each block by its value
+/// (a bool mask paired with a float one is converted to 0/1). With no mask this is [`matmul`].
+///
+/// MLX's CPU backend computes only float32; rmlx computes every real float type.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::ones(&[64, 64], mx::float32)?;
+/// let mask = mx::array![[false]];
+/// let r = mx::block_masked_mm(&a, &a, 64, Some(&mask), None, None)?;
+/// assert_eq!(mx::sum(&r)?.item::<f32>()?, 0.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn block_masked_mm(
+    a: &Array,
+    b: &Array,
+    block_size: usize,
+    mask_out: Option<&Array>,
+    mask_lhs: Option<&Array>,
+    mask_rhs: Option<&Array>,
+) -> Result<Array> {
+    if mask_out.is_none() && mask_lhs.is_none() && mask_rhs.is_none() {
+        return matmul(a, b);
+    }
+    if block_size != 32 && block_size != 64 {
+        return Err(Error::value(format!(
+            "[block_masked_mm] Only block_sizes 32, 64 are supported.Got block size {block_size}."
+        )));
+    }
+    let (a2, b2) = as_matrices(a, b, "block_masked_mm")?;
+    let dtype = real_float_type(a, b, "block_masked_mm")?;
+    let (na, nb) = (a2.ndim(), b2.ndim());
+    let (m, k, n) = (a2.shape()[na - 2], a2.shape()[na - 1], b2.shape()[nb - 1]);
+    let batch = broadcast_two(&a2.shape()[..na - 2], &b2.shape()[..nb - 2])?;
+    let tiles = |x: usize| x.div_ceil(block_size);
+    let with = |tail: [usize; 2]| {
+        let mut s = batch.clone();
+        s.extend(tail);
+        s
+    };
+    let mut a3 = super::broadcast_to(super::astype(&a2, dtype)?, with([m, k]))?;
+    let mut b3 = super::broadcast_to(super::astype(&b2, dtype)?, with([k, n]))?;
+    // A block mask broadcast to `(..., rows/bs, cols/bs)`, expanded to `(..., rows, cols)`.
+    let expand = |mask: &Array, rows: usize, cols: usize, dt: Dtype| -> Result<Array> {
+        let t = super::broadcast_to(super::astype(mask, dt)?, with([tiles(rows), tiles(cols)]))?;
+        let nd = t.ndim() as isize;
+        let t = super::repeat_axis(&t, block_size, nd - 2)?;
+        let t = super::repeat_axis(&t, block_size, nd - 1)?;
+        let mut stop: Vec<isize> = t.shape().iter().map(|&d| d as isize).collect();
+        let len = stop.len();
+        (stop[len - 2], stop[len - 1]) = (rows as isize, cols as isize);
+        super::slice(&t, vec![0isize; len], stop, vec![1isize; len])
+    };
+    let apply = |x: &Array, mask: &Array| -> Result<Array> {
+        if mask.dtype() == Dtype::Bool {
+            super::where_(mask, x, &Array::scalar(0.0f32).astype(dtype)?)
+        } else {
+            super::multiply(x, mask)
+        }
+    };
+    if mask_lhs.is_some() || mask_rhs.is_some() {
+        let all_bool = mask_lhs.is_none_or(|x| x.dtype() == Dtype::Bool)
+            && mask_rhs.is_none_or(|x| x.dtype() == Dtype::Bool);
+        let mdt = if all_bool { Dtype::Bool } else { dtype };
+        let vector_mask = |mask: Option<&Array>, axis: isize, add: bool| -> Result<Option<Array>> {
+            match mask {
+                None => Ok(None),
+                Some(x) if add => Ok(Some(super::expand_dims(x, axis)?)),
+                Some(x) => Ok(Some(x.clone())),
+            }
+        };
+        if let Some(ml) = vector_mask(mask_lhs, -2, a.ndim() == 1)? {
+            a3 = apply(&a3, &expand(&ml, m, k, mdt)?)?;
+        }
+        if let Some(mr) = vector_mask(mask_rhs, -1, b.ndim() == 1)? {
+            b3 = apply(&b3, &expand(&mr, k, n, mdt)?)?;
+        }
+    }
+    let mut out = Array::from_op(with([m, n]), dtype, Matmul, vec![a3, b3]);
+    if let Some(mo) = mask_out {
+        let mut mo = mo.clone();
+        if a.ndim() == 1 {
+            mo = super::expand_dims(&mo, -2)?;
+        }
+        if b.ndim() == 1 {
+            mo = super::expand_dims(&mo, -1)?;
+        }
+        let mdt = if mo.dtype() == Dtype::Bool {
+            Dtype::Bool
+        } else {
+            dtype
+        };
+        out = apply(&out, &expand(&mo, m, n, mdt)?)?;
+    }
+    drop_added(out, a.ndim() == 1, b.ndim() == 1)
+}
+
+/// The Walsh–Hadamard transform along the last axis (`mx.hadamard_transform`): `H @ x * scale`
+/// per row, for lengths `m * 2^k` with `m` in `{1, 12, 20, 28}` and `k <= 26`, using MLX's
+/// Hadamard matrices of orders 12, 20 and 28. `scale` defaults to `1 / sqrt(n)`, which makes
+/// the transform orthonormal. Integer inputs become float32; float32, float16 and bfloat16 are
+/// computed (float64 is an error, as in MLX).
+///
+/// Unlike MLX, which returns meaningless values for lengths such as 36 (12 times a
+/// non-power of two), rmlx rejects every length it cannot transform.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let h = mx::hadamard_transform(&mx::array![1.0, 0.0, 0.0, 0.0], Some(1.0))?;
+/// assert_eq!(h.to_vec::<f32>()?, vec![1.0, 1.0, 1.0, 1.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn hadamard_transform(a: &Array, scale: Option<f32>) -> Result<Array> {
+    if a.size() == 0 {
+        return Err(Error::value(
+            "[hadamard_transform] Does not support empty arrays.",
+        ));
+    }
+    let n = if a.ndim() > 0 {
+        a.shape()[a.ndim() - 1]
+    } else {
+        1
+    };
+    let scale = scale.unwrap_or((1.0 / (n as f64).sqrt()) as f32);
+    let dtype = if a.dtype().is_floating() {
+        a.dtype()
+    } else {
+        Dtype::Float32
+    };
+    if n == 1 {
+        if scale == 1.0 {
+            return Ok(a.clone());
+        }
+        return super::multiply(a, &Array::scalar(scale).astype(dtype)?);
+    }
+    if dtype == Dtype::Float64 {
+        return Err(Error::value("[hadamard] Unsupported type."));
+    }
+    if crate::cpu::hadamard::decompose(n).is_none() {
+        let shape_ok = [1usize, 12, 20, 28]
+            .iter()
+            .any(|&f| n % f == 0 && (n / f).is_power_of_two());
+        let msg = if shape_ok {
+            "[hadamard] Only supports n = m*2^k where k <= 26"
+        } else {
+            "[hadamard] Only supports n = m*2^k where m in (1, 12, 20, 28)."
+        };
+        return Err(Error::value(msg));
+    }
+    let x = super::astype(a, dtype)?;
+    Ok(Array::from_op(
+        a.shape().to_vec(),
+        dtype,
+        Hadamard { scale },
+        vec![x],
+    ))
 }

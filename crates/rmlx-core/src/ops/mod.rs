@@ -10,6 +10,7 @@
 pub mod binary;
 pub mod creation;
 pub mod einsum;
+pub mod gated_delta;
 pub mod join;
 pub mod linalg;
 pub mod rearrange;

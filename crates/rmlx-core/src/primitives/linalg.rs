@@ -103,3 +103,71 @@ impl Primitive for VecDot {
 fn add<T: Num>(x: T, y: T) -> T {
     x.add(y)
 }
+
+/// `gather_mm` (inputs `[a, b, lhs_indices, rhs_indices]`, indices uint32 of the output's batch
+/// shape): product `i` multiplies `a`'s matrix `lhs_indices[i]` by `b`'s matrix `rhs_indices[i]`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct GatherMM;
+
+impl Primitive for GatherMM {
+    fn name(&self) -> &'static str {
+        "GatherMM"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        Ok(vec![gemm::gather_mm(
+            &inputs[0],
+            &inputs[1],
+            &inputs[2],
+            &inputs[3],
+            &outputs[0],
+        )?])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// `segmented_mm` (inputs `[a, b, segments]`: 2-D `a`, `b`, uint32 `segments` of shape
+/// `(..., 2)`): one product per segment of the inner dimension.
+#[derive(Debug, PartialEq)]
+pub(crate) struct SegmentedMM;
+
+impl Primitive for SegmentedMM {
+    fn name(&self) -> &'static str {
+        "SegmentedMM"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        Ok(vec![gemm::segmented_mm(
+            &inputs[0],
+            &inputs[1],
+            &inputs[2],
+            &outputs[0],
+        )?])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
+
+/// The Walsh–Hadamard transform along the last axis, times `scale` (input already float32,
+/// float16 or bfloat16, of a supported length).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Hadamard {
+    pub scale: f32,
+}
+
+impl Primitive for Hadamard {
+    fn name(&self) -> &'static str {
+        "Hadamard"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        Ok(vec![crate::cpu::hadamard::hadamard(
+            &inputs[0],
+            self.scale,
+            &outputs[0],
+        )?])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}
