@@ -8,6 +8,7 @@
 //! - a shape argument takes any list of integers ([`ShapeArg`]).
 
 pub mod binary;
+pub mod conv;
 pub mod creation;
 pub mod join;
 pub mod linalg;
@@ -21,6 +22,7 @@ pub mod ternary;
 pub mod unary;
 
 pub use binary::*;
+pub use conv::*;
 pub use creation::*;
 pub use join::*;
 pub use linalg::*;
