@@ -102,7 +102,10 @@ fn conv_edge_cases() -> mx::Result<()> {
     // reads uninitialised memory for the missing tap); rmlx reads a zero there.
     let x3 = mx::reshape(&mx::array![1.0, 2.0, 3.0], [1, 3, 1])?;
     let w4 = mx::reshape(&mx::array![1.0, 10.0, 100.0, 1000.0], [1, 4, 1])?;
-    assert_eq!(mx::conv1d(&x3, &w4, 2, 0, 1, 1)?.to_vec::<f32>()?, vec![321.0]);
+    assert_eq!(
+        mx::conv1d(&x3, &w4, 2, 0, 1, 1)?.to_vec::<f32>()?,
+        vec![321.0]
+    );
     // Parameter lists of the wrong length for the fixed-rank wrappers.
     let x2 = mx::ones(&[1, 4, 4, 1], mx::float32)?;
     let w2 = mx::ones(&[1, 2, 2, 1], mx::float32)?;
@@ -140,12 +143,17 @@ fn conv_matches_direct_loop() -> mx::Result<()> {
                     let mut acc = 0f64;
                     for ki in 0..k {
                         for kj in 0..k {
-                            let (yi, xj) = ((i * s + ki) as isize - p as isize, (j * s + kj) as isize - p as isize);
+                            let (yi, xj) = (
+                                (i * s + ki) as isize - p as isize,
+                                (j * s + kj) as isize - p as isize,
+                            );
                             if yi < 0 || xj < 0 || yi >= h as isize || xj >= wd as isize {
                                 continue;
                             }
                             for c in 0..cg {
-                                let xv = xs[((b * h + yi as usize) * wd + xj as usize) * cin + grp * cg + c];
+                                let xv = xs[((b * h + yi as usize) * wd + xj as usize) * cin
+                                    + grp * cg
+                                    + c];
                                 let wv = ws[((o * k + ki) * k + kj) * cg + c];
                                 acc += xv as f64 * wv as f64;
                             }

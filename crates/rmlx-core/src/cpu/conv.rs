@@ -271,10 +271,15 @@ fn run<T: ConvFloat>(
         && g.taps == 1
         && g.groups == 1
         && ad.row_contiguous
-        && (0..sd).all(|a| {
-            p.stride[a] == 1 && p.padding_lo[a] == 0 && p.padding_hi[a] == 0
-        })
+        && (0..sd).all(|a| p.stride[a] == 1 && p.padding_lo[a] == 0 && p.padding_hi[a] == 0)
         && p.input_dilation.iter().all(|&d| d == 1);
+    // One group, channels contiguous, the last spatial axis neither dilated (kernel or input)
+    // nor gapped: consecutive taps of that axis read consecutive input elements.
+    let runs = g.groups == 1
+        && sc == 1
+        && p.kernel_dilation[sd - 1] == 1
+        && p.input_dilation[sd - 1] == 1
+        && ad.strides[sd] == g.c_in as isize;
     // Few output channels per group (depthwise): plain dot products beat tiny GEMMs.
     let direct_dots = g.groups > 1 && g.og <= 4;
 
@@ -299,14 +304,28 @@ fn run<T: ConvFloat>(
             (ptr, g.c_in)
         } else {
             gather::<T>(
-                src, &g, &tabs, base0, sn, sc, r0, r1, kc, kcg, &mut patches[..m * kc],
+                src,
+                &g,
+                &tabs,
+                base0,
+                sn,
+                sc,
+                r0,
+                r1,
+                kc,
+                kcg,
+                runs,
+                &mut patches[..m * kc],
             );
             (patches.as_ptr(), kc)
         };
         // Where this tile's outputs go: in place, or an f32 block rounded afterwards.
         let (dp, drs): (*mut T::Acc, usize) = if T::DIRECT {
             // SAFETY: T == T::Acc; rows r0..r1 of the (rows x c_out) output are this tile's.
-            (unsafe { (out_ptr.get() as *mut T::Acc).add(r0 * g.c_out) }, g.c_out)
+            (
+                unsafe { (out_ptr.get() as *mut T::Acc).add(r0 * g.c_out) },
+                g.c_out,
+            )
         } else {
             (acc.as_mut_ptr(), g.c_out)
         };
@@ -384,6 +403,7 @@ fn gather<T: ConvFloat>(
     r1: usize,
     kc: usize,
     kcg: usize,
+    runs: bool,
     dst: &mut [T::Acc],
 ) {
     let [o0n, o1n, o2n] = g.out;
@@ -403,6 +423,17 @@ fn gather<T: ConvFloat>(
         let mut tap = 0;
         for &a in t0 {
             for &b in t1 {
+                if runs && a != NONE && b != NONE && t2[0] != NONE && t2[k2n - 1] != NONE {
+                    // The whole kernel row reads one contiguous run of the input.
+                    let s0 = (base + a + b + t2[0]) as usize;
+                    let len = k2n * g.c_in;
+                    let d = &mut row[tap * g.c_in..][..len];
+                    for (x, &y) in d.iter_mut().zip(&src[s0..s0 + len]) {
+                        *x = y.widen();
+                    }
+                    tap += k2n;
+                    continue;
+                }
                 for &c in t2 {
                     let valid = a != NONE && b != NONE && c != NONE;
                     let off = base + if valid { a + b + c } else { 0 };

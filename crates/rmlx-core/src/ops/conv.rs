@@ -397,7 +397,9 @@ pub fn conv1d(
     dilation: impl Into<ConvArg>,
     groups: i64,
 ) -> Result<Array> {
-    conv_nd(input, weight, stride, padding, dilation, groups, 1, "conv1d")
+    conv_nd(
+        input, weight, stride, padding, dilation, groups, 1, "conv1d",
+    )
 }
 
 /// 2-D convolution (`mx.conv2d`): input `(N, H, W, C_in)`, weight `(C_out, KH, KW,
@@ -409,7 +411,7 @@ pub fn conv1d(
 /// let w = mx::ones(&[3, 3, 3, 2], mx::float32)?;
 /// let y = mx::conv2d(&x, &w, 1, (1, 0), 1, 1)?;
 /// assert_eq!(y.shape(), &[1, 5, 3, 3]);
-/// assert_eq!(y.to_vec::<f32>()?[3], 18.0);
+/// assert_eq!(y.to_vec::<f32>()?[3], 12.0); // 2 rows x 3 columns x 2 channels
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn conv2d(
@@ -420,7 +422,9 @@ pub fn conv2d(
     dilation: impl Into<ConvArg>,
     groups: i64,
 ) -> Result<Array> {
-    conv_nd(input, weight, stride, padding, dilation, groups, 2, "conv2d")
+    conv_nd(
+        input, weight, stride, padding, dilation, groups, 2, "conv2d",
+    )
 }
 
 /// 3-D convolution (`mx.conv3d`): input `(N, D, H, W, C_in)`, weight `(C_out, KD, KH, KW,
@@ -441,7 +445,9 @@ pub fn conv3d(
     dilation: impl Into<ConvArg>,
     groups: i64,
 ) -> Result<Array> {
-    conv_nd(input, weight, stride, padding, dilation, groups, 3, "conv3d")
+    conv_nd(
+        input, weight, stride, padding, dilation, groups, 3, "conv3d",
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -492,7 +498,12 @@ pub fn conv_transpose1d(
     output_padding: impl Into<ConvArg>,
     groups: i64,
 ) -> Result<Array> {
-    let args = [stride.into(), padding.into(), dilation.into(), output_padding.into()];
+    let args = [
+        stride.into(),
+        padding.into(),
+        dilation.into(),
+        output_padding.into(),
+    ];
     conv_transpose_nd(input, weight, args, groups, 1, "conv_transpose1d")
 }
 
@@ -515,7 +526,12 @@ pub fn conv_transpose2d(
     output_padding: impl Into<ConvArg>,
     groups: i64,
 ) -> Result<Array> {
-    let args = [stride.into(), padding.into(), dilation.into(), output_padding.into()];
+    let args = [
+        stride.into(),
+        padding.into(),
+        dilation.into(),
+        output_padding.into(),
+    ];
     conv_transpose_nd(input, weight, args, groups, 2, "conv_transpose2d")
 }
 
@@ -537,7 +553,12 @@ pub fn conv_transpose3d(
     output_padding: impl Into<ConvArg>,
     groups: i64,
 ) -> Result<Array> {
-    let args = [stride.into(), padding.into(), dilation.into(), output_padding.into()];
+    let args = [
+        stride.into(),
+        padding.into(),
+        dilation.into(),
+        output_padding.into(),
+    ];
     conv_transpose_nd(input, weight, args, groups, 3, "conv_transpose3d")
 }
 
@@ -556,7 +577,12 @@ fn conv_transpose_nd(
     let padding = per_axis(padding, nd, op, "padding")?;
     let dilation = per_axis(dilation, nd, op, "dilation")?;
     let output_padding = per_axis(output_padding, nd, op, "output_padding")?;
-    for v in stride.iter().chain(&padding).chain(&dilation).chain(&output_padding) {
+    for v in stride
+        .iter()
+        .chain(&padding)
+        .chain(&dilation)
+        .chain(&output_padding)
+    {
         to_i32(*v, "parameter")?;
     }
     let has = |a: &Array| a.ndim() > nd;
