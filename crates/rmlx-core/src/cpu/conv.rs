@@ -40,7 +40,7 @@ impl<T> SendPtr<T> {
 trait ConvFloat: Element {
     type Acc: Element
         + faer::traits::ComplexField
-        + std::ops::Add<Output = Self::Acc>
+        + std::ops::AddAssign
         + std::ops::Mul<Output = Self::Acc>;
     /// Whether `Acc` is `Self`: the GEMMs then write the output in place.
     const DIRECT: bool;
@@ -338,7 +338,7 @@ fn run<T: ConvFloat>(
                         for j in 0..kcg {
                             // SAFETY: (r, grp * kcg + j) is inside the m x kc patch block.
                             let x = unsafe { *pp.add(r * prs + grp * kcg + j) };
-                            s = s + x * w[j * g.og + o];
+                            s += x * w[j * g.og + o];
                         }
                         // SAFETY: (r, grp * og + o) is inside this tile's output rows.
                         unsafe { *dp.add(r * drs + grp * g.og + o) = s };

@@ -172,14 +172,14 @@ fn check_conv(input: &Array, weight: &Array, groups: i64) -> Result<usize> {
     let g = groups as usize;
     let c_in = input.shape()[nd - 1];
     let c_out = weight.shape()[0];
-    if c_in % g != 0 {
+    if !c_in.is_multiple_of(g) {
         return Err(Error::value(format!(
             "[conv] The input channels must be divisible by the number of groups. Got input \
              with shape {} and {groups} groups.",
             fmt_shape(input.shape())
         )));
     }
-    if g > 1 && c_out % g != 0 {
+    if g > 1 && !c_out.is_multiple_of(g) {
         return Err(Error::value(format!(
             "[conv] If groups > 1, the output channels must be divisible by the number of \
              groups. Got {c_out} output channels and {groups} groups."
