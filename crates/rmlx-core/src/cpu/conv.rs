@@ -409,11 +409,25 @@ fn gather<T: ConvFloat>(
     let [o0n, o1n, o2n] = g.out;
     let [k0n, k1n, k2n] = g.k;
     let zero = T::Acc::default();
-    for (row, r) in dst.chunks_exact_mut(kc).zip(r0..r1) {
-        let o2 = r % o2n;
-        let o1 = (r / o2n) % o1n;
-        let o0 = (r / (o2n * o1n)) % o0n;
-        let n = r / (o2n * o1n * o0n);
+    // The output position of row r0; later rows step it like an odometer (no divisions).
+    let (mut o2, mut o1, mut o0) = (r0 % o2n, (r0 / o2n) % o1n, (r0 / (o2n * o1n)) % o0n);
+    let mut n = r0 / (o2n * o1n * o0n);
+    for (i, row) in dst.chunks_exact_mut(kc).take(r1 - r0).enumerate() {
+        if i > 0 {
+            o2 += 1;
+            if o2 == o2n {
+                o2 = 0;
+                o1 += 1;
+                if o1 == o1n {
+                    o1 = 0;
+                    o0 += 1;
+                    if o0 == o0n {
+                        o0 = 0;
+                        n += 1;
+                    }
+                }
+            }
+        }
         let base = base0 + n as isize * sn;
         let (t0, t1, t2) = (
             &tabs[0][o0 * k0n..(o0 + 1) * k0n],
