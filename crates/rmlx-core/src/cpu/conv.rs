@@ -284,7 +284,7 @@ fn run<T: ConvFloat>(
     let direct_dots = g.groups > 1 && g.og <= 4;
 
     let threads = rayon::current_num_threads().max(1);
-    let mut rt = (TILE_ELEMS / kc).clamp(16, 1024);
+    let mut rt = (TILE_ELEMS / kc).clamp(16, 256);
     rt = rt.min(rows.div_ceil(4 * threads).max(16)).min(rows);
     let ntiles = rows.div_ceil(rt);
     let out_ptr = SendPtr(out.as_mut_ptr());
