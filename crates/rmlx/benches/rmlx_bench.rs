@@ -75,6 +75,15 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     wl!("softmax_last", move || mx::softmax(&x, -1)?.eval());
     let s = scalar.clone();
     wl!("scalar_op", move || (&s + 1.0).eval());
+    // --- conv ---
+    // NHWC input (batch 32, 32x32), 3x3 kernel, padding 1: the first layer of a small CNN
+    // and a 64-channel inner layer.
+    let (x3, w3) = (randn(&[32, 32, 32, 3], 11), randn(&[64, 3, 3, 3], 12));
+    wl!("conv2d_3to64", move || mx::conv2d(&x3, &w3, 1, 1, 1, 1)?
+        .eval());
+    let (x64, w64) = (randn(&[32, 32, 32, 64], 13), randn(&[64, 3, 3, 64], 14));
+    wl!("conv2d_64to64", move || mx::conv2d(&x64, &w64, 1, 1, 1, 1)?
+        .eval());
     w
 }
 

@@ -2,6 +2,7 @@
 //! donation, both cores) and, per family, the math the primitives hand them.
 
 pub(crate) mod binary;
+pub(crate) mod conv;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod gated_delta;

@@ -8,6 +8,7 @@
 //! - a shape argument takes any list of integers ([`ShapeArg`]).
 
 pub mod binary;
+pub mod conv;
 pub mod creation;
 pub mod einsum;
 pub mod gated_delta;
@@ -24,6 +25,7 @@ pub mod unary;
 pub mod windows;
 
 pub use binary::*;
+pub use conv::*;
 pub use creation::*;
 pub use einsum::*;
 pub use join::*;

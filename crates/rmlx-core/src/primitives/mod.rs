@@ -3,6 +3,7 @@
 //! drivers in [`crate::cpu`]) and, later, its transform rules.
 
 pub(crate) mod binary;
+pub(crate) mod conv;
 pub(crate) mod creation;
 pub(crate) mod gated_delta;
 pub(crate) mod join;
