@@ -5,7 +5,10 @@ written in peers.py's JSON layout so that ../shared/bench/compare.py reads it:
     python3 bench/peers_extra.py --out target/peers_extra.json [--runs 3]
 
 Workloads: add_16m, multiply_16m (16M float32, fresh output each call, as the frameworks do),
-exp_16m, tanh_16m, sigmoid_16m, scalar_op (build and evaluate one op on a scalar).
+exp_16m, tanh_16m, sigmoid_16m, scalar_op (build and evaluate one op on a scalar);
+conv2d_64to64 (batch 32, 32x32, 64->64 channels, 3x3, padding 1), sdpa_causal_1024 (batch 4,
+8 heads, seq 1024, head dim 64, causal), matmul_b1_4096 / matmul_b32_4096 ((1 or 32, 4096) @
+(4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes).
 Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
 The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
 is recorded under "bandwidth" so add/multiply can be set against it.
@@ -38,7 +41,17 @@ def build(fw):
     a = rng.standard_normal(1 << 24, dtype=np.float32)
     b = rng.standard_normal(1 << 24, dtype=np.float32)
     w = {}
+    x_conv = rng.standard_normal((32, 32, 32, 64), dtype=np.float32)
+    w_conv = rng.standard_normal((64, 3, 3, 64), dtype=np.float32) * 0.05
+    q = rng.standard_normal((4, 8, 1024, 64), dtype=np.float32)
+    k = rng.standard_normal((4, 8, 1024, 64), dtype=np.float32)
+    v = rng.standard_normal((4, 8, 1024, 64), dtype=np.float32)
+    wq = rng.standard_normal((4096, 4096), dtype=np.float32) * 0.02
+    xb1 = rng.standard_normal((1, 4096), dtype=np.float32)
+    xb32 = rng.standard_normal((32, 4096), dtype=np.float32)
     if fw == "numpy":
+        w["matmul_b1_4096"] = lambda: xb1 @ wq.T
+        w["matmul_b32_4096"] = lambda: xb32 @ wq.T
         w["add_16m"] = lambda: a + b
         w["multiply_16m"] = lambda: a * b
         w["exp_16m"] = lambda: np.exp(a)
@@ -56,6 +69,15 @@ def build(fw):
         w["sigmoid_16m"] = lambda: torch.sigmoid(ta)
         s = torch.tensor(1.5)
         w["scalar_op"] = lambda: s + 1
+        tx = torch.from_numpy(x_conv).permute(0, 3, 1, 2).contiguous()
+        tw = torch.from_numpy(w_conv).permute(0, 3, 1, 2).contiguous()
+        w["conv2d_64to64"] = lambda: torch.nn.functional.conv2d(tx, tw, padding=1)
+        tq, tk, tv = (torch.from_numpy(t) for t in (q, k, v))
+        w["sdpa_causal_1024"] = lambda: torch.nn.functional.scaled_dot_product_attention(
+            tq, tk, tv, is_causal=True)
+        twq, tb1, tb32 = (torch.from_numpy(t) for t in (wq, xb1, xb32))
+        w["matmul_b1_4096"] = lambda: tb1 @ twq.T
+        w["matmul_b32_4096"] = lambda: tb32 @ twq.T
     elif fw == "mlx":
         import mlx.core as mx
         ma, mb = mx.array(a), mx.array(b)
@@ -68,6 +90,18 @@ def build(fw):
         s = mx.array(1.5)
         mx.eval(s)
         w["scalar_op"] = lambda: mx.eval(s + 1)
+        mxc, mwc = mx.array(x_conv), mx.array(w_conv)
+        w["conv2d_64to64"] = lambda: mx.eval(mx.conv2d(mxc, mwc, padding=1))
+        mq, mk, mv = mx.array(q), mx.array(k), mx.array(v)
+        w["sdpa_causal_1024"] = lambda: mx.eval(mx.fast.scaled_dot_product_attention(
+            mq, mk, mv, scale=0.125, mask="causal"))
+        mwq, mb1, mb32 = mx.array(wq), mx.array(xb1), mx.array(xb32)
+        w["matmul_b1_4096"] = lambda: mx.eval(mb1 @ mwq.T)
+        w["matmul_b32_4096"] = lambda: mx.eval(mb32 @ mwq.T)
+        qw, qs, qb = mx.quantize(mwq, group_size=64, bits=4)
+        mx.eval(qw, qs, qb)
+        w["qmm_4bit_b1"] = lambda: mx.eval(mx.quantized_matmul(mb1, qw, qs, qb, True, 64, 4))
+        w["qmm_4bit_b32"] = lambda: mx.eval(mx.quantized_matmul(mb32, qw, qs, qb, True, 64, 4))
     return w
 
 
@@ -85,10 +119,12 @@ def bandwidth():
     return {"numpy_copy_1GiB_1thread_GBps(read+write)": 2 * n / statistics.median(ts) / 1e9}
 
 
-def worker(fw, runs):
+def worker(fw, runs, only):
     w = build(fw)
     res = {}
     for name, f in w.items():
+        if only and name not in only:
+            continue
         meds = [bench(f)["median_ms"] for _ in range(runs)]
         res[name] = {"median_ms": statistics.median(meds), "run_medians_ms": meds}
         print(f"[{fw}] {name:16s} {res[name]['median_ms']:10.4f} ms", file=sys.stderr, flush=True)
@@ -103,14 +139,16 @@ def main():
     p.add_argument("--out", default="target/peers_extra.json")
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--fw")
+    p.add_argument("--only", default="", help="comma-separated workload names")
     p.add_argument("--frameworks", nargs="*", default=["numpy", "torch", "mlx"])
     args = p.parse_args()
     if args.fw:
-        worker(args.fw, args.runs)
+        worker(args.fw, args.runs, [n for n in args.only.split(",") if n])
         return
     frameworks = {}
     for fw in args.frameworks:
-        r = subprocess.run([sys.executable, __file__, "--fw", fw, "--runs", str(args.runs)],
+        r = subprocess.run([sys.executable, __file__, "--fw", fw, "--runs", str(args.runs),
+                            "--only", args.only],
                            capture_output=True, text=True)
         sys.stderr.write(r.stderr)
         if r.returncode == 0:

@@ -38,7 +38,14 @@ fn defined(src: &str, detail: &str) -> bool {
             .iter()
             .any(|k| found(&format!("pub {k} {name}"))),
         "const" => found(&format!("pub const {name}")),
-        "op" => found(&format!("ops::{name}")) || found(&format!("impl {name}")),
+        "op" => {
+            found(&format!("ops::{name}"))
+                || found(&format!("operator!({name}"))
+                || found(&format!("{name} for Array"))
+                || src
+                    .lines()
+                    .any(|l| l.contains("derive(") && l.contains(name))
+        }
         "macro" => found(&format!("macro_rules! {name}")),
         _ => false,
     }
