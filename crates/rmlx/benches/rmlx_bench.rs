@@ -75,6 +75,36 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     wl!("softmax_last", move || mx::softmax(&x, -1)?.eval());
     let s = scalar.clone();
     wl!("scalar_op", move || (&s + 1.0).eval());
+    // --- quant ---
+    {
+        let wf = randn(&[4096, 4096], 40);
+        let (wq, sc, bi) =
+            mx::quantize(&wf, Some(64), Some(4), mx::QuantMode::Affine).expect("quantize");
+        mx::eval([&wq, &sc]).expect("eval");
+        let bi = bi.expect("affine biases");
+        bi.eval().expect("eval");
+        for (name, rows) in [("qmm_4bit_b1", 1usize), ("qmm_4bit_b32", 32)] {
+            let x = randn(&[rows, 4096], 41);
+            let (wq, sc, bi) = (wq.clone(), sc.clone(), bi.clone());
+            wl!(name, move || mx::quantized_matmul(
+                &x,
+                &wq,
+                &sc,
+                Some(&bi),
+                true,
+                Some(64),
+                Some(4),
+                mx::QuantMode::Affine
+            )?
+            .eval());
+        }
+        let wt = wf.T();
+        for (name, rows) in [("matmul_b1_4096", 1usize), ("matmul_b32_4096", 32)] {
+            let x = randn(&[rows, 4096], 41);
+            let wt = wt.clone();
+            wl!(name, move || mx::matmul(&x, &wt)?.eval());
+        }
+    }
     w
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod num;
+pub(crate) mod quantized;
 pub(crate) mod reduce;
 pub(crate) mod scan;
 pub(crate) mod sort;

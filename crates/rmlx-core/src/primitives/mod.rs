@@ -6,6 +6,7 @@ pub(crate) mod binary;
 pub(crate) mod creation;
 pub(crate) mod join;
 pub(crate) mod linalg;
+pub(crate) mod quantized;
 pub(crate) mod rearrange;
 pub(crate) mod reduce;
 pub(crate) mod scan;
