@@ -84,6 +84,36 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     let (x64, w64) = (randn(&[32, 32, 32, 64], 13), randn(&[64, 3, 3, 64], 14));
     wl!("conv2d_64to64", move || mx::conv2d(&x64, &w64, 1, 1, 1, 1)?
         .eval());
+    // --- quant ---
+    {
+        let wf = randn(&[4096, 4096], 40);
+        let (wq, sc, bi) =
+            mx::quantize(&wf, Some(64), Some(4), mx::QuantMode::Affine).expect("quantize");
+        mx::eval([&wq, &sc]).expect("eval");
+        let bi = bi.expect("affine biases");
+        bi.eval().expect("eval");
+        for (name, rows) in [("qmm_4bit_b1", 1usize), ("qmm_4bit_b32", 32)] {
+            let x = randn(&[rows, 4096], 41);
+            let (wq, sc, bi) = (wq.clone(), sc.clone(), bi.clone());
+            wl!(name, move || mx::quantized_matmul(
+                &x,
+                &wq,
+                &sc,
+                Some(&bi),
+                true,
+                Some(64),
+                Some(4),
+                mx::QuantMode::Affine
+            )?
+            .eval());
+        }
+        let wt = wf.T();
+        for (name, rows) in [("matmul_b1_4096", 1usize), ("matmul_b32_4096", 32)] {
+            let x = randn(&[rows, 4096], 41);
+            let wt = wt.clone();
+            wl!(name, move || mx::matmul(&x, &wt)?.eval());
+        }
+    }
     w
 }
 

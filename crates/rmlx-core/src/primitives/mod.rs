@@ -8,6 +8,7 @@ pub(crate) mod creation;
 pub(crate) mod gated_delta;
 pub(crate) mod join;
 pub(crate) mod linalg;
+pub(crate) mod quantized;
 pub(crate) mod rearrange;
 pub(crate) mod reduce;
 pub(crate) mod scan;
