@@ -116,7 +116,8 @@ for mode, (gs, bits) in [(m, p) for m, p in MODES.items() if p]:
     for d in FLOATS:
         deq(randn((2, 128), d, seed=61), gs, bits, mode, name=f"dequantize_{mode}_{d}_default_dtype")
         deq(randn((2, 128), d, seed=62, scale=50.0), gs, bits, mode, dtype=d)
-    deq(randn((2, 64), seed=63), gs, bits, mode, dtype=mx.float64)
+    # (MLX 0.32.4's CPU fp8 conversions return garbage for float64; rmlx's float64 path is
+    # checked in Rust against float32.)
     deq(mx.concatenate([mx.zeros((1, 64)), randn((1, 64), seed=64, scale=1e-4)]), gs, bits, mode,
         dtype=mx.float16, name=f"dequantize_{mode}_tiny_to_f16")
 # a non-contiguous packed matrix
@@ -337,7 +338,8 @@ g.case("qqmm", [randn((1, 64), mx.float64), wq, s], lambda a, w, s: mx.qqmm(a, w
 
 # --- fp8 conversions: every code, and float values around the rounding boundaries ---
 codes = mx.arange(256).astype(mx.uint8)
-for d in [mx.float32, mx.float16, mx.bfloat16, mx.float64]:
+# float64 left out: MLX 0.32.4 reads float64 fp8 conversions wrongly on the CPU.
+for d in [mx.float32, mx.float16, mx.bfloat16]:
     g.case("from_fp8", [codes], lambda c: mx.from_fp8(c, d), {"dtype": str(d).split(".")[-1]},
            name=f"from_fp8_{d}", **EXACT)
 g.case("from_fp8", [codes], lambda c: mx.from_fp8(c), {}, name="from_fp8_default", **EXACT)
@@ -349,7 +351,7 @@ vals = np.concatenate([
      np.inf, -np.inf, np.nan, 1e-30, -2.0**-7],
 ])
 vals = vals[np.isfinite(vals) | np.isinf(vals) | np.isnan(vals)]
-for d in [mx.float32, mx.float16, mx.bfloat16, mx.float64]:
+for d in [mx.float32, mx.float16, mx.bfloat16]:
     x = mx.array(vals.astype(np.float32)).astype(d)
     g.case("to_fp8", [x], lambda a: mx.to_fp8(a), {}, name=f"to_fp8_{d}")
 g.case("to_fp8", [Input(mx.reshape(mx.array(vals[:120].astype(np.float32)), (10, 12)),

@@ -144,7 +144,9 @@ fn gather_qmm_index_out_of_range_is_an_error() -> mx::Result<()> {
 fn quantized_matmul_paths_agree_with_dequantized_matmul() -> mx::Result<()> {
     let k = 256;
     let n = 80;
-    let vals: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
+    let vals: Vec<f32> = (0..n * k)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+        .collect();
     let w = Array::from_slice(&vals, &[n, k])?;
     for (mode, gs, bits) in [
         (QuantMode::Affine, 64, 4),
@@ -152,15 +154,28 @@ fn quantized_matmul_paths_agree_with_dequantized_matmul() -> mx::Result<()> {
         (QuantMode::Mxfp4, 32, 4),
     ] {
         let (wq, s, b) = mx::quantize(&w, Some(gs), Some(bits), mode)?;
-        let wd = mx::dequantize(&wq, &s, b.as_ref(), Some(gs), Some(bits), mode, Some(mx::float32))?;
+        let wd = mx::dequantize(
+            &wq,
+            &s,
+            b.as_ref(),
+            Some(gs),
+            Some(bits),
+            mode,
+            Some(mx::float32),
+        )?;
         for m in [1usize, 5, 30] {
-            let xv: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0).collect();
+            let xv: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0)
+                .collect();
             let x = Array::from_slice(&xv, &[m, k])?;
-            let y = mx::quantized_matmul(&x, &wq, &s, b.as_ref(), true, Some(gs), Some(bits), mode)?;
+            let y =
+                mx::quantized_matmul(&x, &wq, &s, b.as_ref(), true, Some(gs), Some(bits), mode)?;
             let r = mx::matmul(&x, &wd.T())?;
             assert!(mx::allclose_with(&y, &r, close(1e-4, 1e-3))?.item::<bool>()?);
             // Not transposed: x (m x n) @ w (n x k).
-            let xv: Vec<f32> = (0..m * n).map(|i| ((i * 7 % 23) as f32 - 11.0) / 5.0).collect();
+            let xv: Vec<f32> = (0..m * n)
+                .map(|i| ((i * 7 % 23) as f32 - 11.0) / 5.0)
+                .collect();
             let x = Array::from_slice(&xv, &[m, n])?;
             let y =
                 mx::quantized_matmul(&x, &wq, &s, b.as_ref(), false, Some(gs), Some(bits), mode)?;

@@ -339,21 +339,27 @@ fn affine_row<T: Element>(
                 w_min = v;
             }
         }
-        let mask = w_min.abs() > w_max.abs();
-        let mut scale = (w_max - w_min) / n_bins;
-        if scale < eps {
-            scale = eps;
-        }
-        if !mask {
-            scale = -scale;
-        }
-        let edge = if mask { w_min } else { w_max };
-        let q0 = (edge / scale).round_ties_even();
-        let mut bias = 0.0f32;
-        if q0 != 0.0 {
-            scale = edge / q0;
-            bias = edge;
-        }
+        let (scale, bias) = if bits == 1 {
+            // One bit: MLX 0.32.4 maps the group's minimum to 0 and its maximum to 1.
+            (((w_max - w_min) / n_bins).max(eps), w_min)
+        } else {
+            let mask = w_min.abs() > w_max.abs();
+            let mut scale = (w_max - w_min) / n_bins;
+            if scale < eps {
+                scale = eps;
+            }
+            if !mask {
+                scale = -scale;
+            }
+            let edge = if mask { w_min } else { w_max };
+            let q0 = (edge / scale).round_ties_even();
+            let mut bias = 0.0f32;
+            if q0 != 0.0 {
+                scale = edge / q0;
+                bias = edge;
+            }
+            (scale, bias)
+        };
         for (j, &e) in group.iter().enumerate() {
             let mut q = ((e.to_f64() as f32 - bias) / scale).round_ties_even();
             // std::min(std::max(q, 0), n_bins)
@@ -386,7 +392,13 @@ fn argmin_lut(dist: impl Fn(f64) -> f64) -> u32 {
 
 /// One row of mxfp4 / mxfp8 / nvfp4 quantization: MLX's chain of ops on the CPU, each step
 /// rounded to the dtype MLX holds it in.
-fn fp_row<T: Element>(row: &[T], mode: QuantMode, dtype: Dtype, words: &mut [u32], scales: &mut [u8]) {
+fn fp_row<T: Element>(
+    row: &[T],
+    mode: QuantMode,
+    dtype: Dtype,
+    words: &mut [u32],
+    scales: &mut [u8],
+) {
     let rt = round_to(dtype);
     let group_size = mode.default_group_size();
     let bits = mode.default_bits();
@@ -421,7 +433,9 @@ fn fp_row<T: Element>(row: &[T], mode: QuantMode, dtype: Dtype, words: &mut [u32
             let e = if s == 0.0 {
                 0.0
             } else {
-                let l = rt(s.log2()).round_ties_even();
+                // MLX 0.32.4 rounds the exponent up (its older sources rounded to nearest),
+                // so that the largest element never overflows the format.
+                let l = rt(s.log2()).ceil();
                 // astype(int32) of a float, then held in the dtype again by `where`.
                 rt(l as i32 as f64)
             };
@@ -502,7 +516,9 @@ pub(crate) fn dequantize(
         }
         None => (Vec::new(), round_to(spec.dtype), round_to(spec.dtype)),
     };
-    let fp8: Vec<f64> = (0..=255u8).map(|c| round_to(spec.dtype)(fp8_to_f32(c) as f64)).collect();
+    let fp8: Vec<f64> = (0..=255u8)
+        .map(|c| round_to(spec.dtype)(fp8_to_f32(c) as f64))
+        .collect();
     float_dispatch!(spec.dtype, O => {
         let out = buffer_elements_mut::<O>(&mut buf);
         if rows > 0 {
@@ -824,13 +840,10 @@ fn qmm_block(
         // Columns of the output in chunks, each chunk written transposed (contiguous).
         let chunk = 16usize;
         let mut out_t = vec![0f32; n * m];
-        out_t
-            .par_chunks_mut(chunk * m)
-            .enumerate()
-            .for_each_init(
-                || vec![0f32; k],
-                |buf, (c, o)| simd::gemv_t(q, w, x, m, k, c * chunk, o, buf),
-            );
+        out_t.par_chunks_mut(chunk * m).enumerate().for_each_init(
+            || vec![0f32; k],
+            |buf, (c, o)| simd::gemv_t(q, w, x, m, k, c * chunk, o, buf),
+        );
         for (j, col) in out_t.chunks_exact(m).enumerate() {
             for (i, &v) in col.iter().enumerate() {
                 out[i * n + j] = v;
@@ -1021,8 +1034,13 @@ fn e8m0_from_f32(x: f32) -> u8 {
     if x < 0.0 {
         return 0;
     }
-    let l = x.log2().round();
-    let n = if l.is_nan() { -127 } else { (l as i64).clamp(-127, 127) };
+    // Rounded up, as MLX 0.32.4's mx quantization does.
+    let l = x.log2().ceil();
+    let n = if l.is_nan() {
+        -127
+    } else {
+        (l as i64).clamp(-127, 127)
+    };
     (n + 127) as u8
 }
 
@@ -1083,7 +1101,13 @@ fn fp_round_trip(x: &[f32], q: QSpec, dtype: Dtype) -> Vec<f32> {
 }
 
 /// `qqmm` for one row of `x` and a quantized `w` (`n x k` packed, transposed product).
-pub(crate) fn qqmm(x: &Array, w: &Array, scales: &Array, q: QSpec, spec: &OutputSpec) -> Result<Data> {
+pub(crate) fn qqmm(
+    x: &Array,
+    w: &Array,
+    scales: &Array,
+    q: QSpec,
+    spec: &OutputSpec,
+) -> Result<Data> {
     let (mut buf, _) = Data::alloc(spec)?;
     let k = *x.shape().last().unwrap_or(&0);
     let n = *spec.shape.last().unwrap_or(&0);

@@ -20,7 +20,7 @@
 //! `gather_qqmm` is not implemented on MLX's CPU ("[GatherQQMM] NYI") and is not here.
 //! Not here either: the `global_scale` argument of `nvfp4`.
 
-use super::{broadcast_two, broadcast_to};
+use super::{broadcast_to, broadcast_two};
 use crate::array::Array;
 use crate::dtype::{Dtype, promote_types};
 use crate::error::{Error, Result, fmt_shape};
@@ -335,7 +335,11 @@ pub fn dequantize(
         "scales"
     };
     let nd = w.ndim();
-    let mismatch = || Error::value(format!("[dequantize] Shape of {what} does not match the matrix"));
+    let mismatch = || {
+        Error::value(format!(
+            "[dequantize] Shape of {what} does not match the matrix"
+        ))
+    };
     let lead = |a: &Array| a.shape()[..a.ndim() - 1].to_vec();
     if scales.ndim() != nd || biases.is_some_and(|b| b.ndim() != nd) {
         return Err(mismatch());
@@ -525,9 +529,8 @@ pub fn quantized_matmul(
     mode: QuantMode,
 ) -> Result<Array> {
     let op = "quantized_matmul";
-    let (dtype, group_size, bits, _, outer) = check_product(
-        op, x, w, scales, biases, transpose, group_size, bits, mode,
-    )?;
+    let (dtype, group_size, bits, _, outer) =
+        check_product(op, x, w, scales, biases, transpose, group_size, bits, mode)?;
     let mut inputs = vec![super::astype(x, dtype)?, w.clone()];
     if mode == QuantMode::Affine {
         inputs.push(super::astype(scales, dtype)?);
@@ -622,9 +625,8 @@ pub fn gather_qmm(
         return quantized_matmul(x, w, scales, biases, transpose, group_size, bits, mode);
     }
     let op = "gather_qmm";
-    let (dtype, group_size, bits, _, outer) = check_product(
-        op, x, w, scales, biases, transpose, group_size, bits, mode,
-    )?;
+    let (dtype, group_size, bits, _, outer) =
+        check_product(op, x, w, scales, biases, transpose, group_size, bits, mode)?;
     let lhs = indices_or_default(op, lhs_indices, x)?;
     let rhs = indices_or_default(op, rhs_indices, w)?;
     let ishape = broadcast_two(lhs.shape(), rhs.shape())?;
@@ -787,8 +789,17 @@ pub fn qqmm(
             scales.dtype()
         )));
     }
-    let (_, _, _, _, outer) =
-        check_product(op, &x2, w, scales, None, true, Some(group_size), Some(bits), mode)?;
+    let (_, _, _, _, outer) = check_product(
+        op,
+        &x2,
+        w,
+        scales,
+        None,
+        true,
+        Some(group_size),
+        Some(bits),
+        mode,
+    )?;
     if x2.shape()[0] != 1 {
         return Err(nyi());
     }
