@@ -75,6 +75,32 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     wl!("softmax_last", move || mx::softmax(&x, -1)?.eval());
     let s = scalar.clone();
     wl!("scalar_op", move || (&s + 1.0).eval());
+    // --- fast ---
+    let x = randn(&[4096, 1024], 20);
+    let (lw, lb) = (randn(&[1024], 21), randn(&[1024], 22));
+    wl!("layernorm_1024", move || mx::fast::layer_norm(
+        &x,
+        Some(&lw),
+        Some(&lb),
+        1e-5
+    )?
+    .eval());
+    let (q, k, v) = (
+        randn(&[4, 8, 1024, 64], 23),
+        randn(&[4, 8, 1024, 64], 24),
+        randn(&[4, 8, 1024, 64], 25),
+    );
+    wl!("sdpa_causal_1024", move || {
+        mx::fast::scaled_dot_product_attention(
+            &q,
+            &k,
+            &v,
+            0.125,
+            mx::fast::AttentionMask::Causal,
+            None,
+        )?
+        .eval()
+    });
     w
 }
 

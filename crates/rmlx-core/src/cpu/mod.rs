@@ -4,6 +4,7 @@
 pub(crate) mod binary;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
+pub(crate) mod fast;
 pub(crate) mod gemm;
 pub(crate) mod num;
 pub(crate) mod reduce;
