@@ -23,6 +23,7 @@ pub mod dtype;
 pub mod element;
 pub mod error;
 pub mod eval;
+pub mod fast;
 pub mod io;
 pub(crate) mod layout;
 pub mod literal;

@@ -64,7 +64,7 @@ fn extra_ops_match_mlx() {
             "gated_delta_update" => {
                 let s0 = flag("state").then(|| a(5));
                 let m = flag("mask").then(|| a(ins.len() - 1));
-                let (o, s) = mx::ops::gated_delta::gated_delta_update(
+                let (o, s) = mx::fast::gated_delta_update(
                     &a(0),
                     &a(1),
                     &a(2),

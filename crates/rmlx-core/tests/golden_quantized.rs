@@ -185,3 +185,23 @@ fn quantized_matmul_paths_agree_with_dequantized_matmul() -> mx::Result<()> {
     }
     Ok(())
 }
+
+/// MLX 0.32.4's CPU fp8 conversions read float64 wrongly, so rmlx's float64 path is checked
+/// against float32 (every fp8 code is exact in both).
+#[test]
+fn fp8_float64_matches_float32() -> mx::Result<()> {
+    let codes = mx::arange(0, 256, 1)?.astype(mx::uint8)?;
+    let f32s = mx::from_fp8(&codes, mx::float32)?;
+    let f64s = mx::from_fp8(&codes, mx::float64)?;
+    assert_eq!(f64s.dtype(), mx::float64);
+    let (a, b) = (f32s.to_vec::<f64>()?, f64s.to_vec::<f64>()?);
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x == y || (x.is_nan() && y.is_nan()), "{x} vs {y}");
+    }
+    let vals = mx::array![1.0, 0.001, -3.5, 448.0, 500.0];
+    assert_eq!(
+        mx::to_fp8(&vals.astype(mx::float64)?)?.to_vec::<u8>()?,
+        mx::to_fp8(&vals)?.to_vec::<u8>()?
+    );
+    Ok(())
+}

@@ -75,6 +75,13 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     wl!("softmax_last", move || mx::softmax(&x, -1)?.eval());
     let s = scalar.clone();
     wl!("scalar_op", move || (&s + 1.0).eval());
+    // --- matmul family (peers.py: matmul_256/1024/2048, bmm_64x128) ---
+    for (name, n) in [("matmul_256", 256usize), ("matmul_1024", 1024), ("matmul_2048", 2048)] {
+        let (a, b) = (randn(&[n, n], 30 + n as u64), randn(&[n, n], 31 + n as u64));
+        wl!(name, move || mx::matmul(&a, &b)?.eval());
+    }
+    let (a, b) = (randn(&[64, 128, 128], 32), randn(&[64, 128, 128], 33));
+    wl!("bmm_64x128", move || mx::matmul(&a, &b)?.eval());
     // --- conv ---
     // NHWC input (batch 32, 32x32), 3x3 kernel, padding 1: the first layer of a small CNN
     // and a 64-channel inner layer.
@@ -114,6 +121,32 @@ fn workloads() -> Vec<(&'static str, Workload)> {
             wl!(name, move || mx::matmul(&x, &wt)?.eval());
         }
     }
+    // --- fast ---
+    let x = randn(&[4096, 1024], 20);
+    let (lw, lb) = (randn(&[1024], 21), randn(&[1024], 22));
+    wl!("layernorm_1024", move || mx::fast::layer_norm(
+        &x,
+        Some(&lw),
+        Some(&lb),
+        1e-5
+    )?
+    .eval());
+    let (q, k, v) = (
+        randn(&[4, 8, 1024, 64], 23),
+        randn(&[4, 8, 1024, 64], 24),
+        randn(&[4, 8, 1024, 64], 25),
+    );
+    wl!("sdpa_causal_1024", move || {
+        mx::fast::scaled_dot_product_attention(
+            &q,
+            &k,
+            &v,
+            0.125,
+            mx::fast::AttentionMask::Causal,
+            None,
+        )?
+        .eval()
+    });
     w
 }
 

@@ -25,7 +25,7 @@ use crate::primitives::gated_delta::GatedDelta;
 /// let q = mx::ones(&[1, 2, 1, 2], mx::float32)?;
 /// let v = mx::ones(&[1, 2, 1, 1], mx::float32)?;
 /// let g = mx::ones(&[1, 2, 1], mx::float32)?;
-/// let (o, s) = mx::ops::gated_delta::gated_delta_update(&q, &q, &v, &g, &(&g * 0.5), None, None)?;
+/// let (o, s) = mx::fast::gated_delta_update(&q, &q, &v, &g, &(&g * 0.5), None, None)?;
 /// assert_eq!(o.shape(), &[1, 2, 1, 1]);
 /// assert_eq!(s.shape(), &[1, 1, 1, 2]);
 /// # Ok::<(), mx::Error>(())

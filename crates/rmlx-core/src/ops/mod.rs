@@ -11,7 +11,7 @@ pub mod binary;
 pub mod conv;
 pub mod creation;
 pub mod einsum;
-pub mod gated_delta;
+pub(crate) mod gated_delta;
 pub mod join;
 pub mod linalg;
 pub mod quantized;
