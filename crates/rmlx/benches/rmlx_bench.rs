@@ -76,7 +76,11 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     let s = scalar.clone();
     wl!("scalar_op", move || (&s + 1.0).eval());
     // --- matmul family (peers.py: matmul_256/1024/2048, bmm_64x128) ---
-    for (name, n) in [("matmul_256", 256usize), ("matmul_1024", 1024), ("matmul_2048", 2048)] {
+    for (name, n) in [
+        ("matmul_256", 256usize),
+        ("matmul_1024", 1024),
+        ("matmul_2048", 2048),
+    ] {
         let (a, b) = (randn(&[n, n], 30 + n as u64), randn(&[n, n], 31 + n as u64));
         wl!(name, move || mx::matmul(&a, &b)?.eval());
     }

@@ -712,7 +712,7 @@ fn attend_block<T: Store<F>, F: Acc>(
                 continue;
             }
             for x in srow.iter_mut() {
-                *x = *x - mx;
+                *x -= mx;
             }
             F::exp_into(srow, prow);
             let mut sum = F::ZERO;
@@ -728,7 +728,7 @@ fn attend_block<T: Store<F>, F: Acc>(
             };
             if corr != F::ONE {
                 for x in &mut o[r * dv..(r + 1) * dv] {
-                    *x = *x * corr;
+                    *x *= corr;
                 }
             }
             l[r] = l[r] * corr + sum;

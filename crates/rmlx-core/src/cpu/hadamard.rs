@@ -89,7 +89,7 @@ pub(crate) fn decompose(len: usize) -> Option<(usize, usize)> {
     } else {
         [12usize, 20, 28]
             .into_iter()
-            .find(|&f| len % f == 0 && (len / f).is_power_of_two())
+            .find(|&f| len.is_multiple_of(f) && (len / f).is_power_of_two())
             .map(|f| (len / f, f))?
     };
     (n <= 1 << 26).then_some((n, m))

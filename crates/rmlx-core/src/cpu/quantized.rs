@@ -241,7 +241,7 @@ pub(crate) fn quantize(
     specs: &[OutputSpec],
 ) -> Result<Vec<Data>> {
     let k = *w.shape().last().unwrap_or(&0);
-    let rows = if k == 0 { 0 } else { w.size() / k };
+    let rows = w.size().checked_div(k).unwrap_or(0);
     let wpr = k * bits / 32; // words per row
     let gpr = k / group_size.max(1); // groups per row
     let (mut wq_buf, _) = Data::alloc(&specs[0])?;
@@ -482,7 +482,7 @@ pub(crate) fn dequantize(
 ) -> Result<Data> {
     let (mut buf, _) = Data::alloc(spec)?;
     let kout = *spec.shape.last().unwrap_or(&0);
-    let rows = if kout == 0 { 0 } else { spec.size() / kout };
+    let rows = spec.size().checked_div(kout).unwrap_or(0);
     let wpr = w.shape().last().copied().unwrap_or(0);
     let gpr = scales.shape().last().copied().unwrap_or(0);
     let wv = dense::<u32>(w)?;
@@ -506,7 +506,8 @@ pub(crate) fn dequantize(
             })
             .collect()
     };
-    let (bv, mul_round, add_round): (Vec<f64>, fn(f64) -> f64, fn(f64) -> f64) = match biases {
+    type Rounding = fn(f64) -> f64;
+    let (bv, mul_round, add_round): (Vec<f64>, Rounding, Rounding) = match biases {
         Some(b) => {
             let bv = float_dispatch!(b.dtype(), S => {
                 dense::<S>(b)?.as_slice().iter().map(|x| x.to_f64()).collect()
@@ -1124,7 +1125,7 @@ pub(crate) fn qqmm(
     float_dispatch!(spec.dtype, T => {
         let xv = as_f32(dense::<T>(x)?.as_slice());
         let xh = fp_round_trip(&xv, q, spec.dtype);
-        let m = if k == 0 { 0 } else { xh.len() / k };
+        let m = xh.len().checked_div(k).unwrap_or(0);
         let mut block = vec![0f32; m * n];
         qmm_block(q, &wmat, true, &xh, m, k, n, &mut block);
         let out = buffer_elements_mut::<T>(&mut buf);

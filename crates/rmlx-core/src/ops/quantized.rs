@@ -181,7 +181,7 @@ pub fn quantize(
         )));
     }
     let k = w.shape()[w.ndim() - 1];
-    if group_size == 0 || k % group_size != 0 {
+    if group_size == 0 || !k.is_multiple_of(group_size) {
         return Err(Error::value(format!(
             "[quantize] The last dimension of the matrix needs to be divisible by the \
              quantization group size {group_size}. However the provided  matrix has shape {}",
@@ -367,7 +367,7 @@ pub fn dequantize(
         )));
     }
     // Each row must hold whole codes for the kernel's bit stream.
-    if (w.shape()[nd - 1] * 32) % bits != 0 {
+    if !(w.shape()[nd - 1] * 32).is_multiple_of(bits) {
         return Err(Error::value(format!(
             "[dequantize] Rows of {} words do not hold a whole number of {bits}-bit values.",
             w.shape()[nd - 1]

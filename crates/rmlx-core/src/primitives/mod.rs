@@ -5,8 +5,8 @@
 pub(crate) mod binary;
 pub(crate) mod conv;
 pub(crate) mod creation;
-pub(crate) mod gated_delta;
 pub(crate) mod fast;
+pub(crate) mod gated_delta;
 pub(crate) mod join;
 pub(crate) mod linalg;
 pub(crate) mod quantized;
