@@ -5,6 +5,7 @@ pub(crate) mod binary;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
+pub(crate) mod indexing;
 pub(crate) mod num;
 pub(crate) mod reduce;
 pub(crate) mod scan;

@@ -9,6 +9,7 @@
 
 pub mod binary;
 pub mod creation;
+pub mod indexing;
 pub mod join;
 pub mod linalg;
 pub mod rearrange;
@@ -22,6 +23,7 @@ pub mod unary;
 
 pub use binary::*;
 pub use creation::*;
+pub use indexing::*;
 pub use join::*;
 pub use linalg::*;
 pub use rearrange::*;

@@ -4,6 +4,7 @@
 
 pub(crate) mod binary;
 pub(crate) mod creation;
+pub(crate) mod indexing;
 pub(crate) mod join;
 pub(crate) mod linalg;
 pub(crate) mod rearrange;
