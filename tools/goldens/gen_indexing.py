@@ -179,8 +179,8 @@ getitem(x, [S(), A(0), A(1)], [i1, idx([0, 3, 2])])   # adjacent pair
 getitem(x, [A(0), S(), A(1)], [i2, i3])               # separated: moved to front
 getitem(x, [I(1), S(), A(0)], [i3])                   # int + array separated: front
 getitem(x, [S(), I(1), A(0)], [i3])                   # int + array adjacent
-getitem(x, [A(0), NONE, A(1)], [i2, i3])              # separated by None
-getitem(x, [NONE, A(0), A(1)], [i2, i3])
+getitem(x, [A(0), NONE, A(1)], [i2, idx([2, -1])])              # separated by None
+getitem(x, [NONE, A(0), A(1)], [i2, idx([2, -1])])
 getitem(x, [S(), A(0), NONE, S(1, 3)], [i2])
 getitem(x, [ELL, A(0)], [i3])
 getitem(x, [ELL, A(0), S()], [i3])
