@@ -67,7 +67,7 @@ pub fn slice(
 
 /// One axis of a slice: its length, its first index and its step (1 when it takes at most
 /// one element; the first index is 0 when it takes none).
-fn normalize_bounds(
+pub(crate) fn normalize_bounds(
     n: usize,
     start: isize,
     stop: isize,

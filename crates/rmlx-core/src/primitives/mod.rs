@@ -7,6 +7,7 @@ pub(crate) mod conv;
 pub(crate) mod creation;
 pub(crate) mod fast;
 pub(crate) mod gated_delta;
+pub(crate) mod indexing;
 pub(crate) mod join;
 pub(crate) mod linalg;
 pub(crate) mod quantized;
