@@ -464,27 +464,6 @@ fn drop_added(out: Array, a_was_1d: bool, b_was_1d: bool) -> Result<Array> {
     }
 }
 
-/// The indices of a gathered product: the given ones as uint32 (integers only), or every
-/// matrix of `x` in order (`arange` over its batch shape).
-fn gather_indices(indices: Option<&Array>, x: &Array, op: &str) -> Result<Array> {
-    match indices {
-        Some(i) => {
-            if !i.dtype().is_integer() {
-                return Err(Error::value(format!(
-                    "[{op}] Got indices with invalid dtype. Indices must be integral."
-                )));
-            }
-            super::astype(i, Dtype::Uint32)
-        }
-        None => {
-            let batch = &x.shape()[..x.ndim() - 2];
-            let total: usize = batch.iter().product();
-            let r = super::arange_dtype(0.0, total as f64, 1.0, Dtype::Uint32)?;
-            super::reshape(&r, batch)
-        }
-    }
-}
-
 /// Matrix product with a gather of whole matrices (`mx.gather_mm`): output element `i` (over
 /// the broadcast shape of the index arrays) is `a[lhs_indices[i]] @ b[rhs_indices[i]]`, where
 /// the indices are flat over the batch dimensions (all but the last two) of each operand. A
@@ -514,8 +493,8 @@ pub fn gather_mm(
     }
     let (a2, b2) = as_matrices(a, b, "gather_mm")?;
     let dtype = real_float_type(a, b, "gather_mm")?;
-    let li = gather_indices(lhs_indices, &a2, "gather_mm")?;
-    let ri = gather_indices(rhs_indices, &b2, "gather_mm")?;
+    let li = super::quantized::indices_or_default("gather_mm", lhs_indices, &a2)?;
+    let ri = super::quantized::indices_or_default("gather_mm", rhs_indices, &b2)?;
     let shape = broadcast_two(li.shape(), ri.shape())?;
     let li = super::broadcast_to(&li, &shape[..])?;
     let ri = super::broadcast_to(&ri, &shape[..])?;

@@ -560,8 +560,9 @@ pub fn quantized_matmul(
     ))
 }
 
-/// The indices of a gather product as `uint32`, or `arange` over `a`'s batch dimensions.
-fn indices_or_default(op: &str, idx: Option<&Array>, a: &Array) -> Result<Array> {
+/// The indices of a gather product (`gather_mm`, `gather_qmm`) as `uint32` (integers only),
+/// or every matrix of `a` in order (`arange` over its batch dimensions).
+pub(crate) fn indices_or_default(op: &str, idx: Option<&Array>, a: &Array) -> Result<Array> {
     if a.ndim() < 2 {
         return Err(Error::value(format!(
             "[{op}] Input must have at least two dimensions but got input with shape {}.",
@@ -581,7 +582,7 @@ fn indices_or_default(op: &str, idx: Option<&Array>, a: &Array) -> Result<Array>
             let batch = &a.shape()[..a.ndim() - 2];
             let n: usize = batch.iter().product();
             super::reshape(
-                &super::arange(0.0, n as f64, 1.0)?.astype(Dtype::Uint32)?,
+                &super::arange_dtype(0.0, n as f64, 1.0, Dtype::Uint32)?,
                 batch,
             )
         }
@@ -723,7 +724,7 @@ pub fn from_fp8(x: &Array, dtype: Dtype) -> Result<Array> {
 /// use rmlx_core::{self as mx, QuantMode};
 /// let w = mx::ones(&[4, 32], mx::float32)?;
 /// let (wq, s, _) = mx::quantize(&w, None, None, QuantMode::Mxfp8)?;
-/// let x = mx::full(&[1, 32], 0.5f32, mx::float32)?;
+/// let x = mx::full(&[1, 32], 0.5f32, None)?;
 /// let y = mx::qqmm(&x, &wq, Some(&s), None, None, QuantMode::Mxfp8)?;
 /// assert_eq!(y.to_vec::<f32>()?, vec![16.0; 4]);
 /// # Ok::<(), mx::Error>(())
