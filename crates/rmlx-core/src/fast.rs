@@ -707,6 +707,55 @@ pub(crate) fn sdpa_fallback(
     Ok(out)
 }
 
+/// Cross entropy with class indices (`mx.fast.cross_entropy`): per row of the last axis,
+/// `logsumexp(logits) - logits[target]`, reduced in the dtype of `logits` (as MLX's CPU
+/// fallback does) and returned as float32 with the shape of `targets`. `targets` must be
+/// integers shaped like `logits` without its last axis; a target out of range is an index
+/// error at evaluation.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let logits = mx::array![[0.0, 0.0], [1.0, 1.0]];
+/// let loss = mx::fast::cross_entropy(&logits, &mx::array![0, 1])?;
+/// let want = std::f32::consts::LN_2;
+/// assert!(loss.to_vec::<f32>()?.iter().all(|l| (l - want).abs() < 1e-6));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn cross_entropy(logits: &Array, targets: &Array) -> Result<Array> {
+    if logits.ndim() == 0 {
+        return Err(Error::value(
+            "[cross_entropy] logits must have at least 1 dimension but got input with 0 \
+             dimensions.",
+        ));
+    }
+    if !logits.dtype().is_floating() {
+        return Err(Error::value(format!(
+            "[cross_entropy] Received unsupported logits type {}.",
+            logits.dtype()
+        )));
+    }
+    if !targets.dtype().is_integer() {
+        return Err(Error::value(format!(
+            "[cross_entropy] targets must be integer class indices but got {}.",
+            targets.dtype()
+        )));
+    }
+    let nd = logits.ndim();
+    if targets.shape() != &logits.shape()[..nd - 1] {
+        return Err(Error::value(format!(
+            "[cross_entropy] targets shape {} does not match logits shape {} with the last \
+             axis removed.",
+            crate::error::fmt_shape(targets.shape()),
+            crate::error::fmt_shape(logits.shape())
+        )));
+    }
+    let lse = crate::ops::logsumexp_axes(logits, -1, false)?;
+    let idx = crate::ops::expand_dims(targets, -1)?;
+    let picked = crate::ops::take_along_axis(logits, &idx, Some(-1))?;
+    let picked = crate::ops::squeeze(&picked, Some(-1))?;
+    crate::ops::astype(&crate::ops::subtract(&lse, &picked)?, crate::Dtype::Float32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -826,53 +875,4 @@ mod tests {
             1e-2,
         );
     }
-}
-
-/// Cross entropy with class indices (`mx.fast.cross_entropy`): per row of the last axis,
-/// `logsumexp(logits) - logits[target]`, reduced in the dtype of `logits` (as MLX's CPU
-/// fallback does) and returned as float32 with the shape of `targets`. `targets` must be
-/// integers shaped like `logits` without its last axis; a target out of range is an index
-/// error at evaluation.
-///
-/// ```
-/// use rmlx_core as mx;
-/// let logits = mx::array![[0.0, 0.0], [1.0, 1.0]];
-/// let loss = mx::fast::cross_entropy(&logits, &mx::array![0, 1])?;
-/// let want = std::f32::consts::LN_2;
-/// assert!(loss.to_vec::<f32>()?.iter().all(|l| (l - want).abs() < 1e-6));
-/// # Ok::<(), mx::Error>(())
-/// ```
-pub fn cross_entropy(logits: &Array, targets: &Array) -> Result<Array> {
-    if logits.ndim() == 0 {
-        return Err(Error::value(
-            "[cross_entropy] logits must have at least 1 dimension but got input with 0 \
-             dimensions.",
-        ));
-    }
-    if !logits.dtype().is_floating() {
-        return Err(Error::value(format!(
-            "[cross_entropy] Received unsupported logits type {}.",
-            logits.dtype()
-        )));
-    }
-    if !targets.dtype().is_integer() {
-        return Err(Error::value(format!(
-            "[cross_entropy] targets must be integer class indices but got {}.",
-            targets.dtype()
-        )));
-    }
-    let nd = logits.ndim();
-    if targets.shape() != &logits.shape()[..nd - 1] {
-        return Err(Error::value(format!(
-            "[cross_entropy] targets shape {} does not match logits shape {} with the last \
-             axis removed.",
-            crate::error::fmt_shape(targets.shape()),
-            crate::error::fmt_shape(logits.shape())
-        )));
-    }
-    let lse = crate::ops::logsumexp_axes(logits, -1, false)?;
-    let idx = crate::ops::expand_dims(targets, -1)?;
-    let picked = crate::ops::take_along_axis(logits, &idx, Some(-1))?;
-    let picked = crate::ops::squeeze(&picked, Some(-1))?;
-    crate::ops::astype(&crate::ops::subtract(&lse, &picked)?, crate::Dtype::Float32)
 }

@@ -494,6 +494,9 @@ pub fn scatter_add_axis(
 // ---------------------------------------------------------------------------------------------
 // slice_update (static), slice_dynamic, slice_update_dynamic
 
+/// Per-axis starts and steps, the slice's shape, and whether any step is negative.
+type SliceParams = (Vec<isize>, Vec<isize>, Vec<usize>, bool);
+
 /// Normalised start, step and the slice shape of `shape` for `start:stop:strides` per axis.
 fn slice_params(
     shape: &[usize],
@@ -501,7 +504,7 @@ fn slice_params(
     stop: &[isize],
     strides: &[isize],
     op: &str,
-) -> Result<(Vec<isize>, Vec<isize>, Vec<usize>, bool)> {
+) -> Result<SliceParams> {
     let nd = shape.len();
     if start.len() != nd || stop.len() != nd || strides.len() != nd {
         return Err(Error::value(format!(
