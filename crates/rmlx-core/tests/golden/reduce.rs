@@ -1,7 +1,7 @@
 //! Reductions, scans, softmax and closeness tests against MLX 0.32.4 goldens, plus checks of
 //! the parallel paths (arrays above the parallel threshold) against a plain loop.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use serde_json::Value;
 

@@ -2,8 +2,8 @@
 //! slices, slice_update, getitem, setitem, `.at[]` updates) recorded from MLX 0.32.4, plus
 //! rmlx's own checks: out-of-range indices (errors where MLX reads garbage), views, large
 //! gathers and scatters on the parallel paths, and the `s!` macro.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use rmlx_core::{Array, Ellipsis, ErrorKind, Index, NewAxis, Operand, s};
 use serde_json::Value;

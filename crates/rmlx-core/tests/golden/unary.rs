@@ -1,7 +1,7 @@
 //! Unary elementwise ops against MLX: every op over all 14 dtypes, special values, rounding
 //! with decimals, nan_to_num options, 0-d, empty and non-contiguous inputs.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 
 #[test]

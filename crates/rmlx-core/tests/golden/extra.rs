@@ -1,7 +1,7 @@
 //! Golden cases of window functions, minmax, hadamard_transform, gather_mm, segmented_mm and
 //! block_masked_mm against MLX 0.32.4, plus rmlx's own checks where rmlx goes beyond MLX.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use rmlx_core::Array;
 

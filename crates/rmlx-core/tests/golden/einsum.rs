@@ -1,7 +1,7 @@
 //! Golden cases of einsum and einsum_path against MLX 0.32.4 (the path and its info text
 //! exactly, the results within a tolerance set by the magnitude of the sums).
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use serde_json::{Value, json};
 

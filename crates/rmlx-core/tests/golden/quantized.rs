@@ -1,8 +1,8 @@
 //! Golden cases of the quantization family (quantize, dequantize, quantized_matmul,
 //! gather_qmm, to_fp8, from_fp8) against MLX 0.32.4. Packed words, scales, biases and
 //! dequantized values must match bit for bit.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core::{self as mx, Array, QuantMode};
 use serde_json::Value;
 

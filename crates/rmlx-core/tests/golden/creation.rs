@@ -1,6 +1,6 @@
 //! Creation goldens: arange, full, zeros, ones and the `_like` ops against MLX 0.32.4.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use rmlx_core::{Array, Operand, ScalarArg};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Golden cases that exercise the harness itself (views, weak scalars, errors).
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 
 #[test]

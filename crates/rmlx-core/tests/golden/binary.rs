@@ -1,8 +1,8 @@
 //! Binary and ternary elementwise ops against MLX 0.32.4 (tools/goldens/gen_binary.py): the
 //! common cases, and the sweep of result dtypes, errors and values over dtype pairs and weak
 //! scalars.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use rmlx_core::{Array, Dtype, Operand, Scalar};
 use serde_json::Value;

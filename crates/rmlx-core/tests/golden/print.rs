@@ -2,8 +2,8 @@
 //! byte, under the print precision the case sets.
 //!
 //! Print options are process-wide, so this binary holds a single test.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Golden cases of the matrix-product family (matmul, addmm, inner, outer, vecdot, tensordot,
 //! kron) against MLX 0.32.4.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Golden cases of the convolution family (conv1d/2d/3d, conv_general, conv_transpose1d/2d/3d,
 //! convolve) against MLX 0.32.4.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Golden cases of `mlx.core.fast` (rms_norm, layer_norm, rope, scaled_dot_product_attention)
 //! against MLX 0.32.4.
-mod common;
-use common::*;
+
+use crate::common::*;
 use mx::fast::{AttentionMask, RopeOffset};
 use rmlx_core as mx;
 use serde_json::Value;

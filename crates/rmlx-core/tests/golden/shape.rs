@@ -1,6 +1,6 @@
 //! Golden cases for slicing, joining, rearranging and creation ops (tools/goldens/gen_shape.py).
-mod common;
-use common::*;
+
+use crate::common::*;
 use mx::{Array, Operand};
 use rmlx_core as mx;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Dtype goldens: promotion tables, weak Python scalars, `can_cast`, `issubdtype`, `isdtype`,
 //! `finfo`/`iinfo`, and `astype` between all pairs of dtypes, against MLX 0.32.4.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use rmlx_core::{ALL_DTYPES, Dtype, DtypeCategory, DtypeKind, DtypeOrCategory};
 use serde_json::{Value, json};

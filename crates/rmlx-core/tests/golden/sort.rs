@@ -7,8 +7,8 @@
 //! `lane[kth]`, `sorted(lane[kth + 1..])` (for argpartition: of the input values its indices
 //! pick, after checking that every lane is a permutation), and topk's lanes sorted. The
 //! partition property depends only on that form, so an exact match proves it holds.
-mod common;
-use common::*;
+
+use crate::common::*;
 use rmlx_core as mx;
 use rmlx_core::{Array, Operand};
 use serde_json::Value;
