@@ -29,6 +29,12 @@ pub(crate) struct ArrayInner {
     pub(crate) shape: Vec<usize>,
     pub(crate) dtype: Dtype,
     pub(crate) state: Mutex<State>,
+    /// The node that computed this array, kept after evaluation while a transform traces
+    /// (`grad` of a function that calls `eval` inside still sees the whole graph, as in MLX).
+    pub(crate) retained: OnceLock<Arc<Node>>,
+    /// Built, while a transform traced, from the transform's inputs: only such arrays keep
+    /// their node through `eval` (others, a model's parameters say, must not pin old graphs).
+    pub(crate) tracer: bool,
 }
 
 pub(crate) enum State {
@@ -44,7 +50,7 @@ pub(crate) enum State {
 
 /// A node of the graph: a primitive applied to inputs, producing one or more outputs.
 pub(crate) struct Node {
-    pub(crate) primitive: Box<dyn Primitive>,
+    pub(crate) primitive: Arc<dyn Primitive>,
     pub(crate) inputs: Vec<Array>,
     pub(crate) outputs: Vec<OutputSpec>,
     /// The output arrays when there are several (siblings), weakly so that they may be dropped.
@@ -225,8 +231,9 @@ impl Array {
         primitive: impl Primitive,
         inputs: Vec<Array>,
     ) -> Array {
+        let tracer = crate::transforms::any_tracer(&inputs);
         let node = Node {
-            primitive: Box::new(primitive),
+            primitive: Arc::new(primitive),
             inputs,
             outputs: vec![OutputSpec {
                 shape: shape.clone(),
@@ -234,7 +241,7 @@ impl Array {
             }],
             siblings: OnceLock::new(),
         };
-        Array::with_state(shape, dtype, State::Pending(Arc::new(node)))
+        Array::with_state_traced(shape, dtype, State::Pending(Arc::new(node)), tracer)
     }
 
     /// Several pending arrays computed together by one `primitive` (siblings).
@@ -243,29 +250,84 @@ impl Array {
         primitive: impl Primitive,
         inputs: Vec<Array>,
     ) -> Vec<Array> {
+        Array::from_shared_op(outputs, Arc::new(primitive), inputs)
+    }
+
+    pub(crate) fn with_state(shape: Vec<usize>, dtype: Dtype, state: State) -> Array {
+        Array::with_state_traced(shape, dtype, state, false)
+    }
+
+    /// [`Array::with_state`], marking the array a tracer (see [`ArrayInner::tracer`]).
+    pub(crate) fn with_state_traced(
+        shape: Vec<usize>,
+        dtype: Dtype,
+        state: State,
+        tracer: bool,
+    ) -> Array {
+        Array {
+            inner: Arc::new(ArrayInner {
+                shape,
+                dtype,
+                state: Mutex::new(state),
+                retained: OnceLock::new(),
+                tracer,
+            }),
+        }
+    }
+
+    /// Pending arrays computed by a shared primitive (a transform replaying a traced node).
+    pub(crate) fn from_shared_op(
+        outputs: Vec<OutputSpec>,
+        primitive: Arc<dyn Primitive>,
+        inputs: Vec<Array>,
+    ) -> Vec<Array> {
+        let tracer = crate::transforms::any_tracer(&inputs);
+        let multi = outputs.len() > 1;
         let node = Arc::new(Node {
-            primitive: Box::new(primitive),
+            primitive,
             inputs,
             outputs: outputs.clone(),
             siblings: OnceLock::new(),
         });
         let arrays: Vec<Array> = outputs
             .into_iter()
-            .map(|o| Array::with_state(o.shape, o.dtype, State::Pending(node.clone())))
+            .map(|o| {
+                Array::with_state_traced(o.shape, o.dtype, State::Pending(node.clone()), tracer)
+            })
             .collect();
-        let _ = node
-            .siblings
-            .set(arrays.iter().map(|a| Arc::downgrade(&a.inner)).collect());
+        if multi {
+            let _ = node
+                .siblings
+                .set(arrays.iter().map(|a| Arc::downgrade(&a.inner)).collect());
+        }
         arrays
     }
 
-    pub(crate) fn with_state(shape: Vec<usize>, dtype: Dtype, state: State) -> Array {
-        Array {
-            inner: Arc::new(ArrayInner {
-                shape,
-                dtype,
-                state: Mutex::new(state),
-            }),
+    /// The node behind this array: pending, or kept by a transform's trace after evaluation.
+    pub(crate) fn graph_node(&self) -> Option<Arc<Node>> {
+        match &*self.inner.lock_state() {
+            State::Pending(n) => Some(n.clone()),
+            _ => self.inner.retained.get().cloned(),
+        }
+    }
+
+    /// Every output of `node`, in order, given `self`, one of them. Outputs that were dropped
+    /// come back as new handles on the node (reading one alone is an error, not a wrong value).
+    pub(crate) fn node_outputs(&self, node: &Arc<Node>) -> Vec<Array> {
+        match node.siblings.get() {
+            None => vec![self.clone()],
+            Some(sibs) => sibs
+                .iter()
+                .zip(&node.outputs)
+                .map(|(w, spec)| match w.upgrade() {
+                    Some(inner) => Array { inner },
+                    None => Array::with_state(
+                        spec.shape.clone(),
+                        spec.dtype,
+                        State::Pending(node.clone()),
+                    ),
+                })
+                .collect(),
         }
     }
 

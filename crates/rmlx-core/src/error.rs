@@ -59,10 +59,10 @@ impl Error {
     pub fn runtime(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Runtime, message)
     }
-    /// The error for a transform rule that a primitive does not have yet.
+    /// The error for a transform rule that a primitive does not have (MLX's wording).
     pub fn transform_unsupported(primitive: &str, transform: &str) -> Self {
-        Self::runtime(format!(
-            "[{transform}] {primitive} does not support {transform} yet"
+        Self::value(format!(
+            "[Primitive::{transform}] Not implemented for {primitive}."
         ))
     }
     /// The class of the error.

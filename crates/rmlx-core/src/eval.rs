@@ -130,10 +130,16 @@ fn run_node(array: &Array, node: &Arc<Node>) {
             )))
         }
     });
+    // While a transform traces, evaluated arrays keep their node so the trace still sees
+    // the graph (MLX keeps the graph of tracers alive through `eval`).
+    let retain = crate::transforms::is_tracing();
     let set = |target: &Array, state: State| {
         let mut s = target.inner.lock_state();
         if matches!(&*s, State::Pending(n) if Arc::ptr_eq(n, node)) {
             *s = state;
+            if retain && target.inner.tracer {
+                let _ = target.inner.retained.set(node.clone());
+            }
         }
     };
     match node.siblings.get() {

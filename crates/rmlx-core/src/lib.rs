@@ -33,6 +33,7 @@ pub mod primitive;
 pub(crate) mod primitives;
 pub mod print;
 pub mod scalar;
+pub mod transforms;
 
 pub use allocator::{
     clear_cache, get_active_memory, get_array_buffer_size, get_cache_memory, get_memory_limit,
@@ -56,6 +57,7 @@ pub use print::{
     PrintOptions, PrintOptionsGuard, get_printoptions, printoptions, set_printoptions,
 };
 pub use scalar::{ArrayLike, Operand, Scalar};
+pub use transforms::{Argnums, FnOutputs, grad, jvp, value_and_grad, vjp, vjp_argnums, vmap};
 
 pub use half;
 pub use num_complex;

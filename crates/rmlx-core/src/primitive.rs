@@ -45,7 +45,9 @@ pub trait Primitive: Send + Sync + AsAny + 'static {
     /// dtype each returned [`Data`] must have.
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>>;
 
-    /// Vector-Jacobian product: the cotangents of the inputs listed in `argnums`.
+    /// Vector-Jacobian product: the cotangents of the inputs listed in `argnums` (one per
+    /// listed input, in order), given the primal inputs, one cotangent per output and the
+    /// outputs. Rules use the public ops, so that what they build can be transformed again.
     fn vjp(
         &self,
         _primals: &[Array],
@@ -56,21 +58,27 @@ pub trait Primitive: Send + Sync + AsAny + 'static {
         Err(Error::transform_unsupported(self.name(), "vjp"))
     }
 
-    /// Jacobian-vector product: the tangents of the outputs.
+    /// Jacobian-vector product: the tangents of the outputs, given the primal inputs, the
+    /// tangents of the inputs listed in `argnums` (the others have none: zero) and the
+    /// outputs (for rules that reuse them, as `exp`'s does).
     fn jvp(
         &self,
         _primals: &[Array],
         _tangents: &[Array],
         _argnums: &[usize],
+        _outputs: &[Array],
     ) -> Result<Vec<Array>> {
         Err(Error::transform_unsupported(self.name(), "jvp"))
     }
 
-    /// Batched version of the op: the outputs and the batch axis of each.
+    /// Batched version of the op: given the inputs, each with its batch axis (`None`: not
+    /// batched, shared by every slice) and the unbatched outputs' specs, returns the batched
+    /// outputs and the batch axis of each.
     fn vmap(
         &self,
         _inputs: &[Array],
         _axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         Err(Error::transform_unsupported(self.name(), "vmap"))
     }

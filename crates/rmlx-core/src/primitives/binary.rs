@@ -12,11 +12,13 @@ use crate::cpu::num::Num;
 use crate::element::C64;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
+use crate::transforms::rules::binary_vmap_rule;
 
 /// Declares a parameterless binary primitive: `$a`, `$b` are the inputs and `$spec` the output
 /// spec inside `$body`, which returns `Result<Data>`.
 macro_rules! binary_primitive {
-    ($(#[$doc:meta])* $Name:ident, |$a:ident, $b:ident, $spec:ident| $body:expr) => {
+    ($(#[$doc:meta])* $Name:ident, |$a:ident, $b:ident, $spec:ident| $body:expr
+        $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
         #[derive(Debug, PartialEq)]
         pub(crate) struct $Name;
@@ -32,6 +34,7 @@ macro_rules! binary_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            $($($rules)*)?
         }
     };
 }
@@ -61,7 +64,32 @@ macro_rules! any_binary {
 binary_primitive!(
     /// `add` (bool: logical or, as MLX).
     Add,
-    |a, b, spec| numeric_binary!(a, b, spec, |x, y| x.add(y), bool: |x, y| x | y)
+    |a, b, spec| numeric_binary!(a, b, spec, |x, y| x.add(y), bool: |x, y| x | y),
+    rules {
+        fn vjp(
+            &self,
+            _primals: &[Array],
+            cotangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(argnums.iter().map(|_| cotangents[0].clone()).collect())
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![match tangents {
+                [t] => t.clone(),
+                [a, b] => crate::ops::add(a, b)?,
+                _ => return Err(Error::runtime("[Add::jvp] expected one or two tangents")),
+            }])
+        }
+        binary_vmap_rule!(crate::ops::add);
+    }
 );
 
 binary_primitive!(
@@ -73,7 +101,40 @@ binary_primitive!(
 binary_primitive!(
     /// `multiply` (bool: logical and).
     Multiply,
-    |a, b, spec| numeric_binary!(a, b, spec, |x, y| x.mul(y), bool: |x, y| x & y)
+    |a, b, spec| numeric_binary!(a, b, spec, |x, y| x.mul(y), bool: |x, y| x & y),
+    rules {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            argnums
+                .iter()
+                .map(|&i| crate::ops::multiply(&cotangents[0], &primals[1 - i]))
+                .collect()
+        }
+        fn jvp(
+            &self,
+            primals: &[Array],
+            tangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let mut out: Option<Array> = None;
+            for (&i, t) in argnums.iter().zip(tangents) {
+                let term = crate::ops::multiply(t, &primals[1 - i])?;
+                out = Some(match out {
+                    Some(acc) => crate::ops::add(&acc, &term)?,
+                    None => term,
+                });
+            }
+            out.map(|o| vec![o])
+                .ok_or_else(|| Error::runtime("[Multiply::jvp] expected a tangent"))
+        }
+        binary_vmap_rule!(crate::ops::multiply);
+    }
 );
 
 binary_primitive!(

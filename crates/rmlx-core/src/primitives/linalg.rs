@@ -34,6 +34,69 @@ impl Primitive for Matmul {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let c = &cotangents[0];
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    crate::ops::matmul(c, &crate::ops::swapaxes(&primals[1], -1, -2)?)
+                } else {
+                    crate::ops::matmul(&crate::ops::swapaxes(&primals[0], -1, -2)?, c)
+                }
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let mut out: Option<Array> = None;
+        for (&i, t) in argnums.iter().zip(tangents) {
+            let term = if i == 0 {
+                crate::ops::matmul(t, &primals[1])?
+            } else {
+                crate::ops::matmul(&primals[0], t)?
+            };
+            out = Some(match out {
+                Some(acc) => crate::ops::add(&acc, &term)?,
+                None => term,
+            });
+        }
+        out.map(|o| vec![o])
+            .ok_or_else(|| crate::error::Error::runtime("[Matmul::jvp] expected a tangent"))
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        use crate::transforms::rules::batch_to_front;
+        // Batch axes in front; an unbatched operand broadcasts against the batch.
+        let a = batch_to_front(&inputs[0], axes[0])?;
+        let b = batch_to_front(&inputs[1], axes[1])?;
+        let (a, b) = match (axes[0], axes[1]) {
+            (Some(_), None) => (a, crate::ops::expand_dims(&b, 0)?),
+            (None, Some(_)) => (crate::ops::expand_dims(&a, 0)?, b),
+            _ => (a, b),
+        };
+        let out_axis = if axes.iter().any(Option::is_some) {
+            Some(0)
+        } else {
+            None
+        };
+        Ok((vec![crate::ops::matmul(&a, &b)?], vec![out_axis]))
+    }
 }
 
 /// `alpha * (a @ b) + beta * c` (inputs `[c, a, b]`, as MLX orders them); `c` is ignored when

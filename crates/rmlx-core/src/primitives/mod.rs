@@ -17,4 +17,5 @@ pub(crate) mod scan;
 pub(crate) mod shape;
 pub(crate) mod sort;
 pub(crate) mod ternary;
+pub(crate) mod transform;
 pub(crate) mod unary;

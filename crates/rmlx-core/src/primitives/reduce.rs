@@ -17,7 +17,7 @@ use half::{bf16, f16};
 
 /// A reduction over axes: one small type per operation, sharing the `axes` parameter.
 macro_rules! axes_primitive {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $kernel:ident) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $kernel:ident $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
         #[derive(Debug, PartialEq)]
         pub(crate) struct $ty {
@@ -34,14 +34,64 @@ macro_rules! axes_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            $($($rules)*)?
         }
     };
 }
 
 axes_primitive!(
     /// `sum` (the input already has the accumulation dtype).
-    Sum, "Sum", sum_kernel
+    Sum, "Sum", sum_kernel,
+    rules {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let x = &primals[0];
+            let kept = kept_shape(x.shape(), &self.axes);
+            let c = crate::ops::reshape(&cotangents[0], kept)?;
+            Ok(vec![crate::ops::broadcast_to(&c, x.shape())?])
+        }
+        fn jvp(
+            &self,
+            primals: &[Array],
+            tangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let keepdims = outputs[0].ndim() == primals[0].ndim();
+            Ok(vec![crate::ops::sum_axes(&tangents[0], self.axes.clone(), keepdims)?])
+        }
+        fn vmap(
+            &self,
+            inputs: &[Array],
+            axes: &[Option<usize>],
+            outputs: &[OutputSpec],
+        ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            let (x, b) = (&inputs[0], axes[0]);
+            let Some(b) = b else {
+                let keepdims = outputs[0].shape.len() == x.ndim();
+                return Ok((vec![crate::ops::sum_axes(x, self.axes.clone(), keepdims)?], vec![None]));
+            };
+            let keepdims = outputs[0].shape.len() + 1 == x.ndim();
+            let shifted: Vec<usize> = self.axes.iter().map(|&a| if a < b { a } else { a + 1 }).collect();
+            let out_axis = if keepdims { b } else { b - self.axes.iter().filter(|&&a| a < b).count() };
+            Ok((vec![crate::ops::sum_axes(x, shifted, keepdims)?], vec![Some(out_axis)]))
+        }
+    }
 );
+
+/// `shape` with every axis in `axes` set to 1 (a reduction's output with `keepdims`).
+pub(crate) fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    for &a in axes {
+        s[a] = 1;
+    }
+    s
+}
 axes_primitive!(
     /// `prod` (the input already has the accumulation dtype).
     Prod, "Prod", prod_kernel

@@ -39,6 +39,51 @@ impl Primitive for Broadcast {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![sum_to_shape(&cotangents[0], primals[0].shape())?])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::broadcast_to(
+            &tangents[0],
+            outputs[0].shape(),
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let target = &outputs[0].shape;
+        let Some(b) = axes[0] else {
+            return Ok((
+                vec![crate::ops::broadcast_to(&inputs[0], target)?],
+                vec![None],
+            ));
+        };
+        // Batch axis first, then size-1 axes for the dimensions the broadcast adds in front.
+        let x = crate::ops::moveaxis(&inputs[0], b as isize, 0)?;
+        let mut shape = vec![x.shape()[0]];
+        shape.extend(std::iter::repeat_n(1, target.len() + 1 - x.ndim()));
+        shape.extend_from_slice(&x.shape()[1..]);
+        let x = crate::ops::reshape(&x, shape.clone())?;
+        let mut full = vec![shape[0]];
+        full.extend_from_slice(target);
+        Ok((vec![crate::ops::broadcast_to(&x, full)?], vec![Some(0)]))
+    }
 }
 
 /// `reshape`: a view of row-contiguous data or when only size-1 axes change, a copy otherwise.
@@ -85,6 +130,45 @@ impl Primitive for Reshape {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::reshape(
+            &cotangents[0],
+            primals[0].shape(),
+        )?])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::reshape(&tangents[0], outputs[0].shape())?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let Some(b) = axes[0] else {
+            return Ok((
+                vec![crate::ops::reshape(&inputs[0], &outputs[0].shape)?],
+                vec![None],
+            ));
+        };
+        let x = crate::ops::moveaxis(&inputs[0], b as isize, 0)?;
+        let mut shape = vec![x.shape()[0]];
+        shape.extend_from_slice(&outputs[0].shape);
+        Ok((vec![crate::ops::reshape(&x, shape)?], vec![Some(0)]))
     }
 }
 
@@ -137,6 +221,49 @@ impl Primitive for Transpose {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+
+    fn vjp(
+        &self,
+        _primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let mut inverse = vec![0usize; self.axes.len()];
+        for (i, &a) in self.axes.iter().enumerate() {
+            inverse[a] = i;
+        }
+        Ok(vec![crate::ops::transpose(&cotangents[0], Some(inverse))?])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::transpose(
+            &tangents[0],
+            Some(self.axes.clone()),
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let Some(b) = axes[0] else {
+            return Ok((
+                vec![crate::ops::transpose(&inputs[0], Some(self.axes.clone()))?],
+                vec![None],
+            ));
+        };
+        let x = crate::ops::moveaxis(&inputs[0], b as isize, 0)?;
+        let mut perm = vec![0usize];
+        perm.extend(self.axes.iter().map(|a| a + 1));
+        Ok((vec![crate::ops::transpose(&x, Some(perm))?], vec![Some(0)]))
     }
 }
 
@@ -207,6 +334,39 @@ impl Primitive for AsType {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::astype(
+            &cotangents[0],
+            primals[0].dtype(),
+        )?])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::astype(&tangents[0], outputs[0].dtype())?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Ok((
+            vec![crate::ops::astype(&inputs[0], outputs[0].dtype)?],
+            axes.to_vec(),
+        ))
     }
 }
 
@@ -363,4 +523,21 @@ impl Primitive for View {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+}
+
+/// `x` summed down to `shape` (which it was broadcast from): the leading axes the broadcast
+/// added are summed away, axes where `shape` has 1 are summed keeping the axis.
+pub(crate) fn sum_to_shape(x: &Array, shape: &[usize]) -> Result<Array> {
+    if x.shape() == shape {
+        return Ok(x.clone());
+    }
+    let lead = x.ndim() - shape.len();
+    let mut axes: Vec<usize> = (0..lead).collect();
+    axes.extend(
+        (0..shape.len())
+            .filter(|&i| shape[i] == 1 && x.shape()[lead + i] != 1)
+            .map(|i| i + lead),
+    );
+    let summed = crate::ops::sum_axes(x, axes, true)?;
+    crate::ops::reshape(&summed, shape)
 }

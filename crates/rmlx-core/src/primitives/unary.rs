@@ -13,6 +13,7 @@ use crate::dtype::Dtype;
 use crate::element::C64;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
+use crate::transforms::rules::{unary_derivative_rules, unary_vmap_rule};
 use half::{bf16, f16};
 
 /// Applies float math to a float or complex input: an f32 slice kernel for float32 (and, in
@@ -70,7 +71,8 @@ fn share(x: &Array) -> Result<Vec<Data>> {
 
 /// Implements `Primitive` for a parameterless unary type: its name and `eval_cpu` body.
 macro_rules! unary_primitive {
-    ($(#[$doc:meta])* $T:ident, $name:literal, |$x:ident, $spec:ident| $body:expr) => {
+    ($(#[$doc:meta])* $T:ident, $name:literal, |$x:ident, $spec:ident| $body:expr
+        $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
         #[derive(Debug, PartialEq)]
         pub(crate) struct $T;
@@ -86,14 +88,17 @@ macro_rules! unary_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            $($($rules)*)?
         }
     };
 }
 
 /// A float-math primitive: `f32` slice kernel, `f64` function and optional complex form.
 macro_rules! float_math {
-    ($(#[$doc:meta])* $T:ident, $name:literal, $op:literal, $f32s:expr, $f64:expr, $c:expr) => {
-        unary_primitive!($(#[$doc])* $T, $name, |x, spec| float_unary_slices($op, x, spec, $f32s, $f64, $c));
+    ($(#[$doc:meta])* $T:ident, $name:literal, $op:literal, $f32s:expr, $f64:expr, $c:expr
+        $(, rules { $($rules:tt)* })?) => {
+        unary_primitive!($(#[$doc])* $T, $name, |x, spec| float_unary_slices($op, x, spec, $f32s, $f64, $c)
+            $(, rules { $($rules)* })?);
     };
 }
 
@@ -144,7 +149,8 @@ unary_primitive!(
 
 float_math!(
     /// `exp` (vectorised for float32).
-    Exp, "Exp", "exp", vmath::exp_f32, f64::exp, Some(|c: C64| c.exp())
+    Exp, "Exp", "exp", vmath::exp_f32, f64::exp, Some(|c: C64| c.exp()),
+    rules { unary_derivative_rules!(Exp, |_x, out| Ok::<_, Error>(out.clone())); }
 );
 float_math!(
     /// `expm1`: `e^x - 1`, accurate near 0; no complex form.
@@ -164,11 +170,13 @@ float_math!(
 );
 float_math!(
     /// `sin`.
-    Sin, "Sin", "sin", each(f32::sin), f64::sin, Some(|c: C64| c.sin())
+    Sin, "Sin", "sin", each(f32::sin), f64::sin, Some(|c: C64| c.sin()),
+    rules { unary_derivative_rules!(Sin, |x, _out| crate::ops::cos(x)); }
 );
 float_math!(
     /// `cos`.
-    Cos, "Cos", "cos", each(f32::cos), f64::cos, Some(|c: C64| c.cos())
+    Cos, "Cos", "cos", each(f32::cos), f64::cos, Some(|c: C64| c.cos()),
+    rules { unary_derivative_rules!(Cos, |x, _out| crate::ops::negative(&crate::ops::sin(x)?)); }
 );
 float_math!(
     /// `tan`.
@@ -196,7 +204,11 @@ float_math!(
 );
 float_math!(
     /// `tanh` (vectorised for float32).
-    Tanh, "Tanh", "tanh", vmath::tanh_f32, f64::tanh, Some(|c: C64| c.tanh())
+    Tanh, "Tanh", "tanh", vmath::tanh_f32, f64::tanh, Some(|c: C64| c.tanh()),
+    rules {
+        // 1 - tanh(x)^2, from the output.
+        unary_derivative_rules!(Tanh, |_x, out| crate::ops::subtract(1.0, &crate::ops::square(out)?));
+    }
 );
 float_math!(
     /// `arcsinh`.
@@ -439,7 +451,19 @@ unary_primitive!(
 );
 unary_primitive!(
     /// `stop_gradient`: the identity (shares the input's buffer); blocks gradients.
-    StopGradient, "StopGradient", |x, _spec| share(x)
+    StopGradient, "StopGradient", |x, _spec| share(x),
+    rules {
+        fn jvp(
+            &self,
+            primals: &[Array],
+            _tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::zeros_like(&primals[0])?])
+        }
+        unary_vmap_rule!(StopGradient);
+    }
 );
 
 /// `nan_to_num`: NaN, `+inf` and `-inf` replaced by the given values (converted to the

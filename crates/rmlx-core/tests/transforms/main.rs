@@ -1,0 +1,5 @@
+//! Transform tests: autodiff and vmap machinery, and each family's rules checked against
+//! finite differences and against stacking slices.
+mod common;
+
+mod machinery;
