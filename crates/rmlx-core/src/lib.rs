@@ -57,7 +57,10 @@ pub use print::{
     PrintOptions, PrintOptionsGuard, get_printoptions, printoptions, set_printoptions,
 };
 pub use scalar::{ArrayLike, Operand, Scalar};
-pub use transforms::{Argnums, FnOutputs, grad, jvp, value_and_grad, vjp, vjp_argnums, vmap};
+pub use transforms::{
+    Argnums, FnOutputs, compile, disable_compile, enable_compile, export_to_dot, grad, jvp,
+    simplify, value_and_grad, vjp, vjp_argnums, vmap,
+};
 
 pub use half;
 pub use num_complex;

@@ -151,7 +151,46 @@ fn workloads() -> Vec<(&'static str, Workload)> {
         )?
         .eval()
     });
+    // --- transforms ---
+    let x = big.clone();
+    let chain =
+        mx::compile(|a: &[mx::Array]| Ok(mx::tanh(&(&a[0] * 2.0 + 1.0))? * mx::sigmoid(&a[0])?));
+    wl!("ew_chain_compiled", move || chain(std::slice::from_ref(
+        &x
+    ))?[0]
+        .eval());
+    let (wg, xg) = (randn(&[1024, 1024], 31) * 0.03, randn(&[1024, 256], 32));
+    mx::eval([&wg, &xg]).expect("eval");
+    let vg = mx::value_and_grad(
+        |a: &[mx::Array]| mx::sum(&mx::tanh(&mx::matmul(&a[0], &a[1])?)?),
+        0,
+    );
+    wl!("grad_tanh_matmul", move || {
+        let (v, g) = vg(&[wg.clone(), xg.clone()])?;
+        mx::eval([&v[0], &g[0]])
+    });
+    let small = randn(&[256], 33);
+    wl!("compile_trace_1000", move || {
+        let f = mx::compile(thousand_ops);
+        f(std::slice::from_ref(&small)).map(|_| ())
+    });
+    let small = randn(&[256], 34);
+    let hot = mx::compile(thousand_ops);
+    hot(std::slice::from_ref(&small)).expect("trace");
+    wl!("compile_cache_hit_1000", move || hot(std::slice::from_ref(
+        &small
+    ))
+    .map(|_| ()));
     w
+}
+
+/// A function of 1,000 elementwise ops (500 multiply-adds), for the compile benchmarks.
+fn thousand_ops(a: &[mx::Array]) -> mx::Result<mx::Array> {
+    let mut y = a[0].clone();
+    for i in 0..500 {
+        y = mx::add(&mx::multiply(&y, 0.999)?, 0.001 * (i % 7) as f64)?;
+    }
+    Ok(y)
 }
 
 struct Stat {

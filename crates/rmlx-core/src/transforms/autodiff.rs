@@ -24,6 +24,15 @@ impl FnOutputs for Vec<Array> {
     }
 }
 
+/// What `value_and_grad` returns: the values, then the gradients.
+impl FnOutputs for (Vec<Array>, Vec<Array>) {
+    fn into_outputs(self) -> Vec<Array> {
+        let (mut values, grads) = self;
+        values.extend(grads);
+        values
+    }
+}
+
 /// The arguments `grad` and `value_and_grad` differentiate with respect to: one index or
 /// several (negative counts from the end), as MLX's `argnums`.
 ///

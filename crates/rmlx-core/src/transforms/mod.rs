@@ -6,11 +6,15 @@
 //! `grad(grad(f))`, `vmap(grad(f))` and `jvp(vjp(f))` nest to any depth.
 
 mod autodiff;
+mod compile;
+mod fuse;
+pub(crate) mod program;
 pub(crate) mod rules;
 mod tape;
 mod vmap;
 
 pub use autodiff::{Argnums, FnOutputs, grad, jvp, value_and_grad, vjp, vjp_argnums};
+pub use compile::{compile, disable_compile, enable_compile, export_to_dot, simplify};
 pub use vmap::vmap;
 
 use crate::array::Array;

@@ -25,8 +25,24 @@ pub(crate) fn dependent_tape(
     sources: &HashSet<usize>,
     stop_gradients: bool,
 ) -> Vec<TapeEntry> {
+    walk(outputs, boundary, Some(sources), stop_gradients)
+}
+
+/// Every pending node reachable from `outputs`, inputs before consumers.
+pub(crate) fn graph_tape(outputs: &[Array]) -> Vec<TapeEntry> {
+    walk(outputs, &HashSet::new(), None, false)
+}
+
+fn walk(
+    outputs: &[Array],
+    boundary: &HashSet<usize>,
+    sources: Option<&HashSet<usize>>,
+    stop_gradients: bool,
+) -> Vec<TapeEntry> {
+    let sources_or_empty = HashSet::new();
+    let sources_set = sources.unwrap_or(&sources_or_empty);
     let mut seen: HashSet<usize> = boundary.clone();
-    let mut dependent: HashSet<usize> = sources.clone();
+    let mut dependent: HashSet<usize> = sources_set.clone();
     let mut tape = Vec::new();
     let mut stack: Vec<(Array, Option<TapeEntry>)> =
         outputs.iter().rev().map(|o| (o.clone(), None)).collect();
@@ -36,11 +52,12 @@ pub(crate) fn dependent_tape(
                 if stop_gradients && entry.node.primitive.name() == "StopGradient" {
                     continue;
                 }
-                if entry
-                    .node
-                    .inputs
-                    .iter()
-                    .any(|i| dependent.contains(&i.id()))
+                if sources.is_none()
+                    || entry
+                        .node
+                        .inputs
+                        .iter()
+                        .any(|i| dependent.contains(&i.id()))
                 {
                     dependent.extend(entry.outputs.iter().map(Array::id));
                     tape.push(entry);

@@ -1,0 +1,245 @@
+//! `Compiled`: a chain of float32 elementwise primitives fused by `compile` into one pass.
+//!
+//! The chain runs as a small register program over cache-sized tiles of the output: each
+//! step applies one op's float32 tile kernel (the same functions the unfused primitives use,
+//! so results are bit-identical) from registers or input tiles into a register. No
+//! full-size intermediate buffer is ever allocated.
+
+use crate::array::{Array, Data, buffer_elements_mut};
+use crate::cpu::unary::{each, rsqrt32};
+use crate::cpu::vmath;
+use crate::error::Result;
+use crate::primitive::{OutputSpec, Primitive};
+use crate::transforms::program::Program;
+use rayon::prelude::*;
+
+/// Elements per tile: 4 KB of float32 per register, so a program's registers stay in L1.
+const TILE: usize = 1024;
+
+/// A float32 tile kernel.
+#[derive(Clone, Copy)]
+pub(crate) enum TileKernel {
+    Unary(fn(&[f32], &mut [f32])),
+    Binary(fn(&[f32], &[f32], &mut [f32])),
+}
+
+/// The float32 tile kernel of a primitive, by name, when it has one that `compile` can fuse.
+/// Each is the function the primitive's own float32 kernel applies.
+pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
+    use crate::cpu::binary::{Ordered, RealArith};
+    use crate::cpu::num::Num;
+    use crate::cpu::unary::UnaryNum;
+    macro_rules! un {
+        ($f:expr) => {{
+            fn k(s: &[f32], d: &mut [f32]) {
+                ($f)(s, d)
+            }
+            TileKernel::Unary(k)
+        }};
+    }
+    macro_rules! bin {
+        (|$x:ident, $y:ident| $e:expr) => {{
+            fn k(a: &[f32], b: &[f32], d: &mut [f32]) {
+                for ((o, &$x), &$y) in d.iter_mut().zip(a).zip(b) {
+                    *o = $e;
+                }
+            }
+            TileKernel::Binary(k)
+        }};
+    }
+    Some(match name {
+        "Negative" => un!(each(|v: f32| v.neg())),
+        "Abs" => un!(each(<f32 as UnaryNum>::abs)),
+        "Square" => un!(each(|v: f32| v.mul(v))),
+        "Sqrt" => un!(each(f32::sqrt)),
+        "Rsqrt" => un!(each(rsqrt32)),
+        "Exp" => un!(vmath::exp_f32),
+        "Expm1" => un!(each(f32::exp_m1)),
+        "Log" => un!(vmath::log_f32),
+        "Log1p" => un!(each(f32::ln_1p)),
+        "Sin" => un!(each(f32::sin)),
+        "Cos" => un!(each(f32::cos)),
+        "Tan" => un!(each(f32::tan)),
+        "Tanh" => un!(vmath::tanh_f32),
+        "Sigmoid" => un!(vmath::sigmoid_f32),
+        "Add" => bin!(|x, y| x.add(y)),
+        "Subtract" => bin!(|x, y| x.sub(y)),
+        "Multiply" => bin!(|x, y| x.mul(y)),
+        "Divide" => bin!(|x, y| x.div(y)),
+        "Maximum" => bin!(|x, y| x.max_nan(y)),
+        "Minimum" => bin!(|x, y| x.min_nan(y)),
+        "Power" => bin!(|x, y| x.power(y)),
+        _ => return None,
+    })
+}
+
+/// Where a step reads an operand.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Operand {
+    /// Input `i` of the fused node (full size).
+    Input(usize),
+    /// A register.
+    Reg(usize),
+    /// A float32 constant (held in its own register, filled once per worker).
+    Scalar(usize),
+}
+
+/// One step: a kernel from operands into a register.
+#[derive(Clone)]
+pub(crate) struct Step {
+    pub(crate) kernel: TileKernel,
+    pub(crate) args: Vec<Operand>,
+    pub(crate) dst: usize,
+}
+
+/// A fused float32 elementwise chain.
+pub(crate) struct Compiled {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) n_regs: usize,
+    pub(crate) scalars: Vec<f32>,
+    /// The unfused chain over this node's inputs: what the transform rules differentiate.
+    pub(crate) original: Program,
+}
+
+impl Compiled {
+    /// Runs the program on elements `[start, start + out.len())`; the last step (the result)
+    /// writes straight into `out`.
+    fn run_tile(&self, inputs: &[&[f32]], start: usize, regs: &mut [Vec<f32>], out: &mut [f32]) {
+        let len = out.len();
+        let nsc = self.scalars.len();
+        let last = self.steps.len() - 1;
+        for (i, step) in self.steps.iter().enumerate() {
+            // The destination is taken out of the register file so operands can be borrowed.
+            let mut reg = if i == last {
+                Vec::new()
+            } else {
+                std::mem::take(&mut regs[nsc + step.dst])
+            };
+            {
+                let dst: &mut [f32] = if i == last { out } else { &mut reg[..len] };
+                let arg = |o: &Operand| -> &[f32] {
+                    match *o {
+                        Operand::Input(i) => &inputs[i][start..start + len],
+                        Operand::Reg(r) => &regs[nsc + r][..len],
+                        Operand::Scalar(s) => &regs[s][..len],
+                    }
+                };
+                match step.kernel {
+                    TileKernel::Unary(f) => f(arg(&step.args[0]), dst),
+                    TileKernel::Binary(f) => f(arg(&step.args[0]), arg(&step.args[1]), dst),
+                }
+            }
+            if i != last {
+                regs[nsc + step.dst] = reg;
+            }
+        }
+    }
+
+    fn new_registers(&self) -> Vec<Vec<f32>> {
+        let mut regs: Vec<Vec<f32>> = self.scalars.iter().map(|&v| vec![v; TILE]).collect();
+        regs.extend((0..self.n_regs).map(|_| vec![0.0f32; TILE]));
+        regs
+    }
+}
+
+impl Primitive for Compiled {
+    fn name(&self) -> &'static str {
+        "Compiled"
+    }
+
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let spec = &outputs[0];
+        let n = spec.size();
+        // Inputs as row-major float32 slices (a strided input is gathered once).
+        let datas: Vec<Data> = inputs
+            .iter()
+            .map(Array::ready_data)
+            .collect::<Result<_>>()?;
+        let owned: Vec<Option<Vec<f32>>> = inputs
+            .iter()
+            .zip(&datas)
+            .map(|(a, d)| {
+                (!d.row_contiguous).then(|| {
+                    let src = d.elements::<f32>();
+                    let mut v = Vec::with_capacity(n);
+                    crate::layout::for_each_offset(a.shape(), &d.strides, d.offset, |o| {
+                        v.push(src[o])
+                    });
+                    v
+                })
+            })
+            .collect();
+        let slices: Vec<&[f32]> = datas
+            .iter()
+            .zip(&owned)
+            .map(|(d, o)| match o {
+                Some(v) => v.as_slice(),
+                None => &d.elements::<f32>()[d.offset..d.offset + n],
+            })
+            .collect();
+        let (mut buf, _) = Data::alloc(spec)?;
+        let out = buffer_elements_mut::<f32>(&mut buf);
+        // Two tiles or fewer per core: one worker. Otherwise tiles in parallel, each worker
+        // with its own registers.
+        // A few large blocks per core, each with its own registers, walked tile by tile.
+        let run_block = |first: usize, block: &mut [f32]| {
+            let mut regs = self.new_registers();
+            for (t, chunk) in block.chunks_mut(TILE).enumerate() {
+                self.run_tile(&slices, first + t * TILE, &mut regs, chunk);
+            }
+        };
+        let blocks = 4 * rayon::current_num_threads();
+        let block = n.div_ceil(blocks).div_ceil(TILE).max(1) * TILE;
+        if n <= 2 * TILE {
+            run_block(0, out);
+        } else {
+            out.par_chunks_mut(block)
+                .enumerate()
+                .for_each(|(b, chunk)| run_block(b * block, chunk));
+        }
+        Ok(vec![Data::from_buffer(buf, &spec.shape)])
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let f = |xs: &[Array]| Ok(self.original.replay(xs));
+        Ok(crate::transforms::vjp_argnums(f, primals, cotangents, argnums)?.1)
+    }
+
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let mut all = primals
+            .iter()
+            .map(crate::ops::zeros_like)
+            .collect::<Result<Vec<_>>>()?;
+        for (&i, t) in argnums.iter().zip(tangents) {
+            all[i] = t.clone();
+        }
+        let f = |xs: &[Array]| Ok(self.original.replay(xs));
+        Ok(crate::transforms::jvp(f, primals, &all)?.1)
+    }
+
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if axes.iter().all(Option::is_none) {
+            return Ok((self.original.replay(inputs), vec![None]));
+        }
+        let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
+        let f = crate::transforms::vmap(|xs: &[Array]| Ok(self.original.replay(xs)), &in_axes, &[]);
+        Ok((f(inputs)?, vec![Some(0)]))
+    }
+}

@@ -1,0 +1,192 @@
+//! `compile`: trace a function once per input signature, simplify and fuse its graph, and
+//! replay the result on later calls.
+
+use super::fuse::fuse;
+use super::program::Program;
+use super::tape::{graph_tape, placeholder};
+use super::{FnOutputs, TracingGuard};
+use crate::array::Array;
+use crate::dtype::Dtype;
+use crate::error::Result;
+use crate::primitive::OutputSpec;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// 0: not decided yet (read `MLX_DISABLE_COMPILE`), 1: enabled, 2: disabled.
+static COMPILE_MODE: AtomicU8 = AtomicU8::new(0);
+
+fn compile_enabled() -> bool {
+    match COMPILE_MODE.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            let off = std::env::var("MLX_DISABLE_COMPILE")
+                .is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
+            COMPILE_MODE.store(if off { 2 } else { 1 }, Ordering::Relaxed);
+            !off
+        }
+    }
+}
+
+/// Turns `compile` off everywhere: compiled functions call the plain function (as setting the
+/// environment variable `MLX_DISABLE_COMPILE` does).
+pub fn disable_compile() {
+    COMPILE_MODE.store(2, Ordering::Relaxed);
+}
+
+/// Turns `compile` back on.
+pub fn enable_compile() {
+    COMPILE_MODE.store(1, Ordering::Relaxed);
+}
+
+/// The cache key of a call: each input's shape and dtype.
+type Signature = Vec<(Vec<usize>, Dtype)>;
+
+/// A compiled function: `f` is traced once per input signature (shapes and dtypes) on arrays
+/// without data; its graph is simplified (tracer copies and no-op reshapes dropped, equal
+/// scalar constants merged, common subexpressions merged) and its float32 elementwise chains
+/// fused into single-pass nodes; later calls with the same signature replay the cached graph
+/// without calling `f`. The result can be transformed (`grad` of a compiled function, and
+/// `compile` of `value_and_grad`).
+///
+/// As in MLX, `f` must be pure: side effects run only while tracing, and evaluating an array
+/// inside `f` is an error.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let f = mx::compile(|x: &[mx::Array]| Ok(mx::tanh(&(&x[0] * 2.0 + 1.0))? * mx::sigmoid(&x[0])?));
+/// let x = mx::array![0.5, -1.0];
+/// let plain = mx::tanh(&(&x * 2.0 + 1.0))? * mx::sigmoid(&x)?;
+/// assert_eq!(f(&[x])?[0].to_vec::<f32>()?, plain.to_vec::<f32>()?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn compile<F, O>(f: F) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let cache: Mutex<HashMap<Signature, Arc<Program>>> = Mutex::new(HashMap::new());
+    move |inputs: &[Array]| {
+        if !compile_enabled() {
+            return Ok(f(inputs)?.into_outputs());
+        }
+        let key: Signature = inputs
+            .iter()
+            .map(|x| (x.shape().to_vec(), x.dtype()))
+            .collect();
+        let cached = cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        let program = match cached {
+            Some(p) => p,
+            None => {
+                let p = Arc::new(trace(&f, inputs)?);
+                cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, p.clone());
+                p
+            }
+        };
+        Ok(program.replay(inputs))
+    }
+}
+
+fn trace<F, O>(f: &F, inputs: &[Array]) -> Result<Program>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let _tracing = TracingGuard::new();
+    let placeholders: Vec<Array> = inputs
+        .iter()
+        .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
+        .collect();
+    let outputs = f(&placeholders)?.into_outputs();
+    let mut program = Program::from_trace(&placeholders, &outputs);
+    program.simplify()?;
+    let specs: Vec<OutputSpec> = inputs
+        .iter()
+        .map(|x| OutputSpec {
+            shape: x.shape().to_vec(),
+            dtype: x.dtype(),
+        })
+        .collect();
+    fuse(&mut program, &specs);
+    Ok(program)
+}
+
+/// Arrays computing the same values as `outputs` through a simplified graph: equal scalar
+/// constants and equivalent nodes on the same inputs merged, no-op reshapes dropped (the
+/// simplification pass of `compile`, on a graph as it stands; an rmlx extension, as MLX no
+/// longer exports it).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let x = mx::array![1.0, 2.0];
+/// let y = &mx::exp(&x)? + &mx::exp(&x)?;   // two Exp nodes
+/// let s = mx::simplify(&[y])?;
+/// let exps = mx::export_to_dot(&s).matches("Exp").count();
+/// assert_eq!(exps, 1);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn simplify(outputs: &[Array]) -> Result<Vec<Array>> {
+    let mut program = Program::from_graph(outputs);
+    program.simplify()?;
+    Ok(program.replay(&[]))
+}
+
+/// The pending graph behind `outputs` as Graphviz `dot` text: one box per primitive, one
+/// ellipse per array (shape and dtype), edges from inputs to consumers.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let x = mx::array![1.0, 2.0];
+/// let dot = mx::export_to_dot(&[mx::exp(&x)?]);
+/// assert!(dot.starts_with("digraph {") && dot.contains("Exp"));
+/// ```
+pub fn export_to_dot(outputs: &[Array]) -> String {
+    let tape = graph_tape(outputs);
+    let mut s = String::from("digraph {\n  rankdir=LR;\n");
+    let mut arrays: HashMap<usize, String> = HashMap::new();
+    let mut label = |a: &Array, s: &mut String| -> String {
+        let next = arrays.len();
+        arrays
+            .entry(a.id())
+            .or_insert_with(|| {
+                let name = format!("a{next}");
+                let _ = writeln!(
+                    s,
+                    "  {name} [label=\"{} {}\", shape=ellipse];",
+                    crate::error::fmt_shape(a.shape()),
+                    a.dtype()
+                );
+                name
+            })
+            .clone()
+    };
+    for (i, entry) in tape.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  p{i} [label=\"{}\", shape=box];",
+            entry.node.primitive.name()
+        );
+        for input in &entry.node.inputs {
+            let a = label(input, &mut s);
+            let _ = writeln!(s, "  {a} -> p{i};");
+        }
+        for out in &entry.outputs {
+            let a = label(out, &mut s);
+            let _ = writeln!(s, "  p{i} -> {a};");
+        }
+    }
+    for out in outputs {
+        label(out, &mut s);
+    }
+    s.push_str("}\n");
+    s
+}

@@ -1,0 +1,227 @@
+//! Fusion: chains of float32 elementwise nodes of a [`Program`] become one `Compiled` node.
+//!
+//! A node joins the group of its consumers when every consumer is fusible and in that one
+//! group and the node is not an output of the program; otherwise it starts a group. A group is
+//! then the set of ancestors of its root whose values nothing outside needs, which keeps the
+//! graph acyclic: only the root's value leaves the fused node.
+
+use super::program::{ProgNode, Program, Ref};
+use crate::array::Array;
+use crate::dtype::Dtype;
+use crate::primitive::{OutputSpec, Primitive};
+use crate::primitives::fused::{Compiled, Operand, Step, tile_kernel};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A float32 value a fused kernel can read as a constant: a one-element array, or a
+/// broadcast of one (what the ops make of a scalar operand).
+fn scalar_value(a: &Array) -> Option<f32> {
+    if a.dtype() != Dtype::Float32 {
+        return None;
+    }
+    let source = if a.size() == 1 {
+        a.clone()
+    } else if a.primitive_name() == Some("Broadcast") {
+        let inner = a.inputs().into_iter().next()?;
+        if inner.size() != 1 || inner.dtype() != Dtype::Float32 {
+            return None;
+        }
+        inner
+    } else {
+        return None;
+    };
+    source.to_vec::<f32>().ok().map(|v| v[0])
+}
+
+/// Whether node `n` can run inside a fused float32 kernel, and the constants it reads.
+fn fusible(p: &Program, n: usize) -> bool {
+    let node = &p.nodes[n];
+    if node.outputs.len() != 1
+        || node.outputs[0].dtype != Dtype::Float32
+        || tile_kernel(node.primitive.name()).is_none()
+    {
+        return false;
+    }
+    let shape = &node.outputs[0].shape;
+    node.inputs.iter().all(|r| match r {
+        Ref::Node(m, k) => p.nodes[*m].outputs[*k] == node.outputs[0],
+        Ref::Input(_) => true, // the caller checks the input's spec
+        Ref::Const(a) => {
+            (a.dtype() == Dtype::Float32 && a.shape() == shape.as_slice())
+                || scalar_value(a).is_some()
+        }
+    })
+}
+
+/// Fuses the program's float32 elementwise chains; `input_specs` are the function's inputs.
+pub(crate) fn fuse(p: &mut Program, input_specs: &[OutputSpec]) {
+    let count = p.nodes.len();
+    let can: Vec<bool> = (0..count)
+        .map(|n| {
+            fusible(p, n)
+                && p.nodes[n].inputs.iter().all(|r| match r {
+                    Ref::Input(i) => input_specs[*i] == p.nodes[n].outputs[0],
+                    _ => true,
+                })
+        })
+        .collect();
+    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (n, node) in p.nodes.iter().enumerate() {
+        for r in &node.inputs {
+            if let Ref::Node(m, _) = r
+                && !consumers[*m].contains(&n)
+            {
+                consumers[*m].push(n);
+            }
+        }
+    }
+    let is_output: Vec<bool> = (0..count)
+        .map(|n| {
+            p.outputs
+                .iter()
+                .any(|r| matches!(r, Ref::Node(m, _) if *m == n))
+        })
+        .collect();
+    // Group of each fusible node: the index of its root.
+    let mut group: Vec<Option<usize>> = vec![None; count];
+    for n in (0..count).rev() {
+        if !can[n] {
+            continue;
+        }
+        let shared = consumers[n]
+            .iter()
+            .map(|&c| group[c])
+            .collect::<Option<Vec<usize>>>()
+            .filter(|g| !g.is_empty() && g.iter().all(|&x| x == g[0]))
+            .map(|g| g[0]);
+        group[n] = match shared {
+            Some(root) if !is_output[n] => Some(root),
+            _ => Some(n),
+        };
+    }
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (n, g) in group.iter().enumerate() {
+        if let Some(root) = g {
+            members.entry(*root).or_default().push(n);
+        }
+    }
+    for (root, nodes) in members {
+        if nodes.len() >= 2 {
+            p.nodes[root] = fused_node(p, &nodes, root);
+        }
+    }
+    p.drop_unused();
+}
+
+/// The `Compiled` node computing `root` from the group `nodes` (in topological order).
+fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
+    let local: HashMap<usize, usize> = nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let mut ext_inputs: Vec<Ref> = Vec::new();
+    let mut ext_index: HashMap<(u8, usize, usize), usize> = HashMap::new();
+    let mut scalars: Vec<f32> = Vec::new();
+    let mut original_nodes: Vec<ProgNode> = Vec::new();
+    // Per member: its step's operands, and for `original`, its inputs in the sub-program.
+    let mut operands: Vec<Vec<Operand>> = Vec::new();
+    for &n in nodes {
+        let node = &p.nodes[n];
+        let mut ops = Vec::new();
+        let mut sub_inputs = Vec::new();
+        for r in &node.inputs {
+            match r {
+                Ref::Node(m, _) if local.contains_key(m) => {
+                    ops.push(Operand::Reg(local[m]));
+                    sub_inputs.push(Ref::Node(local[m], 0));
+                }
+                Ref::Const(a) if scalar_value(a).is_some() => {
+                    let v = scalar_value(a).unwrap_or_default();
+                    ops.push(Operand::Scalar(scalars.len()));
+                    scalars.push(v);
+                    sub_inputs.push(r.clone());
+                }
+                other => {
+                    let key = ref_key(other);
+                    let i = *ext_index.entry(key).or_insert_with(|| {
+                        ext_inputs.push(other.clone());
+                        ext_inputs.len() - 1
+                    });
+                    ops.push(Operand::Input(i));
+                    sub_inputs.push(Ref::Input(i));
+                }
+            }
+        }
+        operands.push(ops);
+        original_nodes.push(ProgNode {
+            primitive: node.primitive.clone(),
+            inputs: sub_inputs,
+            outputs: node.outputs.clone(),
+        });
+    }
+    // Registers: one per member, reused once its last reader has run.
+    let last_use: Vec<usize> = (0..nodes.len())
+        .map(|i| {
+            operands
+                .iter()
+                .enumerate()
+                .filter(|(_, ops)| ops.contains(&Operand::Reg(i)))
+                .map(|(j, _)| j)
+                .max()
+                .unwrap_or(i)
+        })
+        .collect();
+    let mut reg_of: Vec<usize> = vec![0; nodes.len()];
+    let mut free: Vec<usize> = Vec::new();
+    let mut n_regs = 0;
+    let mut steps = Vec::with_capacity(nodes.len());
+    for (i, &n) in nodes.iter().enumerate() {
+        let args: Vec<Operand> = operands[i]
+            .iter()
+            .map(|o| match *o {
+                Operand::Reg(m) => Operand::Reg(reg_of[m]),
+                other => other,
+            })
+            .collect();
+        // The destination is never an operand's register (a step takes its destination out
+        // of the register file while it reads the operands); registers whose last reader is
+        // this step are freed after it.
+        let dst = free.pop().unwrap_or_else(|| {
+            n_regs += 1;
+            n_regs - 1
+        });
+        reg_of[i] = dst;
+        for o in &operands[i] {
+            if let Operand::Reg(m) = *o
+                && last_use[m] == i
+                && !free.contains(&reg_of[m])
+            {
+                free.push(reg_of[m]);
+            }
+        }
+        let kernel = tile_kernel(p.nodes[n].primitive.name()).expect("fusible node");
+        steps.push(Step { kernel, args, dst });
+    }
+    let out = p.nodes[root].outputs.clone();
+    let original = Program {
+        n_inputs: ext_inputs.len(),
+        nodes: original_nodes,
+        outputs: vec![Ref::Node(local[&root], 0)],
+    };
+    let compiled = Compiled {
+        steps,
+        n_regs,
+        scalars,
+        original,
+    };
+    ProgNode {
+        primitive: Arc::new(compiled) as Arc<dyn Primitive>,
+        inputs: ext_inputs,
+        outputs: out,
+    }
+}
+
+fn ref_key(r: &Ref) -> (u8, usize, usize) {
+    match r {
+        Ref::Input(i) => (0, *i, 0),
+        Ref::Node(n, k) => (1, *n, *k),
+        Ref::Const(a) => (2, a.id(), 0),
+    }
+}

@@ -1,0 +1,217 @@
+//! `compile`: equal results, caching per signature, transforms through compiled functions.
+use crate::common::*;
+use rmlx_core as mx;
+use rmlx_core::{Array, Result};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Tests here switch compile off and on: one at a time.
+static MODE: Mutex<()> = Mutex::new(());
+
+fn bits(a: &Array) -> Vec<u32> {
+    a.to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
+}
+
+fn f32s(shape: &[usize], seed: u64) -> Array {
+    let a = rand(shape, seed).astype(mx::float32).unwrap();
+    a.eval().unwrap();
+    a
+}
+
+type Case = fn(&[Array]) -> Result<Array>;
+
+fn cases() -> Vec<(&'static str, Case, Vec<Array>)> {
+    let x = f32s(&[7, 33], 1);
+    let y = f32s(&[7, 33], 2);
+    let row = f32s(&[33], 3);
+    let big = f32s(&[3, 5000], 4);
+    vec![
+        (
+            "chain",
+            |a| Ok(mx::tanh(&(&a[0] * 2.0 + 1.0))? * mx::sigmoid(&a[0])?),
+            vec![x.clone()],
+        ),
+        (
+            "two inputs",
+            |a| Ok(mx::exp(&(&a[0] - &a[1]))? / (mx::abs(&a[1])? + 1.0)),
+            vec![x.clone(), y.clone()],
+        ),
+        (
+            "broadcast row",
+            |a| Ok(mx::maximum(&(&a[0] * &a[1]), 0.0)? + mx::square(&a[1])?),
+            vec![x.clone(), row.clone()],
+        ),
+        (
+            "shared intermediate",
+            |a| {
+                let t = mx::sin(&a[0])?;
+                Ok(&t * &t + mx::cos(&t)?)
+            },
+            vec![x.clone()],
+        ),
+        (
+            "with reduction",
+            |a| Ok(mx::sum_axes(&mx::exp(&a[0])?, [1], true)? * mx::log1p(&mx::abs(&a[0])?)?),
+            vec![x.clone()],
+        ),
+        (
+            "matmul inside",
+            |a| Ok(mx::tanh(&mx::matmul(&a[0], &a[1].transpose()?)?)? * 3.0 - 1.0),
+            vec![x.clone(), y.clone()],
+        ),
+        (
+            "many tiles",
+            |a| Ok(mx::sqrt(&(mx::square(&a[0])? + 1.0))? - mx::rsqrt(&(&a[0] * &a[0] + 2.0))?),
+            vec![big.clone()],
+        ),
+        (
+            "transposed input",
+            |a| Ok(mx::exp(&a[0].transpose()?)? * 2.0 + mx::negative(&a[0].transpose()?)?),
+            vec![x.clone()],
+        ),
+        (
+            "power minimum",
+            |a| Ok(mx::minimum(&mx::power(&mx::abs(&a[0])?, 1.5)?, &a[1])?),
+            vec![x.clone(), y.clone()],
+        ),
+        (
+            "float64 untouched",
+            |a| Ok(mx::exp(&a[0].astype(mx::float64)?)? * 2.0),
+            vec![x.clone()],
+        ),
+    ]
+}
+
+#[test]
+fn compiled_functions_equal_the_plain_ones_bit_for_bit() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, f, inputs) in cases() {
+        let want = f(&inputs).unwrap();
+        let got = mx::compile(f)(&inputs).unwrap().remove(0);
+        assert_eq!(got.shape(), want.shape(), "{name}");
+        assert_eq!(got.dtype(), want.dtype(), "{name}");
+        let (g, w) = (
+            got.astype(mx::float32).unwrap(),
+            want.astype(mx::float32).unwrap(),
+        );
+        assert_eq!(bits(&g), bits(&w), "{name}");
+    }
+}
+
+#[test]
+fn elementwise_chains_become_one_node() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let f = mx::compile(|a: &[Array]| Ok(mx::tanh(&(&a[0] * 2.0 + 1.0))? * mx::sigmoid(&a[0])?));
+    let out = f(&[f32s(&[4, 4], 1)]).unwrap();
+    assert_eq!(out[0].primitive_name(), Some("Compiled"));
+    let dot = mx::export_to_dot(&out);
+    assert_eq!(dot.matches("shape=box").count(), 1, "{dot}");
+}
+
+#[test]
+fn traces_once_per_signature() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let f = mx::compile(|a: &[Array]| {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Ok(&a[0] * 2.0)
+    });
+    let start = CALLS.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        f(&[f32s(&[3], 1)]).unwrap();
+    }
+    assert_eq!(
+        CALLS.load(Ordering::SeqCst) - start,
+        1,
+        "one trace for one signature"
+    );
+    f(&[f32s(&[4], 1)]).unwrap();
+    f(&[rand(&[3], 1)]).unwrap();
+    assert_eq!(
+        CALLS.load(Ordering::SeqCst) - start,
+        3,
+        "a new shape or dtype traces again"
+    );
+    let got = f(&[mx::array![1.0, 2.0, 3.0]]).unwrap();
+    assert_eq!(got[0].to_vec::<f32>().unwrap(), vec![2.0, 4.0, 6.0]);
+}
+
+#[test]
+fn disable_compile_calls_the_plain_function() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let f = mx::compile(|a: &[Array]| {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        mx::exp(&a[0])
+    });
+    mx::disable_compile();
+    let start = CALLS.load(Ordering::SeqCst);
+    let x = f32s(&[5], 2);
+    let a = f(std::slice::from_ref(&x)).unwrap();
+    let b = f(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(CALLS.load(Ordering::SeqCst) - start, 2);
+    assert_eq!(a[0].primitive_name(), Some("Exp"));
+    mx::enable_compile();
+    let c = f(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(bits(&b[0]), bits(&c[0]));
+}
+
+#[test]
+fn eval_inside_a_compiled_function_is_an_error() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let f = mx::compile(|a: &[Array]| {
+        let y = &a[0] * 2.0;
+        y.eval()?;
+        Ok(y)
+    });
+    let e = f(&[f32s(&[2], 1)]).unwrap_err();
+    assert!(e.message().contains("Attempting to eval"), "{e}");
+}
+
+#[test]
+fn grad_of_compile_and_compile_of_value_and_grad() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let loss = |a: &[Array]| mx::sum(&(mx::tanh(&(&a[0] * 2.0 + 1.0))? * mx::sigmoid(&a[0])?));
+    let x = f32s(&[6, 5], 3);
+    let want = mx::grad(loss, 0)(std::slice::from_ref(&x)).unwrap();
+    let compiled = mx::compile(loss);
+    let got = mx::grad(move |a: &[Array]| Ok(compiled(a)?.remove(0)), 0)(std::slice::from_ref(&x))
+        .unwrap();
+    let close = |a: &Array, b: &Array| {
+        let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+        a.iter()
+            .zip(&b)
+            .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + y.abs()))
+    };
+    assert!(close(&got[0], &want[0]));
+
+    // value_and_grad returns (values, grads): compiled, its outputs are both, concatenated.
+    let vg = mx::compile(mx::value_and_grad(loss, 0));
+    let out = vg(std::slice::from_ref(&x)).unwrap();
+    assert!(close(&out[1], &want[0]));
+    let value = loss(std::slice::from_ref(&x)).unwrap();
+    assert!(close(&out[0], &value));
+
+    // jvp and vmap through a fused node.
+    let fused = mx::compile(|a: &[Array]| Ok(mx::exp(&a[0])? * 3.0 + 1.0));
+    let (_, t) = mx::jvp(
+        |a| Ok(fused(a)?.remove(0)),
+        std::slice::from_ref(&x),
+        &[mx::ones_like(&x).unwrap()],
+    )
+    .unwrap();
+    let want_t = mx::exp(&x).unwrap() * 3.0;
+    assert!(close(&t[0], &want_t));
+    let fused = mx::compile(|a: &[Array]| Ok(mx::exp(&a[0])? * 3.0 + 1.0));
+    let per_row = mx::vmap(
+        move |a: &[Array]| Ok(fused(a)?.remove(0)),
+        &[Some(1)],
+        &[Some(1)],
+    );
+    let got = per_row(std::slice::from_ref(&x)).unwrap();
+    assert!(close(&got[0], &(mx::exp(&x).unwrap() * 3.0 + 1.0)));
+}
