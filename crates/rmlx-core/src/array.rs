@@ -31,7 +31,8 @@ pub(crate) struct ArrayInner {
     pub(crate) state: Mutex<State>,
     /// The node that computed this array, kept after evaluation while a transform traces
     /// (`grad` of a function that calls `eval` inside still sees the whole graph, as in MLX).
-    pub(crate) retained: OnceLock<Arc<Node>>,
+    /// (A mutex, not a `OnceLock`, so `Array` stays `RefUnwindSafe`.)
+    pub(crate) retained: Mutex<Option<Arc<Node>>>,
     /// Built, while a transform traced, from the transform's inputs: only such arrays keep
     /// their node through `eval` (others, a model's parameters say, must not pin old graphs).
     pub(crate) tracer: bool,
@@ -269,7 +270,7 @@ impl Array {
                 shape,
                 dtype,
                 state: Mutex::new(state),
-                retained: OnceLock::new(),
+                retained: Mutex::new(None),
                 tracer,
             }),
         }
@@ -307,7 +308,12 @@ impl Array {
     pub(crate) fn graph_node(&self) -> Option<Arc<Node>> {
         match &*self.inner.lock_state() {
             State::Pending(n) => Some(n.clone()),
-            _ => self.inner.retained.get().cloned(),
+            _ => self
+                .inner
+                .retained
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 

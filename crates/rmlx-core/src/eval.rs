@@ -138,7 +138,11 @@ fn run_node(array: &Array, node: &Arc<Node>) {
         if matches!(&*s, State::Pending(n) if Arc::ptr_eq(n, node)) {
             *s = state;
             if retain && target.inner.tracer {
-                let _ = target.inner.retained.set(node.clone());
+                *target
+                    .inner
+                    .retained
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(node.clone());
             }
         }
     };

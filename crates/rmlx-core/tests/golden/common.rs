@@ -290,6 +290,22 @@ pub fn check_family(
                         failures.push(format!("{name} (op {op}) output {k}: {msg}"));
                     }
                 }
+                // The same case through `compile` (traced on arrays without data, simplified,
+                // fused) must agree too.
+                if let Some(compiled) = run_compiled(&dispatch, op, &inputs, &case["kwargs"]) {
+                    match compiled {
+                        Err(e) => failures.push(format!("{name} (op {op}) compiled: {e}")),
+                        Ok(couts) => {
+                            for (k, (o, w)) in couts.iter().zip(want).enumerate() {
+                                if let Err(msg) = compare(o, &g.array(w), rtol, atol) {
+                                    failures.push(format!(
+                                        "{name} (op {op}) compiled output {k}: {msg}"
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -305,6 +321,47 @@ pub fn check_family(
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// Runs a case through `mx::compile`, its array operands becoming the compiled function's
+/// inputs. `None` when the case cannot be traced: the op reads data while building its graph
+/// (an error in MLX's compile too) or the dispatcher panics on an array without data.
+fn run_compiled(
+    dispatch: &impl Fn(&str, &[Operand], &Value) -> mx::Result<Vec<Array>>,
+    op: &str,
+    inputs: &[Operand],
+    kwargs: &Value,
+) -> Option<mx::Result<Vec<Array>>> {
+    let arrays: Vec<Array> = inputs
+        .iter()
+        .filter_map(|o| match o {
+            Operand::Array(a) => Some(a.clone()),
+            Operand::Scalar(_) => None,
+        })
+        .collect();
+    let traced = |xs: &[Array]| {
+        let mut next = xs.iter();
+        let ops: Vec<Operand> = inputs
+            .iter()
+            .map(|o| match o {
+                Operand::Array(_) => Operand::Array(next.next().expect("one per array").clone()),
+                Operand::Scalar(s) => Operand::Scalar(*s),
+            })
+            .collect();
+        dispatch(op, &ops, kwargs)
+    };
+    let f = mx::compile(traced);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        f(&arrays).and_then(|outs| {
+            mx::eval(outs.iter())?;
+            Ok(outs)
+        })
+    }));
+    match result {
+        Err(_) => None,
+        Ok(Err(e)) if e.message().contains("Attempting to eval") => None,
+        Ok(r) => Some(r),
+    }
 }
 
 /// `kwargs[key]` as an i64, if present and not null.
