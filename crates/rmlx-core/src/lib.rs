@@ -58,8 +58,8 @@ pub use print::{
 };
 pub use scalar::{ArrayLike, Operand, Scalar};
 pub use transforms::{
-    Argnums, FnOutputs, compile, disable_compile, enable_compile, export_to_dot, grad, jvp,
-    simplify, value_and_grad, vjp, vjp_argnums, vmap,
+    Argnums, CompileState, FnOutputs, compile, compile_with_state, disable_compile, enable_compile,
+    export_to_dot, grad, jvp, simplify, value_and_grad, vjp, vjp_argnums, vmap,
 };
 
 pub use half;

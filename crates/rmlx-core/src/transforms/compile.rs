@@ -67,12 +67,69 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
-    let cache: Mutex<HashMap<Signature, Arc<Program>>> = Mutex::new(HashMap::new());
+    compile_with_state(f, CompileState::default())
+}
+
+/// Arrays a compiled function reads and replaces between calls (a model's parameters, an
+/// optimizer's state): MLX's `compile(fun, inputs=state, outputs=state)`. The function reads
+/// them with [`CompileState::get`] and stores new ones with [`CompileState::set`]; the
+/// compiled function takes them as hidden inputs and writes the new values back after each
+/// call. Cloning shares the same state.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let state = mx::CompileState::new(vec![mx::array![0.0]]);
+/// let s = state.clone();
+/// let step = mx::compile_with_state(
+///     move |x: &[mx::Array]| {
+///         let total = &s.get()[0] + &x[0];
+///         s.set(vec![total.clone()]);
+///         Ok(total)
+///     },
+///     state.clone(),
+/// );
+/// step(&[mx::array![2.0]])?;
+/// step(&[mx::array![3.0]])?;
+/// assert_eq!(state.get()[0].item::<f32>()?, 5.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct CompileState(Arc<Mutex<Vec<Array>>>);
+
+impl CompileState {
+    /// State holding `arrays`.
+    pub fn new(arrays: Vec<Array>) -> CompileState {
+        CompileState(Arc::new(Mutex::new(arrays)))
+    }
+    /// The current arrays.
+    pub fn get(&self) -> Vec<Array> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    /// Replaces the arrays.
+    pub fn set(&self, arrays: Vec<Array>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = arrays;
+    }
+}
+
+/// [`compile`] for a function that reads and updates `state` (see [`CompileState`]).
+pub fn compile_with_state<F, O>(
+    f: F,
+    state: CompileState,
+) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let cache: Mutex<HashMap<Signature, Arc<(Program, usize)>>> = Mutex::new(HashMap::new());
     move |inputs: &[Array]| {
         if !compile_enabled() {
             return Ok(f(inputs)?.into_outputs());
         }
-        let key: Signature = inputs
+        let mut all: Vec<Array> = inputs.to_vec();
+        let held = state.get();
+        let n_state = held.len();
+        all.extend(held);
+        let key: Signature = all
             .iter()
             .map(|x| (x.shape().to_vec(), x.dtype()))
             .collect();
@@ -81,10 +138,10 @@ where
             .unwrap_or_else(|e| e.into_inner())
             .get(&key)
             .cloned();
-        let program = match cached {
+        let entry = match cached {
             Some(p) => p,
             None => {
-                let p = Arc::new(trace(&f, inputs)?);
+                let p = Arc::new(trace(&f, &all, inputs.len(), &state)?);
                 cache
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -92,24 +149,46 @@ where
                 p
             }
         };
-        Ok(program.replay(inputs))
+        let (program, n_outputs) = (&entry.0, entry.1);
+        let mut outs = program.replay(&all);
+        let new_state = outs.split_off(n_outputs);
+        if n_state > 0 || !new_state.is_empty() {
+            state.set(new_state);
+        }
+        Ok(outs)
     }
 }
 
-fn trace<F, O>(f: &F, inputs: &[Array]) -> Result<Program>
+/// Traces `f` on placeholders for `all` (the call's inputs, then the state's arrays): the
+/// program's outputs are `f`'s, then the state as `f` left it. Returns the program and the
+/// number of `f`'s outputs.
+fn trace<F, O>(
+    f: &F,
+    all: &[Array],
+    n_inputs: usize,
+    state: &CompileState,
+) -> Result<(Program, usize)>
 where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
     let _tracing = TracingGuard::new();
-    let placeholders: Vec<Array> = inputs
+    let placeholders: Vec<Array> = all
         .iter()
         .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
         .collect();
-    let outputs = f(&placeholders)?.into_outputs();
+    let held = state.get();
+    state.set(placeholders[n_inputs..].to_vec());
+    let result = f(&placeholders[..n_inputs]);
+    let new_state = state.get();
+    // The state holds real arrays again whatever happened; the replay sets the new ones.
+    state.set(held);
+    let mut outputs = result?.into_outputs();
+    let n_outputs = outputs.len();
+    outputs.extend(new_state);
     let mut program = Program::from_trace(&placeholders, &outputs);
     program.simplify()?;
-    let specs: Vec<OutputSpec> = inputs
+    let specs: Vec<OutputSpec> = all
         .iter()
         .map(|x| OutputSpec {
             shape: x.shape().to_vec(),
@@ -117,7 +196,7 @@ where
         })
         .collect();
     fuse(&mut program, &specs);
-    Ok(program)
+    Ok((program, n_outputs))
 }
 
 /// Arrays computing the same values as `outputs` through a simplified graph: equal scalar

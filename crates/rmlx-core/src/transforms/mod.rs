@@ -14,7 +14,10 @@ mod tape;
 mod vmap;
 
 pub use autodiff::{Argnums, FnOutputs, grad, jvp, value_and_grad, vjp, vjp_argnums};
-pub use compile::{compile, disable_compile, enable_compile, export_to_dot, simplify};
+pub use compile::{
+    CompileState, compile, compile_with_state, disable_compile, enable_compile, export_to_dot,
+    simplify,
+};
 pub use vmap::vmap;
 
 use crate::array::Array;

@@ -215,3 +215,35 @@ fn grad_of_compile_and_compile_of_value_and_grad() {
     let got = per_row(std::slice::from_ref(&x)).unwrap();
     assert!(close(&got[0], &(mx::exp(&x).unwrap() * 3.0 + 1.0)));
 }
+
+#[test]
+fn compiled_training_step_updates_captured_state() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    static TRACES: AtomicUsize = AtomicUsize::new(0);
+    // Gradient descent on sum((w * x - 1)^2): the weights live in the captured state.
+    let loss = |a: &[Array]| mx::sum(&mx::square(&(&a[0] * &a[1] - 1.0))?);
+    let x = f32s(&[8], 5);
+    let w0 = f32s(&[8], 6);
+    let state = mx::CompileState::new(vec![w0.clone()]);
+    let s = state.clone();
+    let step = mx::compile_with_state(
+        move |inp: &[Array]| {
+            TRACES.fetch_add(1, Ordering::SeqCst);
+            let w = s.get().remove(0);
+            let (v, g) = mx::value_and_grad(loss, 0)(&[w.clone(), inp[0].clone()])?;
+            s.set(vec![&w - &(&g[0] * 0.1)]);
+            Ok(v[0].clone())
+        },
+        state.clone(),
+    );
+    let mut w = w0;
+    for _ in 0..4 {
+        let l = step(std::slice::from_ref(&x)).unwrap();
+        let (v, g) = mx::value_and_grad(loss, 0)(&[w.clone(), x.clone()]).unwrap();
+        w = &w - &(&g[0] * 0.1);
+        assert!((l[0].item::<f32>().unwrap() - v[0].item::<f32>().unwrap()).abs() < 1e-5);
+    }
+    assert_eq!(TRACES.load(Ordering::SeqCst), 1, "traced once");
+    let (a, b) = (state.get()[0].to_vec::<f32>().unwrap(), w.to_vec::<f32>().unwrap());
+    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5), "{a:?} vs {b:?}");
+}
