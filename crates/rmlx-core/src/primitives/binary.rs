@@ -12,7 +12,7 @@ use crate::cpu::num::Num;
 use crate::element::C64;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
-use crate::transforms::rules::binary_vmap_rule;
+use crate::transforms::rules::{binary_partial_rules, binary_vmap_rule, zero_derivative_rules};
 
 /// Declares a parameterless binary primitive: `$a`, `$b` are the inputs and `$spec` the output
 /// spec inside `$body`, which returns `Result<Data>`.
@@ -95,7 +95,20 @@ binary_primitive!(
 binary_primitive!(
     /// `subtract` (bool: exclusive or).
     Subtract,
-    |a, b, spec| numeric_binary!(a, b, spec, |x, y| x.sub(y), bool: |x, y| x ^ y)
+    |a, b, spec| numeric_binary!(a, b, spec, |x, y| x.sub(y), bool: |x, y| x ^ y),
+    rules {
+        fn vjp(&self, _p: &[Array], cotangents: &[Array], argnums: &[usize], _o: &[Array]) -> Result<Vec<Array>> {
+            argnums.iter().map(|&i| if i == 0 { Ok(cotangents[0].clone()) } else { crate::ops::negative(&cotangents[0]) }).collect()
+        }
+        fn jvp(&self, _p: &[Array], tangents: &[Array], argnums: &[usize], _o: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![match (argnums, tangents) {
+                ([0], [t]) => t.clone(),
+                ([_], [t]) => crate::ops::negative(t)?,
+                (_, [t0, t1]) => crate::ops::subtract(t0, t1)?,
+                _ => return Err(Error::runtime("[Subtract::jvp] expected one or two tangents")),
+            }])
+        }
+        binary_vmap_rule!(crate::ops::subtract); }
 );
 
 binary_primitive!(
@@ -144,7 +157,8 @@ binary_primitive!(
     |a, b, spec| match a.dtype() {
         crate::Dtype::Complex64 => binary::<C64, C64>(a, b, spec, complex_div),
         _ => numeric_binary!(a, b, spec, |x, y| x.div(y), bool: |x, _y| x),
-    }
+    },
+    rules { binary_partial_rules!(|a, b, out, i| if i == 0 { crate::ops::reciprocal(b) } else { crate::ops::negative(&crate::ops::divide(out, b)?) }); binary_vmap_rule!(crate::ops::divide); }
 );
 
 binary_primitive!(
@@ -152,14 +166,16 @@ binary_primitive!(
     /// complex64 (MLX's `floor` leaves complex numbers as they are).
     FloorDivide,
     |a, b, spec| dispatch_real!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.floor_div(y)),
-        _ => binary::<C64, C64>(a, b, spec, complex_div))
+        _ => binary::<C64, C64>(a, b, spec, complex_div)),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::floor_divide); }
 );
 
 binary_primitive!(
     /// `remainder`: Python's `%` (the result takes the divisor's sign); not for complex64.
     Remainder,
     |a, b, spec| dispatch_real!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.rem(y)),
-        _ => Err(unsupported("remainder", a)))
+        _ => Err(unsupported("remainder", a))),
+    rules { binary_partial_rules!(|a, b, out, i| if i == 0 { crate::ops::ones_like(a) } else { crate::ops::negative(&crate::ops::floor(&crate::ops::divide(a, b)?)?) }); binary_vmap_rule!(crate::ops::remainder); }
 );
 
 /// `divmod`: the floor quotient and the remainder, computed together as two outputs.
@@ -191,26 +207,30 @@ binary_primitive!(
     /// as `cpow`; bool: `a or not b`.
     Power,
     |a, b, spec| dispatch_real!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.power(y)),
-        _ => binary::<C64, C64>(a, b, spec, complex_pow))
+        _ => binary::<C64, C64>(a, b, spec, complex_pow)),
+    rules { binary_partial_rules!(|a, b, out, i| if i == 0 { crate::ops::multiply(&crate::ops::power(a, &crate::ops::subtract(b, 1)?)?, b) } else { crate::ops::r#where(out, &crate::ops::multiply(&crate::ops::log(a)?, out)?, 0.0) }); binary_vmap_rule!(crate::ops::power); }
 );
 
 binary_primitive!(
     /// `maximum`: NaN propagates; complex numbers compare lexicographically.
     Maximum,
-    |a, b, spec| any_binary!(a, b, spec, T, |x, y| x.max_nan(y))
+    |a, b, spec| any_binary!(a, b, spec, T, |x, y| x.max_nan(y)),
+    rules { binary_partial_rules!(|a, b, out, i| if i == 0 { crate::ops::greater(a, b) } else { crate::ops::less_equal(a, b) }); binary_vmap_rule!(crate::ops::maximum); }
 );
 
 binary_primitive!(
     /// `minimum`: NaN propagates; complex numbers compare lexicographically.
     Minimum,
-    |a, b, spec| any_binary!(a, b, spec, T, |x, y| x.min_nan(y))
+    |a, b, spec| any_binary!(a, b, spec, T, |x, y| x.min_nan(y)),
+    rules { binary_partial_rules!(|a, b, out, i| if i == 0 { crate::ops::less(a, b) } else { crate::ops::greater_equal(a, b) }); binary_vmap_rule!(crate::ops::minimum); }
 );
 
 binary_primitive!(
     /// `arctan2(a, b)`: the angle of the point `(b, a)`; real floats only.
     ArcTan2,
     |a, b, spec| dispatch_float!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.atan2(y)),
-        _ => Err(unsupported("arctan2", a)))
+        _ => Err(unsupported("arctan2", a))),
+    rules { binary_partial_rules!(|a, b, out, i| { let r = crate::ops::add(&crate::ops::square(a)?, &crate::ops::square(b)?)?; if i == 0 { crate::ops::divide(b, &r) } else { crate::ops::negative(&crate::ops::divide(a, &r)?) } }); binary_vmap_rule!(crate::ops::arctan2); }
 );
 
 binary_primitive!(
@@ -220,7 +240,8 @@ binary_primitive!(
         _ => match a.dtype() {
             crate::Dtype::Complex64 => binary::<C64, C64>(a, b, spec, complex_logaddexp),
             _ => Err(unsupported("logaddexp", a)),
-        })
+        }),
+    rules { binary_partial_rules!(|a, b, out, i| { let s = crate::ops::sigmoid(&crate::ops::subtract(a, b)?)?; if i == 0 { Ok(s) } else { crate::ops::subtract(1.0, &s) } }); binary_vmap_rule!(crate::ops::logaddexp); }
 );
 
 /// `equal`; with `equal_nan`, two NaNs compare equal (for `array_equal` and `isclose`).
@@ -243,6 +264,26 @@ impl Primitive for Equal {
         }?;
         Ok(vec![d])
     }
+    zero_derivative_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let nan = self.equal_nan;
+        crate::transforms::rules::vmap_elementwise(inputs, axes, |xs| {
+            let shape = crate::ops::broadcast_shapes(&[xs[0].shape(), xs[1].shape()])?;
+            let a = crate::ops::broadcast_to(&xs[0], &shape)?;
+            let b = crate::ops::broadcast_to(&xs[1], &shape)?;
+            Ok(Array::from_op(
+                shape,
+                crate::Dtype::Bool,
+                Equal { equal_nan: nan },
+                vec![a, b],
+            ))
+        })
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -251,43 +292,50 @@ impl Primitive for Equal {
 binary_primitive!(
     /// `not_equal` (true where either is NaN).
     NotEqual,
-    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x != y)
+    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x != y),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::not_equal); }
 );
 
 binary_primitive!(
     /// `greater` (complex: lexicographic).
     Greater,
-    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.greater(y))
+    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.greater(y)),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::greater); }
 );
 
 binary_primitive!(
     /// `greater_equal` (complex: lexicographic).
     GreaterEqual,
-    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.greater_equal(y))
+    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.greater_equal(y)),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::greater_equal); }
 );
 
 binary_primitive!(
     /// `less` (complex: lexicographic).
     Less,
-    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.less(y))
+    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.less(y)),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::less); }
 );
 
 binary_primitive!(
     /// `less_equal` (complex: lexicographic).
     LessEqual,
-    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.less_equal(y))
+    |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.less_equal(y)),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::less_equal); }
 );
 
 binary_primitive!(
     /// `logical_and` of bool inputs.
     LogicalAnd,
-    |a, b, spec| binary::<bool, bool>(a, b, spec, |x, y| x && y)
+    |a, b, spec| binary::<bool, bool>(a, b, spec, |x, y| x && y),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::logical_and); }
 );
 
 binary_primitive!(
     /// `logical_or` of bool inputs.
     LogicalOr,
-    |a, b, spec| binary::<bool, bool>(a, b, spec, |x, y| x || y)
+    |a, b, spec| binary::<bool, bool>(a, b, spec, |x, y| x || y),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::logical_or); }
 );
 
 /// Runs a [`Bits`] closure on bool and the integers.
@@ -305,31 +353,36 @@ macro_rules! bits_binary {
 binary_primitive!(
     /// `bitwise_and` (bool: logical and).
     BitwiseAnd,
-    |a, b, spec| bits_binary!("bitwise_and", a, b, spec, and)
+    |a, b, spec| bits_binary!("bitwise_and", a, b, spec, and),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::bitwise_and); }
 );
 
 binary_primitive!(
     /// `bitwise_or` (bool: logical or).
     BitwiseOr,
-    |a, b, spec| bits_binary!("bitwise_or", a, b, spec, or)
+    |a, b, spec| bits_binary!("bitwise_or", a, b, spec, or),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::bitwise_or); }
 );
 
 binary_primitive!(
     /// `bitwise_xor` (bool: logical xor).
     BitwiseXor,
-    |a, b, spec| bits_binary!("bitwise_xor", a, b, spec, xor)
+    |a, b, spec| bits_binary!("bitwise_xor", a, b, spec, xor),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::bitwise_xor); }
 );
 
 binary_primitive!(
     /// `left_shift` of integers (bool arrives as uint8).
     LeftShift,
     |a, b, spec| dispatch_int!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.shl(y)),
-        _ => Err(unsupported("left_shift", a)))
+        _ => Err(unsupported("left_shift", a))),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::left_shift); }
 );
 
 binary_primitive!(
     /// `right_shift` of integers, arithmetic for signed types (bool arrives as uint8).
     RightShift,
     |a, b, spec| dispatch_int!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.shr(y)),
-        _ => Err(unsupported("right_shift", a)))
+        _ => Err(unsupported("right_shift", a))),
+    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::right_shift); }
 );

@@ -33,6 +33,82 @@ impl Primitive for Concatenate {
         });
         Ok(vec![Data::from_buffer(buf, &spec.shape)])
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let c = &cotangents[0];
+        let ax = self.axis;
+        let mut starts = Vec::with_capacity(primals.len());
+        let mut pos = 0usize;
+        for p in primals {
+            starts.push(pos);
+            pos += p.shape()[ax];
+        }
+        argnums
+            .iter()
+            .map(|&i| {
+                let mut start = vec![0isize; c.ndim()];
+                let mut stop: Vec<isize> = c.shape().iter().map(|&d| d as isize).collect();
+                start[ax] = starts[i] as isize;
+                stop[ax] = (starts[i] + primals[i].shape()[ax]) as isize;
+                crate::ops::slice(c, start, stop, vec![1isize; c.ndim()])
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let parts = primals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match argnums.iter().position(|&a| a == i) {
+                Some(k) => Ok(tangents[k].clone()),
+                None => crate::ops::zeros_like(p),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(vec![crate::ops::concatenate(&parts, self.axis as isize)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let size = inputs
+            .iter()
+            .zip(axes)
+            .find_map(|(x, a)| a.map(|a| x.shape()[a]));
+        let Some(size) = size else {
+            return Ok((
+                vec![crate::ops::concatenate(inputs, self.axis as isize)?],
+                vec![None],
+            ));
+        };
+        let parts = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, a)| match a {
+                Some(a) => crate::ops::moveaxis(x, *a as isize, 0),
+                None => {
+                    let mut shape = vec![size];
+                    shape.extend_from_slice(x.shape());
+                    crate::ops::broadcast_to(&crate::ops::expand_dims(x, 0)?, shape)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            vec![crate::ops::concatenate(&parts, self.axis as isize + 1)?],
+            vec![Some(0)],
+        ))
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }

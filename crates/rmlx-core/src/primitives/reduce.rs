@@ -84,6 +84,54 @@ axes_primitive!(
     }
 );
 
+/// The `vmap` rule of a reduction over `axes` of its input, given the public op `op(x, axes,
+/// keepdims)`: the reduced axes shift past the batch axis; `keepdims` is read off the ranks.
+pub(crate) fn vmap_axes_reduce(
+    axes: &[usize],
+    inputs: &[Array],
+    batch: &[Option<usize>],
+    outputs: &[OutputSpec],
+    op: impl Fn(&Array, Vec<usize>, bool) -> Result<Array>,
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let x = &inputs[0];
+    let Some(b) = batch[0] else {
+        let keepdims = outputs[0].shape.len() == x.ndim();
+        return Ok((vec![op(x, axes.to_vec(), keepdims)?], vec![None]));
+    };
+    let keepdims = outputs[0].shape.len() + 1 == x.ndim();
+    let shifted: Vec<usize> = axes
+        .iter()
+        .map(|&a| if a < b { a } else { a + 1 })
+        .collect();
+    let out_axis = if keepdims {
+        b
+    } else {
+        b - axes.iter().filter(|&&a| a < b).count()
+    };
+    Ok((vec![op(x, shifted, keepdims)?], vec![Some(out_axis)]))
+}
+
+/// The rules of `max` and `min` over `axes`: the cotangent goes to the elements equal to the
+/// result, shared equally among ties (as MLX).
+fn extremum_vjp(axes: &[usize], x: &Array, out: &Array, cot: &Array) -> Result<Array> {
+    let kept = kept_shape(x.shape(), axes);
+    let out = crate::ops::reshape(out, kept.clone())?;
+    let cot = crate::ops::reshape(cot, kept)?;
+    let mask = crate::ops::equal(x, &out)?;
+    let count = crate::ops::sum_axes(&mask, axes.to_vec(), true)?;
+    crate::ops::multiply(&crate::ops::divide(&cot, &count)?, &mask)
+}
+
+fn extremum_jvp(axes: &[usize], x: &Array, out: &Array, t: &Array) -> Result<Array> {
+    let kept = kept_shape(x.shape(), axes);
+    let keepdims = out.ndim() == x.ndim();
+    let outk = crate::ops::reshape(out, kept)?;
+    let mask = crate::ops::equal(x, &outk)?;
+    let count = crate::ops::sum_axes(&mask, axes.to_vec(), keepdims)?;
+    let picked = crate::ops::sum_axes(&crate::ops::multiply(t, &mask)?, axes.to_vec(), keepdims)?;
+    crate::ops::divide(&picked, &count)
+}
+
 /// `shape` with every axis in `axes` set to 1 (a reduction's output with `keepdims`).
 pub(crate) fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
     let mut s = shape.to_vec();
@@ -94,23 +142,55 @@ pub(crate) fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
 }
 axes_primitive!(
     /// `prod` (the input already has the accumulation dtype).
-    Prod, "Prod", prod_kernel
+    Prod, "Prod", prod_kernel,
+    rules {
+        fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::prod_axes(x, a, k))
+        } }
 );
 axes_primitive!(
     /// `max`, propagating NaN.
-    Max, "Max", max_kernel
+    Max, "Max", max_kernel,
+    rules {
+        fn vjp(&self, primals: &[Array], cotangents: &[Array], _argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![extremum_vjp(&self.axes, &primals[0], &outputs[0], &cotangents[0])?])
+        }
+        fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![extremum_jvp(&self.axes, &primals[0], &outputs[0], &tangents[0])?])
+        }
+        fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::max_axes(x, a, k))
+        } }
 );
 axes_primitive!(
     /// `min`, propagating NaN.
-    Min, "Min", min_kernel
+    Min, "Min", min_kernel,
+    rules {
+        fn vjp(&self, primals: &[Array], cotangents: &[Array], _argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![extremum_vjp(&self.axes, &primals[0], &outputs[0], &cotangents[0])?])
+        }
+        fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![extremum_jvp(&self.axes, &primals[0], &outputs[0], &tangents[0])?])
+        }
+        fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::min_axes(x, a, k))
+        } }
 );
 axes_primitive!(
     /// `all` of a bool input.
-    All, "All", all_kernel
+    All, "All", all_kernel,
+    rules { crate::transforms::rules::zero_derivative_rules!();
+        fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::all_axes(x, a, k))
+        } }
 );
 axes_primitive!(
     /// `any` of a bool input.
-    Any, "Any", any_kernel
+    Any, "Any", any_kernel,
+    rules { crate::transforms::rules::zero_derivative_rules!();
+        fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::any_axes(x, a, k))
+        } }
 );
 
 fn no_bool(op: &str) -> Error {
@@ -168,6 +248,17 @@ impl Primitive for ArgMax {
             crate::dispatch_dtype!(x.dtype(), T => red::arg_reduce::<T, true>(x, self.axis, &outputs[0]))?,
         ])
     }
+    crate::transforms::rules::zero_derivative_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_axes_reduce(&[self.axis], inputs, axes, outputs, |x, a, k| {
+            crate::ops::argmax_axis(x, a[0] as isize, k)
+        })
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -188,6 +279,17 @@ impl Primitive for ArgMin {
         Ok(vec![
             crate::dispatch_dtype!(x.dtype(), T => red::arg_reduce::<T, false>(x, self.axis, &outputs[0]))?,
         ])
+    }
+    crate::transforms::rules::zero_derivative_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_axes_reduce(&[self.axis], inputs, axes, outputs, |x, a, k| {
+            crate::ops::argmin_axis(x, a[0] as isize, k)
+        })
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -316,9 +418,79 @@ impl Primitive for Softmax {
         }?;
         Ok(vec![d])
     }
+    fn vjp(
+        &self,
+        _primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![softmax_linear(&outputs[0], &cotangents[0])?])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![softmax_linear(&outputs[0], &tangents[0])?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let precise = self.precise;
+        rows_vmap(inputs, axes, outputs, move |rows, n| {
+            Ok(Array::from_op(
+                rows.shape()[..1].iter().copied().chain([n]).collect(),
+                rows.dtype(),
+                Softmax { precise },
+                vec![rows],
+            ))
+        })
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+}
+
+/// `s * (v - sum(v * s))` over the last axis: the softmax Jacobian (symmetric) applied to `v`.
+fn softmax_linear(s: &Array, v: &Array) -> Result<Array> {
+    let dot = crate::ops::sum_axes(&crate::ops::multiply(v, s)?, [-1], true)?;
+    crate::ops::multiply(s, &crate::ops::subtract(v, &dot)?)
+}
+
+/// A per-row value as a `(rows, 1)` column.
+fn column(x: &Array) -> Result<Array> {
+    if x.ndim() == 1 {
+        crate::ops::expand_dims(x, -1)
+    } else {
+        Ok(x.clone())
+    }
+}
+
+/// `vmap` of a primitive over the rows of a `(rows, n)` input: the batch folds into the rows.
+fn rows_vmap(
+    inputs: &[Array],
+    axes: &[Option<usize>],
+    outputs: &[OutputSpec],
+    op: impl Fn(Array, usize) -> Result<Array>,
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let x = &inputs[0];
+    let Some(b) = axes[0] else {
+        let n = x.shape()[1];
+        return Ok((vec![op(x.clone(), n)?], vec![None]));
+    };
+    let x = crate::ops::moveaxis(x, b as isize, 0)?;
+    let (batch, rows, n) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let flat = crate::ops::reshape(&x, [batch * rows, n])?;
+    let out = op(flat, n)?;
+    let mut shape = vec![batch];
+    shape.extend_from_slice(&outputs[0].shape);
+    Ok((vec![crate::ops::reshape(&out, shape)?], vec![Some(0)]))
 }
 
 /// log(sum(exp(x))) of a real row in f64, shifted by the max (0 when the max is infinite).
@@ -385,6 +557,54 @@ impl Primitive for LogSumExp {
             d => Err(Error::value(format!("[logsumexp] Not supported for {d}."))),
         }?;
         Ok(vec![d])
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let out = column(&outputs[0])?;
+        let p = crate::ops::exp(&crate::ops::subtract(&primals[0], &out)?)?;
+        Ok(vec![crate::ops::multiply(&column(&cotangents[0])?, &p)?])
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let p = crate::ops::exp(&crate::ops::subtract(&primals[0], &column(&outputs[0])?)?)?;
+        let keep = outputs[0].ndim() == 2;
+        Ok(vec![crate::ops::sum_axes(
+            &crate::ops::multiply(&tangents[0], &p)?,
+            [-1],
+            keep,
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let shift = self.shift;
+        let keep = outputs[0].shape.len() == 2;
+        rows_vmap(inputs, axes, outputs, move |rows, _n| {
+            let shape = if keep {
+                vec![rows.shape()[0], 1]
+            } else {
+                vec![rows.shape()[0]]
+            };
+            Ok(Array::from_op(
+                shape,
+                rows.dtype(),
+                LogSumExp { shift },
+                vec![rows],
+            ))
+        })
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)

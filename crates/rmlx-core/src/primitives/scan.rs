@@ -14,7 +14,7 @@ use half::{bf16, f16};
 
 /// A scan: one small type per operation, sharing the axis and direction parameters.
 macro_rules! scan_primitive {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $kernel:ident) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $kernel:ident $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
         #[derive(Debug, PartialEq)]
         pub(crate) struct $ty {
@@ -36,6 +36,21 @@ macro_rules! scan_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            fn vmap(
+                &self,
+                inputs: &[Array],
+                axes: &[Option<usize>],
+                _outputs: &[OutputSpec],
+            ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+                let x = &inputs[0];
+                let axis = match axes[0] {
+                    Some(b) if b <= self.axis => self.axis + 1,
+                    _ => self.axis,
+                };
+                let p = $ty { axis, reverse: self.reverse, inclusive: self.inclusive };
+                Ok((vec![Array::from_op(x.shape().to_vec(), x.dtype(), p, vec![x.clone()])], axes.to_vec()))
+            }
+            $($($rules)*)?
         }
     };
 }
@@ -59,7 +74,32 @@ fn run<T: Element>(
 
 scan_primitive!(
     /// `cumsum` (wrapping for integers).
-    CumSum, "CumSum", cumsum_kernel
+    CumSum, "CumSum", cumsum_kernel,
+    rules {
+        // A sum's transpose is the sum the other way, with the same inclusiveness.
+        fn vjp(
+            &self,
+            _primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let c = &cotangents[0];
+            let p = CumSum { axis: self.axis, reverse: !self.reverse, inclusive: self.inclusive };
+            Ok(vec![Array::from_op(c.shape().to_vec(), c.dtype(), p, vec![c.clone()])])
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let t = &tangents[0];
+            let p = CumSum { axis: self.axis, reverse: self.reverse, inclusive: self.inclusive };
+            Ok(vec![Array::from_op(t.shape().to_vec(), t.dtype(), p, vec![t.clone()])])
+        }
+    }
 );
 scan_primitive!(
     /// `cumprod` (logical and for bool).

@@ -315,6 +315,33 @@ impl Primitive for Contiguous {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+
+    fn vjp(
+        &self,
+        _primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![cotangents[0].clone()])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![tangents[0].clone()])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Ok((vec![crate::ops::contiguous(&inputs[0])?], axes.to_vec()))
+    }
 }
 
 /// `astype`: converts every element as C++'s `static_cast` does in MLX.
@@ -412,6 +439,69 @@ impl Primitive for Slice {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        // The cotangent written into zeros where the slice came from.
+        let x = &primals[0];
+        let c = crate::ops::astype(&cotangents[0], x.dtype())?;
+        let update = crate::primitives::indexing::SliceUpdate {
+            reduce: crate::cpu::indexing::ScatterReduce::None,
+            start: self.start.clone(),
+            strides: self.strides.clone(),
+        };
+        let zeros = crate::ops::zeros_like(x)?;
+        Ok(vec![Array::from_op(
+            x.shape().to_vec(),
+            x.dtype(),
+            update,
+            vec![zeros, c],
+        )])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let t = &tangents[0];
+        let slice = Slice {
+            start: self.start.clone(),
+            strides: self.strides.clone(),
+        };
+        Ok(vec![Array::from_op(
+            outputs[0].shape().to_vec(),
+            t.dtype(),
+            slice,
+            vec![t.clone()],
+        )])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let (mut start, mut strides, mut shape) = (
+            self.start.clone(),
+            self.strides.clone(),
+            outputs[0].shape.clone(),
+        );
+        if let Some(b) = axes[0] {
+            start.insert(b, 0);
+            strides.insert(b, 1);
+            shape.insert(b, x.shape()[b]);
+        }
+        let out = Array::from_op(shape, x.dtype(), Slice { start, strides }, vec![x.clone()]);
+        Ok((vec![out], axes.to_vec()))
     }
 }
 

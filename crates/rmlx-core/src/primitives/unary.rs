@@ -13,7 +13,7 @@ use crate::dtype::Dtype;
 use crate::element::C64;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
-use crate::transforms::rules::{unary_derivative_rules, unary_vmap_rule};
+use crate::transforms::rules::{unary_derivative_rules, unary_vmap_rule, zero_derivative_rules};
 use half::{bf16, f16};
 
 /// Applies float math to a float or complex input: an f32 slice kernel for float32 (and, in
@@ -114,7 +114,8 @@ unary_primitive!(
         let d = crate::dispatch_numeric!(x.dtype(), T => elementwise::unary::<T, T>(x, spec, UnaryNum::abs),
             bool => unreachable!("bool shares its buffer above"))?;
         Ok(vec![d])
-    }
+    },
+    rules { unary_derivative_rules!(Abs, |x, _out| crate::ops::sign(x)); }
 );
 
 unary_primitive!(
@@ -126,7 +127,8 @@ unary_primitive!(
         let d = crate::dispatch_numeric!(x.dtype(), T => elementwise::unary::<T, T>(x, spec, UnaryNum::sign),
             bool => unreachable!("bool shares its buffer above"))?;
         Ok(vec![d])
-    }
+    },
+    rules { zero_derivative_rules!(); unary_vmap_rule!(Sign); }
 );
 
 unary_primitive!(
@@ -135,7 +137,8 @@ unary_primitive!(
         let d = crate::dispatch_numeric!(x.dtype(), T => elementwise::unary::<T, T>(x, spec, |v| v.neg()),
             bool => Err(Error::value("[negative] Not supported for bool, use logical_not instead.")))?;
         Ok(vec![d])
-    }
+    },
+    rules { unary_derivative_rules!(Negative, |x, _out| crate::ops::full(x.shape(), -1.0, Some(x.dtype()))); }
 );
 
 unary_primitive!(
@@ -144,7 +147,8 @@ unary_primitive!(
         let d = crate::dispatch_numeric!(x.dtype(), T => elementwise::unary::<T, T>(x, spec, |v| v.mul(v)),
             bool => elementwise::copy::<bool>(x, spec))?;
         Ok(vec![d])
-    }
+    },
+    rules { unary_derivative_rules!(Square, |x, _out| crate::ops::multiply(x, 2.0)); }
 );
 
 float_math!(
@@ -154,19 +158,23 @@ float_math!(
 );
 float_math!(
     /// `expm1`: `e^x - 1`, accurate near 0; no complex form.
-    Expm1, "Expm1", "expm1", each(f32::exp_m1), f64::exp_m1, None
+    Expm1, "Expm1", "expm1", each(f32::exp_m1), f64::exp_m1, None,
+    rules { unary_derivative_rules!(Expm1, |x, out| { let _ = (&x, &out); crate::ops::add(out, 1.0) }); }
 );
 float_math!(
     /// `sqrt`.
-    Sqrt, "Sqrt", "sqrt", each(f32::sqrt), f64::sqrt, Some(|c: C64| c.sqrt())
+    Sqrt, "Sqrt", "sqrt", each(f32::sqrt), f64::sqrt, Some(|c: C64| c.sqrt()),
+    rules { unary_derivative_rules!(Sqrt, |x, out| { let _ = (&x, &out); crate::ops::divide(0.5, out) }); }
 );
 float_math!(
     /// `rsqrt`: `1 / sqrt(x)`.
-    Rsqrt, "Rsqrt", "rsqrt", each(rsqrt32), rsqrt64, Some(|c: C64| c.sqrt().inv())
+    Rsqrt, "Rsqrt", "rsqrt", each(rsqrt32), rsqrt64, Some(|c: C64| c.sqrt().inv()),
+    rules { unary_derivative_rules!(Rsqrt, |x, out| { let _ = (&x, &out); crate::ops::multiply(&crate::ops::divide(out, x)?, -0.5) }); }
 );
 float_math!(
     /// `log1p`: `ln(1 + x)`, accurate near 0.
-    Log1p, "Log1p", "log1p", each(f32::ln_1p), f64::ln_1p, Some(|c: C64| (c + 1.0).ln())
+    Log1p, "Log1p", "log1p", each(f32::ln_1p), f64::ln_1p, Some(|c: C64| (c + 1.0).ln()),
+    rules { unary_derivative_rules!(Log1p, |x, out| { let _ = (&x, &out); crate::ops::reciprocal(&crate::ops::add(x, 1.0)?) }); }
 );
 float_math!(
     /// `sin`.
@@ -180,27 +188,33 @@ float_math!(
 );
 float_math!(
     /// `tan`.
-    Tan, "Tan", "tan", each(f32::tan), f64::tan, Some(|c: C64| c.tan())
+    Tan, "Tan", "tan", each(f32::tan), f64::tan, Some(|c: C64| c.tan()),
+    rules { unary_derivative_rules!(Tan, |x, out| { let _ = (&x, &out); crate::ops::reciprocal(&crate::ops::square(&crate::ops::cos(x)?)?) }); }
 );
 float_math!(
     /// `arcsin`.
-    ArcSin, "ArcSin", "arcsin", each(f32::asin), f64::asin, Some(|c: C64| c.asin())
+    ArcSin, "ArcSin", "arcsin", each(f32::asin), f64::asin, Some(|c: C64| c.asin()),
+    rules { unary_derivative_rules!(ArcSin, |x, out| { let _ = (&x, &out); crate::ops::rsqrt(&crate::ops::subtract(1.0, &crate::ops::square(x)?)?) }); }
 );
 float_math!(
     /// `arccos`.
-    ArcCos, "ArcCos", "arccos", each(f32::acos), f64::acos, Some(|c: C64| c.acos())
+    ArcCos, "ArcCos", "arccos", each(f32::acos), f64::acos, Some(|c: C64| c.acos()),
+    rules { unary_derivative_rules!(ArcCos, |x, out| { let _ = (&x, &out); crate::ops::negative(&crate::ops::rsqrt(&crate::ops::subtract(1.0, &crate::ops::square(x)?)?)?) }); }
 );
 float_math!(
     /// `arctan`.
-    ArcTan, "ArcTan", "arctan", each(f32::atan), f64::atan, Some(|c: C64| c.atan())
+    ArcTan, "ArcTan", "arctan", each(f32::atan), f64::atan, Some(|c: C64| c.atan()),
+    rules { unary_derivative_rules!(ArcTan, |x, out| { let _ = (&x, &out); crate::ops::reciprocal(&crate::ops::add(&crate::ops::square(x)?, 1.0)?) }); }
 );
 float_math!(
     /// `sinh`.
-    Sinh, "Sinh", "sinh", each(f32::sinh), f64::sinh, Some(|c: C64| c.sinh())
+    Sinh, "Sinh", "sinh", each(f32::sinh), f64::sinh, Some(|c: C64| c.sinh()),
+    rules { unary_derivative_rules!(Sinh, |x, out| { let _ = (&x, &out); crate::ops::cosh(x) }); }
 );
 float_math!(
     /// `cosh`.
-    Cosh, "Cosh", "cosh", each(f32::cosh), f64::cosh, Some(|c: C64| c.cosh())
+    Cosh, "Cosh", "cosh", each(f32::cosh), f64::cosh, Some(|c: C64| c.cosh()),
+    rules { unary_derivative_rules!(Cosh, |x, out| { let _ = (&x, &out); crate::ops::sinh(x) }); }
 );
 float_math!(
     /// `tanh` (vectorised for float32).
@@ -212,27 +226,33 @@ float_math!(
 );
 float_math!(
     /// `arcsinh`.
-    ArcSinh, "ArcSinh", "arcsinh", each(asinh32), asinh64, Some(|c: C64| c.asinh())
+    ArcSinh, "ArcSinh", "arcsinh", each(asinh32), asinh64, Some(|c: C64| c.asinh()),
+    rules { unary_derivative_rules!(ArcSinh, |x, out| { let _ = (&x, &out); crate::ops::rsqrt(&crate::ops::add(&crate::ops::square(x)?, 1.0)?) }); }
 );
 float_math!(
     /// `arccosh`.
-    ArcCosh, "ArcCosh", "arccosh", each(acosh32), acosh64, Some(|c: C64| c.acosh())
+    ArcCosh, "ArcCosh", "arccosh", each(acosh32), acosh64, Some(|c: C64| c.acosh()),
+    rules { unary_derivative_rules!(ArcCosh, |x, out| { let _ = (&x, &out); crate::ops::rsqrt(&crate::ops::subtract(&crate::ops::square(x)?, 1.0)?) }); }
 );
 float_math!(
     /// `arctanh`.
-    ArcTanh, "ArcTanh", "arctanh", each(f32::atanh), f64::atanh, Some(|c: C64| c.atanh())
+    ArcTanh, "ArcTanh", "arctanh", each(f32::atanh), f64::atanh, Some(|c: C64| c.atanh()),
+    rules { unary_derivative_rules!(ArcTanh, |x, out| { let _ = (&x, &out); crate::ops::reciprocal(&crate::ops::subtract(1.0, &crate::ops::square(x)?)?) }); }
 );
 float_math!(
     /// `sigmoid`: `1 / (1 + e^-x)` (vectorised for float32); no complex form.
-    Sigmoid, "Sigmoid", "sigmoid", vmath::sigmoid_f32, sigmoid64, None
+    Sigmoid, "Sigmoid", "sigmoid", vmath::sigmoid_f32, sigmoid64, None,
+    rules { unary_derivative_rules!(Sigmoid, |x, out| { let _ = (&x, &out); crate::ops::multiply(out, &crate::ops::subtract(1.0, out)?) }); }
 );
 float_math!(
     /// `erf`; no complex form.
-    Erf, "Erf", "erf", each(|v: f32| special::erf(v as f64) as f32), special::erf, None
+    Erf, "Erf", "erf", each(|v: f32| special::erf(v as f64) as f32), special::erf, None,
+    rules { unary_derivative_rules!(Erf, |x, out| { let _ = (&x, &out); crate::ops::multiply(&crate::ops::exp(&crate::ops::negative(&crate::ops::square(x)?)?)?, std::f64::consts::FRAC_2_SQRT_PI) }); }
 );
 float_math!(
     /// `erfinv`; no complex form.
-    ErfInv, "ErfInv", "erfinv", each(|v: f32| special::erfinv(v as f64) as f32), special::erfinv, None
+    ErfInv, "ErfInv", "erfinv", each(|v: f32| special::erfinv(v as f64) as f32), special::erfinv, None,
+    rules { unary_derivative_rules!(ErfInv, |x, out| { let _ = (&x, &out); crate::ops::multiply(&crate::ops::exp(&crate::ops::square(out)?)?, 0.5 * std::f64::consts::PI.sqrt()) }); }
 );
 
 /// `asinh` that stays finite for large `|x|` (where `x^2` would overflow).
@@ -274,6 +294,17 @@ pub(crate) struct Log {
     pub(crate) base: LogBase,
 }
 
+impl Log {
+    /// `x * ln(base)`: the derivative of the logarithm is its reciprocal.
+    fn scaled_input(&self, x: &Array) -> Result<Array> {
+        match self.base {
+            LogBase::E => Ok(x.clone()),
+            LogBase::Two => crate::ops::multiply(x, std::f64::consts::LN_2),
+            LogBase::Ten => crate::ops::multiply(x, std::f64::consts::LN_10),
+        }
+    }
+}
+
 impl Primitive for Log {
     fn name(&self) -> &'static str {
         match self.base {
@@ -311,6 +342,45 @@ impl Primitive for Log {
             ),
         }
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::divide(
+            &cotangents[0],
+            &self.scaled_input(&primals[0])?,
+        )?])
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::divide(
+            &tangents[0],
+            &self.scaled_input(&primals[0])?,
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let out = Array::from_op(
+            x.shape().to_vec(),
+            outputs[0].dtype,
+            Log { base: self.base },
+            vec![x.clone()],
+        );
+        Ok((vec![out], axes.to_vec()))
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -327,7 +397,7 @@ macro_rules! rounding_primitive {
             let d = crate::dispatch_numeric!(x.dtype(), T => elementwise::unary::<T, T>(x, spec, UnaryNum::$method),
                 bool => unreachable!("bool shares its buffer above"))?;
             Ok(vec![d])
-        });
+        }, rules { zero_derivative_rules!(); unary_vmap_rule!($T); });
     };
 }
 rounding_primitive!(
@@ -388,7 +458,8 @@ impl Inexact {
 macro_rules! class_primitive {
     ($(#[$doc:meta])* $T:ident, $name:literal, $op:literal, $method:ident) => {
         unary_primitive!($(#[$doc])* $T, $name, |x, spec| classify(x, spec, $op,
-            |v| v.test(FloatClass::$method, FloatClass::$method, FloatClass::$method)));
+            |v| v.test(FloatClass::$method, FloatClass::$method, FloatClass::$method)),
+            rules { zero_derivative_rules!(); unary_vmap_rule!($T); });
     };
 }
 class_primitive!(
@@ -411,12 +482,14 @@ class_primitive!(
 unary_primitive!(
     /// `isfinite` of an inexact input: neither infinite nor NaN.
     IsFinite, "IsFinite", |x, spec| classify(x, spec, "isfinite",
-        |v| v.test(|a| a.is_finite(), |a| a.is_finite(), |c| !c.is_nan_() && !c.is_inf_()))
+        |v| v.test(|a| a.is_finite(), |a| a.is_finite(), |c| !c.is_nan_() && !c.is_inf_())),
+    rules { zero_derivative_rules!(); unary_vmap_rule!(IsFinite); }
 );
 
 unary_primitive!(
     /// `logical_not` of a bool input (the op casts first).
-    LogicalNot, "LogicalNot", |x, spec| Ok(vec![elementwise::unary::<bool, bool>(x, spec, |v| !v)?])
+    LogicalNot, "LogicalNot", |x, spec| Ok(vec![elementwise::unary::<bool, bool>(x, spec, |v| !v)?]),
+    rules { zero_derivative_rules!(); unary_vmap_rule!(LogicalNot); }
 );
 
 unary_primitive!(
@@ -434,20 +507,24 @@ unary_primitive!(
         let d = inv!(Bool => bool, Uint8 => u8, Uint16 => u16, Uint32 => u32, Uint64 => u64,
             Int8 => i8, Int16 => i16, Int32 => i32, Int64 => i64)?;
         Ok(vec![d])
-    }
+    },
+    rules { unary_vmap_rule!(BitwiseInvert); }
 );
 
 unary_primitive!(
     /// `real` of a complex64 input (float32).
-    Real, "Real", |x, spec| Ok(vec![elementwise::unary::<C64, f32>(x, spec, |c| c.re)?])
+    Real, "Real", |x, spec| Ok(vec![elementwise::unary::<C64, f32>(x, spec, |c| c.re)?]),
+    rules { unary_vmap_rule!(Real); }
 );
 unary_primitive!(
     /// `imag` of a complex64 input (float32).
-    Imag, "Imag", |x, spec| Ok(vec![elementwise::unary::<C64, f32>(x, spec, |c| c.im)?])
+    Imag, "Imag", |x, spec| Ok(vec![elementwise::unary::<C64, f32>(x, spec, |c| c.im)?]),
+    rules { unary_vmap_rule!(Imag); }
 );
 unary_primitive!(
     /// `conjugate` of a complex64 input.
-    Conjugate, "Conjugate", |x, spec| Ok(vec![elementwise::unary::<C64, C64>(x, spec, |c| c.conj())?])
+    Conjugate, "Conjugate", |x, spec| Ok(vec![elementwise::unary::<C64, C64>(x, spec, |c| c.conj())?]),
+    rules { unary_vmap_rule!(Conjugate); }
 );
 unary_primitive!(
     /// `stop_gradient`: the identity (shares the input's buffer); blocks gradients.

@@ -113,3 +113,75 @@ macro_rules! binary_vmap_rule {
     };
 }
 pub(crate) use binary_vmap_rule;
+
+/// `vjp` and `jvp` rules of an op whose derivative is zero wherever it exists (rounding,
+/// comparisons, tests): zero cotangents for the inputs, a zero tangent for the output.
+macro_rules! zero_derivative_rules {
+    () => {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            _cotangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            argnums
+                .iter()
+                .map(|&i| crate::ops::zeros_like(&primals[i]))
+                .collect()
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            _tangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::zeros_like(&outputs[0])?])
+        }
+    };
+}
+pub(crate) use zero_derivative_rules;
+
+/// `vjp` and `jvp` of a binary elementwise primitive from its partial derivatives:
+/// `$d` gives `∂out/∂input_$i` from the inputs `$a`, `$b` and the output `$out`; the vjp
+/// multiplies the cotangent by it, the jvp sums tangent times partial over the inputs given.
+macro_rules! binary_partial_rules {
+    (|$a:ident, $b:ident, $out:ident, $i:ident| $d:expr) => {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let ($a, $b, $out) = (&primals[0], &primals[1], &outputs[0]);
+            let _ = (&$a, &$b, &$out);
+            argnums
+                .iter()
+                .map(|&$i| crate::ops::multiply(&cotangents[0], &$d?))
+                .collect()
+        }
+        fn jvp(
+            &self,
+            primals: &[Array],
+            tangents: &[Array],
+            argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let ($a, $b, $out) = (&primals[0], &primals[1], &outputs[0]);
+            let _ = (&$a, &$b, &$out);
+            let mut acc: Option<Array> = None;
+            for (&$i, t) in argnums.iter().zip(tangents) {
+                let term = crate::ops::multiply(t, &$d?)?;
+                acc = Some(match acc {
+                    Some(x) => crate::ops::add(&x, &term)?,
+                    None => term,
+                });
+            }
+            acc.map(|x| vec![x])
+                .ok_or_else(|| crate::error::Error::runtime("[jvp] expected a tangent"))
+        }
+    };
+}
+pub(crate) use binary_partial_rules;

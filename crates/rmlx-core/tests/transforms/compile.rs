@@ -244,6 +244,12 @@ fn compiled_training_step_updates_captured_state() {
         assert!((l[0].item::<f32>().unwrap() - v[0].item::<f32>().unwrap()).abs() < 1e-5);
     }
     assert_eq!(TRACES.load(Ordering::SeqCst), 1, "traced once");
-    let (a, b) = (state.get()[0].to_vec::<f32>().unwrap(), w.to_vec::<f32>().unwrap());
-    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5), "{a:?} vs {b:?}");
+    let (a, b) = (
+        state.get()[0].to_vec::<f32>().unwrap(),
+        w.to_vec::<f32>().unwrap(),
+    );
+    assert!(
+        a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5),
+        "{a:?} vs {b:?}"
+    );
 }

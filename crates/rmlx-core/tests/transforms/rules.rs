@@ -1,0 +1,166 @@
+//! Each primitive's rules against finite differences (float64) and vmap against stacked
+//! slices.
+use crate::common::*;
+use rmlx_core as mx;
+use rmlx_core::{Array, Result};
+
+type F = fn(&[Array]) -> Result<Array>;
+
+fn unary_cases() -> Vec<(&'static str, F, f64, f64)> {
+    // (name, f, low, high): inputs drawn inside each function's domain.
+    vec![
+        ("abs", |a| mx::abs(&a[0]), 0.1, 1.0),
+        ("negative", |a| mx::negative(&a[0]), -1.0, 1.0),
+        ("square", |a| mx::square(&a[0]), -1.0, 1.0),
+        ("sqrt", |a| mx::sqrt(&a[0]), 0.2, 2.0),
+        ("rsqrt", |a| mx::rsqrt(&a[0]), 0.2, 2.0),
+        ("expm1", |a| mx::expm1(&a[0]), -1.0, 1.0),
+        ("log", |a| mx::log(&a[0]), 0.2, 2.0),
+        ("log2", |a| mx::log2(&a[0]), 0.2, 2.0),
+        ("log10", |a| mx::log10(&a[0]), 0.2, 2.0),
+        ("log1p", |a| mx::log1p(&a[0]), -0.5, 2.0),
+        ("tan", |a| mx::tan(&a[0]), -1.0, 1.0),
+        ("arcsin", |a| mx::arcsin(&a[0]), -0.8, 0.8),
+        ("arccos", |a| mx::arccos(&a[0]), -0.8, 0.8),
+        ("arctan", |a| mx::arctan(&a[0]), -2.0, 2.0),
+        ("sinh", |a| mx::sinh(&a[0]), -1.0, 1.0),
+        ("cosh", |a| mx::cosh(&a[0]), -1.0, 1.0),
+        ("arcsinh", |a| mx::arcsinh(&a[0]), -2.0, 2.0),
+        ("arccosh", |a| mx::arccosh(&a[0]), 1.2, 3.0),
+        ("arctanh", |a| mx::arctanh(&a[0]), -0.8, 0.8),
+        ("sigmoid", |a| mx::sigmoid(&a[0]), -3.0, 3.0),
+        ("erf", |a| mx::erf(&a[0]), -2.0, 2.0),
+        ("erfinv", |a| mx::erfinv(&a[0]), -0.8, 0.8),
+        ("floor", |a| mx::floor(&a[0]), 0.1, 0.9),
+        ("sign", |a| mx::sign(&a[0]), 0.1, 0.9),
+        ("softmax", |a| mx::softmax(&a[0], [-1]), -2.0, 2.0),
+        ("softmax axis 0", |a| mx::softmax(&a[0], [0]), -2.0, 2.0),
+        (
+            "logsumexp",
+            |a| mx::logsumexp_axes(&a[0], [1], false),
+            -2.0,
+            2.0,
+        ),
+        ("max", |a| mx::max_axes(&a[0], [0], false), -2.0, 2.0),
+        (
+            "min keepdims",
+            |a| mx::min_axes(&a[0], [-1], true),
+            -2.0,
+            2.0,
+        ),
+        ("mean", |a| mx::mean_axes(&a[0], [0, 1], false), -2.0, 2.0),
+        ("cumsum", |a| mx::cumsum(&a[0], Some(1)), -2.0, 2.0),
+        (
+            "cumsum reverse exclusive",
+            |a| {
+                mx::cumsum_with(
+                    &a[0],
+                    Some(0),
+                    mx::ScanOptions {
+                        reverse: true,
+                        inclusive: false,
+                    },
+                )
+            },
+            -2.0,
+            2.0,
+        ),
+        (
+            "slice",
+            |a| mx::slice(&a[0], [1, 0], [3, 4], [1, 2]),
+            -2.0,
+            2.0,
+        ),
+        (
+            "slice reversed",
+            |a| mx::slice(&a[0], [2, 3], [-4, -5], [-1, -2]),
+            -2.0,
+            2.0,
+        ),
+        (
+            "concatenate",
+            |a| mx::concatenate(&[a[0].clone(), mx::exp(&a[0])?], 1),
+            -1.0,
+            1.0,
+        ),
+        (
+            "where",
+            |a| {
+                mx::r#where(
+                    &mx::greater(&a[0], 0.0)?,
+                    &mx::exp(&a[0])?,
+                    &mx::sin(&a[0])?,
+                )
+            },
+            -1.0,
+            1.0,
+        ),
+        (
+            "contiguous of transpose",
+            |a| mx::contiguous(&a[0].transpose()?),
+            -1.0,
+            1.0,
+        ),
+    ]
+}
+
+#[test]
+fn unary_and_reduction_rules_match_finite_differences() {
+    for (k, (name, f, lo, hi)) in unary_cases().into_iter().enumerate() {
+        let x = rand_in(&[3, 5], 40 + k as u64, lo, hi);
+        check_grads(name, f, &[x], 1e-5);
+    }
+}
+
+#[test]
+fn unary_and_reduction_rules_vmap_like_slices() {
+    for (k, (name, f, lo, hi)) in unary_cases().into_iter().enumerate() {
+        let x = rand_in(&[4, 3, 5], 80 + k as u64, lo, hi);
+        check_vmap(name, f, &[x.clone()], &[Some(0)], 1e-12);
+        check_vmap(name, f, &[x], &[Some(-1)], 1e-12);
+    }
+}
+
+fn binary_cases() -> Vec<(&'static str, F)> {
+    vec![
+        ("subtract", |a| mx::subtract(&a[0], &a[1])),
+        ("divide", |a| mx::divide(&a[0], &a[1])),
+        ("power", |a| mx::power(&a[0], &a[1])),
+        ("maximum", |a| mx::maximum(&a[0], &a[1])),
+        ("minimum", |a| mx::minimum(&a[0], &a[1])),
+        ("logaddexp", |a| mx::logaddexp(&a[0], &a[1])),
+        ("arctan2", |a| mx::arctan2(&a[0], &a[1])),
+        ("remainder", |a| mx::remainder(&a[0], &a[1])),
+        ("multiply by comparison", |a| {
+            mx::multiply(&a[0], &mx::greater(&a[0], &a[1])?)
+        }),
+    ]
+}
+
+#[test]
+fn binary_rules_match_finite_differences_and_vmap() {
+    for (k, (name, f)) in binary_cases().into_iter().enumerate() {
+        let a = rand_in(&[3, 4], 200 + k as u64, 0.5, 2.0);
+        let b = rand_in(&[4], 300 + k as u64, 0.6, 1.9);
+        check_grads(name, f, &[a.clone(), b.clone()], 1e-5);
+        let ab = rand_in(&[2, 3, 4], 400 + k as u64, 0.5, 2.0);
+        check_vmap(name, f, &[ab.clone(), b.clone()], &[Some(0), None], 1e-12);
+        let bb = rand_in(&[4, 2], 500 + k as u64, 0.6, 1.9);
+        check_vmap(name, f, &[ab, bb], &[Some(0), Some(1)], 1e-12);
+    }
+}
+
+#[test]
+fn maximum_splits_ties_as_mlx() {
+    // MLX: d max(a, b)/da is (a > b), d/db is (a <= b): a tie goes to b.
+    let g = mx::grad(|a: &[Array]| mx::sum(&mx::maximum(&a[0], &a[1])?), [0, 1])(&[
+        mx::array![1.0, 2.0],
+        mx::array![1.0, 1.0],
+    ])
+    .unwrap();
+    assert_eq!(g[0].to_vec::<f32>().unwrap(), vec![0.0, 1.0]);
+    assert_eq!(g[1].to_vec::<f32>().unwrap(), vec![1.0, 0.0]);
+    // max over an axis shares the cotangent among equal maxima.
+    let g = mx::grad(|a: &[Array]| mx::max(&a[0]), 0)(&[mx::array![3.0, 1.0, 3.0]]).unwrap();
+    assert_eq!(g[0].to_vec::<f32>().unwrap(), vec![0.5, 0.0, 0.5]);
+}
