@@ -528,7 +528,6 @@ pub fn scaled_dot_product_attention(
 
 /// `rms_norm` from plain ops; `inputs` are the primitive's `[x, weight]` (already in the
 /// output dtype; a scalar weight means none).
-#[cfg_attr(not(test), allow(dead_code))] // the transforms' rules will call it
 pub(crate) fn rms_norm_fallback(inputs: &[Array], eps: f32) -> Result<Array> {
     let out = inputs[0].dtype();
     let x = astype(&inputs[0], Dtype::Float32)?;
@@ -543,7 +542,6 @@ pub(crate) fn rms_norm_fallback(inputs: &[Array], eps: f32) -> Result<Array> {
 
 /// `layer_norm` from plain ops; `inputs` are the primitive's `[x, weight, bias]` (scalars
 /// mean none).
-#[cfg_attr(not(test), allow(dead_code))] // the transforms' rules will call it
 pub(crate) fn layer_norm_fallback(inputs: &[Array], eps: f32) -> Result<Array> {
     let out = inputs[0].dtype();
     let x = astype(&inputs[0], Dtype::Float32)?;
@@ -562,7 +560,6 @@ pub(crate) fn layer_norm_fallback(inputs: &[Array], eps: f32) -> Result<Array> {
 }
 
 /// `rope` from plain ops; `inputs` are the primitive's `[x, offset, freqs?]`.
-#[cfg_attr(not(test), allow(dead_code))] // the transforms' rules will call it
 pub(crate) fn rope_fallback(
     inputs: &[Array],
     dims: usize,
@@ -638,7 +635,6 @@ pub(crate) fn rope_fallback(
 
 /// `scaled_dot_product_attention` from plain ops; `inputs` are the primitive's
 /// `[q, k, v, mask?, sinks?]` (the mask broadcast to `(B, N_q, L_q, L_kv)`).
-#[cfg_attr(not(test), allow(dead_code))] // the transforms' rules will call it
 pub(crate) fn sdpa_fallback(
     inputs: &[Array],
     scale: f32,

@@ -26,6 +26,9 @@ impl Primitive for RmsNorm {
             &outputs[0],
         )?])
     }
+    crate::transforms::rules::rules_via_fallback!(|p, xs| crate::fast::rms_norm_fallback(
+        xs, p.eps
+    ));
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -50,6 +53,9 @@ impl Primitive for LayerNorm {
             &outputs[0],
         )?])
     }
+    crate::transforms::rules::rules_via_fallback!(|p, xs| crate::fast::layer_norm_fallback(
+        xs, p.eps
+    ));
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -85,6 +91,14 @@ impl Primitive for Rope {
             &outputs[0],
         )?])
     }
+    crate::transforms::rules::rules_via_fallback!(|p, xs| crate::fast::rope_fallback(
+        xs,
+        p.dims,
+        p.traditional,
+        p.base,
+        p.scale,
+        p.forward
+    ));
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -128,6 +142,12 @@ impl Primitive for ScaledDotProductAttention {
             &outputs[0],
         )?])
     }
+    crate::transforms::rules::rules_via_fallback!(|p, xs| crate::fast::sdpa_fallback(
+        xs,
+        p.scale,
+        p.mask,
+        p.has_sinks
+    ));
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }

@@ -124,6 +124,11 @@ impl Primitive for AddMM {
             &outputs[0],
         )?])
     }
+    // inputs [c, a, b]: alpha * (a @ b) + beta * c, differentiated through plain ops.
+    crate::transforms::rules::rules_via_fallback!(|p, xs| {
+        let prod = crate::ops::multiply(&crate::ops::matmul(&xs[1], &xs[2])?, p.alpha as f64)?;
+        crate::ops::add(&prod, &crate::ops::multiply(&xs[0], p.beta as f64)?)
+    });
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -157,6 +162,10 @@ impl Primitive for VecDot {
         }?;
         Ok(vec![out])
     }
+    // sum(a * b) over the last axis (the inputs share one shape), through plain ops.
+    crate::transforms::rules::rules_via_fallback!(|_p, xs| {
+        crate::ops::sum_axes(&crate::ops::multiply(&xs[0], &xs[1])?, [-1], false)
+    });
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }

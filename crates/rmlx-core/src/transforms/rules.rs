@@ -185,3 +185,81 @@ macro_rules! binary_partial_rules {
     };
 }
 pub(crate) use binary_partial_rules;
+
+/// The `vjp` of a primitive through `f`, the same function written with plain ops (MLX
+/// differentiates its fast primitives through their fallbacks too).
+pub(crate) fn vjp_via(
+    f: impl Fn(&[Array]) -> Result<Array>,
+    primals: &[Array],
+    cotangents: &[Array],
+    argnums: &[usize],
+) -> Result<Vec<Array>> {
+    Ok(super::vjp_argnums(f, primals, cotangents, argnums)?.1)
+}
+
+/// The `jvp` of a primitive through `f` (inputs without a tangent get zeros).
+pub(crate) fn jvp_via(
+    f: impl Fn(&[Array]) -> Result<Array>,
+    primals: &[Array],
+    tangents: &[Array],
+    argnums: &[usize],
+) -> Result<Vec<Array>> {
+    let mut all = primals
+        .iter()
+        .map(crate::ops::zeros_like)
+        .collect::<Result<Vec<_>>>()?;
+    for (&i, t) in argnums.iter().zip(tangents) {
+        all[i] = t.clone();
+    }
+    Ok(super::jvp(f, primals, &all)?.1)
+}
+
+/// The `vmap` of a primitive through `f`: the output is batched on axis 0.
+pub(crate) fn vmap_via(
+    f: impl Fn(&[Array]) -> Result<Array>,
+    inputs: &[Array],
+    axes: &[Option<usize>],
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    if axes.iter().all(Option::is_none) {
+        return Ok((vec![f(inputs)?], vec![None]));
+    }
+    let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
+    Ok((super::vmap(f, &in_axes, &[])(inputs)?, vec![Some(0)]))
+}
+
+/// `vjp`, `jvp` and `vmap` of a primitive through its plain-ops form `$f` (a closure
+/// expression over `self` and the inputs).
+macro_rules! rules_via_fallback {
+    (|$s:ident, $xs:ident| $f:expr) => {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let $s = self;
+            crate::transforms::rules::vjp_via(|$xs: &[Array]| $f, primals, cotangents, argnums)
+        }
+        fn jvp(
+            &self,
+            primals: &[Array],
+            tangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let $s = self;
+            crate::transforms::rules::jvp_via(|$xs: &[Array]| $f, primals, tangents, argnums)
+        }
+        fn vmap(
+            &self,
+            inputs: &[Array],
+            axes: &[Option<usize>],
+            _outputs: &[OutputSpec],
+        ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            let $s = self;
+            crate::transforms::rules::vmap_via(|$xs: &[Array]| $f, inputs, axes)
+        }
+    };
+}
+pub(crate) use rules_via_fallback;

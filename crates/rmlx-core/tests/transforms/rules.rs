@@ -164,3 +164,104 @@ fn maximum_splits_ties_as_mlx() {
     let g = mx::grad(|a: &[Array]| mx::max(&a[0]), 0)(&[mx::array![3.0, 1.0, 3.0]]).unwrap();
     assert_eq!(g[0].to_vec::<f32>().unwrap(), vec![0.5, 0.0, 0.5]);
 }
+
+#[test]
+fn indexing_linalg_and_fast_rules() {
+    let x = rand(&[4, 5], 600);
+    let idx = Array::from_slice(&[0i32, 3, 3, 1, 4, 0, 2, 2], &[4, 2]).unwrap();
+    let cases: Vec<(&str, Box<dyn Fn(&[Array]) -> Result<Array>>)> = vec![
+        (
+            "take rows",
+            Box::new(|a: &[Array]| mx::take(&a[0], &mx::array![2i32, 0, 2], Some(0))),
+        ),
+        (
+            "take flat",
+            Box::new(|a: &[Array]| mx::take(&a[0], &mx::array![[1i32, 7], [7, 19]], None)),
+        ),
+        (
+            "index array",
+            Box::new(|a: &[Array]| a[0].index(mx::s![.., mx::array![4i32, 1, 4]])),
+        ),
+        (
+            "take_along_axis",
+            Box::new(move |a: &[Array]| mx::take_along_axis(&a[0], &idx, Some(1))),
+        ),
+        (
+            "addmm",
+            Box::new(|a: &[Array]| {
+                mx::addmm(
+                    &a[0].sum_axes([1], true)?,
+                    &a[0],
+                    &a[0].transpose()?,
+                    0.5,
+                    2.0,
+                )
+            }),
+        ),
+        (
+            "inner",
+            Box::new(|a: &[Array]| mx::inner(&a[0], &mx::sin(&a[0])?)),
+        ),
+    ];
+    for (name, f) in &cases {
+        let f = |a: &[Array]| f(a);
+        check_grads(name, &f, std::slice::from_ref(&x), 1e-4);
+        let xb = rand(&[3, 4, 5], 700);
+        check_vmap(name, &f, &[xb], &[Some(0)], 1e-9);
+    }
+}
+
+#[test]
+fn fast_norms_differentiate_like_their_formulas() {
+    // The fast norms compute in float32: compare with the plain formula's gradients.
+    let x = rand(&[4, 6], 800).astype(mx::float32).unwrap();
+    let w = rand(&[6], 801).astype(mx::float32).unwrap();
+    let fast = |a: &[Array]| mx::sum(&mx::sin(&mx::fast::rms_norm(&a[0], Some(&a[1]), 1e-5)?)?);
+    let plain = |a: &[Array]| {
+        let ms = mx::mean_axes(&mx::square(&a[0])?, [-1], true)?;
+        let y = &a[0] * &mx::rsqrt(&(ms + 1e-5))? * &a[1];
+        mx::sum(&mx::sin(&y)?)
+    };
+    let g1 = mx::grad(fast, [0, 1])(&[x.clone(), w.clone()]).unwrap();
+    let g2 = mx::grad(plain, [0, 1])(&[x.clone(), w.clone()]).unwrap();
+    for (a, b) in g1.iter().zip(&g2) {
+        let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+        assert!(
+            a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-4),
+            "{a:?} {b:?}"
+        );
+    }
+    let fast = |a: &[Array]| {
+        mx::sum(&mx::sin(&mx::fast::layer_norm(
+            &a[0],
+            Some(&a[1]),
+            Some(&a[1]),
+            1e-5,
+        )?)?)
+    };
+    let plain = |a: &[Array]| {
+        let mu = mx::mean_axes(&a[0], [-1], true)?;
+        let xc = &a[0] - &mu;
+        let var = mx::mean_axes(&mx::square(&xc)?, [-1], true)?;
+        let y = &xc * &mx::rsqrt(&(var + 1e-5))? * &a[1] + &a[1];
+        mx::sum(&mx::sin(&y)?)
+    };
+    let g1 = mx::grad(fast, [0, 1])(&[x.clone(), w.clone()]).unwrap();
+    let g2 = mx::grad(plain, [0, 1])(&[x.clone(), w.clone()]).unwrap();
+    for (a, b) in g1.iter().zip(&g2) {
+        let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+        assert!(
+            a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-4),
+            "{a:?} {b:?}"
+        );
+    }
+    // vmap of the fast norm equals the norm of each slice.
+    let xb = rand(&[3, 4, 6], 802).astype(mx::float32).unwrap();
+    check_vmap(
+        "rms_norm",
+        |a| mx::fast::rms_norm(&a[0], None, 1e-5),
+        &[xb],
+        &[Some(1)],
+        1e-5,
+    );
+}
