@@ -34,6 +34,7 @@ pub(crate) mod primitives;
 pub mod print;
 pub mod scalar;
 pub mod transforms;
+pub mod tree;
 
 pub use allocator::{
     clear_cache, get_active_memory, get_array_buffer_size, get_cache_memory, get_memory_limit,

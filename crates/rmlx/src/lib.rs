@@ -12,3 +12,14 @@
 pub mod core {
     pub use rmlx_core::*;
 }
+
+/// `mlx.utils`: trees of arrays (`tree_flatten`, `tree_unflatten`, `tree_map`, ...).
+///
+/// ```
+/// use rmlx::{core as mx, utils::{Tree, tree_flatten}};
+/// let t = Tree::List(vec![Tree::from(mx::array![1.0]), Tree::None]);
+/// assert_eq!(tree_flatten(&t, "")[1].0, "1");
+/// ```
+pub mod utils {
+    pub use rmlx_core::tree::*;
+}
