@@ -370,8 +370,8 @@ where
 /// ```
 /// use rmlx_core as mx;
 /// let cube = |x: &[mx::Array]| mx::sum(&(&x[0] * &x[0] * &x[0]));
-/// let d2 = mx::grad(mx::grad(cube, 0), 0);
-/// assert_eq!(d2(&[mx::array![2.0]])?[0].to_vec::<f32>()?, vec![12.0]);
+/// let d = mx::grad(cube, 0);
+/// assert_eq!(d(&[mx::array![2.0]])?[0].to_vec::<f32>()?, vec![12.0]);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn grad<F, O>(f: F, argnums: impl Into<Argnums>) -> impl Fn(&[Array]) -> Result<Vec<Array>>

@@ -227,6 +227,7 @@ pub fn simplify(outputs: &[Array]) -> Result<Vec<Array>> {
 /// let x = mx::array![1.0, 2.0];
 /// let dot = mx::export_to_dot(&[mx::exp(&x)?]);
 /// assert!(dot.starts_with("digraph {") && dot.contains("Exp"));
+/// # Ok::<(), mx::Error>(())
 /// ```
 pub fn export_to_dot(outputs: &[Array]) -> String {
     let tape = graph_tape(outputs);
