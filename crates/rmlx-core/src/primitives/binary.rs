@@ -82,11 +82,7 @@ binary_primitive!(
             _argnums: &[usize],
             _outputs: &[Array],
         ) -> Result<Vec<Array>> {
-            Ok(vec![match tangents {
-                [t] => t.clone(),
-                [a, b] => crate::ops::add(a, b)?,
-                _ => return Err(Error::runtime("[Add::jvp] expected one or two tangents")),
-            }])
+            crate::transforms::rules::sum_terms("Add", tangents.iter().map(|t| Ok(t.clone())))
         }
         binary_vmap_rule!(crate::ops::add);
     }
@@ -135,16 +131,13 @@ binary_primitive!(
             argnums: &[usize],
             _outputs: &[Array],
         ) -> Result<Vec<Array>> {
-            let mut out: Option<Array> = None;
-            for (&i, t) in argnums.iter().zip(tangents) {
-                let term = crate::ops::multiply(t, &primals[1 - i])?;
-                out = Some(match out {
-                    Some(acc) => crate::ops::add(&acc, &term)?,
-                    None => term,
-                });
-            }
-            out.map(|o| vec![o])
-                .ok_or_else(|| Error::runtime("[Multiply::jvp] expected a tangent"))
+            crate::transforms::rules::sum_terms(
+                "Multiply",
+                argnums
+                    .iter()
+                    .zip(tangents)
+                    .map(|(&i, t)| crate::ops::multiply(t, &primals[1 - i])),
+            )
         }
         binary_vmap_rule!(crate::ops::multiply);
     }

@@ -200,46 +200,6 @@ impl Primitive for Compiled {
         Ok(vec![Data::from_buffer(buf, &spec.shape)])
     }
 
-    fn vjp(
-        &self,
-        primals: &[Array],
-        cotangents: &[Array],
-        argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        let f = |xs: &[Array]| Ok(self.original.replay(xs));
-        Ok(crate::transforms::vjp_argnums(f, primals, cotangents, argnums)?.1)
-    }
-
-    fn jvp(
-        &self,
-        primals: &[Array],
-        tangents: &[Array],
-        argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        let mut all = primals
-            .iter()
-            .map(crate::ops::zeros_like)
-            .collect::<Result<Vec<_>>>()?;
-        for (&i, t) in argnums.iter().zip(tangents) {
-            all[i] = t.clone();
-        }
-        let f = |xs: &[Array]| Ok(self.original.replay(xs));
-        Ok(crate::transforms::jvp(f, primals, &all)?.1)
-    }
-
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-        _outputs: &[OutputSpec],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        if axes.iter().all(Option::is_none) {
-            return Ok((self.original.replay(inputs), vec![None]));
-        }
-        let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
-        let f = crate::transforms::vmap(|xs: &[Array]| Ok(self.original.replay(xs)), &in_axes, &[]);
-        Ok((f(inputs)?, vec![Some(0)]))
-    }
+    // Transformed through the unfused chain (one output: the fused root).
+    crate::transforms::rules::rules_via_fallback!(|c, xs| Ok(c.original.replay(xs).remove(0)));
 }

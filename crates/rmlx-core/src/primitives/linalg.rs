@@ -60,20 +60,16 @@ impl Primitive for Matmul {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let mut out: Option<Array> = None;
-        for (&i, t) in argnums.iter().zip(tangents) {
-            let term = if i == 0 {
-                crate::ops::matmul(t, &primals[1])?
-            } else {
-                crate::ops::matmul(&primals[0], t)?
-            };
-            out = Some(match out {
-                Some(acc) => crate::ops::add(&acc, &term)?,
-                None => term,
-            });
-        }
-        out.map(|o| vec![o])
-            .ok_or_else(|| crate::error::Error::runtime("[Matmul::jvp] expected a tangent"))
+        crate::transforms::rules::sum_terms(
+            "Matmul",
+            argnums.iter().zip(tangents).map(|(&i, t)| {
+                if i == 0 {
+                    crate::ops::matmul(t, &primals[1])
+                } else {
+                    crate::ops::matmul(&primals[0], t)
+                }
+            }),
+        )
     }
     fn vmap(
         &self,

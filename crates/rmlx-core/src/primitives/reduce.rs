@@ -71,15 +71,7 @@ axes_primitive!(
             axes: &[Option<usize>],
             outputs: &[OutputSpec],
         ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-            let (x, b) = (&inputs[0], axes[0]);
-            let Some(b) = b else {
-                let keepdims = outputs[0].shape.len() == x.ndim();
-                return Ok((vec![crate::ops::sum_axes(x, self.axes.clone(), keepdims)?], vec![None]));
-            };
-            let keepdims = outputs[0].shape.len() + 1 == x.ndim();
-            let shifted: Vec<usize> = self.axes.iter().map(|&a| if a < b { a } else { a + 1 }).collect();
-            let out_axis = if keepdims { b } else { b - self.axes.iter().filter(|&&a| a < b).count() };
-            Ok((vec![crate::ops::sum_axes(x, shifted, keepdims)?], vec![Some(out_axis)]))
+            vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::sum_axes(x, a, k))
         }
     }
 );

@@ -138,7 +138,27 @@ unary_primitive!(
             bool => Err(Error::value("[negative] Not supported for bool, use logical_not instead.")))?;
         Ok(vec![d])
     },
-    rules { unary_derivative_rules!(Negative, |x, _out| crate::ops::full(x.shape(), -1.0, Some(x.dtype()))); }
+    rules {
+        fn vjp(
+            &self,
+            _primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::negative(&cotangents[0])?])
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::negative(&tangents[0])?])
+        }
+        unary_vmap_rule!(Negative);
+    }
 );
 
 unary_primitive!(

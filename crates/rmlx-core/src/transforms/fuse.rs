@@ -139,7 +139,7 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
                     sub_inputs.push(r.clone());
                 }
                 other => {
-                    let key = ref_key(other);
+                    let key = other.key();
                     let i = *ext_index.entry(key).or_insert_with(|| {
                         ext_inputs.push(other.clone());
                         ext_inputs.len() - 1
@@ -215,13 +215,5 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
         primitive: Arc::new(compiled) as Arc<dyn Primitive>,
         inputs: ext_inputs,
         outputs: out,
-    }
-}
-
-fn ref_key(r: &Ref) -> (u8, usize, usize) {
-    match r {
-        Ref::Input(i) => (0, *i, 0),
-        Ref::Node(n, k) => (1, *n, *k),
-        Ref::Const(a) => (2, a.id(), 0),
     }
 }

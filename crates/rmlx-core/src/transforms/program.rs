@@ -20,7 +20,7 @@ pub(crate) enum Ref {
 
 impl Ref {
     /// Identity of what the reference points at, for comparing inputs.
-    fn key(&self) -> (u8, usize, usize) {
+    pub(crate) fn key(&self) -> (u8, usize, usize) {
         match self {
             Ref::Input(i) => (0, *i, 0),
             Ref::Node(n, k) => (1, *n, *k),

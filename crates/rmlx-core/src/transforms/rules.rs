@@ -171,20 +171,35 @@ macro_rules! binary_partial_rules {
         ) -> Result<Vec<Array>> {
             let ($a, $b, $out) = (&primals[0], &primals[1], &outputs[0]);
             let _ = (&$a, &$b, &$out);
-            let mut acc: Option<Array> = None;
-            for (&$i, t) in argnums.iter().zip(tangents) {
-                let term = crate::ops::multiply(t, &$d?)?;
-                acc = Some(match acc {
-                    Some(x) => crate::ops::add(&x, &term)?,
-                    None => term,
-                });
-            }
-            acc.map(|x| vec![x])
-                .ok_or_else(|| crate::error::Error::runtime("[jvp] expected a tangent"))
+            crate::transforms::rules::sum_terms(
+                self.name(),
+                argnums
+                    .iter()
+                    .zip(tangents)
+                    .map(|(&$i, t)| crate::ops::multiply(t, &$d?)),
+            )
         }
     };
 }
 pub(crate) use binary_partial_rules;
+
+/// The sum of a jvp's per-input terms (`name` is the primitive, for the error when a rule is
+/// called without tangents).
+pub(crate) fn sum_terms(
+    name: &str,
+    terms: impl IntoIterator<Item = Result<Array>>,
+) -> Result<Vec<Array>> {
+    let mut acc: Option<Array> = None;
+    for term in terms {
+        let term = term?;
+        acc = Some(match acc {
+            Some(x) => crate::ops::add(&x, &term)?,
+            None => term,
+        });
+    }
+    acc.map(|x| vec![x])
+        .ok_or_else(|| crate::error::Error::runtime(format!("[{name}::jvp] expected a tangent")))
+}
 
 /// The `vjp` of a primitive through `f`, the same function written with plain ops (MLX
 /// differentiates its fast primitives through their fallbacks too).
