@@ -231,8 +231,8 @@ pub fn tree_map_with_path(
 /// assert_eq!(n, 3);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn tree_reduce<T>(tree: &Tree, init: T, mut f: impl FnMut(T, &Array) -> T) -> T {
-    tree.leaves().iter().fold(init, |acc, a| f(acc, a))
+pub fn tree_reduce<T>(tree: &Tree, init: T, f: impl FnMut(T, &Array) -> T) -> T {
+    tree.leaves().iter().fold(init, f)
 }
 
 /// The gradients of `f`'s first output (a scalar; further leaves of the output are auxiliary)

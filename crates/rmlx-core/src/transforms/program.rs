@@ -29,6 +29,9 @@ impl Ref {
     }
 }
 
+/// A node's primitive name and input references: candidates for merging share one.
+type NodeKey = (&'static str, Vec<(u8, usize, usize)>);
+
 /// One node: a primitive applied to inputs.
 #[derive(Clone)]
 pub(crate) struct ProgNode {
@@ -118,7 +121,7 @@ impl Program {
         self.merge_scalar_constants()?;
         let mut remap: HashMap<(usize, usize), Ref> = HashMap::new();
         // Candidates for each (name, inputs) key.
-        let mut seen: HashMap<(&'static str, Vec<(u8, usize, usize)>), Vec<usize>> = HashMap::new();
+        let mut seen: HashMap<NodeKey, Vec<usize>> = HashMap::new();
         let apply = |remap: &HashMap<(usize, usize), Ref>, r: &Ref| match r {
             Ref::Node(n, k) => remap.get(&(*n, *k)).cloned().unwrap_or_else(|| r.clone()),
             _ => r.clone(),

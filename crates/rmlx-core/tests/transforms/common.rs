@@ -60,8 +60,8 @@ where
     let cot = rand(out.shape(), 77).astype(out.dtype()).unwrap();
 
     let (_, jvps) = mx::jvp(f, inputs, &tangents).unwrap_or_else(|e| panic!("{name}: jvp: {e}"));
-    let (_, vjps) =
-        mx::vjp(f, inputs, &[cot.clone()]).unwrap_or_else(|e| panic!("{name}: vjp: {e}"));
+    let (_, vjps) = mx::vjp(f, inputs, std::slice::from_ref(&cot))
+        .unwrap_or_else(|e| panic!("{name}: vjp: {e}"));
 
     // Finite differences of the directional derivative.
     let h = 1e-6;

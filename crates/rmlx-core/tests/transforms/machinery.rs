@@ -96,7 +96,7 @@ fn jvp_of_vjp_and_vmap_of_grad() {
     };
     let (_, t) = mx::jvp(
         g,
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &[Array::from_slice(&[1.0f64], &[1]).unwrap()],
     )
     .unwrap();
@@ -110,7 +110,7 @@ fn jvp_of_vjp_and_vmap_of_grad() {
         &[],
         &[],
     );
-    let got = per_row(&[rows.clone()]).unwrap();
+    let got = per_row(std::slice::from_ref(&rows)).unwrap();
     let want = mx::grad(|a: &[Array]| mx::sum(&mx::tanh(&a[0])?), 0)(&[rows]).unwrap();
     let (a, b) = (v(&got[0]), v(&want[0]));
     assert_eq!(got[0].shape(), &[4, 3]);
@@ -200,9 +200,9 @@ fn vmap_axes_and_errors() {
 fn core_rules_against_finite_differences() {
     let x = rand(&[3, 4], 11);
     let w = rand(&[4, 2], 12);
-    check_grads("exp", |a| mx::exp(&a[0]), &[x.clone()], 1e-6);
-    check_grads("sin", |a| mx::sin(&a[0]), &[x.clone()], 1e-6);
-    check_grads("tanh", |a| mx::tanh(&a[0]), &[x.clone()], 1e-6);
+    check_grads("exp", |a| mx::exp(&a[0]), std::slice::from_ref(&x), 1e-6);
+    check_grads("sin", |a| mx::sin(&a[0]), std::slice::from_ref(&x), 1e-6);
+    check_grads("tanh", |a| mx::tanh(&a[0]), std::slice::from_ref(&x), 1e-6);
     check_grads("mul", |a| Ok(&a[0] * &a[1]), &[x.clone(), x.clone()], 1e-6);
     check_grads(
         "add broadcast",
@@ -213,13 +213,13 @@ fn core_rules_against_finite_differences() {
     check_grads(
         "sum axis",
         |a| mx::sum_axes(&a[0], [1], false),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         1e-6,
     );
     check_grads(
         "reshape transpose",
         |a| a[0].reshape(&[4, 3])?.transpose(),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         1e-6,
     );
     check_grads(
@@ -239,8 +239,20 @@ fn core_rules_against_finite_differences() {
 #[test]
 fn core_rules_vmap_like_stacked_slices() {
     let x = rand(&[3, 4], 21);
-    check_vmap("exp", |a| mx::exp(&a[0]), &[x.clone()], &[Some(1)], 1e-12);
-    check_vmap("sum", |a| mx::sum(&a[0]), &[x.clone()], &[Some(0)], 1e-12);
+    check_vmap(
+        "exp",
+        |a| mx::exp(&a[0]),
+        std::slice::from_ref(&x),
+        &[Some(1)],
+        1e-12,
+    );
+    check_vmap(
+        "sum",
+        |a| mx::sum(&a[0]),
+        std::slice::from_ref(&x),
+        &[Some(0)],
+        1e-12,
+    );
     check_vmap(
         "sum axis 0",
         |a| mx::sum_axes(&a[0], [0], true),

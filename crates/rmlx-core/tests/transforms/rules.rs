@@ -116,7 +116,7 @@ fn unary_and_reduction_rules_match_finite_differences() {
 fn unary_and_reduction_rules_vmap_like_slices() {
     for (k, (name, f, lo, hi)) in unary_cases().into_iter().enumerate() {
         let x = rand_in(&[4, 3, 5], 80 + k as u64, lo, hi);
-        check_vmap(name, f, &[x.clone()], &[Some(0)], 1e-12);
+        check_vmap(name, f, std::slice::from_ref(&x), &[Some(0)], 1e-12);
         check_vmap(name, f, &[x], &[Some(-1)], 1e-12);
     }
 }
@@ -169,7 +169,8 @@ fn maximum_splits_ties_as_mlx() {
 fn indexing_linalg_and_fast_rules() {
     let x = rand(&[4, 5], 600);
     let idx = Array::from_slice(&[0i32, 3, 3, 1, 4, 0, 2, 2], &[4, 2]).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&[Array]) -> Result<Array>>)> = vec![
+    type Case = (&'static str, Box<dyn Fn(&[Array]) -> Result<Array>>);
+    let cases: Vec<Case> = vec![
         (
             "take rows",
             Box::new(|a: &[Array]| mx::take(&a[0], &mx::array![2i32, 0, 2], Some(0))),
