@@ -2,4 +2,5 @@
 //! finite differences and against stacking slices.
 mod common;
 
+mod index_linalg;
 mod machinery;
