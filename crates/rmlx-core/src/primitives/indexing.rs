@@ -3,8 +3,63 @@
 
 use crate::array::{Array, Data};
 use crate::cpu::indexing::{self as kernels, ScatterReduce};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ops;
 use crate::primitive::{OutputSpec, Primitive, same_params};
+use crate::transforms::rules::batch_to_front;
+
+/// MLX's error for a gradient asked of index arrays.
+fn no_index_grad(op: &str, transform: &str) -> Error {
+    Error::value(format!(
+        "[{op}] Cannot calculate {transform} with respect to indices. Use stop_gradient on \
+         indices to stop gradients from being computed."
+    ))
+}
+
+/// The `stop` of each axis that makes `slice(a, start, stop, strides)` select `len[i]`
+/// elements from the normalised `start[i]` with step `strides[i]` (what `slice` stored).
+fn slice_stops(shape: &[usize], start: &[isize], strides: &[isize], len: &[usize]) -> Vec<isize> {
+    (0..shape.len())
+        .map(|i| {
+            let (st, k, n) = (start[i], strides[i], len[i] as isize);
+            if n == 0 {
+                st
+            } else if k > 0 {
+                st + (n - 1) * k + 1
+            } else {
+                let stop = st + (n - 1) * k - 1;
+                // Below 0 a stop counts from the end: go past the front instead.
+                if stop < 0 {
+                    -(shape[i] as isize) - 1
+                } else {
+                    stop
+                }
+            }
+        })
+        .collect()
+}
+
+/// `a[start : stop : strides]` for the normalised parameters a `SliceUpdate` holds, shaped
+/// `len`.
+fn slice_normalised(a: &Array, start: &[isize], strides: &[isize], len: &[usize]) -> Result<Array> {
+    let stops = slice_stops(a.shape(), start, strides, len);
+    let starts: Vec<isize> = start
+        .iter()
+        .zip(len)
+        .map(|(&s, &n)| if n == 0 { 0 } else { s })
+        .collect();
+    let steps: Vec<isize> = strides
+        .iter()
+        .zip(len)
+        .map(|(&k, &n)| if n == 0 { 1 } else { k })
+        .collect();
+    let stops: Vec<isize> = stops
+        .iter()
+        .zip(len)
+        .map(|(&e, &n)| if n == 0 { 0 } else { e })
+        .collect();
+    ops::slice(a, starts, stops, steps)
+}
 
 /// `gather`: inputs are the source and one index array per axis of `axes` (one shape, any
 /// integer dtypes); the output is the index shape followed by `slice_sizes`.
@@ -26,6 +81,9 @@ impl Primitive for Gather {
             &outputs[0],
         )?])
     }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -33,22 +91,21 @@ impl Primitive for Gather {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
         argnums
             .iter()
-            .map(|&i| {
-                if i != 0 {
-                    return crate::ops::zeros_like(&primals[i]);
+            .map(|&a| {
+                if a > 0 {
+                    return Err(no_index_grad("gather", "VJP"));
                 }
-                let c = crate::ops::astype(&cotangents[0], x.dtype())?;
-                let mut ins = vec![crate::ops::zeros_like(x)?];
-                ins.extend(primals[1..].iter().cloned());
-                ins.push(c);
-                let p = Scatter {
-                    reduce: ScatterReduce::Sum,
-                    axes: self.axes.clone(),
-                };
-                Ok(Array::from_op(x.shape().to_vec(), x.dtype(), p, ins))
+                // Duplicate indices accumulate: a scatter-add of the cotangent.
+                let src = ops::zeros_like(&primals[0])?;
+                ops::scatter(
+                    &src,
+                    &primals[1..],
+                    &cotangents[0],
+                    self.axes.clone(),
+                    ScatterReduce::Sum,
+                )
             })
             .collect()
     }
@@ -57,86 +114,71 @@ impl Primitive for Gather {
         primals: &[Array],
         tangents: &[Array],
         argnums: &[usize],
-        outputs: &[Array],
+        _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        match argnums.iter().position(|&a| a == 0) {
-            Some(k) => {
-                let t = &tangents[k];
-                let mut ins = vec![t.clone()];
-                ins.extend(primals[1..].iter().cloned());
-                let p = Gather {
-                    axes: self.axes.clone(),
-                    slice_sizes: self.slice_sizes.clone(),
-                };
-                Ok(vec![Array::from_op(
-                    outputs[0].shape().to_vec(),
-                    t.dtype(),
-                    p,
-                    ins,
-                )])
-            }
-            None => Ok(vec![crate::ops::zeros_like(&outputs[0])?]),
+        if argnums != [0] {
+            return Err(no_index_grad("gather", "JVP"));
         }
+        Ok(vec![ops::gather(
+            &tangents[0],
+            &primals[1..],
+            self.axes.clone(),
+            self.slice_sizes.clone(),
+        )?])
     }
     fn vmap(
         &self,
         inputs: &[Array],
         axes: &[Option<usize>],
-        outputs: &[OutputSpec],
+        _outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        // The batch becomes one more gathered axis, indexed by arange(B).
-        let size = inputs
-            .iter()
-            .zip(axes)
-            .find_map(|(x, a)| a.map(|a| x.shape()[a]))
-            .unwrap_or(1);
-        let x = match axes[0] {
-            Some(a) => crate::ops::moveaxis(&inputs[0], a as isize, 0)?,
-            None => {
-                let mut shape = vec![size];
-                shape.extend_from_slice(inputs[0].shape());
-                crate::ops::broadcast_to(&crate::ops::expand_dims(&inputs[0], 0)?, shape)?
+        let src = &inputs[0];
+        let mut indices: Vec<Array> = inputs[1..].to_vec();
+        let mut gather_axes = self.axes.clone();
+        let mut slice_sizes = self.slice_sizes.clone();
+        let src_ax = axes[0];
+        let ind_ax = axes[1..].iter().find_map(|a| *a);
+        // The index arrays all get their batch axis where the first batched one has it.
+        if let Some(oa) = ind_ax {
+            for (x, ax) in indices.iter_mut().zip(&axes[1..]) {
+                match ax {
+                    Some(a) if *a != oa => *x = ops::moveaxis(x, *a as isize, oa as isize)?,
+                    None => *x = ops::expand_dims(x, oa as isize)?,
+                    _ => {}
+                }
             }
-        };
-        let idx_ndim = outputs[0].shape.len() - self.slice_sizes.len();
-        let mut idx_shape = vec![size];
-        idx_shape.extend_from_slice(&outputs[0].shape[..idx_ndim]);
-        let mut indices = Vec::with_capacity(inputs.len());
-        let mut batch_shape = vec![1usize; idx_ndim + 1];
-        batch_shape[0] = size;
-        let batch_index = crate::ops::arange(0.0, size as f64, 1.0)?.astype(crate::Dtype::Int32)?;
-        let batch_index = crate::ops::broadcast_to(
-            &crate::ops::reshape(&batch_index, batch_shape)?,
-            idx_shape.clone(),
-        )?;
-        indices.push(batch_index);
-        for (i, a) in inputs[1..].iter().zip(&axes[1..]) {
-            let i = match a {
-                Some(a) => crate::ops::moveaxis(i, *a as isize, 0)?,
-                None => crate::ops::expand_dims(i, 0)?,
-            };
-            indices.push(crate::ops::broadcast_to(&i, idx_shape.clone())?);
         }
-        let mut gather_axes = vec![0usize];
-        gather_axes.extend(self.axes.iter().map(|a| a + 1));
-        let mut slice_sizes = vec![1usize];
-        slice_sizes.extend_from_slice(&self.slice_sizes);
-        let mut out_shape = idx_shape.clone();
-        out_shape.extend_from_slice(&slice_sizes);
-        let mut ins = vec![x];
-        ins.extend(indices);
-        let dtype = outputs[0].dtype;
-        let p = Gather {
-            axes: gather_axes,
-            slice_sizes,
-        };
-        let g = Array::from_op(out_shape, dtype, p, ins);
-        let mut final_shape = idx_shape;
-        final_shape.extend_from_slice(&self.slice_sizes);
-        Ok((vec![crate::ops::reshape(&g, final_shape)?], vec![Some(0)]))
-    }
-    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
-        same_params(self, other)
+        let idx_dims = indices.first().map_or(0, Array::ndim);
+        let mut out_ax = ind_ax.or(src_ax);
+        if let Some(sa) = src_ax {
+            for ax in gather_axes.iter_mut() {
+                if *ax >= sa {
+                    *ax += 1;
+                }
+            }
+            match ind_ax {
+                Some(oa) => {
+                    // Slice `b` of the source goes with slice `b` of the indices: one more
+                    // index array, the batch position itself.
+                    let n = src.shape()[sa];
+                    let mut shape = vec![1usize; idx_dims];
+                    shape[oa] = n;
+                    let iota = ops::arange_dtype(0.0, n as f64, 1.0, crate::Dtype::Int32)?;
+                    indices.push(ops::reshape(&iota, shape)?);
+                    slice_sizes.insert(sa, 1);
+                    gather_axes.push(sa);
+                }
+                None => {
+                    slice_sizes.insert(sa, src.shape()[sa]);
+                    out_ax = Some(sa + idx_dims);
+                }
+            }
+        }
+        let mut out = ops::gather(src, &indices, gather_axes, slice_sizes)?;
+        if let (Some(sa), Some(_)) = (src_ax, ind_ax) {
+            out = ops::squeeze(&out, Some((idx_dims + sa) as isize))?;
+        }
+        Ok((vec![out], vec![out_ax]))
     }
 }
 
@@ -163,6 +205,140 @@ impl Primitive for Scatter {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        _tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        // As MLX.
+        Err(Error::runtime("[scatter] JVP not yet implemented"))
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if self.reduce == ScatterReduce::Prod {
+            return Err(Error::runtime(
+                "[scatter] VJP not implemented for scatter_prod",
+            ));
+        }
+        let (result, values, cot) = (&outputs[0], &primals[0], &cotangents[0]);
+        let n = primals.len();
+        let updates = &primals[n - 1];
+        let indices = &primals[1..n - 1];
+        let idx_dims = indices.first().map_or(0, Array::ndim);
+        // The block each index addresses, as the updates hold it.
+        let block = updates.shape()[idx_dims..].to_vec();
+        let zero = || ops::zeros(&[] as &[usize], cot.dtype());
+        argnums
+            .iter()
+            .map(|&a| {
+                if a == 0 {
+                    match self.reduce {
+                        // Overwritten places get no gradient.
+                        ScatterReduce::None => ops::scatter(
+                            cot,
+                            indices,
+                            &ops::zeros_like(updates)?,
+                            self.axes.clone(),
+                            ScatterReduce::None,
+                        ),
+                        ScatterReduce::Sum => Ok(cot.clone()),
+                        _ => ops::where_(ops::equal(result, values)?, cot, zero()?),
+                    }
+                } else if a == n - 1 {
+                    let g = ops::gather(cot, indices, self.axes.clone(), block.clone())?;
+                    match self.reduce {
+                        ScatterReduce::None | ScatterReduce::Sum => Ok(g),
+                        _ => {
+                            let r = ops::gather(result, indices, self.axes.clone(), block.clone())?;
+                            ops::multiply(&g, ops::equal(&r, updates)?)
+                        }
+                    }
+                } else {
+                    Err(no_index_grad("scatter", "VJP"))
+                }
+            })
+            .collect()
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let n = inputs.len();
+        let Some(size) = inputs
+            .iter()
+            .zip(axes)
+            .find_map(|(x, a)| a.map(|a| x.shape()[a]))
+        else {
+            return Ok((
+                vec![ops::scatter(
+                    &inputs[0],
+                    &inputs[1..n - 1],
+                    &inputs[n - 1],
+                    self.axes.clone(),
+                    self.reduce,
+                )?],
+                vec![None],
+            ));
+        };
+        // Everything batched on axis 0; the batch position becomes one more index array.
+        let src = match axes[0] {
+            Some(a) => batch_to_front(&inputs[0], Some(a))?,
+            None => {
+                let mut shape = inputs[0].shape().to_vec();
+                shape.insert(0, size);
+                ops::broadcast_to(ops::expand_dims(&inputs[0], 0)?, shape)?
+            }
+        };
+        let mut indices = Vec::with_capacity(n - 1);
+        for (x, ax) in inputs[1..n - 1].iter().zip(&axes[1..n - 1]) {
+            indices.push(match ax {
+                Some(a) => batch_to_front(x, Some(*a))?,
+                None => ops::expand_dims(x, 0)?,
+            });
+        }
+        // The index arrays' rank in one slice.
+        let idx_dims = if n > 2 {
+            inputs[1].ndim() - usize::from(axes[1].is_some())
+        } else {
+            0
+        };
+        let mut shape = vec![1usize; idx_dims + 1];
+        shape[0] = size;
+        let iota = ops::arange_dtype(0.0, size as f64, 1.0, crate::Dtype::Int32)?;
+        indices.push(ops::reshape(&iota, shape)?);
+        let mut scatter_axes: Vec<usize> = self.axes.iter().map(|a| a + 1).collect();
+        scatter_axes.push(0);
+        // Updates: (batch, index dims, 1, block).
+        let upd = match axes[n - 1] {
+            Some(a) => ops::expand_dims(
+                &batch_to_front(&inputs[n - 1], Some(a))?,
+                (idx_dims + 1) as isize,
+            )?,
+            None => {
+                let u = ops::expand_dims(&inputs[n - 1], [0, (idx_dims + 1) as isize])?;
+                let mut shape = u.shape().to_vec();
+                shape[0] = size;
+                ops::broadcast_to(&u, shape)?
+            }
+        };
+        // The index shape the updates lead with, every index array broadcast to it.
+        let idx_shape: Vec<usize> = upd.shape()[..idx_dims + 1].to_vec();
+        let indices = indices
+            .iter()
+            .map(|x| ops::broadcast_to(x, &idx_shape))
+            .collect::<Result<Vec<_>>>()?;
+        let out = ops::scatter(&src, &indices, &upd, scatter_axes, self.reduce)?;
+        Ok((vec![out], vec![Some(0)]))
+    }
 }
 
 /// `take_along_axis`: inputs are the source and the indices, broadcast against each other on
@@ -179,6 +355,9 @@ impl Primitive for GatherAxis {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         Ok(vec![kernels::gather_axis(inputs, self.axis, &outputs[0])?])
     }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -186,25 +365,21 @@ impl Primitive for GatherAxis {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let (x, idx) = (&primals[0], &primals[1]);
         argnums
             .iter()
-            .map(|&i| {
-                if i != 0 {
-                    return crate::ops::zeros_like(idx);
+            .map(|&a| {
+                if a > 0 {
+                    return Err(no_index_grad("gather_axis", "VJP"));
                 }
-                // Cotangents added back where they were taken from (duplicates accumulate).
-                let c = crate::ops::astype(&cotangents[0], x.dtype())?;
-                let p = ScatterAxis {
-                    reduce: ScatterReduce::Sum,
-                    axis: self.axis,
-                };
-                let zeros = crate::ops::zeros_like(x)?;
+                let src = ops::zeros_like(&primals[0])?;
                 Ok(Array::from_op(
-                    x.shape().to_vec(),
-                    x.dtype(),
-                    p,
-                    vec![zeros, idx.clone(), c],
+                    src.shape().to_vec(),
+                    src.dtype(),
+                    ScatterAxis {
+                        reduce: ScatterReduce::Sum,
+                        axis: self.axis,
+                    },
+                    vec![src, primals[1].clone(), cotangents[0].clone()],
                 ))
             })
             .collect()
@@ -214,22 +389,16 @@ impl Primitive for GatherAxis {
         primals: &[Array],
         tangents: &[Array],
         argnums: &[usize],
-        outputs: &[Array],
+        _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        match argnums.iter().position(|&a| a == 0) {
-            Some(k) => {
-                let t = &tangents[k];
-                let p = GatherAxis { axis: self.axis };
-                let ins = vec![t.clone(), primals[1].clone()];
-                Ok(vec![Array::from_op(
-                    outputs[0].shape().to_vec(),
-                    t.dtype(),
-                    p,
-                    ins,
-                )])
-            }
-            None => Ok(vec![crate::ops::zeros_like(&outputs[0])?]),
+        if argnums != [0] {
+            return Err(no_index_grad("gather_axis", "JVP"));
         }
+        Ok(vec![ops::take_along_axis(
+            &tangents[0],
+            &primals[1],
+            Some(self.axis as isize),
+        )?])
     }
     fn vmap(
         &self,
@@ -237,17 +406,30 @@ impl Primitive for GatherAxis {
         axes: &[Option<usize>],
         _outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let lead = |x: &Array, a: Option<usize>| match a {
-            Some(a) => crate::ops::moveaxis(x, a as isize, 0),
-            None => crate::ops::expand_dims(x, 0),
+        let (mut x, mut idx) = (inputs[0].clone(), inputs[1].clone());
+        let out_ax = match (axes[0], axes[1]) {
+            (Some(a), Some(b)) => {
+                idx = ops::moveaxis(&idx, b as isize, a as isize)?;
+                Some(a)
+            }
+            (Some(a), None) => {
+                idx = ops::expand_dims(&idx, a as isize)?;
+                Some(a)
+            }
+            (None, Some(b)) => {
+                x = ops::expand_dims(&x, b as isize)?;
+                Some(b)
+            }
+            (None, None) => None,
         };
-        let x = lead(&inputs[0], axes[0])?;
-        let idx = lead(&inputs[1], axes[1])?;
-        let out = crate::ops::take_along_axis(&x, &idx, Some(self.axis as isize + 1))?;
-        Ok((vec![out], vec![Some(0)]))
-    }
-    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
-        same_params(self, other)
+        let axis = match out_ax {
+            Some(o) if self.axis >= o => self.axis + 1,
+            _ => self.axis,
+        };
+        Ok((
+            vec![ops::take_along_axis(&x, &idx, Some(axis as isize))?],
+            vec![out_ax],
+        ))
     }
 }
 
@@ -273,6 +455,109 @@ impl Primitive for ScatterAxis {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (indices, updates, cot) = (&primals[1], &primals[2], &cotangents[0]);
+        let axis = Some(self.axis as isize);
+        argnums
+            .iter()
+            .map(|&a| match a {
+                0 => match self.reduce {
+                    ScatterReduce::None => {
+                        ops::put_along_axis(cot, indices, ops::zeros_like(updates)?, axis)
+                    }
+                    ScatterReduce::Sum => Ok(cot.clone()),
+                    _ => Err(Error::transform_unsupported(self.name(), "vjp")),
+                },
+                2 => match self.reduce {
+                    ScatterReduce::None | ScatterReduce::Sum => {
+                        ops::take_along_axis(cot, indices, axis)
+                    }
+                    _ => Err(Error::transform_unsupported(self.name(), "vjp")),
+                },
+                _ => Err(no_index_grad("scatter_axis", "VJP")),
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if !matches!(self.reduce, ScatterReduce::None | ScatterReduce::Sum) {
+            return Err(Error::transform_unsupported(self.name(), "jvp"));
+        }
+        let mut tan_a = None;
+        let mut tan_b = None;
+        for (&a, t) in argnums.iter().zip(tangents) {
+            match a {
+                0 => tan_a = Some(t.clone()),
+                2 => tan_b = Some(t.clone()),
+                _ => return Err(no_index_grad("scatter_axis", "JVP")),
+            }
+        }
+        let tan_a = tan_a.map_or_else(|| ops::zeros_like(&primals[0]), Ok)?;
+        let tan_b = tan_b.map_or_else(|| ops::zeros_like(&primals[2]), Ok)?;
+        Ok(vec![Array::from_op(
+            primals[0].shape().to_vec(),
+            primals[0].dtype(),
+            ScatterAxis {
+                reduce: self.reduce,
+                axis: self.axis,
+            },
+            vec![tan_a, primals[1].clone(), tan_b],
+        )])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let prim = || ScatterAxis {
+            reduce: self.reduce,
+            axis: self.axis,
+        };
+        let Some(out_ax) = axes.iter().find_map(|a| *a) else {
+            let x = &inputs[0];
+            return Ok((
+                vec![Array::from_op(
+                    x.shape().to_vec(),
+                    x.dtype(),
+                    prim(),
+                    inputs.to_vec(),
+                )],
+                vec![None],
+            ));
+        };
+        let v = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, ax)| match ax {
+                Some(a) if *a != out_ax => ops::moveaxis(x, *a as isize, out_ax as isize),
+                Some(_) => Ok(x.clone()),
+                None => ops::expand_dims(x, out_ax as isize),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let axis = Some(if self.axis >= out_ax {
+            self.axis + 1
+        } else {
+            self.axis
+        } as isize);
+        let out = match self.reduce {
+            ScatterReduce::None => ops::put_along_axis(&v[0], &v[1], &v[2], axis)?,
+            ScatterReduce::Sum => ops::scatter_add_axis(&v[0], &v[1], &v[2], axis)?,
+            _ => return Err(Error::transform_unsupported(self.name(), "vmap")),
+        };
+        Ok((vec![out], vec![Some(out_ax)]))
     }
 }
 
@@ -301,6 +586,136 @@ impl Primitive for SliceUpdate {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (result, values, updates, cot) =
+            (&outputs[0], &primals[0], &primals[1], &cotangents[0]);
+        let same = |inputs: Vec<Array>| {
+            Array::from_op(
+                cot.shape().to_vec(),
+                cot.dtype(),
+                SliceUpdate {
+                    reduce: self.reduce,
+                    start: self.start.clone(),
+                    strides: self.strides.clone(),
+                },
+                inputs,
+            )
+        };
+        let sliced = |a: &Array| slice_normalised(a, &self.start, &self.strides, updates.shape());
+        let zero = || ops::zeros(&[] as &[usize], cot.dtype());
+        argnums
+            .iter()
+            .map(|&a| {
+                if a == 0 {
+                    match self.reduce {
+                        ScatterReduce::None => {
+                            Ok(same(vec![cot.clone(), ops::zeros_like(updates)?]))
+                        }
+                        ScatterReduce::Sum => Ok(cot.clone()),
+                        ScatterReduce::Max | ScatterReduce::Min => {
+                            ops::where_(ops::equal(result, values)?, cot, zero()?)
+                        }
+                        ScatterReduce::Prod => Ok(same(vec![cot.clone(), updates.clone()])),
+                    }
+                } else {
+                    let c = sliced(cot)?;
+                    match self.reduce {
+                        ScatterReduce::None | ScatterReduce::Sum => Ok(c),
+                        ScatterReduce::Max | ScatterReduce::Min => {
+                            ops::where_(ops::equal(sliced(result)?, updates)?, &c, zero()?)
+                        }
+                        ScatterReduce::Prod => ops::multiply(&c, sliced(values)?),
+                    }
+                }
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if !matches!(self.reduce, ScatterReduce::None | ScatterReduce::Sum) {
+            return Err(Error::runtime(
+                "[SliceUpdate] JVP for product, minimum and maximum not implemented.",
+            ));
+        }
+        let mut tan_src = None;
+        let mut tan_upd = None;
+        for (&a, t) in argnums.iter().zip(tangents) {
+            if a == 0 {
+                tan_src = Some(t.clone());
+            } else {
+                tan_upd = Some(t.clone());
+            }
+        }
+        let tan_src = tan_src.map_or_else(|| ops::zeros_like(&primals[0]), Ok)?;
+        let tan_upd = tan_upd.map_or_else(|| ops::zeros_like(&primals[1]), Ok)?;
+        Ok(vec![Array::from_op(
+            tan_src.shape().to_vec(),
+            tan_src.dtype(),
+            SliceUpdate {
+                reduce: self.reduce,
+                start: self.start.clone(),
+                strides: self.strides.clone(),
+            },
+            vec![tan_src, tan_upd],
+        )])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let (mut src, mut upd) = (inputs[0].clone(), inputs[1].clone());
+        let (mut start, mut strides) = (self.start.clone(), self.strides.clone());
+        let out_ax = match (axes[0], axes[1]) {
+            (None, None) => None,
+            (Some(s), u) => {
+                upd = match u {
+                    Some(u) => ops::moveaxis(&upd, u as isize, s as isize)?,
+                    None => {
+                        let e = ops::expand_dims(&upd, s as isize)?;
+                        let mut shape = e.shape().to_vec();
+                        shape[s] = src.shape()[s];
+                        ops::broadcast_to(&e, shape)?
+                    }
+                };
+                Some(s)
+            }
+            (None, Some(u)) => {
+                let e = ops::expand_dims(&src, u as isize)?;
+                let mut shape = e.shape().to_vec();
+                shape[u] = upd.shape()[u];
+                src = ops::broadcast_to(&e, shape)?;
+                Some(u)
+            }
+        };
+        if let Some(ax) = out_ax {
+            start.insert(ax, 0);
+            strides.insert(ax, 1);
+        }
+        let out = Array::from_op(
+            src.shape().to_vec(),
+            src.dtype(),
+            SliceUpdate {
+                reduce: self.reduce,
+                start,
+                strides,
+            },
+            vec![src, upd],
+        );
+        Ok((vec![out], vec![out_ax]))
+    }
 }
 
 /// `slice` with start indices held in an array: inputs are the source and the starts (one per
@@ -326,6 +741,73 @@ impl Primitive for DynamicSlice {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if argnums != [0] {
+            return Err(Error::value(
+                "[DynamicSlice::vjp] Not supported for start indices.",
+            ));
+        }
+        let out = ops::zeros_like(&primals[0])?;
+        Ok(vec![ops::slice_update_dynamic(
+            &out,
+            &cotangents[0],
+            &primals[1],
+            self.axes.clone(),
+        )?])
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if argnums != [0] {
+            return Err(Error::value(
+                "[DynamicSlice::jvp] Not supported for start indices.",
+            ));
+        }
+        Ok(vec![ops::slice_dynamic(
+            &tangents[0],
+            &primals[1],
+            self.axes.clone(),
+            self.slice_size.clone(),
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if axes[1].is_some() {
+            return Err(Error::value(
+                "[DynamicSlice::vmap] vmap over start indices not yet supported.",
+            ));
+        }
+        let mut slice_size = self.slice_size.clone();
+        let mut slice_axes = self.axes.clone();
+        if let Some(v) = axes[0] {
+            for ax in slice_axes.iter_mut() {
+                if *ax >= v {
+                    *ax += 1;
+                }
+            }
+            slice_size.insert(v, inputs[0].shape()[v]);
+        }
+        Ok((
+            vec![ops::slice_dynamic(
+                &inputs[0], &inputs[1], slice_axes, slice_size,
+            )?],
+            vec![axes[0]],
+        ))
+    }
 }
 
 /// `slice_update` with start indices held in an array: inputs are the destination, the update
@@ -348,5 +830,103 @@ impl Primitive for DynamicSliceUpdate {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (cot, upd, start) = (&cotangents[0], &primals[1], &primals[2]);
+        argnums
+            .iter()
+            .map(|&a| match a {
+                0 => {
+                    ops::slice_update_dynamic(cot, ops::zeros_like(upd)?, start, self.axes.clone())
+                }
+                1 => ops::slice_dynamic(cot, start, self.axes.clone(), upd.shape().to_vec()),
+                _ => Err(Error::value(
+                    "[DynamicSliceUpdate::vjp] Not supported for start indices",
+                )),
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let mut tan_src = None;
+        let mut tan_upd = None;
+        for (&a, t) in argnums.iter().zip(tangents) {
+            match a {
+                0 => tan_src = Some(t.clone()),
+                1 => tan_upd = Some(t.clone()),
+                _ => {
+                    return Err(Error::value(
+                        "[DynamicSliceUpdate::jvp] Not supported for start indices",
+                    ));
+                }
+            }
+        }
+        let tan_src = tan_src.map_or_else(|| ops::zeros_like(&primals[0]), Ok)?;
+        let tan_upd = tan_upd.map_or_else(|| ops::zeros_like(&primals[1]), Ok)?;
+        Ok(vec![ops::slice_update_dynamic(
+            &tan_src,
+            &tan_upd,
+            &primals[2],
+            self.axes.clone(),
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if axes[2].is_some() {
+            return Err(Error::runtime(
+                "[DynamicSliceUpdate::vmap] vmap over start indices not yet supported.",
+            ));
+        }
+        let (mut src, mut upd, start) = (inputs[0].clone(), inputs[1].clone(), &inputs[2]);
+        let out_ax = match (axes[0], axes[1]) {
+            (None, None) => None,
+            (Some(s), u) => {
+                upd = match u {
+                    Some(u) => ops::moveaxis(&upd, u as isize, s as isize)?,
+                    None => {
+                        // Every slice of the batch gets the update.
+                        let e = ops::expand_dims(&upd, s as isize)?;
+                        let mut shape = e.shape().to_vec();
+                        shape[s] = src.shape()[s];
+                        ops::broadcast_to(&e, shape)?
+                    }
+                };
+                Some(s)
+            }
+            (None, Some(u)) => {
+                let e = ops::expand_dims(&src, u as isize)?;
+                let mut shape = e.shape().to_vec();
+                shape[u] = upd.shape()[u];
+                src = ops::broadcast_to(&e, shape)?;
+                Some(u)
+            }
+        };
+        let slice_axes: Vec<usize> = self
+            .axes
+            .iter()
+            .map(|&ax| match out_ax {
+                Some(o) if ax >= o => ax + 1,
+                _ => ax,
+            })
+            .collect();
+        Ok((
+            vec![ops::slice_update_dynamic(&src, &upd, start, slice_axes)?],
+            vec![out_ax],
+        ))
     }
 }

@@ -120,13 +120,101 @@ impl Primitive for AddMM {
             &outputs[0],
         )?])
     }
-    // inputs [c, a, b]: alpha * (a @ b) + beta * c, differentiated through plain ops.
-    crate::transforms::rules::rules_via_fallback!(|p, xs| {
-        let prod = crate::ops::multiply(&crate::ops::matmul(&xs[1], &xs[2])?, p.alpha as f64)?;
-        crate::ops::add(&prod, &crate::ops::multiply(&xs[0], p.beta as f64)?)
-    });
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        use crate::ops;
+        // Inputs are [c, a, b].
+        let c = &cotangents[0];
+        let scaled = |k: f32| -> Result<Array> {
+            if k == 1.0 {
+                Ok(c.clone())
+            } else {
+                ops::multiply(c, k)
+            }
+        };
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => scaled(self.beta),
+                1 => ops::matmul(&scaled(self.alpha)?, &ops::swapaxes(&primals[2], -1, -2)?),
+                _ => ops::matmul(&ops::swapaxes(&primals[1], -1, -2)?, &scaled(self.alpha)?),
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        use crate::ops;
+        // alpha * (ta @ b + a @ tb) + beta * tc. (MLX's rule leaves out alpha and beta.)
+        let mut prod: Option<Array> = None;
+        let mut tc: Option<Array> = None;
+        for (&i, t) in argnums.iter().zip(tangents) {
+            let term = match i {
+                0 => {
+                    tc = Some(t.clone());
+                    continue;
+                }
+                1 => ops::matmul(t, &primals[2])?,
+                _ => ops::matmul(&primals[1], t)?,
+            };
+            prod = Some(match prod {
+                Some(acc) => ops::add(&acc, &term)?,
+                None => term,
+            });
+        }
+        let out = match (prod, tc) {
+            (Some(p), Some(t)) => ops::add(
+                ops::multiply(&p, self.alpha)?,
+                ops::multiply(&t, self.beta)?,
+            )?,
+            (Some(p), None) => ops::multiply(&p, self.alpha)?,
+            (None, Some(t)) => ops::multiply(&t, self.beta)?,
+            (None, None) => {
+                return Err(crate::error::Error::runtime(
+                    "[AddMM::jvp] expected a tangent",
+                ));
+            }
+        };
+        Ok(vec![out])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        use crate::transforms::rules::batch_to_front;
+        // Batch axes in front; an unbatched operand broadcasts against the batch (its own
+        // batch dimensions, if any, are already those of the output).
+        let front = |i: usize| -> Result<Array> {
+            match axes[i] {
+                Some(_) => batch_to_front(&inputs[i], axes[i]),
+                None => crate::ops::expand_dims(&inputs[i], 0),
+            }
+        };
+        let (c, mut a, b) = (front(0)?, front(1)?, front(2)?);
+        if axes[1].is_none() && axes[2].is_none() {
+            // Only c is batched: the product must have its batch size too.
+            let mut shape = a.shape().to_vec();
+            shape[0] = c.shape()[0];
+            a = crate::ops::broadcast_to(&a, shape)?;
+        }
+        Ok((
+            vec![crate::ops::addmm(&c, &a, &b, self.alpha, self.beta)?],
+            vec![Some(0)],
+        ))
     }
 }
 
@@ -158,12 +246,71 @@ impl Primitive for VecDot {
         }?;
         Ok(vec![out])
     }
-    // sum(a * b) over the last axis (the inputs share one shape), through plain ops.
-    crate::transforms::rules::rules_via_fallback!(|_p, xs| {
-        crate::ops::sum_axes(&crate::ops::multiply(&xs[0], &xs[1])?, [-1], false)
-    });
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        use crate::ops;
+        // MLX's vecdot is sum(conj(a) * b, axis): its graph gives these cotangents.
+        let c = ops::expand_dims(&cotangents[0], -1)?;
+        argnums
+            .iter()
+            .map(|&i| {
+                let g = if i == 0 {
+                    ops::conjugate(ops::multiply(&c, &primals[1])?)?
+                } else {
+                    ops::multiply(&c, ops::conjugate(&primals[0])?)?
+                };
+                ops::astype(&g, primals[i].dtype())
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        use crate::ops;
+        let mut out: Option<Array> = None;
+        for (&i, t) in argnums.iter().zip(tangents) {
+            let term = if i == 0 {
+                ops::vecdot(t, &primals[1])?
+            } else {
+                ops::vecdot(&primals[0], t)?
+            };
+            out = Some(match out {
+                Some(acc) => ops::add(&acc, &term)?,
+                None => term,
+            });
+        }
+        out.map(|o| vec![o])
+            .ok_or_else(|| crate::error::Error::runtime("[VecDot::jvp] expected a tangent"))
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        use crate::transforms::rules::batch_to_front;
+        let front = |i: usize| -> Result<Array> {
+            match axes[i] {
+                Some(_) => batch_to_front(&inputs[i], axes[i]),
+                None => crate::ops::expand_dims(&inputs[i], 0),
+            }
+        };
+        Ok((
+            vec![crate::ops::vecdot(&front(0)?, &front(1)?)?],
+            vec![Some(0)],
+        ))
     }
 }
 
@@ -192,6 +339,53 @@ impl Primitive for GatherMM {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+    // Only a vjp, as in MLX (no jvp or vmap rule there).
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        use crate::ops;
+        let (a, b, lhs, rhs) = (&primals[0], &primals[1], &primals[2], &primals[3]);
+        let cot = &cotangents[0];
+        // Scatter-adds the per-product gradients `g` (index shape + matrix) into the matrices
+        // of `x` they came from (duplicate indices accumulate).
+        let scatter_into = |x: &Array, idx: &Array, g: &Array| -> Result<Array> {
+            let nd = x.ndim();
+            let mats = x.shape()[..nd - 2].iter().product::<usize>();
+            let shape = [mats, x.shape()[nd - 2], x.shape()[nd - 1]];
+            let zeros = ops::zeros(shape, x.dtype())?;
+            let s = ops::scatter(
+                &zeros,
+                std::slice::from_ref(idx),
+                &ops::expand_dims(g, -3)?,
+                0,
+                crate::cpu::indexing::ScatterReduce::Sum,
+            )?;
+            ops::reshape(&s, x.shape())
+        };
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => {
+                    let g =
+                        ops::gather_mm(cot, &ops::swapaxes(b, -1, -2)?, None, Some(rhs), false)?;
+                    scatter_into(a, lhs, &g)
+                }
+                1 => {
+                    let g =
+                        ops::gather_mm(&ops::swapaxes(a, -1, -2)?, cot, Some(lhs), None, false)?;
+                    scatter_into(b, rhs, &g)
+                }
+                _ => Err(crate::error::Error::value(
+                    "[GatherMM] Cannot calculate VJP with respect to indices. Use stop_gradient \
+                     on indices to stop gradients from being computed.",
+                )),
+            })
+            .collect()
     }
 }
 
@@ -237,5 +431,47 @@ impl Primitive for Hadamard {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        _primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        // As MLX: the transform is its own transpose (exact for the Sylvester matrices).
+        Ok(vec![crate::ops::hadamard_transform(
+            &cotangents[0],
+            Some(self.scale),
+        )?])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::hadamard_transform(
+            &tangents[0],
+            Some(self.scale),
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        // The transform runs along the last axis: a batch axis there moves to the front.
+        let (x, ax) = match axes[0] {
+            Some(a) if a + 1 == x.ndim() => (crate::ops::moveaxis(x, a as isize, 0)?, Some(0)),
+            a => (x.clone(), a),
+        };
+        Ok((
+            vec![crate::ops::hadamard_transform(&x, Some(self.scale))?],
+            vec![ax],
+        ))
     }
 }

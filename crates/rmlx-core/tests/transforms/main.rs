@@ -3,5 +3,6 @@
 mod common;
 
 mod compile;
+mod index_linalg;
 mod machinery;
 mod rules;
