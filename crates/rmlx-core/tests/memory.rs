@@ -102,4 +102,82 @@ fn memory_counters_and_cache() {
     assert_eq!(mx::get_memory_limit(), old_limit);
     mx::clear_cache();
     assert_eq!(mx::get_active_memory(), base);
+
+    fused_chain_allocates_only_its_output();
+    checkpoint_lowers_the_peak_of_a_gradient();
+}
+
+/// Bytes allocated at the peak of evaluating `out`, above what was live before.
+fn peak_of_eval(out: &[mx::Array]) -> usize {
+    mx::clear_cache();
+    let before = mx::get_active_memory();
+    mx::reset_peak_memory();
+    mx::eval(out).unwrap();
+    mx::get_peak_memory() - before
+}
+
+/// A compiled elementwise chain runs as one fused pass: evaluating it allocates the output and
+/// nothing else, while the same chain uncompiled materialises its intermediates.
+fn fused_chain_allocates_only_its_output() {
+    let chain = |x: &[mx::Array]| -> mx::Result<mx::Array> {
+        let x = &x[0];
+        let y = mx::tanh(&mx::add(&mx::multiply(x, 2.0)?, 1.0)?)?;
+        mx::multiply(&y, &mx::sigmoid(x)?)
+    };
+    let x = materialized(N);
+    let compiled = mx::compile(chain);
+    let fused = compiled(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(
+        peak_of_eval(&fused),
+        BYTES,
+        "the fused chain allocates its output only"
+    );
+    let plain = chain(std::slice::from_ref(&x)).unwrap();
+    let plain_peak = peak_of_eval(std::slice::from_ref(&plain));
+    assert!(
+        plain_peak > BYTES + BYTES / 2,
+        "uncompiled, the chain allocates intermediates: peak {plain_peak}"
+    );
+    assert_eq!(
+        fused[0].to_vec::<f32>().unwrap(),
+        plain.to_vec::<f32>().unwrap()
+    );
+}
+
+/// With each block checkpointed, the backward pass recomputes a block's intermediates instead
+/// of keeping every block's intermediates alive from the forward pass.
+fn checkpoint_lowers_the_peak_of_a_gradient() {
+    const BLOCKS: usize = 4;
+    const DEPTH: usize = 4;
+    fn block(x: &[mx::Array]) -> mx::Result<mx::Array> {
+        let mut y = x[0].clone();
+        for _ in 0..DEPTH {
+            y = mx::sin(&y)?;
+        }
+        Ok(y)
+    }
+    let run = |checkpointed: bool| -> usize {
+        let ck = mx::checkpoint(block);
+        let loss = move |x: &[mx::Array]| -> mx::Result<mx::Array> {
+            let mut y = x[0].clone();
+            for _ in 0..BLOCKS {
+                y = if checkpointed {
+                    ck(&[y])?.remove(0)
+                } else {
+                    block(&[y])?
+                };
+            }
+            mx::sum(&y)
+        };
+        let x = materialized(N);
+        let (value, grads) = mx::value_and_grad(loss, 0)(&[x]).unwrap();
+        let mut outs = value;
+        outs.extend(grads);
+        peak_of_eval(&outs)
+    };
+    let (plain, checkpointed) = (run(false), run(true));
+    assert!(
+        checkpointed * 2 <= plain,
+        "checkpointing should at least halve the peak: {checkpointed} vs {plain} bytes"
+    );
 }

@@ -7,6 +7,7 @@
 
 mod autodiff;
 mod compile;
+mod custom;
 mod fuse;
 pub(crate) mod program;
 pub(crate) mod rules;
@@ -17,6 +18,10 @@ pub use autodiff::{Argnums, FnOutputs, grad, jvp, value_and_grad, vjp, vjp_argnu
 pub use compile::{
     CompileState, compile, compile_with_state, disable_compile, enable_compile, export_to_dot,
     simplify,
+};
+pub use custom::{
+    CustomFunction, CustomJvpFn, CustomVjpFn, CustomVmapFn, checkpoint, custom_function,
+    custom_vjp, depends,
 };
 pub use vmap::vmap;
 
