@@ -235,6 +235,233 @@ pub fn tree_reduce<T>(tree: &Tree, init: T, f: impl FnMut(T, &Array) -> T) -> T 
     tree.leaves().iter().fold(init, f)
 }
 
+/// Merges two trees into one holding the values of both, as a deep `dict.update` (MLX's
+/// `tree_merge`): None and empty containers are empty subtrees; lists and tuples merge position
+/// by position, dicts key by key (the first tree's keys first); two leaves at the same place
+/// go to `merge_fn`, and without one they are an error.
+///
+/// ```
+/// use rmlx_core::{self as mx, tree::{Tree, tree_merge}};
+/// let a = Tree::dict([("w", Tree::from(mx::array![1.0]))]);
+/// let b = Tree::dict([("b", Tree::from(mx::array![2.0]))]);
+/// let m = tree_merge(&a, &b, None)?;
+/// assert!(m.get("w").is_some() && m.get("b").is_some());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn tree_merge(
+    a: &Tree,
+    b: &Tree,
+    mut merge_fn: Option<&mut dyn FnMut(&Tree, &Tree) -> Result<Tree>>,
+) -> Result<Tree> {
+    merge_rec(a, b, &mut merge_fn)
+}
+
+fn merge_rec(
+    a: &Tree,
+    b: &Tree,
+    merge_fn: &mut Option<&mut dyn FnMut(&Tree, &Tree) -> Result<Tree>>,
+) -> Result<Tree> {
+    let kind = |t: &Tree| match t {
+        Tree::List(_) => "list",
+        Tree::Tuple(_) => "tuple",
+        Tree::Dict(_) => "dict",
+        Tree::None => "None",
+        Tree::Array(_) => "array",
+    };
+    let empty = |t: &Tree| match t {
+        Tree::List(v) | Tree::Tuple(v) => v.is_empty(),
+        Tree::Dict(d) => d.is_empty(),
+        _ => false,
+    };
+    let (ea, eb) = (empty(a), empty(b));
+    if ea && eb {
+        if kind(a) != kind(b) {
+            return Err(Error::value(format!(
+                "Cannot merge {} with {}",
+                kind(a),
+                kind(b)
+            )));
+        }
+        return Ok(a.clone());
+    }
+    let a_none = ea || matches!(a, Tree::None);
+    let b_none = eb || matches!(b, Tree::None);
+    if a_none && !b_none {
+        return Ok(b.clone());
+    }
+    if b_none && !a_none {
+        return Ok(a.clone());
+    }
+    if a_none && b_none {
+        return Ok(Tree::None);
+    }
+    match (a, b) {
+        (Tree::List(x) | Tree::Tuple(x), Tree::List(y) | Tree::Tuple(y)) => {
+            let n = x.len().max(y.len());
+            let items = (0..n)
+                .map(|i| {
+                    let (l, r) = (
+                        x.get(i).unwrap_or(&Tree::None),
+                        y.get(i).unwrap_or(&Tree::None),
+                    );
+                    merge_rec(l, r, merge_fn)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            // The result has the first tree's kind, as MLX's.
+            Ok(match a {
+                Tree::Tuple(_) => Tree::Tuple(items),
+                _ => Tree::List(items),
+            })
+        }
+        (Tree::Dict(x), Tree::Dict(y)) => {
+            let mut items = Vec::with_capacity(x.len() + y.len());
+            for (k, l) in x {
+                let r = b.get(k).unwrap_or(&Tree::None);
+                items.push((k.clone(), merge_rec(l, r, merge_fn)?));
+            }
+            for (k, r) in y {
+                if a.get(k).is_none() {
+                    items.push((k.clone(), merge_rec(&Tree::None, r, merge_fn)?));
+                }
+            }
+            Ok(Tree::Dict(items))
+        }
+        _ => match merge_fn {
+            Some(f) => f(a, b),
+            None => Err(Error::value(
+                "Trees contain elements at the same locations but no merge function was provided",
+            )),
+        },
+    }
+}
+
+/// [`crate::vjp`] over trees: `f` maps argument trees to an output tree; `cotangents` has the
+/// output's structure. Returns the output and one cotangent tree per argument.
+///
+/// ```
+/// use rmlx_core::{self as mx, tree::{Tree, vjp_tree}};
+/// let p = Tree::dict([("w", Tree::from(mx::array![1.0, 2.0]))]);
+/// let f = |t: &[Tree]| -> mx::Result<Tree> {
+///     Ok(Tree::from(mx::square(t[0].get("w").unwrap().as_array().unwrap())?))
+/// };
+/// let (_, g) = vjp_tree(f, &[p], &Tree::from(mx::array![1.0, 1.0]))?;
+/// assert_eq!(g[0].get("w").unwrap().as_array().unwrap().to_vec::<f32>()?, vec![2.0, 4.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn vjp_tree<F>(f: F, primals: &[Tree], cotangents: &Tree) -> Result<(Tree, Vec<Tree>)>
+where
+    F: Fn(&[Tree]) -> Result<Tree>,
+{
+    let counts: Vec<usize> = primals.iter().map(|t| t.leaves().len()).collect();
+    let flat: Vec<Array> = primals.iter().flat_map(Tree::leaves).collect();
+    let out_tree = std::cell::RefCell::new(Tree::None);
+    let call = |xs: &[Array]| -> Result<Vec<Array>> {
+        let out = f(&rebuild(primals, xs)?)?;
+        let leaves = out.leaves();
+        *out_tree.borrow_mut() = out;
+        Ok(leaves)
+    };
+    let (outs, grads) = crate::transforms::vjp(call, &flat, &cotangents.leaves())?;
+    let out = out_tree.into_inner().with_leaves(&mut outs.into_iter())?;
+    let mut it = grads.into_iter();
+    let grads = primals
+        .iter()
+        .zip(&counts)
+        .map(|(t, &n)| t.with_leaves(&mut it.by_ref().take(n)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((out, grads))
+}
+
+/// [`crate::jvp`] over trees: one tangent tree per argument, of its structure. Returns the
+/// output tree and its tangent tree.
+///
+/// ```
+/// use rmlx_core::{self as mx, tree::{Tree, jvp_tree}};
+/// let p = Tree::List(vec![Tree::from(mx::array![3.0]), Tree::None]);
+/// let f = |t: &[Tree]| -> mx::Result<Tree> { Ok(Tree::from(mx::square(&t[0].leaves()[0])?)) };
+/// let (_, t) = jvp_tree(f, &[p], &[Tree::List(vec![Tree::from(mx::array![1.0]), Tree::None])])?;
+/// assert_eq!(t.as_array().unwrap().item::<f32>()?, 6.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn jvp_tree<F>(f: F, primals: &[Tree], tangents: &[Tree]) -> Result<(Tree, Tree)>
+where
+    F: Fn(&[Tree]) -> Result<Tree>,
+{
+    let flat: Vec<Array> = primals.iter().flat_map(Tree::leaves).collect();
+    let flat_t: Vec<Array> = tangents.iter().flat_map(Tree::leaves).collect();
+    let out_tree = std::cell::RefCell::new(Tree::None);
+    let call = |xs: &[Array]| -> Result<Vec<Array>> {
+        let out = f(&rebuild(primals, xs)?)?;
+        let leaves = out.leaves();
+        *out_tree.borrow_mut() = out;
+        Ok(leaves)
+    };
+    let (outs, tans) = crate::transforms::jvp(call, &flat, &flat_t)?;
+    let structure = out_tree.into_inner();
+    Ok((
+        structure.with_leaves(&mut outs.into_iter())?,
+        structure.with_leaves(&mut tans.into_iter())?,
+    ))
+}
+
+/// [`crate::vmap`] over trees: `in_axes` gives one axis (or None) per argument, applied to every
+/// array leaf of that argument (empty: axis 0 for all); `out_axis` applies to every output leaf.
+///
+/// ```
+/// use rmlx_core::{self as mx, tree::{Tree, vmap_tree}};
+/// let params = Tree::dict([("w", Tree::from(mx::array![1.0, 2.0]))]);
+/// let batch = Tree::from(mx::array![[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]);
+/// let f = |t: &[Tree]| -> mx::Result<Tree> {
+///     let w = t[0].get("w").unwrap().as_array().unwrap();
+///     Ok(Tree::from(mx::sum(&(w * t[1].as_array().unwrap()))?))
+/// };
+/// let out = vmap_tree(f, &[None, Some(0)], Some(0))(&[params, batch])?;
+/// assert_eq!(out.as_array().unwrap().to_vec::<f32>()?, vec![3.0, 6.0, 9.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn vmap_tree<F>(
+    f: F,
+    in_axes: &[Option<isize>],
+    out_axis: Option<isize>,
+) -> impl Fn(&[Tree]) -> Result<Tree>
+where
+    F: Fn(&[Tree]) -> Result<Tree>,
+{
+    let in_axes = in_axes.to_vec();
+    move |args: &[Tree]| {
+        if !in_axes.is_empty() && in_axes.len() != args.len() {
+            return Err(Error::value(format!(
+                "[vmap] The number of in axes ({}) must match the number of arguments ({}).",
+                in_axes.len(),
+                args.len()
+            )));
+        }
+        let mut leaf_axes = Vec::new();
+        for (i, t) in args.iter().enumerate() {
+            let ax = in_axes.get(i).copied().unwrap_or(Some(0));
+            leaf_axes.extend(std::iter::repeat_n(ax, t.leaves().len()));
+        }
+        let flat: Vec<Array> = args.iter().flat_map(Tree::leaves).collect();
+        let out_tree = std::cell::RefCell::new(Tree::None);
+        // The output structure is only known after tracing: every output leaf goes on
+        // `out_axis`.
+        let call = |xs: &[Array]| -> Result<Vec<Array>> {
+            let out = f(&rebuild(args, xs)?)?;
+            let leaves = out.leaves();
+            *out_tree.borrow_mut() = out;
+            Ok(leaves)
+        };
+        let outs = crate::transforms::vmap_uniform_out(call, &leaf_axes, out_axis)(&flat)?;
+        out_tree.into_inner().with_leaves(&mut outs.into_iter())
+    }
+}
+
+/// The argument trees with their array leaves replaced, in order, by `xs`.
+fn rebuild(args: &[Tree], xs: &[Array]) -> Result<Vec<Tree>> {
+    let mut it = xs.iter().cloned();
+    args.iter().map(|t| t.with_leaves(&mut it)).collect()
+}
+
 /// The gradients of `f`'s first output (a scalar; further leaves of the output are auxiliary)
 /// with respect to the array leaves of the arguments listed in `argnums`, as trees of the same
 /// structure: one argument gives its tree, several a tuple of trees. Returns `f`'s output too.

@@ -13,7 +13,8 @@ pub mod core {
     pub use rmlx_core::*;
 }
 
-/// `mlx.utils`: trees of arrays (`tree_flatten`, `tree_unflatten`, `tree_map`, ...).
+/// `mlx.utils`: trees of arrays (`tree_flatten`, `tree_unflatten`, `tree_map`, `tree_merge`,
+/// ...) and the transforms over trees (`grad_tree`, `vjp_tree`, `jvp_tree`, `vmap_tree`).
 ///
 /// ```
 /// use rmlx::{core as mx, utils::{Tree, tree_flatten}};

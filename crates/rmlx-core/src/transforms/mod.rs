@@ -24,6 +24,7 @@ pub use custom::{
     custom_vjp, depends,
 };
 pub use vmap::vmap;
+pub(crate) use vmap::vmap_uniform_out;
 
 use crate::array::Array;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -31,8 +31,38 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
+    vmap_impl(f, in_axes, OutAxes::PerOutput(out_axes.to_vec()))
+}
+
+/// [`vmap`] with one output axis for every output, however many there are (for trees).
+pub(crate) fn vmap_uniform_out<F, O>(
+    f: F,
+    in_axes: &[Option<isize>],
+    out_axis: Option<isize>,
+) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    vmap_impl(f, in_axes, OutAxes::Uniform(out_axis))
+}
+
+/// Where the outputs' batch axes go: one per output (empty: all 0), or the same for all.
+enum OutAxes {
+    PerOutput(Vec<Option<isize>>),
+    Uniform(Option<isize>),
+}
+
+fn vmap_impl<F, O>(
+    f: F,
+    in_axes: &[Option<isize>],
+    out_axes: OutAxes,
+) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
     let in_axes = in_axes.to_vec();
-    let out_axes = out_axes.to_vec();
     move |inputs: &[Array]| {
         let in_axes: Vec<Option<isize>> = if in_axes.is_empty() {
             vec![Some(0); inputs.len()]
@@ -54,10 +84,10 @@ where
             })
             .collect();
         let outputs = f(&traced)?.into_outputs();
-        let out_axes: Vec<Option<isize>> = if out_axes.is_empty() {
-            vec![Some(0); outputs.len()]
-        } else {
-            out_axes.clone()
+        let out_axes: Vec<Option<isize>> = match &out_axes {
+            OutAxes::PerOutput(v) if v.is_empty() => vec![Some(0); outputs.len()],
+            OutAxes::PerOutput(v) => v.clone(),
+            OutAxes::Uniform(a) => vec![*a; outputs.len()],
         };
         if out_axes.len() != outputs.len() {
             return Err(Error::value(format!(

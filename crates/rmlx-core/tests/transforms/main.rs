@@ -7,3 +7,4 @@ mod custom;
 mod index_linalg;
 mod machinery;
 mod rules;
+mod trees;
