@@ -114,14 +114,23 @@ fn extremum_vjp(axes: &[usize], x: &Array, out: &Array, cot: &Array) -> Result<A
     crate::ops::multiply(&crate::ops::divide(&cot, &count)?, &mask)
 }
 
-fn extremum_jvp(axes: &[usize], x: &Array, out: &Array, t: &Array) -> Result<Array> {
-    let kept = kept_shape(x.shape(), axes);
-    let keepdims = out.ndim() == x.ndim();
-    let outk = crate::ops::reshape(out, kept)?;
-    let mask = crate::ops::equal(x, &outk)?;
-    let count = crate::ops::sum_axes(&mask, axes.to_vec(), keepdims)?;
-    let picked = crate::ops::sum_axes(&crate::ops::multiply(t, &mask)?, axes.to_vec(), keepdims)?;
-    crate::ops::divide(&picked, &count)
+fn extremum_jvp(axes: &[usize], x: &Array, out: &Array, t: &Array, max: bool) -> Result<Array> {
+    // MLX's rule: the tangent at the first extremum (ties are not shared, unlike the vjp's).
+    // The reduced axes go last and become one, so one arg-reduction finds the position.
+    let kept: Vec<usize> = (0..x.ndim()).filter(|a| !axes.contains(a)).collect();
+    let perm: Vec<usize> = kept.iter().chain(axes).copied().collect();
+    let flat = |a: &Array| -> Result<Array> {
+        let a = crate::ops::transpose(a, Some(perm.clone()))?;
+        crate::ops::flatten(&a, kept.len() as isize, -1)
+    };
+    let (xf, tf) = (flat(x)?, flat(t)?);
+    let idx = if max {
+        crate::ops::argmax_axis(&xf, -1, true)?
+    } else {
+        crate::ops::argmin_axis(&xf, -1, true)?
+    };
+    let picked = crate::ops::take_along_axis(&tf, &idx, Some(-1))?;
+    crate::ops::reshape(&picked, out.shape())
 }
 
 /// `shape` with every axis in `axes` set to 1 (a reduction's output with `keepdims`).
@@ -148,7 +157,7 @@ axes_primitive!(
             Ok(vec![extremum_vjp(&self.axes, &primals[0], &outputs[0], &cotangents[0])?])
         }
         fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
-            Ok(vec![extremum_jvp(&self.axes, &primals[0], &outputs[0], &tangents[0])?])
+            Ok(vec![extremum_jvp(&self.axes, &primals[0], &outputs[0], &tangents[0], true)?])
         }
         fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
             vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::max_axes(x, a, k))
@@ -162,7 +171,7 @@ axes_primitive!(
             Ok(vec![extremum_vjp(&self.axes, &primals[0], &outputs[0], &cotangents[0])?])
         }
         fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
-            Ok(vec![extremum_jvp(&self.axes, &primals[0], &outputs[0], &tangents[0])?])
+            Ok(vec![extremum_jvp(&self.axes, &primals[0], &outputs[0], &tangents[0], false)?])
         }
         fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
             vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::min_axes(x, a, k))

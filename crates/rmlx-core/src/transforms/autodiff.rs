@@ -34,12 +34,12 @@ impl FnOutputs for (Vec<Array>, Vec<Array>) {
 }
 
 /// The arguments `grad` and `value_and_grad` differentiate with respect to: one index or
-/// several (negative counts from the end), as MLX's `argnums`.
+/// several, as MLX's `argnums` (a negative index is an error, as in MLX).
 ///
 /// ```
 /// use rmlx_core::Argnums;
 /// let one: Argnums = 0.into();
-/// let two: Argnums = [0, -1].into();
+/// let two: Argnums = [0, 2].into();
 /// assert_eq!((one.len(), two.len()), (1, 2));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,8 +59,13 @@ impl Argnums {
     fn resolve(&self, n: usize) -> Result<Vec<usize>> {
         let mut out = Vec::with_capacity(self.0.len());
         for &a in &self.0 {
-            let i = if a < 0 { a + n as isize } else { a };
-            if i < 0 || i >= n as isize {
+            if a < 0 {
+                return Err(Error::value(format!(
+                    "[grad] Can't compute the gradient of negative argument index {a}"
+                )));
+            }
+            let i = a;
+            if i >= n as isize {
                 return Err(Error::value(format!(
                     "[grad] Can't compute the gradient of argument index {a} because the \
                      function is called with only {n} positional arguments."
@@ -69,10 +74,11 @@ impl Argnums {
             out.push(i as usize);
         }
         out.sort_unstable();
-        if out.windows(2).any(|w| w[0] == w[1]) {
-            return Err(Error::value(
-                "[grad] Repeat argument number not allowed in grad.",
-            ));
+        if let Some(w) = out.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::value(format!(
+                "[grad] Duplicate argument index {} is not allowed.",
+                w[0]
+            )));
         }
         Ok(out)
     }
