@@ -88,6 +88,27 @@ pub trait Primitive: Send + Sync + AsAny + 'static {
     fn is_equivalent(&self, _other: &dyn Primitive) -> bool {
         false
     }
+
+    /// Whether the op maps elements independently: every output has the broadcast shape of
+    /// the inputs (unary and binary math, comparisons, `where`, casts, fused chains).
+    fn is_elementwise(&self) -> bool {
+        false
+    }
+
+    /// The output shapes for inputs whose shapes differ from those traced (`compile`'s
+    /// shapeless mode); `traced` are the outputs as traced. Elementwise ops give the inputs'
+    /// broadcast shape; others without a rule give MLX's error.
+    fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        if self.is_elementwise() {
+            let shapes: Vec<&[usize]> = inputs.iter().map(Array::shape).collect();
+            let shape = crate::ops::broadcast_shapes(&shapes)?;
+            return Ok(vec![shape; traced.len()]);
+        }
+        Err(Error::value(format!(
+            "[Primitive::output_shapes] {} cannot infer output shapes.",
+            self.name()
+        )))
+    }
 }
 
 /// `is_equivalent` for primitives whose parameters are compared with `PartialEq`.

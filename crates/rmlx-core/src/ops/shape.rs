@@ -109,7 +109,12 @@ pub fn reshape(a: &Array, shape: impl ShapeArg) -> Result<Array> {
     if out == a.shape() {
         return Ok(a.clone());
     }
-    Ok(Array::from_op(out, a.dtype(), Reshape, vec![a.clone()]))
+    Ok(Array::from_op(
+        out,
+        a.dtype(),
+        Reshape { infer },
+        vec![a.clone()],
+    ))
 }
 
 /// Permutes the axes (`mx.transpose`); with `None`, reverses them.

@@ -34,6 +34,9 @@ macro_rules! binary_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            fn is_elementwise(&self) -> bool {
+                true
+            }
             $($($rules)*)?
         }
     };
@@ -176,6 +179,9 @@ binary_primitive!(
 pub(crate) struct DivMod;
 
 impl Primitive for DivMod {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "DivMod"
     }
@@ -244,6 +250,9 @@ pub(crate) struct Equal {
 }
 
 impl Primitive for Equal {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         if self.equal_nan { "NaNEqual" } else { "Equal" }
     }

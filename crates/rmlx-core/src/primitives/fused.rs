@@ -143,6 +143,9 @@ impl Compiled {
 }
 
 impl Primitive for Compiled {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "Compiled"
     }
@@ -201,5 +204,8 @@ impl Primitive for Compiled {
     }
 
     // Transformed through the unfused chain (one output: the fused root).
-    crate::transforms::rules::rules_via_fallback!(|c, xs| Ok(c.original.replay(xs).remove(0)));
+    crate::transforms::rules::rules_via_fallback!(|c, xs| Ok(c
+        .original
+        .replay_shapeless(xs)?
+        .remove(0)));
 }

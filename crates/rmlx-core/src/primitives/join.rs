@@ -13,6 +13,25 @@ pub(crate) struct Concatenate {
 }
 
 impl Primitive for Concatenate {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let mut out = inputs[0].shape().to_vec();
+        for x in &inputs[1..] {
+            let s = x.shape();
+            let agree = s.len() == out.len()
+                && s.iter()
+                    .zip(&out)
+                    .enumerate()
+                    .all(|(i, (a, b))| i == self.axis || a == b);
+            if !agree {
+                return Err(crate::error::Error::value(
+                    "[concatenate] All the input array dimensions must match exactly except for \
+                     the concatenation axis.",
+                ));
+            }
+            out[self.axis] += s[self.axis];
+        }
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "Concatenate"
     }

@@ -15,6 +15,20 @@ use half::{bf16, f16};
 pub(crate) struct Matmul;
 
 impl Primitive for Matmul {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let (a, b) = (inputs[0].shape(), inputs[1].shape());
+        if a.len() < 2 || b.len() < 2 || a[a.len() - 1] != b[b.len() - 2] {
+            return Err(crate::error::Error::value(format!(
+                "[matmul] Last dimension of first input with shape {} must match second to last \
+                 dimension of second input with shape {}.",
+                crate::error::fmt_shape(a),
+                crate::error::fmt_shape(b)
+            )));
+        }
+        let mut out = crate::ops::broadcast_shapes(&[&a[..a.len() - 2], &b[..b.len() - 2]])?;
+        out.extend([a[a.len() - 2], b[b.len() - 1]]);
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "Matmul"
     }

@@ -34,9 +34,36 @@ macro_rules! axes_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+                reduced_shapes(inputs, &self.axes, traced)
+            }
             $($($rules)*)?
         }
     };
+}
+
+/// The output shape of reducing `axes` of the input, keeping them as 1 when the traced output
+/// did (shapeless compilation).
+pub(crate) fn reduced_shapes(
+    inputs: &[Array],
+    axes: &[usize],
+    traced: &[OutputSpec],
+) -> Result<Vec<Vec<usize>>> {
+    let shape = inputs[0].shape();
+    if axes.iter().any(|&a| a >= shape.len()) {
+        return Err(Error::value("[reduce] The input's rank changed."));
+    }
+    let keepdims = traced[0].shape.len() == shape.len();
+    let out = shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keepdims) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect();
+    Ok(vec![out])
 }
 
 axes_primitive!(
@@ -240,6 +267,9 @@ pub(crate) struct ArgMax {
 }
 
 impl Primitive for ArgMax {
+    fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        reduced_shapes(inputs, &[self.axis], traced)
+    }
     fn name(&self) -> &'static str {
         "ArgMax"
     }
@@ -272,6 +302,9 @@ pub(crate) struct ArgMin {
 }
 
 impl Primitive for ArgMin {
+    fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        reduced_shapes(inputs, &[self.axis], traced)
+    }
     fn name(&self) -> &'static str {
         "ArgMin"
     }
@@ -398,6 +431,9 @@ pub(crate) struct Softmax {
 }
 
 impl Primitive for Softmax {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![inputs[0].shape().to_vec()])
+    }
     fn name(&self) -> &'static str {
         "Softmax"
     }
@@ -521,6 +557,13 @@ pub(crate) struct LogSumExp {
 }
 
 impl Primitive for LogSumExp {
+    fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let last = inputs[0]
+            .ndim()
+            .checked_sub(1)
+            .ok_or_else(|| Error::value("[logsumexp] The input's rank changed."))?;
+        reduced_shapes(inputs, &[last], traced)
+    }
     fn name(&self) -> &'static str {
         "LogSumExp"
     }

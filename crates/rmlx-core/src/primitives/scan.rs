@@ -36,6 +36,9 @@ macro_rules! scan_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+                Ok(vec![inputs[0].shape().to_vec()])
+            }
             fn vmap(
                 &self,
                 inputs: &[Array],

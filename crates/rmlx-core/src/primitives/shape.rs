@@ -4,7 +4,7 @@
 use crate::array::{Array, Data, row_major_strides};
 use crate::cpu::elementwise;
 use crate::element::Element;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
 /// `broadcast_to`: a view with zero strides on the broadcast dimensions.
@@ -12,6 +12,16 @@ use crate::primitive::{OutputSpec, Primitive, same_params};
 pub(crate) struct Broadcast;
 
 impl Primitive for Broadcast {
+    fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        // A broadcast to a fixed shape stays valid only if the new input still fits it (the
+        // broadcasts of elementwise ops' operands follow their peers instead: see
+        // Program::replay_shapeless).
+        let target = &traced[0].shape;
+        match crate::ops::broadcast_shapes(&[inputs[0].shape(), target]) {
+            Ok(s) if &s == target => Ok(vec![s]),
+            _ => Err(Error::value("[Broadcast] Unable to infer broadcast shape")),
+        }
+    }
     fn name(&self) -> &'static str {
         "Broadcast"
     }
@@ -88,9 +98,33 @@ impl Primitive for Broadcast {
 
 /// `reshape`: a view of row-contiguous data or when only size-1 axes change, a copy otherwise.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Reshape;
+pub(crate) struct Reshape {
+    /// The axis given as -1 (inferred from the size), for shapeless compilation.
+    pub(crate) infer: Option<usize>,
+}
 
 impl Primitive for Reshape {
+    fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let (size, mut shape) = (inputs[0].size(), traced[0].shape.clone());
+        if let Some(i) = self.infer {
+            let known: usize = shape
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, &d)| d)
+                .product();
+            if known > 0 && size.is_multiple_of(known) {
+                shape[i] = size / known;
+            }
+        }
+        if shape.iter().product::<usize>() != size {
+            return Err(Error::value(format!(
+                "[Reshape] Cannot reshape array of size {size} into shape {}.",
+                crate::error::fmt_shape(&shape)
+            )));
+        }
+        Ok(vec![shape])
+    }
     fn name(&self) -> &'static str {
         "Reshape"
     }
@@ -206,6 +240,13 @@ pub(crate) struct Transpose {
 }
 
 impl Primitive for Transpose {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let shape = inputs[0].shape();
+        if shape.len() != self.axes.len() {
+            return Err(Error::value("[Transpose] The input's rank changed."));
+        }
+        Ok(vec![self.axes.iter().map(|&p| shape[p]).collect()])
+    }
     fn name(&self) -> &'static str {
         "Transpose"
     }
@@ -349,6 +390,9 @@ impl Primitive for Contiguous {
 pub(crate) struct AsType;
 
 impl Primitive for AsType {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "AsType"
     }

@@ -11,6 +11,9 @@ use crate::primitive::{OutputSpec, Primitive, same_params};
 pub(crate) struct Select;
 
 impl Primitive for Select {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "Select"
     }

@@ -11,6 +11,9 @@ use crate::primitive::{OutputSpec, Primitive};
 pub(crate) struct Copy;
 
 impl Primitive for Copy {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "Copy"
     }

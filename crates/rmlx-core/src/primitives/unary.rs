@@ -88,6 +88,9 @@ macro_rules! unary_primitive {
             fn is_equivalent(&self, other: &dyn Primitive) -> bool {
                 same_params(self, other)
             }
+            fn is_elementwise(&self) -> bool {
+                true
+            }
             $($($rules)*)?
         }
     };
@@ -326,6 +329,9 @@ impl Log {
 }
 
 impl Primitive for Log {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         match self.base {
             LogBase::E => "Log",
@@ -573,6 +579,9 @@ pub(crate) struct NanToNum {
 }
 
 impl Primitive for NanToNum {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "NanToNum"
     }

@@ -120,7 +120,57 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
-    let cache: Mutex<HashMap<Signature, Arc<(Program, usize)>>> = Mutex::new(HashMap::new());
+    compile_impl(f, state, false)
+}
+
+/// [`compile`] that traces once per input rank and dtypes rather than per shape (MLX's
+/// `shapeless=True`): a call with new shapes replays the traced graph, each primitive working
+/// out its output shapes. As in MLX, the function must not depend on its inputs' shapes (a
+/// reshape to fixed sizes, a slice), and a primitive that cannot infer its output shapes (a
+/// slice, a gather) is an error at such a call: "[Primitive::output_shapes] Slice cannot infer
+/// output shapes.". A reshape given with -1 follows the size.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let f = mx::compile_shapeless(|x: &[mx::Array]| mx::sum_axes(&mx::exp(&(&x[0] * 2.0))?, [0], false));
+/// assert_eq!(f(&[mx::ones(&[3, 4], mx::float32)?])?[0].shape(), &[4]);
+/// let y = f(&[mx::zeros(&[2, 5], mx::float32)?])?;   // same trace, new shapes
+/// assert_eq!(y[0].to_vec::<f32>()?, vec![2.0; 5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn compile_shapeless<F, O>(f: F) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    compile_impl(f, CompileState::default(), true)
+}
+
+/// [`compile_shapeless`] for a function with state (see [`CompileState`]).
+pub fn compile_shapeless_with_state<F, O>(
+    f: F,
+    state: CompileState,
+) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    compile_impl(f, state, true)
+}
+
+/// A traced program, the number of the function's own outputs, and the input shapes traced.
+type CacheEntry = Arc<(Program, usize, Vec<Vec<usize>>)>;
+
+fn compile_impl<F, O>(
+    f: F,
+    state: CompileState,
+    shapeless: bool,
+) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let cache: Mutex<HashMap<Signature, CacheEntry>> = Mutex::new(HashMap::new());
     move |inputs: &[Array]| {
         if !compile_enabled() {
             return Ok(f(inputs)?.into_outputs());
@@ -129,9 +179,17 @@ where
         let held = state.get();
         let n_state = held.len();
         all.extend(held);
+        // Shapeless: the rank stands for the shape.
         let key: Signature = all
             .iter()
-            .map(|x| (x.shape().to_vec(), x.dtype()))
+            .map(|x| {
+                let shape = if shapeless {
+                    vec![0; x.ndim()]
+                } else {
+                    x.shape().to_vec()
+                };
+                (shape, x.dtype())
+            })
             .collect();
         let cached = cache
             .lock()
@@ -141,7 +199,9 @@ where
         let entry = match cached {
             Some(p) => p,
             None => {
-                let p = Arc::new(trace(&f, &all, inputs.len(), &state)?);
+                let (program, n_outputs) = trace(&f, &all, inputs.len(), &state)?;
+                let shapes = all.iter().map(|x| x.shape().to_vec()).collect();
+                let p = Arc::new((program, n_outputs, shapes));
                 cache
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -149,8 +209,16 @@ where
                 p
             }
         };
-        let (program, n_outputs) = (&entry.0, entry.1);
-        let mut outs = program.replay(&all);
+        let (program, n_outputs, traced) = (&entry.0, entry.1, &entry.2);
+        let same_shapes = all
+            .iter()
+            .zip(traced)
+            .all(|(x, s)| x.shape() == s.as_slice());
+        let mut outs = if same_shapes {
+            program.replay(&all)?
+        } else {
+            program.replay_shapeless(&all)?
+        };
         let new_state = outs.split_off(n_outputs);
         if n_state > 0 || !new_state.is_empty() {
             state.set(new_state);
@@ -216,7 +284,7 @@ where
 pub fn simplify(outputs: &[Array]) -> Result<Vec<Array>> {
     let mut program = Program::from_graph(outputs);
     program.simplify()?;
-    Ok(program.replay(&[]))
+    program.replay(&[])
 }
 
 /// The pending graph behind `outputs` as Graphviz `dot` text: one box per primitive, one

@@ -50,6 +50,9 @@ fn fusible(p: &Program, n: usize) -> bool {
             (a.dtype() == Dtype::Float32 && a.shape() == shape.as_slice())
                 || scalar_value(a).is_some()
         }
+        Ref::Broadcast(a, s) => {
+            scalar_value(a).is_some() || (a.dtype() == Dtype::Float32 && s == shape)
+        }
     })
 }
 
@@ -132,7 +135,7 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
                     ops.push(Operand::Reg(local[m]));
                     sub_inputs.push(Ref::Node(local[m], 0));
                 }
-                Ref::Const(a) if scalar_value(a).is_some() => {
+                Ref::Const(a) | Ref::Broadcast(a, _) if scalar_value(a).is_some() => {
                     let v = scalar_value(a).unwrap_or_default();
                     ops.push(Operand::Scalar(scalars.len()));
                     scalars.push(v);

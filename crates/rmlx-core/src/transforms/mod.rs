@@ -16,8 +16,8 @@ mod vmap;
 
 pub use autodiff::{Argnums, FnOutputs, grad, jvp, value_and_grad, vjp, vjp_argnums};
 pub use compile::{
-    CompileState, compile, compile_with_state, disable_compile, enable_compile, export_to_dot,
-    simplify,
+    CompileState, compile, compile_shapeless, compile_shapeless_with_state, compile_with_state,
+    disable_compile, enable_compile, export_to_dot, simplify,
 };
 pub use custom::{
     CustomFunction, CustomJvpFn, CustomVjpFn, CustomVmapFn, checkpoint, custom_function,

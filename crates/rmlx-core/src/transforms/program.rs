@@ -16,6 +16,14 @@ pub(crate) enum Ref {
     Node(usize, usize),
     /// An array the function captured (it does not depend on the inputs).
     Const(Array),
+    /// A captured array broadcast to a shape (what the ops make of a scalar operand): rebuilt
+    /// at each replay, so that a shapeless replay can broadcast it to its consumer's shape.
+    Broadcast(Array, Vec<usize>),
+}
+
+/// `source` broadcast to `shape`.
+fn rebuild_broadcast(source: &Array, shape: &[usize]) -> Result<Array> {
+    crate::ops::broadcast_to(source, shape.to_vec())
 }
 
 impl Ref {
@@ -25,6 +33,13 @@ impl Ref {
             Ref::Input(i) => (0, *i, 0),
             Ref::Node(n, k) => (1, *n, *k),
             Ref::Const(a) => (2, a.id(), 0),
+            Ref::Broadcast(a, shape) => {
+                // The shape folded into one number: equal keys for equal shapes.
+                let h = shape.iter().fold(shape.len(), |h, &d| {
+                    h.wrapping_mul(1_000_003).wrapping_add(d)
+                });
+                (3, a.id(), h)
+            }
         }
     }
 }
@@ -69,9 +84,12 @@ impl Program {
             .map(|(i, a)| (a.id(), Ref::Input(i)))
             .collect();
         let lookup = |refs: &HashMap<usize, Ref>, a: &Array| {
-            refs.get(&a.id())
-                .cloned()
-                .unwrap_or_else(|| Ref::Const(a.clone()))
+            refs.get(&a.id()).cloned().unwrap_or_else(|| {
+                match (a.primitive_name(), a.inputs().into_iter().next()) {
+                    (Some("Broadcast"), Some(src)) => Ref::Broadcast(src, a.shape().to_vec()),
+                    _ => Ref::Const(a.clone()),
+                }
+            })
         };
         let mut nodes = Vec::with_capacity(tape.len());
         for entry in tape {
@@ -95,16 +113,21 @@ impl Program {
     }
 
     /// Builds the graph of the program on `inputs`.
-    pub(crate) fn replay(&self, inputs: &[Array]) -> Vec<Array> {
+    pub(crate) fn replay(&self, inputs: &[Array]) -> Result<Vec<Array>> {
         debug_assert_eq!(inputs.len(), self.n_inputs, "inputs of a replayed program");
         let mut values: Vec<Vec<Array>> = Vec::with_capacity(self.nodes.len());
         let get = |values: &Vec<Vec<Array>>, r: &Ref| match r {
-            Ref::Input(i) => inputs[*i].clone(),
-            Ref::Node(n, k) => values[*n][*k].clone(),
-            Ref::Const(a) => a.clone(),
+            Ref::Input(i) => Ok(inputs[*i].clone()),
+            Ref::Node(n, k) => Ok(values[*n][*k].clone()),
+            Ref::Const(a) => Ok(a.clone()),
+            Ref::Broadcast(a, shape) => rebuild_broadcast(a, shape),
         };
         for node in &self.nodes {
-            let ins = node.inputs.iter().map(|r| get(&values, r)).collect();
+            let ins = node
+                .inputs
+                .iter()
+                .map(|r| get(&values, r))
+                .collect::<Result<_>>()?;
             values.push(Array::from_shared_op(
                 node.outputs.clone(),
                 node.primitive.clone(),
@@ -112,6 +135,84 @@ impl Program {
             ));
         }
         self.outputs.iter().map(|r| get(&values, r)).collect()
+    }
+
+    /// Builds the graph of the program on inputs whose shapes may differ from the traced ones
+    /// (`compile`'s shapeless mode): each node's output shapes come from its primitive's
+    /// `output_shapes`. A broadcast that only feeds elementwise nodes (the ops' broadcast of an
+    /// operand, a scalar's above all) follows its peers: it is rebuilt at the consumer to the
+    /// broadcast shape of the consumer's operands.
+    pub(crate) fn replay_shapeless(&self, inputs: &[Array]) -> Result<Vec<Array>> {
+        let count = self.nodes.len();
+        // Broadcast nodes whose every consumer is elementwise (and that are not outputs).
+        let mut peer: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|n| n.primitive.name() == "Broadcast")
+            .collect();
+        for node in &self.nodes {
+            let elementwise = node.primitive.is_elementwise();
+            for r in &node.inputs {
+                if let Ref::Node(m, _) = r {
+                    peer[*m] &= elementwise;
+                }
+            }
+        }
+        for r in &self.outputs {
+            if let Ref::Node(m, _) = r {
+                peer[*m] = false;
+            }
+        }
+        // A peer broadcast's value is its source, broadcast at each consumer.
+        let mut values: Vec<Vec<Array>> = Vec::with_capacity(count);
+        let elementwise: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|n| n.primitive.is_elementwise() && n.inputs.len() > 1)
+            .collect();
+        // At an elementwise consumer a captured broadcast is its source; elsewhere it is
+        // rebuilt as traced.
+        let get = |values: &Vec<Vec<Array>>, r: &Ref, at_peer: bool| match r {
+            Ref::Input(i) => Ok(inputs[*i].clone()),
+            Ref::Node(n, k) => Ok(values[*n][*k].clone()),
+            Ref::Const(a) => Ok(a.clone()),
+            Ref::Broadcast(a, _) if at_peer => Ok(a.clone()),
+            Ref::Broadcast(a, shape) => rebuild_broadcast(a, shape),
+        };
+        for (i, node) in self.nodes.iter().enumerate() {
+            let mut ins: Vec<Array> = node
+                .inputs
+                .iter()
+                .map(|r| get(&values, r, elementwise[i]))
+                .collect::<Result<_>>()?;
+            if peer[i] {
+                values.push(vec![ins.remove(0)]);
+                continue;
+            }
+            if elementwise[i] {
+                let shapes: Vec<&[usize]> = ins.iter().map(Array::shape).collect();
+                let shape = crate::ops::broadcast_shapes(&shapes)?;
+                for x in ins.iter_mut() {
+                    if x.shape() != shape.as_slice() {
+                        *x = crate::ops::broadcast_to(&*x, shape.clone())?;
+                    }
+                }
+            }
+            let shapes = node.primitive.output_shapes(&ins, &node.outputs)?;
+            let specs = shapes
+                .into_iter()
+                .zip(&node.outputs)
+                .map(|(shape, o)| OutputSpec {
+                    shape,
+                    dtype: o.dtype,
+                })
+                .collect();
+            values.push(Array::from_shared_op(specs, node.primitive.clone(), ins));
+        }
+        self.outputs
+            .iter()
+            .map(|r| get(&values, r, false))
+            .collect()
     }
 
     /// Simplifies in place: `Copy` nodes and no-op reshapes/broadcasts are bypassed, equal
@@ -139,6 +240,7 @@ impl Program {
             if node.outputs.len() == 1 && node.inputs.len() == 1 {
                 let same_shape = match &node.inputs[0] {
                     Ref::Const(a) => a.shape() == node.outputs[0].shape.as_slice(),
+                    Ref::Broadcast(_, shape) => shape == &node.outputs[0].shape,
                     Ref::Input(_) => false,
                     Ref::Node(m, k) => self.nodes[*m].outputs[*k] == node.outputs[0],
                 };

@@ -253,3 +253,144 @@ fn compiled_training_step_updates_captured_state() {
         "{a:?} vs {b:?}"
     );
 }
+
+/// Replays `f` compiled shapeless on each input set, checking against the plain function and
+/// counting traces.
+fn check_shapeless(
+    name: &str,
+    f: fn(&[Array]) -> Result<Array>,
+    calls: &[Vec<Array>],
+    traces: usize,
+) {
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let compiled = mx::compile_shapeless(move |x: &[Array]| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        f(x)
+    });
+    for (k, xs) in calls.iter().enumerate() {
+        let got = compiled(xs).unwrap_or_else(|e| panic!("{name} call {k}: {e}"));
+        let want = f(xs).unwrap();
+        assert_eq!(got[0].shape(), want.shape(), "{name} call {k}: shape");
+        assert_eq!(got[0].dtype(), want.dtype(), "{name} call {k}: dtype");
+        let (g, w) = (
+            got[0].astype(mx::float64).unwrap().to_vec::<f64>().unwrap(),
+            want.astype(mx::float64).unwrap().to_vec::<f64>().unwrap(),
+        );
+        for (a, b) in g.iter().zip(&w) {
+            assert!(
+                (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                "{name} call {k}: {a} vs {b}"
+            );
+        }
+    }
+    assert_eq!(count.load(Ordering::SeqCst), traces, "{name}: traces");
+}
+
+#[test]
+fn shapeless_compile_replays_one_trace_for_new_shapes() {
+    let (a, b, c) = (f32s(&[3, 4], 1), f32s(&[5, 2], 2), f32s(&[1, 7], 3));
+    let calls = vec![vec![a.clone()], vec![b.clone()], vec![c.clone()]];
+    // Elementwise chain with scalar operands (fused), reductions with and without keepdims,
+    // softmax, logsumexp, cumsum, argmax, transpose, reshape(-1), concatenate.
+    check_shapeless(
+        "chain",
+        |x| {
+            mx::multiply(
+                &mx::tanh(&mx::add(&mx::multiply(&x[0], 2.0)?, 1.0)?)?,
+                &mx::sigmoid(&x[0])?,
+            )
+        },
+        &calls,
+        1,
+    );
+    check_shapeless(
+        "sum axis 0",
+        |x| mx::sum_axes(&mx::exp(&x[0])?, [0], false),
+        &calls,
+        1,
+    );
+    check_shapeless(
+        "max keepdims",
+        |x| mx::subtract(&x[0], &mx::max_axes(&x[0], [-1], true)?),
+        &calls,
+        1,
+    );
+    check_shapeless("softmax", |x| mx::softmax(&x[0], [-1]), &calls, 1);
+    check_shapeless(
+        "logsumexp",
+        |x| mx::logsumexp_axes(&x[0], [-1], false),
+        &calls,
+        1,
+    );
+    check_shapeless(
+        "cumsum",
+        |x| mx::cumsum(&mx::sin(&x[0])?, Some(1)),
+        &calls,
+        1,
+    );
+    check_shapeless("argmax", |x| mx::argmax_axis(&x[0], 1, false), &calls, 1);
+    check_shapeless("transpose", |x| mx::exp(&x[0].transpose()?), &calls, 1);
+    check_shapeless(
+        "reshape -1",
+        |x| mx::reshape(&mx::cos(&x[0])?, [-1]),
+        &calls,
+        1,
+    );
+    check_shapeless(
+        "concatenate",
+        |x| mx::concatenate(&[x[0].clone(), mx::exp(&x[0])?], 1),
+        &calls,
+        1,
+    );
+    // Matmul with a broadcast batch, and rows of different lengths.
+    let mm = |x: &[Array]| mx::add(&mx::matmul(&x[0], &x[1])?, 1.0);
+    check_shapeless(
+        "matmul",
+        mm,
+        &[
+            vec![f32s(&[3, 4], 4), f32s(&[4, 2], 5)],
+            vec![f32s(&[2, 5, 3], 6), f32s(&[3, 7], 7)],
+            vec![f32s(&[6, 3], 8), f32s(&[3, 1], 9)],
+        ],
+        2, // the rank of the first input changed once
+    );
+    // A new dtype is a new trace.
+    check_shapeless(
+        "dtype",
+        |x| mx::exp(&x[0]),
+        &[vec![a.clone()], vec![a.astype(mx::float64).unwrap()]],
+        2,
+    );
+}
+
+#[test]
+fn shapeless_compile_errors_and_transforms() {
+    // A slice cannot infer its output shape: MLX's error at the call with new shapes.
+    let f = mx::compile_shapeless(|x: &[Array]| mx::slice(&x[0], [1], [3], [1]));
+    assert_eq!(f(&[f32s(&[4], 1)]).unwrap()[0].shape(), &[2]);
+    let e = f(&[f32s(&[6], 2)]).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "[Primitive::output_shapes] Slice cannot infer output shapes."
+    );
+    // A reshape to fixed sizes no longer fits a new size.
+    let g = mx::compile_shapeless(|x: &[Array]| mx::reshape(&x[0], [2, 2]));
+    assert!(g(&[f32s(&[4], 1)]).is_ok());
+    assert!(g(&[f32s(&[6], 1)]).is_err());
+    // grad of a shapeless compiled function at a new shape.
+    let h = mx::compile_shapeless(|x: &[Array]| mx::sum(&mx::multiply(&mx::sin(&x[0])?, 3.0)?));
+    let _ = h(&[f32s(&[2, 2], 3)]).unwrap();
+    let x = f32s(&[3, 5], 4);
+    let gr = mx::grad(&h, 0)(std::slice::from_ref(&x)).unwrap();
+    let want = mx::multiply(&mx::cos(&x).unwrap(), 3.0).unwrap();
+    assert_eq!(gr[0].shape(), &[3, 5]);
+    for (a, b) in gr[0]
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .zip(want.to_vec::<f32>().unwrap())
+    {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+}
