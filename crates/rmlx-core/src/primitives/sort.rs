@@ -3,8 +3,67 @@
 
 use crate::array::{Array, Data};
 use crate::cpu::sort::{self, IndexOp, UniqueWants, ValueOp};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ops;
 use crate::primitive::{OutputSpec, Primitive, same_params};
+
+/// The lane axis of a vmapped lane op: `axis` shifted past the batch axis `b`.
+fn shifted(axis: usize, b: Option<usize>) -> usize {
+    match b {
+        Some(b) if b <= axis => axis + 1,
+        _ => axis,
+    }
+}
+
+/// The vjp of a permuting lane op whose output is `x` taken at `idx` along `axis`: the
+/// cotangent put back where each element came from (MLX's `Sort::vjp`). The indices are
+/// locally constant in `x`: the gradient is stopped there.
+fn permute_vjp(x: &Array, idx: Array, cot: &Array, axis: usize) -> Result<Array> {
+    let idx = ops::stop_gradient(&idx)?;
+    ops::put_along_axis(&ops::zeros_like(x)?, &idx, cot, Some(axis as isize))
+}
+
+/// The jvp of the same op: the tangent taken at `idx`.
+fn permute_jvp(t: &Array, idx: Array, axis: usize) -> Result<Array> {
+    let idx = ops::stop_gradient(&idx)?;
+    ops::take_along_axis(t, &idx, Some(axis as isize))
+}
+
+/// A lane op's node on `x` with the given primitive and output shape/dtype.
+fn lane_node(x: &Array, shape: Vec<usize>, dtype: crate::dtype::Dtype, p: impl Primitive) -> Array {
+    Array::from_op(shape, dtype, p, vec![x.clone()])
+}
+
+/// `vjp`/`jvp` of an index-valued op (argsort, argpartition): zero cotangents for the
+/// inputs, a zero `uint32` tangent of the output's shape (as MLX).
+macro_rules! index_zero_rules {
+    () => {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            _cotangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            argnums
+                .iter()
+                .map(|&i| ops::zeros_like(&primals[i]))
+                .collect()
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            _tangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![ops::zeros(
+                outputs[0].shape(),
+                crate::dtype::Dtype::Uint32,
+            )?])
+        }
+    };
+}
 
 /// `sort` along `axis` (stable; NaN last).
 #[derive(Debug, PartialEq)]
@@ -23,6 +82,42 @@ impl Primitive for Sort {
             ValueOp::Sort,
             &outputs[0],
         )?])
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let idx = ops::argsort_axis(x, self.axis as isize)?;
+        Ok(vec![permute_vjp(x, idx, &cotangents[0], self.axis)?])
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let idx = ops::argsort_axis(&primals[0], self.axis as isize)?;
+        Ok(vec![permute_jvp(&tangents[0], idx, self.axis)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let p = Sort {
+            axis: shifted(self.axis, axes[0]),
+        };
+        Ok((
+            vec![lane_node(x, x.shape().to_vec(), x.dtype(), p)],
+            axes.to_vec(),
+        ))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -46,6 +141,22 @@ impl Primitive for ArgSort {
             IndexOp::Sort,
             &outputs[0],
         )?])
+    }
+    index_zero_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let p = ArgSort {
+            axis: shifted(self.axis, axes[0]),
+        };
+        Ok((
+            vec![lane_node(x, x.shape().to_vec(), outputs[0].dtype, p)],
+            axes.to_vec(),
+        ))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -71,6 +182,43 @@ impl Primitive for Partition {
             &outputs[0],
         )?])
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let idx = ops::argpartition_axis(x, self.kth as isize, self.axis as isize)?;
+        Ok(vec![permute_vjp(x, idx, &cotangents[0], self.axis)?])
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let idx = ops::argpartition_axis(&primals[0], self.kth as isize, self.axis as isize)?;
+        Ok(vec![permute_jvp(&tangents[0], idx, self.axis)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let p = Partition {
+            kth: self.kth,
+            axis: shifted(self.axis, axes[0]),
+        };
+        Ok((
+            vec![lane_node(x, x.shape().to_vec(), x.dtype(), p)],
+            axes.to_vec(),
+        ))
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -95,6 +243,23 @@ impl Primitive for ArgPartition {
             &outputs[0],
         )?])
     }
+    index_zero_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let p = ArgPartition {
+            kth: self.kth,
+            axis: shifted(self.axis, axes[0]),
+        };
+        Ok((
+            vec![lane_node(x, x.shape().to_vec(), outputs[0].dtype, p)],
+            axes.to_vec(),
+        ))
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -105,6 +270,25 @@ impl Primitive for ArgPartition {
 pub(crate) struct TopK {
     pub(crate) k: usize,
     pub(crate) axis: usize,
+}
+
+impl TopK {
+    /// The indices along `axis` of the elements this topk picks, in the order of its output:
+    /// argpartition's last `k`, sorted by value (stable).
+    fn indices(&self, x: &Array) -> Result<Array> {
+        let n = x.shape()[self.axis];
+        let ax = self.axis as isize;
+        if self.k == 0 {
+            let mut shape = x.shape().to_vec();
+            shape[self.axis] = 0;
+            return ops::zeros(shape, crate::dtype::Dtype::Uint32);
+        }
+        let part = ops::argpartition_axis(x, (n - self.k) as isize, ax)?;
+        let top = ops::slice_axis(&part, ax, (n - self.k) as isize..n as isize)?;
+        let vals = ops::take_along_axis(x, &top, Some(ax))?;
+        let order = ops::argsort_axis(&vals, ax)?;
+        ops::take_along_axis(&top, &order, Some(ax))
+    }
 }
 
 impl Primitive for TopK {
@@ -118,6 +302,50 @@ impl Primitive for TopK {
             ValueOp::TopK(self.k),
             &outputs[0],
         )?])
+    }
+    // MLX's topk is a partition around `n - k` and a slice of its last `k` elements, so the
+    // gradient flows to the chosen elements. Our values come sorted: the chosen indices are
+    // put in the same order before routing the cotangents.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        Ok(vec![permute_vjp(
+            x,
+            self.indices(x)?,
+            &cotangents[0],
+            self.axis,
+        )?])
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![permute_jvp(
+            &tangents[0],
+            self.indices(&primals[0])?,
+            self.axis,
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let axis = shifted(self.axis, axes[0]);
+        let mut shape = x.shape().to_vec();
+        shape[axis] = self.k;
+        let p = TopK { k: self.k, axis };
+        Ok((vec![lane_node(x, shape, x.dtype(), p)], axes.to_vec()))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -141,6 +369,23 @@ impl Primitive for SearchSorted {
             self.right,
             &outputs[0],
         )?])
+    }
+    index_zero_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if axes[0].is_some() {
+            return Err(Error::value(
+                "[searchsorted] Cannot vmap over the sorted sequence, only over the values being searched for.",
+            ));
+        }
+        let v = &inputs[1];
+        let p = SearchSorted { right: self.right };
+        let out = Array::from_op(v.shape().to_vec(), outputs[0].dtype, p, inputs.to_vec());
+        Ok((vec![out], vec![axes[1]]))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
