@@ -11,6 +11,7 @@ mod einsum;
 mod extra;
 mod fast;
 mod grad_index;
+mod grad_more;
 mod indexing;
 mod matmul;
 mod print;

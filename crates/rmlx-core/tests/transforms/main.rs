@@ -5,4 +5,5 @@ mod common;
 mod compile;
 mod index_linalg;
 mod machinery;
+mod more_rules;
 mod rules;
