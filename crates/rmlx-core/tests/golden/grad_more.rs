@@ -27,11 +27,27 @@ fn call(name: &str, p: &[Array], kw: &Value) -> mx::Result<Array> {
     let axis = || int(kw, "axis") as isize;
     match name {
         "sort" => match kw["axis"].as_str() {
-            Some("none") => mx::sort(x),
+            Some("none") => mx::sort_axis(x, None::<isize>),
             _ => mx::sort_axis(x, axis()),
         },
         "x_argsort" => mx::multiply(x, &mx::argsort_axis(x, axis())?.astype(x.dtype())?),
-        "partition" => mx::partition_axis(x, int(kw, "kth") as isize, axis()),
+        "partition" => {
+            // The sums of the two sides and the element at kth (the order inside each side
+            // is the kernel's).
+            let ax = axis();
+            let p = mx::partition_axis(x, int(kw, "kth") as isize, ax)?;
+            let n = x.dim(ax)? as isize;
+            let k = (int(kw, "kth") as isize).rem_euclid(n);
+            let mut shape = vec![1usize; x.ndim()];
+            let a = if ax < 0 { ax + x.ndim() as isize } else { ax } as usize;
+            shape[a] = n as usize;
+            let idx = mx::arange(0, n as i32, 1)?.reshape(shape)?;
+            let lo = mx::less(&idx, k as i32)?;
+            let hi = mx::greater(&idx, k as i32)?;
+            let at = mx::slice_axis(&p, ax, k..k + 1)?;
+            let side = |m: &Array| mx::sum_axes(&mx::multiply(&p, m)?, [ax], true);
+            mx::concatenate(&[side(&lo)?, at, side(&hi)?], ax)
+        }
         "topk" => mx::topk_axis(x, int(kw, "k") as isize, axis()),
         "prod" => mx::prod_axes(x, ints(kw, "axes"), flag(kw, "keepdims")),
         "x_argmax" => mx::multiply(x, &mx::argmax_axis(x, axis(), true)?.astype(x.dtype())?),
