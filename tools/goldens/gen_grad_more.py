@@ -134,6 +134,18 @@ def fn_qmm(x, scales, biases, wq):
     return mx.quantized_matmul(x, wq, scales, biases, transpose=True, group_size=32, bits=4)
 
 
+def fn_fp8(x):
+    return mx.from_fp8(mx.to_fp8(x), mx.float32)
+
+
+def fn_qqmm(x, scales, wq):
+    return mx.qqmm(x, wq, scales, mode="mxfp8")
+
+
+def fn_qqmm_scales(scales, x, wq):
+    return mx.qqmm(x, wq, scales, mode="mxfp8")
+
+
 FNS = {k[3:]: v for k, v in globals().items() if k.startswith("fn_")}
 
 
@@ -274,5 +286,14 @@ vjp("gated_delta state", "gated_delta", gd, which=1, rtol=1e-4, atol=1e-5, why=G
 jvp("conv1d jvp (error)", "conv1d", [rnd(1, 5, 2), rnd(3, 2, 2)])
 wq, sc, bi = mx.quantize(rnd(8, 64), group_size=32, bits=4)
 vmap("vmap quantized_matmul (error)", "qmm", [rnd(2, 3, 64), sc, bi], [0, None, None], extras=[wq])
+x8 = rnd(3, 4)
+vjp("fp8 vjp (error)", "fp8", [x8])
+jvp("fp8 jvp (error)", "fp8", [x8])
+vmap("vmap fp8 (error)", "fp8", [x8], [0])
+wq8, sc8 = mx.quantize(rnd(32, 64), mode="mxfp8")
+xq = rnd(1, 64)
+vjp("qqmm vjp x (error)", "qqmm", [xq, sc8], [wq8])
+vjp("qqmm vjp scales", "qqmm_scales", [sc8], [xq, wq8])
+jvp("qqmm jvp (error)", "qqmm", [xq], [sc8, wq8])
 
 g.save()

@@ -463,9 +463,31 @@ pub(crate) struct ConvertFp8 {
     pub(crate) to_fp8: bool,
 }
 
+impl ConvertFp8 {
+    /// MLX's name for the direction (it has two primitives).
+    fn mlx_name(&self) -> &'static str {
+        if self.to_fp8 { "ToFP8" } else { "FromFP8" }
+    }
+}
+
 impl Primitive for ConvertFp8 {
     fn name(&self) -> &'static str {
         "ConvertFP8"
+    }
+    // MLX has no rules for ToFP8/FromFP8: its default errors, under its primitive names.
+    fn vjp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::transform_unsupported(self.mlx_name(), "vjp"))
+    }
+    fn jvp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::transform_unsupported(self.mlx_name(), "jvp"))
+    }
+    fn vmap(
+        &self,
+        _: &[Array],
+        _: &[Option<usize>],
+        _: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Err(Error::transform_unsupported(self.mlx_name(), "vmap"))
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         Ok(vec![kern::convert_fp8(
@@ -490,6 +512,30 @@ pub(crate) struct QqMatmul {
 impl Primitive for QqMatmul {
     fn name(&self) -> &'static str {
         "QQMatmul"
+    }
+    // MLX's QQMatmul::vjp quantizes on the fly for a float `w`; with an already quantized
+    // `w` (the only form this primitive holds) it fails for x (no scales are passed) and w,
+    // and gives zeros for the scales. Its jvp is not implemented.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => Err(Error::value(
+                    "[qqmm] Scales must be provided if second argument is quantized.",
+                )),
+                1 => Err(Error::runtime("[QQMatmul] NYI for the general case")),
+                _ => ops::zeros_like(&primals[i]),
+            })
+            .collect()
+    }
+    fn jvp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::runtime("QQMM::jvp NYI"))
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let q = QSpec {

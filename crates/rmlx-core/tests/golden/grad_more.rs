@@ -112,6 +112,9 @@ fn call(name: &str, p: &[Array], kw: &Value) -> mx::Result<Array> {
             Some(4),
             QuantMode::Affine,
         ),
+        "fp8" => mx::from_fp8(&mx::to_fp8(x)?, mx::float32),
+        "qqmm" => mx::qqmm(x, &p[2], Some(&p[1]), None, None, QuantMode::Mxfp8),
+        "qqmm_scales" => mx::qqmm(&p[1], &p[2], Some(x), None, None, QuantMode::Mxfp8),
         other => panic!("unknown fn {other}"),
     }
 }

@@ -85,7 +85,7 @@ where
         check_vmap(
             &format!("{name} axis {pos}"),
             f,
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &[Some(pos as isize)],
             1e-12,
         );
