@@ -146,6 +146,15 @@ def fn_qqmm_scales(scales, x, wq):
     return mx.qqmm(x, wq, scales, mode="mxfp8")
 
 
+def fn_quantize(w, which, mode, group_size, bits):
+    out = mx.quantize(w, group_size=group_size, bits=bits, mode=mode)[which]
+    return out if out.dtype != mx.uint8 else out.astype(mx.float32)
+
+
+def fn_quantize_all(w, mode, group_size, bits):
+    return mx.quantize(w, group_size=group_size, bits=bits, mode=mode)
+
+
 FNS = {k[3:]: v for k, v in globals().items() if k.startswith("fn_")}
 
 
@@ -295,5 +304,29 @@ xq = rnd(1, 64)
 vjp("qqmm vjp x (error)", "qqmm", [xq, sc8], [wq8])
 vjp("qqmm vjp scales", "qqmm_scales", [sc8], [xq, wq8])
 jvp("qqmm jvp (error)", "qqmm", [xq], [sc8, wq8])
+
+# Quantize: affine through MLX's plain-ops scales and biases; the fp modes as MLX's CPU
+# composition (zeros for mxfp4, errors for mxfp8 and nvfp4).
+QW = rnd(3, 128)
+for gs, bits in ((32, 4), (64, 2), (128, 8), (64, 1)):
+    for which, part in ((1, "scales"), (2, "biases")):
+        vjp(f"quantize affine {part} g{gs} b{bits}", "quantize", [QW], which=which, mode="affine",
+            group_size=gs, bits=bits)
+        jvp(f"quantize affine {part} jvp g{gs} b{bits}", "quantize", [QW], which=which,
+            mode="affine", group_size=gs, bits=bits)
+vjp("quantize affine float16", "quantize", [rnd(2, 64, dtype=mx.float16)], which=1, mode="affine",
+    group_size=32, bits=4)
+vjp("quantize mxfp4 scales", "quantize", [QW], which=1, mode="mxfp4", group_size=32, bits=4)
+jvp("quantize mxfp4 jvp", "quantize", [QW], which=1, mode="mxfp4", group_size=32, bits=4)
+vjp("quantize mxfp8 scales", "quantize", [QW], which=1, mode="mxfp8", group_size=32, bits=8)
+jvp("quantize nvfp4 jvp (error)", "quantize", [QW], which=1, mode="nvfp4", group_size=16, bits=4)
+vjp("quantize nvfp4 (error)", "quantize", [QW], which=1, mode="nvfp4", group_size=16, bits=4)
+vmap("vmap quantize affine last axis", "quantize_all", [rnd(2, 64, 3)], [2], mode="affine",
+     group_size=32, bits=4)
+vmap("vmap quantize affine", "quantize_all", [rnd(2, 3, 64)], [0], mode="affine", group_size=64,
+     bits=8)
+vmap("vmap quantize mxfp4", "quantize_all", [rnd(2, 3, 64)], [1], mode="mxfp4", group_size=32, bits=4)
+vmap("vmap quantize mxfp8 (error)", "quantize_all", [rnd(2, 3, 64)], [1], mode="mxfp8", group_size=32,
+     bits=8)
 
 g.save()

@@ -53,9 +53,121 @@ pub(crate) struct Quantize {
     pub(crate) bits: usize,
 }
 
+impl Quantize {
+    /// The affine scales and biases written with plain ops as MLX's fallback computes them
+    /// (float32 group extremes, the edge of larger magnitude mapped to an integer), in `w`'s
+    /// dtype: what MLX differentiates.
+    fn affine_scales(&self, w: &Array) -> Result<(Array, Array)> {
+        let f32 = crate::Dtype::Float32;
+        let k = w.shape()[w.ndim() - 1];
+        let mut out_shape = w.shape().to_vec();
+        *out_shape.last_mut().expect("2-D or more") = k / self.group_size;
+        let groups = ops::reshape(w, vec![w.size() / k, k / self.group_size, self.group_size])?;
+        let w_max = ops::astype(&ops::max_axes(&groups, [-1], true)?, f32)?;
+        let w_min = ops::astype(&ops::min_axes(&groups, [-1], true)?, f32)?;
+        let n_bins = ((1u32 << self.bits) - 1) as f64;
+        let eps = Array::scalar(1e-7f32);
+        let spread = ops::maximum(&ops::divide(&ops::subtract(&w_max, &w_min)?, n_bins)?, &eps)?;
+        let (scales, biases) = if self.bits == 1 {
+            (spread, w_min)
+        } else {
+            let mask = ops::greater(&ops::abs(&w_min)?, &ops::abs(&w_max)?)?;
+            let scales = ops::r#where(&mask, &spread, &ops::negative(&spread)?)?;
+            let edge = ops::r#where(&mask, &w_min, &w_max)?;
+            let q0 = ops::round(&ops::divide(&edge, &scales)?)?;
+            let nonzero = ops::not_equal(&q0, 0.0)?;
+            let scales = ops::r#where(&nonzero, &ops::divide(&edge, &q0)?, &scales)?;
+            let biases = ops::r#where(&nonzero, &edge, 0.0)?;
+            (scales, biases)
+        };
+        let back = |a: &Array| ops::reshape(&ops::astype(a, w.dtype())?, out_shape.clone());
+        Ok((back(&scales)?, back(&biases)?))
+    }
+
+    /// MLX's quantize for the fp modes is, on the CPU, plain ops, some without rules: to_fp8
+    /// (mxfp8's words, nvfp4's scales and words), view (mxfp8's words) and from_fp8 (nvfp4's
+    /// words). The error MLX raises, if any: its jvp and vmap meet to_fp8 in both modes; its
+    /// vjp meets it for nvfp4's scales (rmlx reports that one whichever outputs carry a
+    /// cotangent) and gives zeros for mxfp8's scales (rmlx: zeros whichever outputs carry
+    /// one; MLX raises for the view of mxfp8's words).
+    fn fp_error(&self, transform: &str) -> Option<Error> {
+        let prim = match (self.mode, transform) {
+            (QuantMode::Affine | QuantMode::Mxfp4, _) | (QuantMode::Mxfp8, "vjp") => return None,
+            _ => "ToFP8",
+        };
+        Some(Error::transform_unsupported(prim, transform))
+    }
+}
+
 impl Primitive for Quantize {
     fn name(&self) -> &'static str {
         "Quantize"
+    }
+    // As MLX: affine through its plain-ops scales and biases (the packed words are integers,
+    // without derivative), mxfp4 with zero derivatives, mxfp8/nvfp4 with MLX's errors.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if let Some(e) = self.fp_error("vjp") {
+            return Err(e);
+        }
+        if self.mode != QuantMode::Affine {
+            return Ok(vec![ops::zeros_like(&primals[0])?]);
+        }
+        let f = |xs: &[Array]| -> Result<Vec<Array>> {
+            let (s, b) = self.affine_scales(&xs[0])?;
+            Ok(vec![outputs[0].clone(), s, b])
+        };
+        Ok(crate::transforms::vjp(f, primals, cotangents)?.1)
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if let Some(e) = self.fp_error("jvp") {
+            return Err(e);
+        }
+        if self.mode != QuantMode::Affine {
+            return outputs.iter().map(ops::zeros_like).collect();
+        }
+        let f = |xs: &[Array]| -> Result<Vec<Array>> {
+            let (s, b) = self.affine_scales(&xs[0])?;
+            Ok(vec![s, b])
+        };
+        let mut t = crate::transforms::jvp(f, primals, tangents)?.1;
+        t.insert(0, ops::zeros_like(&outputs[0])?);
+        Ok(t)
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if let Some(e) = self.fp_error("vmap") {
+            return Err(e);
+        }
+        // Quantization runs along the last axis: a batch axis there moves to the front.
+        let w = &inputs[0];
+        let (w, ax) = match axes[0] {
+            Some(b) if b + 1 == w.ndim() => (
+                crate::transforms::rules::batch_to_front(w, Some(b))?,
+                Some(0),
+            ),
+            ax => (w.clone(), ax),
+        };
+        let (q, s, b) = ops::quantize(&w, Some(self.group_size), Some(self.bits), self.mode)?;
+        let mut outs = vec![q, s];
+        outs.extend(b);
+        let n = outs.len();
+        Ok((outs, vec![ax; n]))
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         kern::quantize(&inputs[0], self.mode, self.group_size, self.bits, outputs)

@@ -115,8 +115,35 @@ fn call(name: &str, p: &[Array], kw: &Value) -> mx::Result<Array> {
         "fp8" => mx::from_fp8(&mx::to_fp8(x)?, mx::float32),
         "qqmm" => mx::qqmm(x, &p[2], Some(&p[1]), None, None, QuantMode::Mxfp8),
         "qqmm_scales" => mx::qqmm(&p[1], &p[2], Some(x), None, None, QuantMode::Mxfp8),
+        "quantize" => {
+            let (mode, gs, bits) = quant_params(kw);
+            let (q, sc, b) = mx::quantize(x, gs, bits, mode)?;
+            let out = match int(kw, "which") {
+                0 => q,
+                1 => sc,
+                _ => b.expect("affine biases"),
+            };
+            if out.dtype() == mx::uint8 {
+                out.astype(mx::float32)
+            } else {
+                Ok(out)
+            }
+        }
         other => panic!("unknown fn {other}"),
     }
+}
+
+/// The mode, group size and bits of a quantize case.
+fn quant_params(kw: &Value) -> (QuantMode, Option<usize>, Option<usize>) {
+    let mode = match kw["mode"].as_str().unwrap() {
+        "affine" => QuantMode::Affine,
+        "mxfp4" => QuantMode::Mxfp4,
+        "mxfp8" => QuantMode::Mxfp8,
+        "nvfp4" => QuantMode::Nvfp4,
+        m => panic!("mode {m}"),
+    };
+    let gs = Some(int(kw, "group_size") as usize);
+    (mode, gs, Some(int(kw, "bits") as usize))
 }
 
 fn dispatch(op: &str, ins: &[Operand], kw: &Value) -> mx::Result<Vec<Array>> {
@@ -132,6 +159,14 @@ fn dispatch(op: &str, ins: &[Operand], kw: &Value) -> mx::Result<Vec<Array>> {
         let (e, tans) = rest.split_at(rest.len() - n);
         let (_, t) = mx::jvp(|q| call(name, &[q, e].concat(), kw), p, tans)?;
         Ok(t)
+    } else if op == "vmap_quantize_all" {
+        let (mode, gs, bits) = quant_params(kw);
+        let f = |q: &[Array]| -> mx::Result<Vec<Array>> {
+            let (w, s, b) = mx::quantize(&q[0], gs, bits, mode)?;
+            Ok([w, s].into_iter().chain(b).collect())
+        };
+        let axes = [Some(ints(kw, "in_axes")[0] as isize)];
+        mx::vmap(f, &axes, &[])(&ins[..n])
     } else if let Some(name) = op.strip_prefix("vmap_") {
         let (p, e) = ins.split_at(n);
         let axes: Vec<Option<isize>> = ints(kw, "in_axes")
