@@ -652,3 +652,63 @@ fn gated_delta_grads_and_vmap() {
     check_vmap("vmap gated_delta out", masked, &ins6b, &axes, 1e-12);
     check_vmap("vmap gated_delta state", state, &ins6b, &axes, 1e-12);
 }
+
+// ------------------------------------------------------------------------------------------
+// quantize
+
+#[test]
+fn quantize_vmap_and_vjp() {
+    type F = fn(&[Array]) -> Result<Array>;
+    let scales: F =
+        |a: &[Array]| Ok(mx::quantize(&a[0], Some(32), Some(4), mx::QuantMode::Affine)?.1);
+    let words: F =
+        |a: &[Array]| Ok(mx::quantize(&a[0], Some(32), Some(4), mx::QuantMode::Affine)?.0);
+    let fp4: F = |a: &[Array]| Ok(mx::quantize(&a[0], None, None, mx::QuantMode::Mxfp4)?.1);
+    for (name, f) in [("scales", scales), ("words", words), ("mxfp4 scales", fp4)] {
+        for ax in [0isize, 1, 2, -1] {
+            let x = rand(&[3, 2, 64], 210).astype(mx::float32).unwrap();
+            let x = if ax == 2 || ax == -1 {
+                mx::moveaxis(&rand(&[3, 2, 64], 211), 0, 2)
+                    .unwrap()
+                    .astype(mx::float32)
+                    .unwrap()
+            } else {
+                mx::moveaxis(&x, 0, ax).unwrap()
+            };
+            check_vmap(
+                &format!("vmap quantize {name} {ax}"),
+                f,
+                &[x],
+                &[Some(ax)],
+                0.0,
+            );
+        }
+    }
+    // The affine scales are homogeneous of degree one in w: J w = scales.
+    let w = rand(&[2, 64], 212).astype(mx::float32).unwrap();
+    let (outs, t) = mx::jvp(scales, std::slice::from_ref(&w), std::slice::from_ref(&w)).unwrap();
+    let (o, t) = (vals(&outs[0]), vals(&t[0]));
+    for (a, b) in o.iter().zip(&t) {
+        assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+    // A float32 dot-product test of the vjp against the jvp.
+    let c = rand(&[2, 2], 213).astype(mx::float32).unwrap();
+    let (_, g) = mx::vjp(scales, std::slice::from_ref(&w), std::slice::from_ref(&c)).unwrap();
+    let tan = rand(&[2, 64], 214).astype(mx::float32).unwrap();
+    let (_, jt) = mx::jvp(scales, std::slice::from_ref(&w), &[tan.clone()]).unwrap();
+    let (lhs, rhs) = (
+        dot(&vals(&c), &vals(&jt[0])),
+        dot(&vals(&g[0]), &vals(&tan)),
+    );
+    assert!(
+        (lhs - rhs).abs() <= 1e-5 * (1.0 + lhs.abs()),
+        "{lhs} vs {rhs}"
+    );
+    let e = mx::vmap(
+        |a: &[Array]| Ok(mx::quantize(&a[0], None, None, mx::QuantMode::Nvfp4)?.0),
+        &[Some(0)],
+        &[],
+    )(&[w.reshape([1, 2, 64]).unwrap()])
+    .unwrap_err();
+    assert!(e.to_string().contains("Not implemented for ToFP8"), "{e}");
+}
