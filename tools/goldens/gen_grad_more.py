@@ -155,6 +155,18 @@ def fn_quantize_all(w, mode, group_size, bits):
     return mx.quantize(w, group_size=group_size, bits=bits, mode=mode)
 
 
+def fn_unique(x, size):
+    return mx.unique(x, size=size)
+
+
+def fn_unique_fill(x, fill, size):
+    return mx.unique(x, size=size, fill_value=fill)
+
+
+def fn_unique_all(x, size):
+    return mx.unique(x, size=size, return_index=True, return_inverse=True, return_counts=True)
+
+
 FNS = {k[3:]: v for k, v in globals().items() if k.startswith("fn_")}
 
 
@@ -328,5 +340,15 @@ vmap("vmap quantize affine", "quantize_all", [rnd(2, 3, 64)], [0], mode="affine"
 vmap("vmap quantize mxfp4", "quantize_all", [rnd(2, 3, 64)], [1], mode="mxfp4", group_size=32, bits=4)
 vmap("vmap quantize mxfp8 (error)", "quantize_all", [rnd(2, 3, 64)], [1], mode="mxfp8", group_size=32,
      bits=8)
+
+# Unique (composed in MLX): the cotangent goes to each value's first occurrence; padding goes
+# to the first value's, or to the fill value.
+ux = arr([[1, 3, 2], [3, 1, 5]])
+vjp("unique padded", "unique", [ux], size=6)
+vjp("unique truncated", "unique", [ux], size=2)
+vjp("unique fill", "unique_fill", [ux, arr(9.0)], size=6)
+jvp("unique jvp (error)", "unique", [ux], size=3)
+vmap("vmap unique", "unique", [ux], [1], size=3)
+vmap("vmap unique all outputs", "unique_all", [arr([[1, 3, 3], [2, 2, 0]])], [0], size=4)
 
 g.save()

@@ -407,6 +407,133 @@ impl Primitive for Unique {
     fn name(&self) -> &'static str {
         "Unique"
     }
+    // MLX's unique is composed: the values are the input gathered at each value's first
+    // occurrence (the padding: at the first value's, or the fill value), so the cotangent
+    // is scatter-added back there; its jvp meets a scatter, which has none.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (x, cot) = (&primals[0], &cotangents[0]);
+        let (gx, gfill) = if x.size() == 0 {
+            (ops::zeros_like(x)?, ops::sum(cot)?)
+        } else {
+            let aux = Unique {
+                size: self.size,
+                index: true,
+                inverse: false,
+                counts: true,
+                has_fill: false,
+            };
+            let specs = vec![
+                OutputSpec {
+                    shape: vec![self.size],
+                    dtype: x.dtype(),
+                },
+                OutputSpec {
+                    shape: vec![self.size],
+                    dtype: crate::dtype::Dtype::Uint32,
+                },
+                OutputSpec {
+                    shape: vec![self.size],
+                    dtype: crate::dtype::Dtype::Int32,
+                },
+            ];
+            let outs = Array::multi_from_op(specs, aux, vec![x.clone()]);
+            let index = ops::stop_gradient(&outs[1])?;
+            let valid = ops::greater(&ops::stop_gradient(&outs[2])?, 0)?;
+            let (to_x, to_fill) = if self.has_fill {
+                (ops::r#where(&valid, cot, 0)?, ops::r#where(&valid, 0, cot)?)
+            } else {
+                (cot.clone(), ops::zeros_like(cot)?)
+            };
+            let flat = ops::zeros([x.size()], cot.dtype())?;
+            let g = ops::scatter_add_axis(&flat, &index, &to_x, Some(0))?;
+            (ops::reshape(&g, x.shape().to_vec())?, ops::sum(&to_fill)?)
+        };
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    Ok(gx.clone())
+                } else {
+                    ops::reshape(&gfill, primals[i].shape().to_vec())
+                }
+            })
+            .collect()
+    }
+    fn jvp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::runtime("[scatter] JVP not yet implemented"))
+    }
+    // One unique per slice (the op flattens its input), stacked.
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let Some(n) = inputs
+            .iter()
+            .zip(axes)
+            .find_map(|(x, a)| a.map(|a| x.shape()[a]))
+        else {
+            let p = Unique {
+                size: self.size,
+                index: self.index,
+                inverse: self.inverse,
+                counts: self.counts,
+                has_fill: self.has_fill,
+            };
+            let outs = Array::multi_from_op(outputs.to_vec(), p, inputs.to_vec());
+            let n_out = outs.len();
+            return Ok((outs, vec![None; n_out]));
+        };
+        let mut per_output: Vec<Vec<Array>> = vec![Vec::with_capacity(n); outputs.len()];
+        for k in 0..n {
+            let slice = inputs
+                .iter()
+                .zip(axes)
+                .map(|(x, a)| match a {
+                    Some(a) => ops::take(x, k as isize, Some(*a as isize)),
+                    None => Ok(x.clone()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let p = Unique {
+                size: self.size,
+                index: self.index,
+                inverse: self.inverse,
+                counts: self.counts,
+                has_fill: self.has_fill,
+            };
+            let specs: Vec<OutputSpec> = outputs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let mut o = o.clone();
+                    // The inverse has the shape of the (unbatched) input.
+                    if self.inverse && i == 1 + self.index as usize {
+                        o.shape = slice[0].shape().to_vec();
+                    }
+                    o
+                })
+                .collect();
+            for (acc, o) in per_output
+                .iter_mut()
+                .zip(Array::multi_from_op(specs, p, slice))
+            {
+                acc.push(o);
+            }
+        }
+        let outs = per_output
+            .iter()
+            .map(|v| ops::stack(v, 0))
+            .collect::<Result<Vec<_>>>()?;
+        let n_out = outs.len();
+        Ok((outs, vec![Some(0); n_out]))
+    }
     fn eval_cpu(&self, inputs: &[Array], _outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let fill = if self.has_fill { inputs.get(1) } else { None };
         let wants = UniqueWants {

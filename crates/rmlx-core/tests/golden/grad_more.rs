@@ -129,6 +129,11 @@ fn call(name: &str, p: &[Array], kw: &Value) -> mx::Result<Array> {
                 Ok(out)
             }
         }
+        "unique" => mx::unique(x, int(kw, "size") as isize),
+        "unique_fill" => {
+            let o = mx::UniqueOptions::default().fill(&p[1]);
+            Ok(mx::unique_with(x, int(kw, "size") as isize, &o)?.remove(0))
+        }
         other => panic!("unknown fn {other}"),
     }
 }
@@ -159,6 +164,19 @@ fn dispatch(op: &str, ins: &[Operand], kw: &Value) -> mx::Result<Vec<Array>> {
         let (e, tans) = rest.split_at(rest.len() - n);
         let (_, t) = mx::jvp(|q| call(name, &[q, e].concat(), kw), p, tans)?;
         Ok(t)
+    } else if op == "vmap_unique_all" {
+        let size = int(kw, "size") as isize;
+        let f = move |q: &[Array]| {
+            let o = mx::UniqueOptions {
+                return_index: true,
+                return_inverse: true,
+                return_counts: true,
+                ..Default::default()
+            };
+            mx::unique_with(&q[0], size, &o)
+        };
+        let axes = [Some(ints(kw, "in_axes")[0] as isize)];
+        mx::vmap(f, &axes, &[])(&ins[..n])
     } else if op == "vmap_quantize_all" {
         let (mode, gs, bits) = quant_params(kw);
         let f = |q: &[Array]| -> mx::Result<Vec<Array>> {

@@ -712,3 +712,50 @@ fn quantize_vmap_and_vjp() {
     .unwrap_err();
     assert!(e.to_string().contains("Not implemented for ToFP8"), "{e}");
 }
+
+// ------------------------------------------------------------------------------------------
+// unique
+
+#[test]
+fn unique_vjp_and_vmap() {
+    // Distinct random values: the finite differences see a smooth gather.
+    let padded = |a: &[Array]| mx::unique(&a[0], 9);
+    let truncated = |a: &[Array]| mx::unique(&a[0], 4);
+    let filled = |a: &[Array]| {
+        let o = mx::UniqueOptions::default().fill(&a[1]);
+        Ok(mx::unique_with(&a[0], 8, &o)?.remove(0))
+    };
+    check_vjp_fd("unique padded", padded, &[rand(&[2, 3], 220)], 1e-6);
+    check_vjp_fd("unique truncated", truncated, &[rand_t(&[2, 3], 221)], 1e-6);
+    check_vjp_fd(
+        "unique fill",
+        filled,
+        &[rand(&[6], 222), rand(&[], 223)],
+        1e-6,
+    );
+    // Duplicates: the first occurrence takes the cotangent.
+    let x = f64s(&[2.0, 1.0, 2.0, 1.0], &[4]);
+    let (_, g) = mx::vjp(truncated, &[x], &[f64s(&[1.0, 10.0, 100.0, 1000.0], &[4])]).unwrap();
+    assert_eq!(vals(&g[0]), vec![10.0, 1101.0, 0.0, 0.0]);
+    let e = mx::jvp(padded, &[rand(&[3], 224)], &[rand(&[3], 225)]).unwrap_err();
+    assert!(
+        e.to_string().contains("[scatter] JVP not yet implemented"),
+        "{e}"
+    );
+    check_vmap(
+        "vmap unique",
+        truncated,
+        &[rand(&[3, 5], 226)],
+        &[Some(1)],
+        0.0,
+    );
+    let inverse = |a: &[Array]| {
+        let o = mx::UniqueOptions {
+            return_inverse: true,
+            ..Default::default()
+        };
+        Ok(mx::unique_with(&a[0], 3, &o)?.remove(1))
+    };
+    let ints = Array::from_slice(&[1.0f64, 2.0, 1.0, 3.0, 3.0, 3.0], &[2, 3]).unwrap();
+    check_vmap("vmap unique inverse", inverse, &[ints], &[Some(0)], 0.0);
+}
