@@ -695,7 +695,7 @@ fn quantize_vmap_and_vjp() {
     let c = rand(&[2, 2], 213).astype(mx::float32).unwrap();
     let (_, g) = mx::vjp(scales, std::slice::from_ref(&w), std::slice::from_ref(&c)).unwrap();
     let tan = rand(&[2, 64], 214).astype(mx::float32).unwrap();
-    let (_, jt) = mx::jvp(scales, std::slice::from_ref(&w), &[tan.clone()]).unwrap();
+    let (_, jt) = mx::jvp(scales, std::slice::from_ref(&w), std::slice::from_ref(&tan)).unwrap();
     let (lhs, rhs) = (
         dot(&vals(&c), &vals(&jt[0])),
         dot(&vals(&g[0]), &vals(&tan)),
