@@ -351,4 +351,13 @@ jvp("unique jvp (error)", "unique", [ux], size=3)
 vmap("vmap unique", "unique", [ux], [1], size=3)
 vmap("vmap unique all outputs", "unique_all", [arr([[1, 3, 3], [2, 2, 0]])], [0], size=4)
 
+# Complex inputs: prod conjugates the other factors (as MLX's rule); cumprod does not.
+zc = mx.array(np.array([[1 + 2j, 3 - 1j, 0.5 + 0.5j], [0.0, 2 - 1j, -1 + 0.25j]], dtype=np.complex64))
+vjp("prod complex", "prod", [zc], axes=1, keepdims=False)
+jvp("prod complex jvp", "prod", [zc], axes=1, keepdims=False)
+vjp("cumprod complex", "scan", [zc], kind="cumprod", axis=1, reverse=False, inclusive=True)
+vjp("sort complex", "sort", [zc], axis=1)
+vjp("nan_to_num complex", "nan_to_num", [mx.array(np.array([1 + 1j, np.inf, complex(np.nan, 1.0), -np.inf,
+                                                            complex(np.inf, 1.0)], dtype=np.complex64))])
+
 g.save()
