@@ -759,3 +759,51 @@ fn unique_vjp_and_vmap() {
     let ints = Array::from_slice(&[1.0f64, 2.0, 1.0, 3.0, 3.0, 3.0], &[2, 3]).unwrap();
     check_vmap("vmap unique inverse", inverse, &[ints], &[Some(0)], 0.0);
 }
+
+// ------------------------------------------------------------------------------------------
+// nesting: the rules are built from differentiable, vmappable ops
+
+#[test]
+fn rules_nest() {
+    type F = fn(&[Array]) -> Result<Array>;
+    let fs: [(&str, F); 8] = [
+        ("sort", |a| {
+            mx::sum(&mx::square(&mx::sort_axis(&a[0], -1)?)?)
+        }),
+        ("topk", |a| {
+            mx::sum(&mx::square(&mx::topk_axis(&a[0], 2, -1)?)?)
+        }),
+        ("prod", |a| mx::sum(&mx::prod_axes(&a[0], [-1], false)?)),
+        ("cumprod", |a| mx::sum(&mx::cumprod(&a[0], Some(-1))?)),
+        ("logcumsumexp", |a| {
+            mx::sum(&mx::logcumsumexp(&a[0], Some(-1))?)
+        }),
+        ("median", |a| {
+            mx::sum(&mx::square(&mx::median_axes(&a[0], [-1], false)?)?)
+        }),
+        ("pad", |a| {
+            mx::sum(&mx::square(&mx::pad(&a[0], [(1, 0), (0, 2)])?)?)
+        }),
+        ("diagonal", |a| {
+            mx::sum(&mx::square(&mx::diagonal(&a[0], 1, 0, 1)?)?)
+        }),
+    ];
+    for (name, f) in fs {
+        // The gradient's own vjp against finite differences (grad of grad).
+        let g = move |a: &[Array]| Ok(mx::grad(f, 0)(a)?.remove(0));
+        check_vjp_fd(
+            &format!("grad of grad {name}"),
+            g,
+            &[rand_in(&[3, 4], 230, 0.5, 1.5)],
+            1e-5,
+        );
+        // The gradient vmapped against stacking per-slice gradients.
+        check_vmap(
+            &format!("vmap of grad {name}"),
+            g,
+            &[rand_in(&[2, 3, 4], 231, 0.5, 1.5)],
+            &[Some(0)],
+            1e-12,
+        );
+    }
+}
