@@ -216,8 +216,17 @@ fn value_lane<T: SortKey>(
             out.copy_from_slice(row);
         }
         ValueOp::Partition(k) => {
-            row.select_nth_unstable_by(k, cmp);
-            out.copy_from_slice(row);
+            // The same selection as argpartition's (ties broken by index), so that the values
+            // land where argpartition's indices say: the transform rules rely on it.
+            let mut pairs: Vec<(T, u32)> = row
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (v, i as u32))
+                .collect();
+            pairs.select_nth_unstable_by(k, |a, b| a.0.order(&b.0).then(a.1.cmp(&b.1)));
+            for (o, p) in out.iter_mut().zip(&pairs) {
+                *o = p.0;
+            }
         }
         ValueOp::TopK(k) => {
             // The op checked 0 < k <= n (k == 0 leaves no lane to run).

@@ -145,8 +145,9 @@ pub fn argsort_axis(a: &Array, axis: impl SortAxis) -> Result<Array> {
 
 /// A copy partitioned along the last axis around rank `kth` (`mx.partition`): the element at
 /// `kth` is the one sorting would put there, the ones before are not larger and the ones after
-/// not smaller. The order inside each side is unspecified (as in MLX). Negative `kth` counts
-/// from the end.
+/// not smaller. The order inside each side is unspecified (as in MLX), but it is the order of
+/// [`argpartition`]'s indices: `partition(a) == take_along_axis(a, argpartition(a))` (the
+/// gradient rules rely on it). Negative `kth` counts from the end.
 ///
 /// ```
 /// use rmlx_core as mx;

@@ -185,6 +185,45 @@ impl Primitive for DivMod {
     fn name(&self) -> &'static str {
         "DivMod"
     }
+    // Piecewise constant: zero derivatives for both outputs (as MLX).
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| crate::ops::zeros_like(&primals[i]))
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        _tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let z = crate::ops::zeros_like(&primals[0])?;
+        Ok(vec![z.clone(), z])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let mut pair = None;
+        let (mut outs, out_axes) =
+            crate::transforms::rules::vmap_elementwise(inputs, axes, |xs| {
+                let (q, r) = crate::ops::divmod(&xs[0], &xs[1])?;
+                pair = Some(r);
+                Ok(q)
+            })?;
+        outs.push(pair.expect("divmod ran"));
+        Ok((outs, vec![out_axes[0]; 2]))
+    }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         // Extra handles keep the first pass from donating an input buffer the second pass
         // still reads.

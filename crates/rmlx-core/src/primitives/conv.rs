@@ -55,31 +55,6 @@ impl Primitive for Convolution {
             })
             .collect()
     }
-    fn jvp(
-        &self,
-        primals: &[Array],
-        tangents: &[Array],
-        argnums: &[usize],
-        outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        // Linear in each operand: conv(t_in, w) + conv(in, t_w). (MLX has no jvp here.)
-        let out = &outputs[0];
-        let mut acc: Option<Array> = None;
-        for (&a, t) in argnums.iter().zip(tangents) {
-            let inputs = if a == 0 {
-                vec![t.clone(), primals[1].clone()]
-            } else {
-                vec![primals[0].clone(), t.clone()]
-            };
-            let term = Array::from_op(out.shape().to_vec(), out.dtype(), self.clone(), inputs);
-            acc = Some(match acc {
-                Some(x) => ops::add(&x, &term)?,
-                None => term,
-            });
-        }
-        acc.map(|x| vec![x])
-            .ok_or_else(|| crate::error::Error::runtime("[Convolution::jvp] expected a tangent"))
-    }
     fn vmap(
         &self,
         inputs: &[Array],

@@ -53,9 +53,121 @@ pub(crate) struct Quantize {
     pub(crate) bits: usize,
 }
 
+impl Quantize {
+    /// The affine scales and biases written with plain ops as MLX's fallback computes them
+    /// (float32 group extremes, the edge of larger magnitude mapped to an integer), in `w`'s
+    /// dtype: what MLX differentiates.
+    fn affine_scales(&self, w: &Array) -> Result<(Array, Array)> {
+        let f32 = crate::Dtype::Float32;
+        let k = w.shape()[w.ndim() - 1];
+        let mut out_shape = w.shape().to_vec();
+        *out_shape.last_mut().expect("2-D or more") = k / self.group_size;
+        let groups = ops::reshape(w, vec![w.size() / k, k / self.group_size, self.group_size])?;
+        let w_max = ops::astype(&ops::max_axes(&groups, [-1], true)?, f32)?;
+        let w_min = ops::astype(&ops::min_axes(&groups, [-1], true)?, f32)?;
+        let n_bins = ((1u32 << self.bits) - 1) as f64;
+        let eps = Array::scalar(1e-7f32);
+        let spread = ops::maximum(&ops::divide(&ops::subtract(&w_max, &w_min)?, n_bins)?, &eps)?;
+        let (scales, biases) = if self.bits == 1 {
+            (spread, w_min)
+        } else {
+            let mask = ops::greater(&ops::abs(&w_min)?, &ops::abs(&w_max)?)?;
+            let scales = ops::r#where(&mask, &spread, &ops::negative(&spread)?)?;
+            let edge = ops::r#where(&mask, &w_min, &w_max)?;
+            let q0 = ops::round(&ops::divide(&edge, &scales)?)?;
+            let nonzero = ops::not_equal(&q0, 0.0)?;
+            let scales = ops::r#where(&nonzero, &ops::divide(&edge, &q0)?, &scales)?;
+            let biases = ops::r#where(&nonzero, &edge, 0.0)?;
+            (scales, biases)
+        };
+        let back = |a: &Array| ops::reshape(&ops::astype(a, w.dtype())?, out_shape.clone());
+        Ok((back(&scales)?, back(&biases)?))
+    }
+
+    /// MLX's quantize for the fp modes is, on the CPU, plain ops, some without rules: to_fp8
+    /// (mxfp8's words, nvfp4's scales and words), view (mxfp8's words) and from_fp8 (nvfp4's
+    /// words). The error MLX raises, if any: its jvp and vmap meet to_fp8 in both modes; its
+    /// vjp meets it for nvfp4's scales (rmlx reports that one whichever outputs carry a
+    /// cotangent) and gives zeros for mxfp8's scales (rmlx: zeros whichever outputs carry
+    /// one; MLX raises for the view of mxfp8's words).
+    fn fp_error(&self, transform: &str) -> Option<Error> {
+        let prim = match (self.mode, transform) {
+            (QuantMode::Affine | QuantMode::Mxfp4, _) | (QuantMode::Mxfp8, "vjp") => return None,
+            _ => "ToFP8",
+        };
+        Some(Error::transform_unsupported(prim, transform))
+    }
+}
+
 impl Primitive for Quantize {
     fn name(&self) -> &'static str {
         "Quantize"
+    }
+    // As MLX: affine through its plain-ops scales and biases (the packed words are integers,
+    // without derivative), mxfp4 with zero derivatives, mxfp8/nvfp4 with MLX's errors.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if let Some(e) = self.fp_error("vjp") {
+            return Err(e);
+        }
+        if self.mode != QuantMode::Affine {
+            return Ok(vec![ops::zeros_like(&primals[0])?]);
+        }
+        let f = |xs: &[Array]| -> Result<Vec<Array>> {
+            let (s, b) = self.affine_scales(&xs[0])?;
+            Ok(vec![outputs[0].clone(), s, b])
+        };
+        Ok(crate::transforms::vjp(f, primals, cotangents)?.1)
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        if let Some(e) = self.fp_error("jvp") {
+            return Err(e);
+        }
+        if self.mode != QuantMode::Affine {
+            return outputs.iter().map(ops::zeros_like).collect();
+        }
+        let f = |xs: &[Array]| -> Result<Vec<Array>> {
+            let (s, b) = self.affine_scales(&xs[0])?;
+            Ok(vec![s, b])
+        };
+        let mut t = crate::transforms::jvp(f, primals, tangents)?.1;
+        t.insert(0, ops::zeros_like(&outputs[0])?);
+        Ok(t)
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if let Some(e) = self.fp_error("vmap") {
+            return Err(e);
+        }
+        // Quantization runs along the last axis: a batch axis there moves to the front.
+        let w = &inputs[0];
+        let (w, ax) = match axes[0] {
+            Some(b) if b + 1 == w.ndim() => (
+                crate::transforms::rules::batch_to_front(w, Some(b))?,
+                Some(0),
+            ),
+            ax => (w.clone(), ax),
+        };
+        let (q, s, b) = ops::quantize(&w, Some(self.group_size), Some(self.bits), self.mode)?;
+        let mut outs = vec![q, s];
+        outs.extend(b);
+        let n = outs.len();
+        Ok((outs, vec![ax; n]))
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         kern::quantize(&inputs[0], self.mode, self.group_size, self.bits, outputs)
@@ -315,6 +427,15 @@ impl Primitive for QuantizedMatmul {
             self.mode,
         )?])
     }
+    fn vmap(
+        &self,
+        _inputs: &[Array],
+        _axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        // MLX 0.32.4 has no batched quantized matmul yet: its error, word for word.
+        Err(Error::runtime("[QuantizedMatmul::vmap] NYI"))
+    }
 }
 
 /// `gather_qmm`: inputs `[x, w, scales, (biases), lhs_indices, rhs_indices]`, the indices
@@ -454,9 +575,31 @@ pub(crate) struct ConvertFp8 {
     pub(crate) to_fp8: bool,
 }
 
+impl ConvertFp8 {
+    /// MLX's name for the direction (it has two primitives).
+    fn mlx_name(&self) -> &'static str {
+        if self.to_fp8 { "ToFP8" } else { "FromFP8" }
+    }
+}
+
 impl Primitive for ConvertFp8 {
     fn name(&self) -> &'static str {
         "ConvertFP8"
+    }
+    // MLX has no rules for ToFP8/FromFP8: its default errors, under its primitive names.
+    fn vjp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::transform_unsupported(self.mlx_name(), "vjp"))
+    }
+    fn jvp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::transform_unsupported(self.mlx_name(), "jvp"))
+    }
+    fn vmap(
+        &self,
+        _: &[Array],
+        _: &[Option<usize>],
+        _: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Err(Error::transform_unsupported(self.mlx_name(), "vmap"))
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         Ok(vec![kern::convert_fp8(
@@ -481,6 +624,30 @@ pub(crate) struct QqMatmul {
 impl Primitive for QqMatmul {
     fn name(&self) -> &'static str {
         "QQMatmul"
+    }
+    // MLX's QQMatmul::vjp quantizes on the fly for a float `w`; with an already quantized
+    // `w` (the only form this primitive holds) it fails for x (no scales are passed) and w,
+    // and gives zeros for the scales. Its jvp is not implemented.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => Err(Error::value(
+                    "[qqmm] Scales must be provided if second argument is quantized.",
+                )),
+                1 => Err(Error::runtime("[QQMatmul] NYI for the general case")),
+                _ => ops::zeros_like(&primals[i]),
+            })
+            .collect()
+    }
+    fn jvp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::runtime("QQMM::jvp NYI"))
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let q = QSpec {

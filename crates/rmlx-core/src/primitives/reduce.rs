@@ -160,6 +160,93 @@ fn extremum_jvp(axes: &[usize], x: &Array, out: &Array, t: &Array, max: bool) ->
     crate::ops::reshape(&picked, out.shape())
 }
 
+/// `x` with the axes in `axes` moved to the back and flattened into one, and the permutation
+/// used (MLX's prod rules work along that one axis).
+fn axes_to_back(x: &Array, axes: &[usize]) -> Result<(Array, Vec<usize>)> {
+    let mut perm: Vec<usize> = (0..x.ndim()).filter(|a| !axes.contains(a)).collect();
+    let kept = perm.len();
+    perm.extend_from_slice(axes);
+    let moved = crate::ops::transpose(x, Some(perm.clone()))?;
+    Ok((crate::ops::flatten(&moved, kept as isize, -1)?, perm))
+}
+
+/// The product of every other element along `axis`: an exclusive cumprod each way,
+/// multiplied (exact with zeros in the input, as MLX's rule).
+fn exclusive_prod(x: &Array, axis: usize) -> Result<Array> {
+    use crate::ops::{ScanOptions, cumprod_with};
+    let ax = Some(axis as isize);
+    let fwd = cumprod_with(
+        x,
+        ax,
+        ScanOptions {
+            reverse: false,
+            inclusive: false,
+        },
+    )?;
+    let bwd = cumprod_with(
+        x,
+        ax,
+        ScanOptions {
+            reverse: true,
+            inclusive: false,
+        },
+    )?;
+    crate::ops::multiply(&fwd, &bwd)
+}
+
+/// `prod`'s vjp (MLX's `Reduce::vjp` for Prod): the cotangent times the conjugated product of
+/// the other elements of each reduced group.
+fn prod_vjp(axes: &[usize], x: &Array, cot: &Array) -> Result<Array> {
+    let cot = crate::ops::reshape(cot, kept_shape(x.shape(), axes))?;
+    let conj = |a: Array| {
+        if a.dtype().is_complex() {
+            crate::ops::conjugate(&a)
+        } else {
+            Ok(a)
+        }
+    };
+    match axes {
+        [] => crate::ops::broadcast_to(&cot, x.shape()),
+        [a] => crate::ops::multiply(&conj(exclusive_prod(x, *a)?)?, &cot),
+        _ => {
+            let (flat, perm) = axes_to_back(x, axes)?;
+            let (cflat, _) = axes_to_back(&cot, axes)?;
+            let last = flat.ndim() - 1;
+            let g = crate::ops::multiply(&conj(exclusive_prod(&flat, last)?)?, &cflat)?;
+            let moved: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
+            let g = crate::ops::reshape(&g, moved)?;
+            let mut back = vec![0; perm.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                back[p] = i;
+            }
+            crate::ops::transpose(&g, Some(back))
+        }
+    }
+}
+
+/// `prod`'s jvp: the sum over each group of the tangent times the product of the others.
+fn prod_jvp(axes: &[usize], x: &Array, t: &Array, out_shape: &[usize]) -> Result<Array> {
+    let r = match axes {
+        [] => t.clone(),
+        [a] => crate::ops::sum_axes(
+            &crate::ops::multiply(&exclusive_prod(x, *a)?, t)?,
+            vec![*a],
+            true,
+        )?,
+        _ => {
+            let (flat, _) = axes_to_back(x, axes)?;
+            let (tflat, _) = axes_to_back(t, axes)?;
+            let last = flat.ndim() - 1;
+            crate::ops::sum_axes(
+                &crate::ops::multiply(&exclusive_prod(&flat, last)?, &tflat)?,
+                vec![last],
+                false,
+            )?
+        }
+    };
+    crate::ops::reshape(&r, out_shape.to_vec())
+}
+
 /// `shape` with every axis in `axes` set to 1 (a reduction's output with `keepdims`).
 pub(crate) fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
     let mut s = shape.to_vec();
@@ -172,6 +259,12 @@ axes_primitive!(
     /// `prod` (the input already has the accumulation dtype).
     Prod, "Prod", prod_kernel,
     rules {
+        fn vjp(&self, primals: &[Array], cotangents: &[Array], _argnums: &[usize], _outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![prod_vjp(&self.axes, &primals[0], &cotangents[0])?])
+        }
+        fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![prod_jvp(&self.axes, &primals[0], &tangents[0], outputs[0].shape())?])
+        }
         fn vmap(&self, inputs: &[Array], axes: &[Option<usize>], outputs: &[OutputSpec]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
             vmap_axes_reduce(&self.axes, inputs, axes, outputs, |x, a, k| crate::ops::prod_axes(x, a, k))
         } }
@@ -684,6 +777,23 @@ fn median_row<T: Ordered>(row: &[T], half: impl Fn(T, T) -> T) -> T {
     half(a, b)
 }
 
+/// The median over the last axis of `x` (`(rows, n)`) written with plain ops, as MLX composes
+/// it: sort, the middle element (the mean of the two middle ones for an even `n`), NaN where
+/// a row holds a NaN.
+fn median_fallback(x: &Array) -> Result<Array> {
+    let n = x.shape()[1] as isize;
+    let sorted = crate::ops::sort_axis(x, -1)?;
+    let mid = n / 2;
+    let mut m = crate::ops::slice_axis(&sorted, -1, mid..mid + 1)?;
+    if n % 2 == 0 {
+        let lo = crate::ops::slice_axis(&sorted, -1, mid - 1..mid)?;
+        m = crate::ops::multiply(&crate::ops::add(&m, &lo)?, 0.5)?;
+    }
+    let nan = crate::ops::any_axes(&crate::ops::isnan(x)?, vec![1usize], true)?;
+    let m = crate::ops::r#where(&nan, f64::NAN, &m)?;
+    crate::ops::reshape(&m, vec![x.shape()[0]])
+}
+
 /// `median` over the last axis of a `(rows, n)` input of a float or complex dtype.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Median;
@@ -692,6 +802,9 @@ impl Primitive for Median {
     fn name(&self) -> &'static str {
         "Median"
     }
+    // MLX's median is composed of a sort, slices of the middle and a where for NaN: the rules
+    // are those of that composition.
+    crate::transforms::rules::rules_via_fallback!(|_s, xs| median_fallback(&xs[0]));
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let (x, spec) = (&inputs[0], &outputs[0]);
         let n = x.shape()[1];
@@ -734,6 +847,23 @@ pub(crate) struct IsClose {
 impl Primitive for IsClose {
     fn name(&self) -> &'static str {
         "IsClose"
+    }
+    crate::transforms::rules::zero_derivative_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        crate::transforms::rules::vmap_elementwise(inputs, axes, |xs| {
+            let xs = crate::ops::broadcast_arrays(xs)?;
+            let p = IsClose {
+                rtol: self.rtol,
+                atol: self.atol,
+                equal_nan: self.equal_nan,
+            };
+            Ok(Array::from_op(xs[0].shape().to_vec(), Dtype::Bool, p, xs))
+        })
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let (a, b, spec) = (&inputs[0], &inputs[1], &outputs[0]);
@@ -812,6 +942,21 @@ pub(crate) struct ArrayEqual {
 impl Primitive for ArrayEqual {
     fn name(&self) -> &'static str {
         "ArrayEqual"
+    }
+    crate::transforms::rules::zero_derivative_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        crate::transforms::rules::vmap_elementwise(inputs, axes, |xs| {
+            let xs = crate::ops::broadcast_arrays(xs)?;
+            let p = ArrayEqual {
+                equal_nan: self.equal_nan,
+            };
+            Ok(Array::from_op(xs[0].shape().to_vec(), Dtype::Bool, p, xs))
+        })
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let (a, b, spec) = (&inputs[0], &inputs[1], &outputs[0]);

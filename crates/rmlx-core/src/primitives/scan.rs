@@ -9,6 +9,7 @@ use crate::cpu::scan::scan;
 use crate::dtype::Dtype;
 use crate::element::{C64, Element};
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::primitive::{OutputSpec, Primitive, same_params};
 use half::{bf16, f16};
 
@@ -24,6 +25,13 @@ macro_rules! scan_primitive {
             pub(crate) reverse: bool,
             /// Include the element at each position.
             pub(crate) inclusive: bool,
+        }
+        impl $ty {
+            /// The scan's parameters, for the rules.
+            #[allow(dead_code)]
+            fn scan(&self) -> Params {
+                Params { axis: self.axis, reverse: self.reverse, inclusive: self.inclusive }
+            }
         }
         impl Primitive for $ty {
             fn name(&self) -> &'static str {
@@ -106,20 +114,201 @@ scan_primitive!(
 );
 scan_primitive!(
     /// `cumprod` (logical and for bool).
-    CumProd, "CumProd", cumprod_kernel
+    CumProd, "CumProd", cumprod_kernel,
+    rules {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![cumprod_vjp(self.scan(), &primals[0], &cotangents[0], &outputs[0])?])
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            _tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            // MLX's Scan::jvp covers only sum and logaddexp.
+            Err(Error::runtime("JVP is not implemented for cumulative prod/min/max"))
+        }
+    }
 );
 scan_primitive!(
     /// `cummax`, propagating NaN.
-    CumMax, "CumMax", cummax_kernel
+    CumMax, "CumMax", cummax_kernel,
+    rules {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![extreme_vjp(self.scan(), &primals[0], &cotangents[0], &outputs[0])?])
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            _tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            // MLX's Scan::jvp covers only sum and logaddexp.
+            Err(Error::runtime("JVP is not implemented for cumulative prod/min/max"))
+        }
+    }
 );
 scan_primitive!(
     /// `cummin`, propagating NaN.
-    CumMin, "CumMin", cummin_kernel
+    CumMin, "CumMin", cummin_kernel,
+    rules {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![extreme_vjp(self.scan(), &primals[0], &cotangents[0], &outputs[0])?])
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            _tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            // MLX's Scan::jvp covers only sum and logaddexp.
+            Err(Error::runtime("JVP is not implemented for cumulative prod/min/max"))
+        }
+    }
 );
 scan_primitive!(
     /// `logcumsumexp` (float and complex dtypes).
-    CumLogSumExp, "CumLogaddexp", logcumsumexp_kernel
+    CumLogSumExp, "CumLogaddexp", logcumsumexp_kernel,
+    rules {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![logaddexp_vjp(self.scan(), &primals[0], &cotangents[0], &outputs[0])?])
+        }
+        fn jvp(
+            &self,
+            primals: &[Array],
+            tangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![logaddexp_jvp(self.scan(), &primals[0], &tangents[0], &outputs[0])?])
+        }
+    }
 );
+
+fn opts(reverse: bool, inclusive: bool) -> ops::ScanOptions {
+    ops::ScanOptions { reverse, inclusive }
+}
+
+/// MLX's `Scan::vjp` for prod: the usual `cumsum(out * cot) / x` the other way, except at the
+/// first zero of each lane (its gradient recomputed with that zero set to one) and after it
+/// (zero).
+fn cumprod_vjp(p: Params, x: &Array, cot: &Array, out: &Array) -> Result<Array> {
+    let ax = Some(p.axis as isize);
+    let other = ops::cumprod_with(x, ax, opts(p.reverse, !p.inclusive))?;
+    let (excl, incl) = if p.inclusive {
+        (other, out.clone())
+    } else {
+        (out.clone(), other)
+    };
+    let eq_zero = ops::equal(&incl, 0)?;
+    let first_zero = ops::logical_and(&eq_zero, &ops::not_equal(&excl, 0)?)?;
+    let partial = |a: &Array| -> Result<Array> {
+        ops::cumsum_with(&ops::multiply(a, cot)?, ax, opts(!p.reverse, p.inclusive))
+    };
+    let ones = ops::r#where(&first_zero, 1, x)?;
+    let with_one = ops::cumprod_with(&ones, ax, opts(p.reverse, p.inclusive))?;
+    let grad_with_one = partial(&with_one)?;
+    let grad = ops::divide(&partial(out)?, x)?;
+    let rest = ops::r#where(&eq_zero, 0, &grad)?;
+    ops::r#where(&first_zero, &grad_with_one, &rest)
+}
+
+/// MLX's `Scan::vjp` for cummax/cummin: each position's cotangent goes to the element holding
+/// the running extreme there (ties: the latest in scan order), by a scatter-add.
+fn extreme_vjp(p: Params, x: &Array, cot: &Array, out: &Array) -> Result<Array> {
+    let (axis, rev) = (p.axis, p.reverse);
+    let n = x.shape()[axis] as isize;
+    let ax = axis as isize;
+    let (mut xw, mut ew, mut cw) = (x.clone(), out.clone(), cot.clone());
+    let iota = if p.inclusive {
+        ops::arange_dtype(0.0, n as f64, 1.0, Dtype::Int32)?
+    } else {
+        let (xs, es) = if rev {
+            (1..n, 0..n - 1)
+        } else {
+            (0..n - 1, 1..n)
+        };
+        xw = ops::slice_axis(x, ax, xs.clone())?;
+        ew = ops::slice_axis(out, ax, es.clone())?;
+        cw = ops::slice_axis(cot, ax, es)?;
+        ops::arange_dtype(xs.start as f64, xs.end as f64, 1.0, Dtype::Int32)?
+    };
+    let mut index_shape = vec![1usize; x.ndim()];
+    index_shape[axis] = iota.size();
+    let iota = ops::reshape(&iota, index_shape)?;
+    let none = Array::scalar(if rev { n as i32 } else { -1 });
+    let masked = ops::r#where(&ops::equal(&xw, &ew)?, &iota, &none)?;
+    let owner = if rev {
+        ops::cummin_with(&masked, Some(ax), opts(true, true))?
+    } else {
+        ops::cummax_with(&masked, Some(ax), opts(false, true))?
+    };
+    let owner = ops::stop_gradient(&ops::astype(&owner, Dtype::Uint32)?)?;
+    ops::scatter_add_axis(&ops::zeros_like(x)?, &owner, &cw, Some(ax))
+}
+
+/// `where(g > 0, log|g|, lowest)` and the same for `g < 0`: the positive and negative parts
+/// of `g` in log space.
+fn log_parts(g: &Array) -> Result<(Array, Array)> {
+    let lowest = crate::dtype::finfo(g.dtype())?.min;
+    let log_abs = ops::log(&ops::abs(g)?)?;
+    let pos = ops::r#where(&ops::greater(g, 0)?, &log_abs, lowest)?;
+    let neg = ops::r#where(&ops::less(g, 0)?, &log_abs, lowest)?;
+    Ok((pos, neg))
+}
+
+/// MLX's `Scan::vjp` for logaddexp: the transposed scan of `cot * exp(x - out)`, split into
+/// its positive and negative parts to stay in log space.
+fn logaddexp_vjp(p: Params, x: &Array, cot: &Array, out: &Array) -> Result<Array> {
+    let ax = Some(p.axis as isize);
+    let (pos, neg) = log_parts(cot)?;
+    let part = |l: &Array| -> Result<Array> {
+        let s = ops::logcumsumexp_with(&ops::subtract(l, out)?, ax, opts(!p.reverse, p.inclusive))?;
+        ops::exp(&ops::add(&s, x)?)
+    };
+    ops::subtract(&part(&pos)?, &part(&neg)?)
+}
+
+/// The jvp of logcumsumexp: at each position, the tangents of the scanned elements weighted
+/// by their softmax weights `exp(x - out)`, in log space as the vjp; zero where nothing is
+/// scanned yet (the first position of an exclusive scan).
+fn logaddexp_jvp(p: Params, x: &Array, t: &Array, out: &Array) -> Result<Array> {
+    let ax = Some(p.axis as isize);
+    let (pos, neg) = log_parts(t)?;
+    let part = |l: &Array| -> Result<Array> {
+        let s = ops::logcumsumexp_with(&ops::add(l, x)?, ax, opts(p.reverse, p.inclusive))?;
+        ops::exp(&ops::subtract(&s, out)?)
+    };
+    let d = ops::subtract(&part(&pos)?, &part(&neg)?)?;
+    ops::r#where(&ops::isneginf(out)?, 0, &d)
+}
 
 fn cumsum_kernel(x: &Array, spec: &OutputSpec, p: Params) -> Result<Data> {
     crate::dispatch_numeric!(x.dtype(), T => run::<T>(x, spec, p, T::ZERO, T::add),

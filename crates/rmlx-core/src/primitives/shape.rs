@@ -329,6 +329,46 @@ impl Primitive for AsStrided {
             self.strides.clone(),
         )])
     }
+    // As MLX: the cotangent is scatter-added onto the (flat, row-major) input positions the
+    // view reads; MLX has no vmap rule for as_strided.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (x, cot) = (&primals[0], &cotangents[0]);
+        let n = x.size();
+        let grad = crate::ops::zeros([n], cot.dtype())?;
+        let idx = crate::ops::arange_dtype(0.0, n as f64, 1.0, crate::Dtype::Int64)?;
+        let idx = crate::ops::as_strided(&idx, cot.shape().to_vec(), &self.strides, self.offset)?;
+        let idx = crate::ops::reshape(&idx, [cot.size()])?;
+        let upd = crate::ops::reshape(cot, [cot.size(), 1])?;
+        let grad = crate::ops::scatter(
+            &grad,
+            &[idx],
+            &upd,
+            [0usize],
+            crate::ops::ScatterReduce::Sum,
+        )?;
+        Ok(vec![crate::ops::reshape(&grad, x.shape().to_vec())?])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let shape = outputs[0].shape().to_vec();
+        Ok(vec![crate::ops::as_strided(
+            &tangents[0],
+            shape,
+            &self.strides,
+            self.offset,
+        )?])
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -584,6 +624,90 @@ impl Primitive for Diagonal {
             strides,
         )])
     }
+    // MLX's diagonal is a gather: its cotangent is scatter-added back onto the diagonal.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (x, cot) = (&primals[0], &cotangents[0]);
+        let len = *cot.shape().last().expect("a diagonal has an axis");
+        let zeros = crate::ops::zeros_like(x)?;
+        if len == 0 {
+            return Ok(vec![zeros]);
+        }
+        let (o1, o2) = ((-self.offset).max(0) as f64, self.offset.max(0) as f64);
+        let u32 = crate::Dtype::Uint32;
+        let i1 = crate::ops::arange_dtype(o1, o1 + len as f64, 1.0, u32)?;
+        let i2 = crate::ops::arange_dtype(o2, o2 + len as f64, 1.0, u32)?;
+        // Updates: one block of x's rank per diagonal element, 1 on both diagonal axes.
+        let upd = crate::ops::moveaxis(cot, -1, 0)?;
+        let (a1, a2) = (self.axis1.min(self.axis2), self.axis1.max(self.axis2));
+        let upd = crate::ops::expand_dims(&upd, [a1 + 1, a2 + 1])?;
+        let g = crate::ops::scatter(
+            &zeros,
+            &[i1, i2],
+            &upd,
+            [self.axis1, self.axis2],
+            crate::ops::ScatterReduce::Sum,
+        )?;
+        Ok(vec![g])
+    }
+    fn jvp(
+        &self,
+        _primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let t = &tangents[0];
+        let p = Diagonal {
+            offset: self.offset,
+            axis1: self.axis1,
+            axis2: self.axis2,
+        };
+        Ok(vec![Array::from_op(
+            outputs[0].shape().to_vec(),
+            t.dtype(),
+            p,
+            vec![t.clone()],
+        )])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let p = |axis1, axis2| Diagonal {
+            offset: self.offset,
+            axis1,
+            axis2,
+        };
+        let Some(b) = axes[0] else {
+            let out = Array::from_op(
+                outputs[0].shape.clone(),
+                x.dtype(),
+                p(self.axis1, self.axis2),
+                vec![x.clone()],
+            );
+            return Ok((vec![out], vec![None]));
+        };
+        let shift = |a: usize| if a >= b { a + 1 } else { a };
+        let out_axis = b - [self.axis1, self.axis2].iter().filter(|&&a| a < b).count();
+        let mut shape = outputs[0].shape.clone();
+        shape.insert(out_axis, x.shape()[b]);
+        let out = Array::from_op(
+            shape,
+            x.dtype(),
+            p(shift(self.axis1), shift(self.axis2)),
+            vec![x.clone()],
+        );
+        Ok((vec![out], vec![Some(out_axis)]))
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
@@ -653,6 +777,24 @@ impl Primitive for View {
         Ok(vec![elementwise::unary::<u8, bool>(&bytes, spec, |b| {
             b != 0
         })?])
+    }
+    // MLX has a vmap rule only. A batch axis that is the last axis moves to the front
+    // first when the element size changes (the last axis is the one that grows or shrinks).
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let dtype = outputs[0].dtype;
+        match axes[0] {
+            Some(b) if b + 1 == x.ndim() && x.dtype().size() != dtype.size() => {
+                let x = crate::transforms::rules::batch_to_front(x, Some(b))?;
+                Ok((vec![crate::ops::view(&x, dtype)?], vec![Some(0)]))
+            }
+            ax => Ok((vec![crate::ops::view(x, dtype)?], vec![ax])),
+        }
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)

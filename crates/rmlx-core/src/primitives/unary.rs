@@ -569,6 +569,15 @@ unary_primitive!(
     }
 );
 
+/// Where `nan_to_num` replaces `x`: NaN, `+inf` and `-inf` (for complex, `±inf + 0j`).
+fn nan_to_num_replaced(x: &Array) -> Result<Array> {
+    let inf = crate::ops::logical_or(
+        &crate::ops::equal(x, f64::INFINITY)?,
+        &crate::ops::equal(x, f64::NEG_INFINITY)?,
+    )?;
+    crate::ops::logical_or(&crate::ops::isnan(x)?, &inf)
+}
+
 /// `nan_to_num`: NaN, `+inf` and `-inf` replaced by the given values (converted to the
 /// input's dtype).
 #[derive(Debug, PartialEq)]
@@ -584,6 +593,56 @@ impl Primitive for NanToNum {
     }
     fn name(&self) -> &'static str {
         "NanToNum"
+    }
+    // MLX's nan_to_num is a chain of wheres: the derivative is 1 where the input is kept and
+    // 0 where it is replaced.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::r#where(
+            &nan_to_num_replaced(&primals[0])?,
+            0,
+            &cotangents[0],
+        )?])
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![crate::ops::r#where(
+            &nan_to_num_replaced(&primals[0])?,
+            0,
+            &tangents[0],
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        let p = NanToNum {
+            nan: self.nan,
+            posinf: self.posinf,
+            neginf: self.neginf,
+        };
+        Ok((
+            vec![Array::from_op(
+                x.shape().to_vec(),
+                outputs[0].dtype,
+                p,
+                vec![x.clone()],
+            )],
+            axes.to_vec(),
+        ))
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let (x, spec) = (&inputs[0], &outputs[0]);

@@ -12,6 +12,7 @@ mod extra;
 mod fast;
 mod grad_core;
 mod grad_index;
+mod grad_more;
 mod indexing;
 mod matmul;
 mod print;

@@ -15,7 +15,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Finite-difference check with step `h` (for float32 kernels, whose inputs are cast inside
 /// `f`): the dot-product test `<c, (f(x + h t) - f(x - h t)) / 2h> = <vjp(c), t>` and, with
 /// `with_jvp`, the jvp against the same differences. For rules MLX defines without a jvp
-/// (scatter, gather_mm, gather_qmm), `with_jvp` is false.
+/// (scatter, gather_mm, gather_qmm, convolution), `with_jvp` is false.
 fn check_fd<F>(name: &str, f: F, inputs: &[Array], tol: f64, h: f64, with_jvp: bool)
 where
     F: Fn(&[Array]) -> Result<Array> + Copy,
@@ -821,7 +821,7 @@ fn conv1d_grads_every_setting() {
             mx::conv_general(&a[0], &a[1], stride, ([lo], [hi]), kd, id, groups, flip)
         };
         let ins = [rand(&xs, 76), rand(&ws, 77)];
-        check_grads(&format!("conv1d {name}"), f, &ins, 1e-6);
+        check_fd(&format!("conv1d {name}"), f, &ins, 1e-6, 1e-6, false);
         let mut xb = xs.to_vec();
         xb.insert(1, 2);
         let mut wb = ws.to_vec();
@@ -855,9 +855,16 @@ fn conv1d_grads_every_setting() {
 fn conv2d_grads() {
     let f = |a: &[Array]| mx::conv2d(&a[0], &a[1], [2, 1], [1, 0], [1, 2], 2);
     let ins = [rand(&[2, 7, 6, 4], 80), rand(&[4, 3, 2, 2], 81)];
-    check_grads("conv2d", f, &ins, 1e-6);
+    check_fd("conv2d", f, &ins, 1e-6, 1e-6, false);
     let xt = mx::transpose(&rand(&[4, 6, 7, 2], 82), Some([3, 2, 1, 0])).unwrap();
-    check_grads("conv2d transposed input", f, &[xt, ins[1].clone()], 1e-6);
+    check_fd(
+        "conv2d transposed input",
+        f,
+        &[xt, ins[1].clone()],
+        1e-6,
+        1e-6,
+        false,
+    );
     check_vmap(
         "vmap conv2d",
         f,
@@ -866,18 +873,33 @@ fn conv2d_grads() {
         1e-10,
     );
     let t = |a: &[Array]| mx::conv_transpose2d(&a[0], &a[1], 2, 1, 1, 0, 1);
-    check_grads(
+    check_fd(
         "conv_transpose2d",
         t,
         &[rand(&[1, 4, 3, 2], 84), rand(&[3, 3, 3, 2], 85)],
         1e-6,
+        1e-6,
+        false,
     );
     let c3 = |a: &[Array]| mx::conv3d(&a[0], &a[1], [1, 2, 1], 1, 1, 1);
-    check_grads(
+    check_fd(
         "conv3d",
         c3,
         &[rand(&[1, 4, 5, 3, 2], 86), rand(&[2, 2, 3, 2, 2], 87)],
         1e-6,
+        1e-6,
+        false,
+    );
+    // MLX 0.32.4 has no jvp for Convolution.
+    let e = mx::jvp(
+        c3,
+        &[rand(&[1, 4, 5, 3, 2], 86), rand(&[2, 2, 3, 2, 2], 87)],
+        &[rand(&[1, 4, 5, 3, 2], 88), rand(&[2, 2, 3, 2, 2], 89)],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("Not implemented for Convolution"),
+        "{e}"
     );
 }
 

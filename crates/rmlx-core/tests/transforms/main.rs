@@ -6,5 +6,6 @@ mod compile;
 mod custom;
 mod index_linalg;
 mod machinery;
+mod more_rules;
 mod rules;
 mod trees;
