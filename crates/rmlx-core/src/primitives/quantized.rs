@@ -215,9 +215,8 @@ impl Primitive for Dequantize {
             .iter()
             .map(|&a| {
                 if a == 0 {
-                    return Err(Error::runtime(
-                        "[dequantize] no gradient wrt the quantized weights.",
-                    ));
+                    // Integer words: a zero cotangent, as MLX.
+                    return ops::zeros_like(w);
                 }
                 if self.mode != QuantMode::Affine {
                     return Err(Error::value(format!(
@@ -239,7 +238,10 @@ impl Primitive for Dequantize {
         let (w, scales, out) = (&primals[0], &primals[1], &outputs[0]);
         let mut acc: Option<Array> = None;
         for (&a, t) in argnums.iter().zip(tangents) {
-            if a == 0 || self.mode != QuantMode::Affine {
+            if a == 0 {
+                continue; // the integer words contribute nothing, as in MLX
+            }
+            if self.mode != QuantMode::Affine {
                 return Err(Error::transform_unsupported(self.name(), "jvp"));
             }
             let t = ops::expand_dims(&ops::astype(t, out.dtype())?, -1)?;
@@ -253,7 +255,9 @@ impl Primitive for Dequantize {
                 None => term,
             });
         }
-        let acc = acc.ok_or_else(|| Error::runtime("[Dequantize::jvp] expected a tangent"))?;
+        let Some(acc) = acc else {
+            return Ok(vec![ops::zeros_like(out)?]);
+        };
         let mut grouped = out.shape().to_vec();
         let n = grouped.len();
         grouped[n - 1] /= self.group_size;

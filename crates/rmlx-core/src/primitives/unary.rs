@@ -540,17 +540,49 @@ unary_primitive!(
 unary_primitive!(
     /// `real` of a complex64 input (float32).
     Real, "Real", |x, spec| Ok(vec![elementwise::unary::<C64, f32>(x, spec, |c| c.re)?]),
-    rules { unary_vmap_rule!(Real); }
+    rules {
+        unary_vmap_rule!(Real);
+        // MLX's rules: the cotangent as the input's dtype; the real part of the tangent.
+        fn vjp(&self, primals: &[Array], cotangents: &[Array], _argnums: &[usize], _outputs: &[Array]) -> Result<Vec<Array>> {
+            let (x, c) = (&primals[0], &cotangents[0]);
+            let _ = x;
+            Ok(vec![crate::ops::astype(c, x.dtype())?])
+        }
+        fn jvp(&self, _primals: &[Array], tangents: &[Array], _argnums: &[usize], _outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::real(&tangents[0])?])
+        }
+    }
 );
 unary_primitive!(
     /// `imag` of a complex64 input (float32).
     Imag, "Imag", |x, spec| Ok(vec![elementwise::unary::<C64, f32>(x, spec, |c| c.im)?]),
-    rules { unary_vmap_rule!(Imag); }
+    rules {
+        unary_vmap_rule!(Imag);
+        // MLX's rules: i times the cotangent; the imaginary part of the tangent.
+        fn vjp(&self, primals: &[Array], cotangents: &[Array], _argnums: &[usize], _outputs: &[Array]) -> Result<Vec<Array>> {
+            let (x, c) = (&primals[0], &cotangents[0]);
+            let _ = x;
+            Ok(vec![crate::ops::multiply(Array::scalar(C64::new(0.0, 1.0)).astype(x.dtype())?, c)?])
+        }
+        fn jvp(&self, _primals: &[Array], tangents: &[Array], _argnums: &[usize], _outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::imag(&tangents[0])?])
+        }
+    }
 );
 unary_primitive!(
     /// `conjugate` of a complex64 input.
     Conjugate, "Conjugate", |x, spec| Ok(vec![elementwise::unary::<C64, C64>(x, spec, |c| c.conj())?]),
-    rules { unary_vmap_rule!(Conjugate); }
+    rules {
+        unary_vmap_rule!(Conjugate);
+        fn vjp(&self, primals: &[Array], cotangents: &[Array], _argnums: &[usize], _outputs: &[Array]) -> Result<Vec<Array>> {
+            let (x, c) = (&primals[0], &cotangents[0]);
+            let _ = x;
+            Ok(vec![crate::ops::conjugate(c)?])
+        }
+        fn jvp(&self, _primals: &[Array], tangents: &[Array], _argnums: &[usize], _outputs: &[Array]) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::conjugate(&tangents[0])?])
+        }
+    }
 );
 unary_primitive!(
     /// `stop_gradient`: the identity (shares the input's buffer); blocks gradients.

@@ -3,6 +3,7 @@
 mod common;
 
 mod compile;
+mod coverage;
 mod custom;
 mod index_linalg;
 mod machinery;
