@@ -10,7 +10,9 @@ use std::fmt;
 /// assert_eq!(mx::float16.size(), 2);
 /// assert_eq!(mx::result_type(&[mx::int8.into(), mx::uint8.into()]), mx::int16);
 /// ```
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Dtype {
     Bool,
     Uint8,

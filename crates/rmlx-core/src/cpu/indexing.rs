@@ -27,7 +27,7 @@ use crate::primitive::OutputSpec;
 use rayon::prelude::*;
 
 /// How a scatter combines an update with the element already there.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ScatterReduce {
     /// Overwrite (the last of duplicate indices wins).
     None,

@@ -42,7 +42,9 @@ use std::str::FromStr;
 /// assert!("int4".parse::<QuantMode>().is_err());
 /// # Ok::<(), rmlx_core::Error>(())
 /// ```
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum QuantMode {
     /// Integers with a scale and a bias per group.
     #[default]

@@ -20,7 +20,7 @@ macro_rules! binary_primitive {
     ($(#[$doc:meta])* $Name:ident, |$a:ident, $b:ident, $spec:ident| $body:expr
         $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
-        #[derive(Debug, PartialEq)]
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
         pub(crate) struct $Name;
 
         impl Primitive for $Name {
@@ -175,7 +175,7 @@ binary_primitive!(
 );
 
 /// `divmod`: the floor quotient and the remainder, computed together as two outputs.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DivMod;
 
 impl Primitive for DivMod {
@@ -283,7 +283,7 @@ binary_primitive!(
 );
 
 /// `equal`; with `equal_nan`, two NaNs compare equal (for `array_equal` and `isclose`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Equal {
     pub(crate) equal_nan: bool,
 }

@@ -16,7 +16,7 @@ fn dilated(n: usize, dil: usize) -> i64 {
 /// A general N-d convolution: per spatial axis `stride`, padding before (`padding_lo`) and
 /// after (`padding_hi`), `kernel_dilation` and `input_dilation`; `groups` splits the channels;
 /// `flip` reverses the kernel's spatial axes (convolution rather than cross-correlation).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Convolution {
     pub(crate) stride: Vec<usize>,
     pub(crate) padding_lo: Vec<usize>,

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
 /// `arange`: `start`, then repeatedly adding the step, in the output dtype as MLX does.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Arange {
     pub(crate) start: f64,
     pub(crate) step: f64,
@@ -61,7 +61,7 @@ fn fill_matrix(spec: &OutputSpec, f: impl Fn(isize, isize) -> bool) -> Result<Da
 }
 
 /// `eye`: ones on diagonal `k` (`j == i + k`), zeros elsewhere.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Eye {
     pub(crate) k: isize,
 }
@@ -82,7 +82,7 @@ impl Primitive for Eye {
 }
 
 /// `tri`: ones at and below diagonal `k` (`j <= i + k`), zeros elsewhere.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Tri {
     pub(crate) k: isize,
 }

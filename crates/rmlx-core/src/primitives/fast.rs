@@ -38,7 +38,7 @@ fn accumulate(acc: Option<Array>, term: Array) -> Result<Option<Array>> {
 }
 
 /// `rms_norm`: inputs `[x, weight]` in the output dtype; a scalar weight means none.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RmsNorm {
     pub(crate) eps: f32,
 }
@@ -155,7 +155,7 @@ impl Primitive for RmsNorm {
 }
 
 /// `layer_norm`: inputs `[x, weight, bias]` in the output dtype; scalars mean none.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LayerNorm {
     pub(crate) eps: f32,
 }
@@ -271,7 +271,7 @@ impl Primitive for LayerNorm {
 
 /// `rope`: inputs `[x, offset (a 4-byte integer), freqs (float32)?]`. `forward == false` is
 /// the inverse rotation.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Rope {
     pub(crate) dims: usize,
     pub(crate) traditional: bool,
@@ -425,7 +425,7 @@ impl Rope {
 }
 
 /// What masks the scores of an attention.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum MaskKind {
     None,
     /// Query `i` sees keys `j <= i + L_kv - L_q`.
@@ -438,7 +438,7 @@ pub(crate) enum MaskKind {
 
 /// `scaled_dot_product_attention`: inputs `[q, k, v, mask?, sinks?]`, all in the output dtype
 /// but a boolean mask, which is broadcast to `(B, N_q, L_q, L_kv)`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ScaledDotProductAttention {
     pub(crate) scale: f32,
     pub(crate) mask: MaskKind,

@@ -9,7 +9,7 @@ use crate::ops;
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
 /// Inputs `[q, k, v, gamma, beta, initial_state?, mask?]`, outputs `[out, state]`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct GatedDelta {
     pub has_state: bool,
     pub has_mask: bool,

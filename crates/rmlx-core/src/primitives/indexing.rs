@@ -63,7 +63,7 @@ fn slice_normalised(a: &Array, start: &[isize], strides: &[isize], len: &[usize]
 
 /// `gather`: inputs are the source and one index array per axis of `axes` (one shape, any
 /// integer dtypes); the output is the index shape followed by `slice_sizes`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Gather {
     pub(crate) axes: Vec<usize>,
     pub(crate) slice_sizes: Vec<usize>,
@@ -184,7 +184,7 @@ impl Primitive for Gather {
 
 /// `scatter`: inputs are the destination, one index array per axis of `axes` (one shape) and
 /// the updates (index shape followed by a block of the destination's rank, in its dtype).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Scatter {
     pub(crate) reduce: ScatterReduce,
     pub(crate) axes: Vec<usize>,
@@ -343,7 +343,7 @@ impl Primitive for Scatter {
 
 /// `take_along_axis`: inputs are the source and the indices, broadcast against each other on
 /// every axis but `axis`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct GatherAxis {
     pub(crate) axis: usize,
 }
@@ -435,7 +435,7 @@ impl Primitive for GatherAxis {
 
 /// `put_along_axis` (and its reducing forms): inputs are the destination, the indices and the
 /// values (indices and values of one shape, broadcast against the destination but on `axis`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ScatterAxis {
     pub(crate) reduce: ScatterReduce,
     pub(crate) axis: usize,
@@ -563,7 +563,7 @@ impl Primitive for ScatterAxis {
 
 /// `slice_update`: inputs are the destination and the update (in the destination's dtype,
 /// shaped as the slice); `start` and `strides` are normalised as `slice` normalises them.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SliceUpdate {
     pub(crate) reduce: ScatterReduce,
     pub(crate) start: Vec<isize>,
@@ -720,7 +720,7 @@ impl Primitive for SliceUpdate {
 
 /// `slice` with start indices held in an array: inputs are the source and the starts (one per
 /// axis of `axes`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DynamicSlice {
     pub(crate) axes: Vec<usize>,
     pub(crate) slice_size: Vec<usize>,
@@ -812,7 +812,7 @@ impl Primitive for DynamicSlice {
 
 /// `slice_update` with start indices held in an array: inputs are the destination, the update
 /// (of the destination's rank and dtype) and the starts (one per axis of `axes`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DynamicSliceUpdate {
     pub(crate) axes: Vec<usize>,
 }

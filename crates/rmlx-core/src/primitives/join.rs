@@ -7,7 +7,7 @@ use crate::primitive::{OutputSpec, Primitive, same_params};
 
 /// `concatenate`: the inputs (already in the output dtype) placed one after another along
 /// `axis`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Concatenate {
     pub(crate) axis: usize,
 }

@@ -11,7 +11,7 @@ use crate::primitive::{OutputSpec, Primitive, same_params};
 use half::{bf16, f16};
 
 /// `a @ b` over broadcast batch dimensions (inputs `[a, b]`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Matmul;
 
 impl Primitive for Matmul {
@@ -111,7 +111,7 @@ impl Primitive for Matmul {
 
 /// `alpha * (a @ b) + beta * c` (inputs `[c, a, b]`, as MLX orders them); `c` is ignored when
 /// `beta` is 0.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AddMM {
     pub alpha: f32,
     pub beta: f32,
@@ -234,7 +234,7 @@ impl Primitive for AddMM {
 
 /// `sum(conj(a) * b)` along the last axis of two same-shaped inputs; the output dtype is the
 /// sum's (bool and small integers widen to int32 / uint32), half precision sums in f32.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct VecDot;
 
 impl Primitive for VecDot {
@@ -335,7 +335,7 @@ fn add<T: Num>(x: T, y: T) -> T {
 
 /// `gather_mm` (inputs `[a, b, lhs_indices, rhs_indices]`, indices uint32 of the output's batch
 /// shape): product `i` multiplies `a`'s matrix `lhs_indices[i]` by `b`'s matrix `rhs_indices[i]`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct GatherMM;
 
 impl Primitive for GatherMM {
@@ -405,7 +405,7 @@ impl Primitive for GatherMM {
 
 /// `segmented_mm` (inputs `[a, b, segments]`: 2-D `a`, `b`, uint32 `segments` of shape
 /// `(..., 2)`): one product per segment of the inner dimension.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SegmentedMM;
 
 impl Primitive for SegmentedMM {
@@ -427,7 +427,7 @@ impl Primitive for SegmentedMM {
 
 /// The Walsh–Hadamard transform along the last axis, times `scale` (input already float32,
 /// float16 or bfloat16, of a supported length).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Hadamard {
     pub scale: f32,
 }

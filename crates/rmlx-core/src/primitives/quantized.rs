@@ -46,7 +46,7 @@ fn scale_bias_grad(
 pub use crate::ops::quantized::QuantMode;
 
 /// `quantize`: input `[w]`; outputs the packed words, the scales and (affine) the biases.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Quantize {
     pub(crate) mode: QuantMode,
     pub(crate) group_size: usize,
@@ -178,7 +178,7 @@ impl Primitive for Quantize {
 }
 
 /// `dequantize`: inputs `[w, scales]` and, for affine, `biases`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Dequantize {
     pub(crate) mode: QuantMode,
     pub(crate) group_size: usize,
@@ -307,7 +307,7 @@ impl Primitive for Dequantize {
 /// `quantized_matmul`: inputs `[x, w, scales]` and, for affine, `biases`, already in the
 /// output dtype (scales of the float formats stay `uint8`); when both `x` and `w` have batch
 /// dimensions they are broadcast to the same ones.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct QuantizedMatmul {
     pub(crate) mode: QuantMode,
     pub(crate) group_size: usize,
@@ -444,7 +444,7 @@ impl Primitive for QuantizedMatmul {
 
 /// `gather_qmm`: inputs `[x, w, scales, (biases), lhs_indices, rhs_indices]`, the indices
 /// `uint32` and broadcast to one shape.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct GatherQmm {
     pub(crate) mode: QuantMode,
     pub(crate) group_size: usize,
@@ -574,7 +574,7 @@ impl Primitive for GatherQmm {
 }
 
 /// `to_fp8` (`to_fp8 == true`) or `from_fp8`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ConvertFp8 {
     pub(crate) to_fp8: bool,
 }
@@ -618,7 +618,7 @@ impl Primitive for ConvertFp8 {
 }
 
 /// `qqmm` with a quantized `w`: inputs `[x, w, scales]`, `x` one row.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct QqMatmul {
     pub(crate) mode: QuantMode,
     pub(crate) group_size: usize,

@@ -12,7 +12,7 @@ use crate::transforms::rules::batch_to_front;
 /// `pad` in constant mode: the output filled with the first element of the second input (the
 /// pad value, already in the output dtype), the first input copied in at offset `low` on each
 /// axis.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Pad {
     pub(crate) low: Vec<usize>,
 }
@@ -140,7 +140,7 @@ impl Primitive for Pad {
 }
 
 /// `diag` of a vector: a square matrix of zeros with the vector on diagonal `k`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DiagMatrix {
     pub(crate) k: isize,
 }
@@ -236,7 +236,7 @@ fn masked_copy(
 }
 
 /// `tril`: zeroes the elements above diagonal `k` of each matrix (columns `j > i + k`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Tril {
     pub(crate) k: isize,
 }
@@ -285,7 +285,7 @@ impl Primitive for Tril {
 }
 
 /// `triu`: zeroes the elements below diagonal `k` of each matrix (columns `j < i + k`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Triu {
     pub(crate) k: isize,
 }

@@ -19,7 +19,7 @@ use half::{bf16, f16};
 macro_rules! axes_primitive {
     ($(#[$doc:meta])* $ty:ident, $name:literal, $kernel:ident $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
-        #[derive(Debug, PartialEq)]
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
         pub(crate) struct $ty {
             /// Normalised, sorted axes.
             pub(crate) axes: Vec<usize>,
@@ -354,7 +354,7 @@ fn any_kernel(x: &Array, axes: &[usize], spec: &OutputSpec) -> Result<Data> {
 }
 
 /// `argmax` along one axis (uint32 indices; the first NaN, else the first maximum).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ArgMax {
     pub(crate) axis: usize,
 }
@@ -389,7 +389,7 @@ impl Primitive for ArgMax {
 }
 
 /// `argmin` along one axis (uint32 indices; the first NaN, else the first minimum).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ArgMin {
     pub(crate) axis: usize,
 }
@@ -518,7 +518,7 @@ fn softmax_c64(row: &[C64], out: &mut [C64]) {
 }
 
 /// `softmax` over the last axis of a `(rows, n)` input of a float or complex dtype.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Softmax {
     pub(crate) precise: bool,
 }
@@ -642,7 +642,7 @@ fn logsumexp_f32(row: &[f32], shift: bool) -> f32 {
 }
 
 /// `logsumexp` over the last axis of a `(rows, n)` input of a float or complex dtype.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LogSumExp {
     /// Shift by the row's maximum (false only to reproduce MLX's integer path, whose input was
     /// already shifted).
@@ -795,7 +795,7 @@ fn median_fallback(x: &Array) -> Result<Array> {
 }
 
 /// `median` over the last axis of a `(rows, n)` input of a float or complex dtype.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Median;
 
 impl Primitive for Median {
@@ -837,7 +837,7 @@ impl Primitive for Median {
 /// `isclose`: `|a - b| <= atol + rtol * |b|` with `a - b` in the inputs' dtype (integers wrap,
 /// as MLX's subtraction does) and the right side in float32 (float64 for float64 inputs);
 /// infinities are close only to themselves; NaNs only with `equal_nan`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct IsClose {
     pub(crate) rtol: f64,
     pub(crate) atol: f64,
@@ -934,7 +934,7 @@ impl Primitive for IsClose {
 }
 
 /// Elementwise equality for `array_equal`: `a == b`, or both NaN when `equal_nan`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ArrayEqual {
     pub(crate) equal_nan: bool,
 }

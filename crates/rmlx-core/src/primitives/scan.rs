@@ -17,7 +17,7 @@ use half::{bf16, f16};
 macro_rules! scan_primitive {
     ($(#[$doc:meta])* $ty:ident, $name:literal, $kernel:ident $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
-        #[derive(Debug, PartialEq)]
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
         pub(crate) struct $ty {
             /// Normalised axis.
             pub(crate) axis: usize,

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
 /// `broadcast_to`: a view with zero strides on the broadcast dimensions.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Broadcast;
 
 impl Primitive for Broadcast {
@@ -97,7 +97,7 @@ impl Primitive for Broadcast {
 }
 
 /// `reshape`: a view of row-contiguous data or when only size-1 axes change, a copy otherwise.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Reshape {
     /// The axis given as -1 (inferred from the size), for shapeless compilation.
     pub(crate) infer: Option<usize>,
@@ -234,7 +234,7 @@ fn unit_axes_strides(
 }
 
 /// `transpose`: a view with permuted strides.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Transpose {
     pub(crate) axes: Vec<usize>,
 }
@@ -310,7 +310,7 @@ impl Primitive for Transpose {
 
 /// `as_strided`: a view with caller-given strides and offset, relative to the input's
 /// row-major layout (the input is made contiguous first by the op).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AsStrided {
     pub(crate) strides: Vec<isize>,
     pub(crate) offset: usize,
@@ -375,7 +375,7 @@ impl Primitive for AsStrided {
 }
 
 /// `contiguous`: a row-major copy (or the input itself when already row-major).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Contiguous;
 
 impl Primitive for Contiguous {
@@ -426,7 +426,7 @@ impl Primitive for Contiguous {
 }
 
 /// `astype`: converts every element as C++'s `static_cast` does in MLX.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AsType;
 
 impl Primitive for AsType {
@@ -483,7 +483,7 @@ impl Primitive for AsType {
 
 /// `slice`: a view with per-axis start and step (negative steps give negative strides). The
 /// op has already clamped `start` into the axis for every non-empty output.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Slice {
     pub(crate) start: Vec<isize>,
     pub(crate) strides: Vec<isize>,
@@ -591,7 +591,7 @@ impl Primitive for Slice {
 
 /// `diagonal`: a view whose last axis walks `axis1` and `axis2` together (stride the sum of
 /// theirs), starting `offset` off the main diagonal.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Diagonal {
     pub(crate) offset: isize,
     pub(crate) axis1: usize,
@@ -717,7 +717,7 @@ impl Primitive for Diagonal {
 /// (same element size, or row-major data whose offset falls on an element of the new dtype);
 /// copies to row-major first otherwise. Viewing as bool copies and maps each byte to `!= 0`,
 /// since a Rust `bool` must hold 0 or 1.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct View;
 
 impl View {

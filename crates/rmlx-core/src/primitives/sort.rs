@@ -66,7 +66,7 @@ macro_rules! index_zero_rules {
 }
 
 /// `sort` along `axis` (stable; NaN last).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sort {
     pub(crate) axis: usize,
 }
@@ -125,7 +125,7 @@ impl Primitive for Sort {
 }
 
 /// `argsort` along `axis`: the stable sorting permutation as `uint32`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ArgSort {
     pub(crate) axis: usize,
 }
@@ -164,7 +164,7 @@ impl Primitive for ArgSort {
 }
 
 /// `partition` along `axis` around rank `kth` (already normalised to `0..n`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Partition {
     pub(crate) kth: usize,
     pub(crate) axis: usize,
@@ -225,7 +225,7 @@ impl Primitive for Partition {
 }
 
 /// `argpartition` along `axis` around rank `kth` (already normalised to `0..n`).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ArgPartition {
     pub(crate) kth: usize,
     pub(crate) axis: usize,
@@ -266,7 +266,7 @@ impl Primitive for ArgPartition {
 }
 
 /// `topk`: the `k` largest elements along `axis`, ascending.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TopK {
     pub(crate) k: usize,
     pub(crate) axis: usize,
@@ -353,7 +353,7 @@ impl Primitive for TopK {
 }
 
 /// `searchsorted`: inputs are the 1-D sorted sequence and the values, in one dtype.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SearchSorted {
     pub(crate) right: bool,
 }
@@ -394,7 +394,7 @@ impl Primitive for SearchSorted {
 
 /// `unique`: inputs are the array and, when `has_fill`, the fill value (one element of the
 /// array's dtype); outputs are the values, then the index, inverse and counts asked for.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Unique {
     pub(crate) size: usize,
     pub(crate) index: bool,

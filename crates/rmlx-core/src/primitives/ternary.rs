@@ -7,7 +7,7 @@ use crate::primitive::{OutputSpec, Primitive, same_params};
 
 /// `where(condition, x, y)`: inputs are a bool condition and `x`, `y` of the output dtype, all
 /// broadcast to the output shape.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Select;
 
 impl Primitive for Select {

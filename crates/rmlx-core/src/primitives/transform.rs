@@ -7,7 +7,7 @@ use crate::primitive::{OutputSpec, Primitive};
 
 /// The identity, sharing the input's buffer: a transform wraps each input in one so that it
 /// has an identity of its own (the same array passed twice is two inputs).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Copy;
 
 impl Primitive for Copy {
@@ -52,7 +52,7 @@ impl Primitive for Copy {
 }
 
 /// An input with a shape and dtype but no data.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Placeholder;
 
 impl Primitive for Placeholder {

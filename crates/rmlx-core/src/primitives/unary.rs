@@ -74,7 +74,7 @@ macro_rules! unary_primitive {
     ($(#[$doc:meta])* $T:ident, $name:literal, |$x:ident, $spec:ident| $body:expr
         $(, rules { $($rules:tt)* })?) => {
         $(#[$doc])*
-        #[derive(Debug, PartialEq)]
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
         pub(crate) struct $T;
 
         impl Primitive for $T {
@@ -304,7 +304,7 @@ fn acosh32(x: f32) -> f32 {
 }
 
 /// Which logarithm [`Log`] computes.
-#[derive(Debug, PartialEq, Clone, Copy)]
+#[derive(Debug, PartialEq, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) enum LogBase {
     E,
     Two,
@@ -312,7 +312,7 @@ pub(crate) enum LogBase {
 }
 
 /// `log`, `log2`, `log10` (natural log vectorised for float32).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Log {
     pub(crate) base: LogBase,
 }
@@ -612,7 +612,7 @@ fn nan_to_num_replaced(x: &Array) -> Result<Array> {
 
 /// `nan_to_num`: NaN, `+inf` and `-inf` replaced by the given values (converted to the
 /// input's dtype).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct NanToNum {
     pub(crate) nan: f32,
     pub(crate) posinf: f32,

@@ -8,6 +8,7 @@
 mod autodiff;
 mod compile;
 mod custom;
+mod export;
 mod fuse;
 pub(crate) mod program;
 pub(crate) mod rules;
@@ -22,6 +23,10 @@ pub use compile::{
 pub use custom::{
     CustomFunction, CustomJvpFn, CustomVjpFn, CustomVmapFn, checkpoint, custom_function,
     custom_vjp, depends,
+};
+pub use export::{
+    ImportedFunction, export_function, export_function_bytes, import_function,
+    import_function_bytes,
 };
 pub use vmap::vmap;
 pub(crate) use vmap::vmap_uniform_out;

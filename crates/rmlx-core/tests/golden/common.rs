@@ -290,6 +290,21 @@ pub fn check_family(
                         failures.push(format!("{name} (op {op}) output {k}: {msg}"));
                     }
                 }
+                // The same case exported to bytes and imported back must agree too.
+                if let Some(exported) = run_exported(&dispatch, op, &inputs, &case["kwargs"]) {
+                    match exported {
+                        Err(e) => failures.push(format!("{name} (op {op}) exported: {e}")),
+                        Ok(couts) => {
+                            for (k, (o, w)) in couts.iter().zip(want).enumerate() {
+                                if let Err(msg) = compare(o, &g.array(w), rtol, atol) {
+                                    failures.push(format!(
+                                        "{name} (op {op}) exported output {k}: {msg}"
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
                 // The same case through `compile` (traced on arrays without data, simplified,
                 // fused) must agree too.
                 if let Some(compiled) = run_compiled(&dispatch, op, &inputs, &case["kwargs"]) {
@@ -323,15 +338,13 @@ pub fn check_family(
     );
 }
 
-/// Runs a case through `mx::compile`, its array operands becoming the compiled function's
-/// inputs. `None` when the case cannot be traced: the op reads data while building its graph
-/// (an error in MLX's compile too) or the dispatcher panics on an array without data.
-fn run_compiled(
-    dispatch: &impl Fn(&str, &[Operand], &Value) -> mx::Result<Vec<Array>>,
-    op: &str,
-    inputs: &[Operand],
-    kwargs: &Value,
-) -> Option<mx::Result<Vec<Array>>> {
+/// The case's array operands, and a function of them rebuilding the full operand list.
+fn as_function<'a>(
+    dispatch: &'a impl Fn(&str, &[Operand], &Value) -> mx::Result<Vec<Array>>,
+    op: &'a str,
+    inputs: &'a [Operand],
+    kwargs: &'a Value,
+) -> (Vec<Array>, impl Fn(&[Array]) -> mx::Result<Vec<Array>> + 'a) {
     let arrays: Vec<Array> = inputs
         .iter()
         .filter_map(|o| match o {
@@ -339,7 +352,7 @@ fn run_compiled(
             Operand::Scalar(_) => None,
         })
         .collect();
-    let traced = |xs: &[Array]| {
+    let traced = move |xs: &[Array]| {
         let mut next = xs.iter();
         let ops: Vec<Operand> = inputs
             .iter()
@@ -350,6 +363,42 @@ fn run_compiled(
             .collect();
         dispatch(op, &ops, kwargs)
     };
+    (arrays, traced)
+}
+
+/// Runs a case through `mx::export_function_bytes` and `mx::import_function_bytes`. `None`
+/// when the case cannot be traced (as for [`run_compiled`]).
+fn run_exported(
+    dispatch: &impl Fn(&str, &[Operand], &Value) -> mx::Result<Vec<Array>>,
+    op: &str,
+    inputs: &[Operand],
+    kwargs: &Value,
+) -> Option<mx::Result<Vec<Array>>> {
+    let (arrays, traced) = as_function(dispatch, op, inputs, kwargs);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let bytes = mx::export_function_bytes(&traced, &arrays)?;
+        let f = mx::import_function_bytes(&bytes)?;
+        let outs = f.call(&arrays)?;
+        mx::eval(outs.iter())?;
+        Ok::<_, mx::Error>(outs)
+    }));
+    match result {
+        Err(_) => None,
+        Ok(Err(e)) if e.message().contains("Attempting to eval") => None,
+        Ok(r) => Some(r),
+    }
+}
+
+/// Runs a case through `mx::compile`, its array operands becoming the compiled function's
+/// inputs. `None` when the case cannot be traced: the op reads data while building its graph
+/// (an error in MLX's compile too) or the dispatcher panics on an array without data.
+fn run_compiled(
+    dispatch: &impl Fn(&str, &[Operand], &Value) -> mx::Result<Vec<Array>>,
+    op: &str,
+    inputs: &[Operand],
+    kwargs: &Value,
+) -> Option<mx::Result<Vec<Array>>> {
+    let (arrays, traced) = as_function(dispatch, op, inputs, kwargs);
     let f = mx::compile(traced);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         f(&arrays).and_then(|outs| {

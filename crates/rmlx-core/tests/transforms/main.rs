@@ -5,6 +5,7 @@ mod common;
 mod compile;
 mod coverage;
 mod custom;
+mod export;
 mod index_linalg;
 mod machinery;
 mod more_rules;

@@ -1,0 +1,540 @@
+//! `export_function` / `import_function`: a traced function saved to a file and loaded back,
+//! as MLX's `mx.export_function` / `mx.import_function` (rmlx's own file format: a JSON
+//! description of the graph and the raw bytes of the arrays it captured).
+//!
+//! Format: the 8 bytes `RMLXFN1\n`, the header's length (u64, little endian), the header
+//! (JSON: inputs, nodes with each primitive's type and parameters, outputs, constants), then
+//! the constants' bytes, each at the offset the header gives.
+
+use super::TracingGuard;
+use super::autodiff::FnOutputs;
+use super::program::{ProgNode, Program, Ref};
+use super::tape::placeholder;
+use crate::array::Array;
+use crate::dtype::Dtype;
+use crate::error::{Error, Result};
+use crate::primitive::{OutputSpec, Primitive};
+use crate::primitives::{
+    binary, conv, creation, fast, gated_delta, indexing, join, linalg, quantized, rearrange,
+    reduce, scan, shape, sort, ternary, transform, unary,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const MAGIC: &[u8; 8] = b"RMLXFN1\n";
+
+/// Every exportable primitive type: `encode` finds a primitive's type and parameters, `decode`
+/// rebuilds it. The tag is the type's name.
+macro_rules! registry {
+    ($($m:ident::$T:ident),* $(,)?) => {
+        fn encode(p: &dyn Primitive) -> Result<(&'static str, Value)> {
+            $(
+                if let Some(x) = p.as_any().downcast_ref::<$m::$T>() {
+                    return serde_json::to_value(x)
+                        .map(|v| (stringify!($T), v))
+                        .map_err(|e| Error::value(format!("[export_function] {e}")));
+                }
+            )*
+            Err(Error::value(format!(
+                "[export_function] Cannot export a function holding the primitive {}.",
+                p.name()
+            )))
+        }
+
+        fn decode(tag: &str, params: Value) -> Result<Arc<dyn Primitive>> {
+            let bad = |e: serde_json::Error| {
+                Error::value(format!("[import_function] Bad parameters for {tag}: {e}"))
+            };
+            match tag {
+                $(stringify!($T) => Ok(Arc::new(serde_json::from_value::<$m::$T>(params).map_err(bad)?)),)*
+                _ => Err(Error::value(format!("[import_function] Unknown primitive {tag}."))),
+            }
+        }
+    };
+}
+
+registry!(
+    binary::DivMod,
+    binary::Equal,
+    binary::Add,
+    binary::Subtract,
+    binary::Multiply,
+    binary::Divide,
+    binary::FloorDivide,
+    binary::Remainder,
+    binary::Power,
+    binary::Maximum,
+    binary::Minimum,
+    binary::ArcTan2,
+    binary::LogAddExp,
+    binary::NotEqual,
+    binary::Greater,
+    binary::GreaterEqual,
+    binary::Less,
+    binary::LessEqual,
+    binary::LogicalAnd,
+    binary::LogicalOr,
+    binary::BitwiseAnd,
+    binary::BitwiseOr,
+    binary::BitwiseXor,
+    binary::LeftShift,
+    binary::RightShift,
+    conv::Convolution,
+    creation::Arange,
+    creation::Eye,
+    creation::Tri,
+    fast::RmsNorm,
+    fast::LayerNorm,
+    fast::Rope,
+    fast::ScaledDotProductAttention,
+    gated_delta::GatedDelta,
+    indexing::Gather,
+    indexing::Scatter,
+    indexing::GatherAxis,
+    indexing::ScatterAxis,
+    indexing::SliceUpdate,
+    indexing::DynamicSlice,
+    indexing::DynamicSliceUpdate,
+    join::Concatenate,
+    linalg::Matmul,
+    linalg::AddMM,
+    linalg::VecDot,
+    linalg::GatherMM,
+    linalg::SegmentedMM,
+    linalg::Hadamard,
+    quantized::Quantize,
+    quantized::Dequantize,
+    quantized::QuantizedMatmul,
+    quantized::GatherQmm,
+    quantized::ConvertFp8,
+    quantized::QqMatmul,
+    rearrange::Pad,
+    rearrange::DiagMatrix,
+    rearrange::Tril,
+    rearrange::Triu,
+    reduce::ArgMax,
+    reduce::ArgMin,
+    reduce::Softmax,
+    reduce::LogSumExp,
+    reduce::Median,
+    reduce::IsClose,
+    reduce::ArrayEqual,
+    reduce::Sum,
+    reduce::Prod,
+    reduce::Max,
+    reduce::Min,
+    reduce::All,
+    reduce::Any,
+    scan::CumSum,
+    scan::CumProd,
+    scan::CumMax,
+    scan::CumMin,
+    scan::CumLogSumExp,
+    shape::Broadcast,
+    shape::Reshape,
+    shape::Transpose,
+    shape::AsStrided,
+    shape::Contiguous,
+    shape::AsType,
+    shape::Slice,
+    shape::Diagonal,
+    shape::View,
+    sort::Sort,
+    sort::ArgSort,
+    sort::Partition,
+    sort::ArgPartition,
+    sort::TopK,
+    sort::SearchSorted,
+    sort::Unique,
+    ternary::Select,
+    transform::Copy,
+    unary::Log,
+    unary::NanToNum,
+    unary::Abs,
+    unary::Sign,
+    unary::Negative,
+    unary::Square,
+    unary::Exp,
+    unary::Expm1,
+    unary::Sqrt,
+    unary::Rsqrt,
+    unary::Log1p,
+    unary::Sin,
+    unary::Cos,
+    unary::Tan,
+    unary::ArcSin,
+    unary::ArcCos,
+    unary::ArcTan,
+    unary::Sinh,
+    unary::Cosh,
+    unary::Tanh,
+    unary::ArcSinh,
+    unary::ArcCosh,
+    unary::ArcTanh,
+    unary::Sigmoid,
+    unary::Erf,
+    unary::ErfInv,
+    unary::Floor,
+    unary::Ceil,
+    unary::Trunc,
+    unary::Round,
+    unary::IsNan,
+    unary::IsInf,
+    unary::IsPosInf,
+    unary::IsNegInf,
+    unary::IsFinite,
+    unary::LogicalNot,
+    unary::BitwiseInvert,
+    unary::Real,
+    unary::Imag,
+    unary::Conjugate,
+    unary::StopGradient,
+);
+
+/// A function loaded by [`import_function`]: call it with arrays of the shapes and dtypes it
+/// was exported with.
+pub struct ImportedFunction {
+    inputs: Vec<OutputSpec>,
+    program: Program,
+}
+
+impl ImportedFunction {
+    /// The function's outputs on `inputs` (lazy, as any op's).
+    pub fn call(&self, inputs: &[Array]) -> Result<Vec<Array>> {
+        let matches = inputs.len() == self.inputs.len()
+            && inputs
+                .iter()
+                .zip(&self.inputs)
+                .all(|(x, s)| x.shape() == s.shape.as_slice() && x.dtype() == s.dtype);
+        if !matches {
+            let want: Vec<String> = self
+                .inputs
+                .iter()
+                .map(|s| format!("{}{}", s.dtype, crate::error::fmt_shape(&s.shape)))
+                .collect();
+            return Err(Error::value(format!(
+                "[import_function] The function takes {} inputs of dtypes and shapes [{}].",
+                self.inputs.len(),
+                want.join(", ")
+            )));
+        }
+        self.program.replay(inputs)
+    }
+
+    /// The shapes and dtypes of the inputs the function takes.
+    pub fn input_specs(&self) -> &[OutputSpec] {
+        &self.inputs
+    }
+}
+
+/// Traces `f` on arrays shaped like `example_inputs` and writes its graph to `path` (MLX's
+/// `export_function`, in rmlx's own format). Arrays the function captures are saved with it.
+/// Functions holding user closures (`custom_function`) cannot be exported.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let path = std::env::temp_dir().join(format!("rmlx_doc_{}.rmlxfn", std::process::id()));
+/// let w = mx::array![[1.0, 2.0], [3.0, 4.0]];
+/// mx::export_function(&path, move |x: &[mx::Array]| mx::tanh(&mx::matmul(&x[0], &w)?),
+///                     &[mx::zeros(&[1, 2], mx::float32)?])?;
+/// let f = mx::import_function(&path)?;
+/// let y = f.call(&[mx::array![[1.0, 0.0]]])?;
+/// assert_eq!(y[0].shape(), &[1, 2]);
+/// assert!((y[0].to_vec::<f32>()?[1] - 2f32.tanh()).abs() < 1e-6);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn export_function<F, O>(
+    path: impl AsRef<std::path::Path>,
+    f: F,
+    example_inputs: &[Array],
+) -> Result<()>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let bytes = export_function_bytes(f, example_inputs)?;
+    std::fs::write(path.as_ref(), bytes).map_err(|e| {
+        Error::runtime(format!(
+            "[export_function] Cannot write {}: {e}",
+            path.as_ref().display()
+        ))
+    })
+}
+
+/// [`export_function`] into memory: the file's bytes.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let bytes = mx::export_function_bytes(|x: &[mx::Array]| mx::exp(&x[0]), &[mx::array![0.0]])?;
+/// let f = mx::import_function_bytes(&bytes)?;
+/// assert_eq!(f.call(&[mx::array![0.0]])?[0].item::<f32>()?, 1.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn export_function_bytes<F, O>(f: F, example_inputs: &[Array]) -> Result<Vec<u8>>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let program = {
+        let _tracing = TracingGuard::new();
+        let placeholders: Vec<Array> = example_inputs
+            .iter()
+            .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
+            .collect();
+        let outputs = f(&placeholders)?.into_outputs();
+        let mut p = Program::from_trace(&placeholders, &outputs);
+        p.simplify()?;
+        p
+    };
+    serialize(&program, example_inputs)
+}
+
+/// [`import_function`] from the bytes of a file (corrupt bytes are an error).
+pub fn import_function_bytes(bytes: &[u8]) -> Result<ImportedFunction> {
+    deserialize(bytes)
+}
+
+/// Loads a function written by [`export_function`].
+pub fn import_function(path: impl AsRef<std::path::Path>) -> Result<ImportedFunction> {
+    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
+        Error::runtime(format!(
+            "[import_function] Cannot read {}: {e}",
+            path.as_ref().display()
+        ))
+    })?;
+    import_function_bytes(&bytes)
+}
+
+fn spec_json(shape: &[usize], dtype: Dtype) -> Value {
+    json!({"shape": shape, "dtype": dtype.name()})
+}
+
+/// The row-major bytes of an array (evaluated first).
+fn array_bytes(a: &Array) -> Result<Vec<u8>> {
+    let c = crate::ops::contiguous(a)?;
+    c.eval()?;
+    let d = c.ready_data()?;
+    let (size, n) = (c.itemsize(), c.nbytes());
+    let all = d.buffer.bytes();
+    all.get(d.offset * size..d.offset * size + n)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| Error::runtime("[export_function] A constant's data is out of range."))
+}
+
+fn serialize(p: &Program, inputs: &[Array]) -> Result<Vec<u8>> {
+    let mut blob: Vec<u8> = Vec::new();
+    let mut constants: Vec<Value> = Vec::new();
+    let mut const_index: HashMap<usize, usize> = HashMap::new();
+    let mut constant = |a: &Array| -> Result<usize> {
+        if let Some(&i) = const_index.get(&a.id()) {
+            return Ok(i);
+        }
+        let bytes = array_bytes(a)?;
+        constants.push(json!({
+            "shape": a.shape(), "dtype": a.dtype().name(),
+            "offset": blob.len(), "nbytes": bytes.len(),
+        }));
+        blob.extend_from_slice(&bytes);
+        const_index.insert(a.id(), constants.len() - 1);
+        Ok(constants.len() - 1)
+    };
+    let mut refs = |r: &Ref| -> Result<Value> {
+        Ok(match r {
+            Ref::Input(i) => json!({"input": i}),
+            Ref::Node(n, k) => json!({"node": [n, k]}),
+            Ref::Const(a) => json!({"const": constant(a)?}),
+            Ref::Broadcast(a, shape) => json!({"broadcast": constant(a)?, "shape": shape}),
+        })
+    };
+    let mut nodes = Vec::with_capacity(p.nodes.len());
+    for node in &p.nodes {
+        let (tag, params) = encode(&*node.primitive)?;
+        let ins = node
+            .inputs
+            .iter()
+            .map(&mut refs)
+            .collect::<Result<Vec<_>>>()?;
+        let outs: Vec<Value> = node
+            .outputs
+            .iter()
+            .map(|o| spec_json(&o.shape, o.dtype))
+            .collect();
+        nodes.push(json!({"primitive": tag, "params": params, "inputs": ins, "outputs": outs}));
+    }
+    let outputs = p
+        .outputs
+        .iter()
+        .map(&mut refs)
+        .collect::<Result<Vec<_>>>()?;
+    let header = json!({
+        "format": 1,
+        "inputs": inputs.iter().map(|x| spec_json(x.shape(), x.dtype())).collect::<Vec<_>>(),
+        "nodes": nodes,
+        "outputs": outputs,
+        "constants": constants,
+    });
+    let header = serde_json::to_vec(&header)
+        .map_err(|e| Error::runtime(format!("[export_function] {e}")))?;
+    let mut out = Vec::with_capacity(16 + header.len() + blob.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&blob);
+    Ok(out)
+}
+
+fn bad(msg: impl std::fmt::Display) -> Error {
+    Error::value(format!("[import_function] Invalid function file: {msg}."))
+}
+
+fn usize_of(v: &Value, what: &str) -> Result<usize> {
+    v.as_u64()
+        .and_then(|x| usize::try_from(x).ok())
+        .ok_or_else(|| bad(format!("{what} is not a non-negative integer")))
+}
+
+fn spec_of(v: &Value) -> Result<OutputSpec> {
+    let shape = v["shape"]
+        .as_array()
+        .ok_or_else(|| bad("a shape is missing"))?
+        .iter()
+        .map(|d| usize_of(d, "a dimension"))
+        .collect::<Result<Vec<_>>>()?;
+    let dtype = Dtype::from_name(
+        v["dtype"]
+            .as_str()
+            .ok_or_else(|| bad("a dtype is missing"))?,
+    )
+    .map_err(|_| bad("unknown dtype"))?;
+    crate::array::checked_nbytes(&shape, dtype).map_err(|_| bad("a shape is too large"))?;
+    Ok(OutputSpec { shape, dtype })
+}
+
+fn deserialize(bytes: &[u8]) -> Result<ImportedFunction> {
+    if bytes.len() < 16 || &bytes[..8] != MAGIC {
+        return Err(bad("not an rmlx function file"));
+    }
+    let len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
+    let header_end = usize::try_from(len)
+        .ok()
+        .and_then(|l| l.checked_add(16))
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| bad("the header is longer than the file"))?;
+    let header: Value =
+        serde_json::from_slice(&bytes[16..header_end]).map_err(|e| bad(format!("header: {e}")))?;
+    let blob = &bytes[header_end..];
+    if header["format"] != json!(1) {
+        return Err(bad("unknown format version"));
+    }
+    let list = |key: &str| -> Result<&Vec<Value>> {
+        header[key]
+            .as_array()
+            .ok_or_else(|| bad(format!("'{key}' is missing")))
+    };
+    let inputs = list("inputs")?
+        .iter()
+        .map(spec_of)
+        .collect::<Result<Vec<_>>>()?;
+    let constants = list("constants")?
+        .iter()
+        .map(|c| {
+            let spec = spec_of(c)?;
+            let (offset, nbytes) = (
+                usize_of(&c["offset"], "offset")?,
+                usize_of(&c["nbytes"], "nbytes")?,
+            );
+            let data = offset
+                .checked_add(nbytes)
+                .and_then(|end| blob.get(offset..end))
+                .ok_or_else(|| bad("a constant lies past the end of the file"))?;
+            crate::io::npy::from_bytes(data, &spec.shape, spec.dtype)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let nodes_json = list("nodes")?;
+    let n_inputs = inputs.len();
+    let reference =
+        |v: &Value, n_nodes: usize, outputs_of: &dyn Fn(usize) -> usize| -> Result<Ref> {
+            let konst = |i: &Value| -> Result<Array> {
+                constants
+                    .get(usize_of(i, "a constant index")?)
+                    .cloned()
+                    .ok_or_else(|| bad("a constant index is out of range"))
+            };
+            if let Some(i) = v.get("input") {
+                let i = usize_of(i, "an input index")?;
+                return (i < n_inputs)
+                    .then_some(Ref::Input(i))
+                    .ok_or_else(|| bad("an input index is out of range"));
+            }
+            if let Some(nk) = v.get("node").and_then(Value::as_array) {
+                let (n, k) = match nk.as_slice() {
+                    [n, k] => (
+                        usize_of(n, "a node index")?,
+                        usize_of(k, "an output index")?,
+                    ),
+                    _ => return Err(bad("a node reference is malformed")),
+                };
+                // Only earlier nodes: the graph stays acyclic.
+                if n >= n_nodes || k >= outputs_of(n) {
+                    return Err(bad("a node reference points forward or out of range"));
+                }
+                return Ok(Ref::Node(n, k));
+            }
+            if let Some(c) = v.get("const") {
+                return Ok(Ref::Const(konst(c)?));
+            }
+            if let Some(c) = v.get("broadcast") {
+                let src = konst(c)?;
+                let shape =
+                    spec_of(&json!({"shape": v["shape"], "dtype": src.dtype().name()}))?.shape;
+                crate::ops::broadcast_shapes(&[src.shape(), &shape])
+                    .ok()
+                    .filter(|s| *s == shape)
+                    .ok_or_else(|| bad("a broadcast constant does not fit its shape"))?;
+                return Ok(Ref::Broadcast(src, shape));
+            }
+            Err(bad("unknown reference"))
+        };
+    let mut nodes: Vec<ProgNode> = Vec::with_capacity(nodes_json.len());
+    for v in nodes_json {
+        let tag = v["primitive"]
+            .as_str()
+            .ok_or_else(|| bad("a node has no primitive"))?;
+        let primitive = decode(tag, v["params"].clone())?;
+        let outputs = v["outputs"]
+            .as_array()
+            .ok_or_else(|| bad("a node has no outputs"))?
+            .iter()
+            .map(spec_of)
+            .collect::<Result<Vec<_>>>()?;
+        let n_nodes = nodes.len();
+        let counts = |n: usize| nodes[n].outputs.len();
+        let ins = v["inputs"]
+            .as_array()
+            .ok_or_else(|| bad("a node has no inputs"))?
+            .iter()
+            .map(|r| reference(r, n_nodes, &counts))
+            .collect::<Result<Vec<_>>>()?;
+        nodes.push(ProgNode {
+            primitive,
+            inputs: ins,
+            outputs,
+        });
+    }
+    let n_nodes = nodes.len();
+    let counts = |n: usize| nodes[n].outputs.len();
+    let outputs = list("outputs")?
+        .iter()
+        .map(|r| reference(r, n_nodes, &counts))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ImportedFunction {
+        inputs,
+        program: Program {
+            n_inputs,
+            nodes,
+            outputs,
+        },
+    })
+}
