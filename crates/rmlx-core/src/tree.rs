@@ -248,19 +248,14 @@ pub fn tree_reduce<T>(tree: &Tree, init: T, f: impl FnMut(T, &Array) -> T) -> T 
 /// assert!(m.get("w").is_some() && m.get("b").is_some());
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn tree_merge(
-    a: &Tree,
-    b: &Tree,
-    mut merge_fn: Option<&mut dyn FnMut(&Tree, &Tree) -> Result<Tree>>,
-) -> Result<Tree> {
+pub fn tree_merge(a: &Tree, b: &Tree, mut merge_fn: Option<&mut MergeFn>) -> Result<Tree> {
     merge_rec(a, b, &mut merge_fn)
 }
 
-fn merge_rec(
-    a: &Tree,
-    b: &Tree,
-    merge_fn: &mut Option<&mut dyn FnMut(&Tree, &Tree) -> Result<Tree>>,
-) -> Result<Tree> {
+/// How [`tree_merge`] combines two leaves at the same place.
+pub type MergeFn = dyn FnMut(&Tree, &Tree) -> Result<Tree>;
+
+fn merge_rec(a: &Tree, b: &Tree, merge_fn: &mut Option<&mut MergeFn>) -> Result<Tree> {
     let kind = |t: &Tree| match t {
         Tree::List(_) => "list",
         Tree::Tuple(_) => "tuple",

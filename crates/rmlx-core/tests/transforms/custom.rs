@@ -186,8 +186,8 @@ fn checkpoint_gives_the_plain_gradient() {
     let block =
         |x: &[Array]| -> Result<Array> { mx::tanh(&mx::multiply(&mx::sin(&x[0])?, &x[1])?) };
     let ck = mx::checkpoint(block);
-    static CK: std::sync::OnceLock<Box<dyn Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync>> =
-        std::sync::OnceLock::new();
+    type Boxed = Box<dyn Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync>;
+    static CK: std::sync::OnceLock<Boxed> = std::sync::OnceLock::new();
     CK.set(Box::new(ck)).ok();
     let f = |x: &[Array]| Ok(CK.get().unwrap()(x)?.remove(0));
     check_grads(
