@@ -59,11 +59,11 @@ pub use print::{
 };
 pub use scalar::{ArrayLike, Operand, Scalar};
 pub use transforms::{
-    Argnums, CompileState, CustomFunction, FnOutputs, ImportedFunction, checkpoint, compile,
-    compile_shapeless, compile_shapeless_with_state, compile_with_state, custom_function,
-    custom_vjp, depends, disable_compile, enable_compile, export_function, export_function_bytes,
-    export_to_dot, grad, import_function, import_function_bytes, jvp, simplify, value_and_grad,
-    vjp, vjp_argnums, vmap,
+    Argnums, CompileState, CustomFunction, FnOutputs, FunctionExporter, ImportedFunction,
+    checkpoint, compile, compile_shapeless, compile_shapeless_with_state, compile_with_state,
+    custom_function, custom_vjp, depends, disable_compile, enable_compile, export_function,
+    export_function_bytes, export_to_dot, exporter, grad, import_function, import_function_bytes,
+    jvp, simplify, value_and_grad, vjp, vjp_argnums, vmap,
 };
 
 pub use half;

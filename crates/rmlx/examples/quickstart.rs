@@ -46,5 +46,23 @@ fn main() -> mx::Result<()> {
         mx::get_active_memory(),
         mx::get_peak_memory()
     );
+
+    // Transforms: the gradient of sum(tanh(x)^2), compiled (traced once, fused, cached), and
+    // vmapped over the rows of a matrix.
+    let loss = |x: &[mx::Array]| mx::sum(&mx::square(&mx::tanh(&x[0])?)?);
+    let grad = mx::compile(mx::grad(loss, 0));
+    println!(
+        "grad of sum(tanh(a)^2) = {}",
+        grad(std::slice::from_ref(&a))?[0]
+    );
+    let row_norms = mx::vmap(
+        |r: &[mx::Array]| mx::sqrt(&mx::sum(&mx::square(&r[0])?)?),
+        &[],
+        &[],
+    );
+    println!(
+        "row norms (vmap) = {}",
+        row_norms(std::slice::from_ref(&a))?[0]
+    );
     Ok(())
 }

@@ -195,36 +195,45 @@ registry!(
 /// A function loaded by [`import_function`]: call it with arrays of the shapes and dtypes it
 /// was exported with.
 pub struct ImportedFunction {
-    inputs: Vec<OutputSpec>,
-    program: Program,
+    traces: Vec<Trace>,
 }
 
 impl ImportedFunction {
-    /// The function's outputs on `inputs` (lazy, as any op's).
+    /// The function's outputs on `inputs` (lazy, as any op's), through the trace exported for
+    /// their shapes and dtypes.
     pub fn call(&self, inputs: &[Array]) -> Result<Vec<Array>> {
-        let matches = inputs.len() == self.inputs.len()
-            && inputs
-                .iter()
-                .zip(&self.inputs)
-                .all(|(x, s)| x.shape() == s.shape.as_slice() && x.dtype() == s.dtype);
-        if !matches {
-            let want: Vec<String> = self
-                .inputs
-                .iter()
-                .map(|s| format!("{}{}", s.dtype, crate::error::fmt_shape(&s.shape)))
-                .collect();
-            return Err(Error::value(format!(
-                "[import_function] The function takes {} inputs of dtypes and shapes [{}].",
-                self.inputs.len(),
-                want.join(", ")
-            )));
+        let fits = |specs: &[OutputSpec]| {
+            inputs.len() == specs.len()
+                && inputs
+                    .iter()
+                    .zip(specs)
+                    .all(|(x, s)| x.shape() == s.shape.as_slice() && x.dtype() == s.dtype)
+        };
+        match self.traces.iter().find(|(_, specs)| fits(specs)) {
+            Some((program, _)) => program.replay(inputs),
+            None => {
+                let sigs: Vec<String> = self
+                    .traces
+                    .iter()
+                    .map(|(_, specs)| {
+                        let one: Vec<String> = specs
+                            .iter()
+                            .map(|s| format!("{}{}", s.dtype, crate::error::fmt_shape(&s.shape)))
+                            .collect();
+                        format!("[{}]", one.join(", "))
+                    })
+                    .collect();
+                Err(Error::value(format!(
+                    "[import_function] No traced function takes these inputs; the traces take {}.",
+                    sigs.join(" or ")
+                )))
+            }
         }
-        self.program.replay(inputs)
     }
 
-    /// The shapes and dtypes of the inputs the function takes.
-    pub fn input_specs(&self) -> &[OutputSpec] {
-        &self.inputs
+    /// The shapes and dtypes of the inputs of each exported trace.
+    pub fn input_specs(&self) -> Vec<&[OutputSpec]> {
+        self.traces.iter().map(|(_, s)| s.as_slice()).collect()
     }
 }
 
@@ -277,18 +286,100 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
-    let program = {
-        let _tracing = TracingGuard::new();
-        let placeholders: Vec<Array> = example_inputs
-            .iter()
-            .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
-            .collect();
-        let outputs = f(&placeholders)?.into_outputs();
-        let mut p = Program::from_trace(&placeholders, &outputs);
-        p.simplify()?;
-        p
-    };
-    serialize(&program, example_inputs)
+    serialize(&[trace_program(&f, example_inputs)?])
+}
+
+/// One traced signature: the program and its inputs' shapes and dtypes.
+type Trace = (Program, Vec<OutputSpec>);
+
+fn trace_program<F, O>(f: &F, example_inputs: &[Array]) -> Result<Trace>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let _tracing = TracingGuard::new();
+    let placeholders: Vec<Array> = example_inputs
+        .iter()
+        .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
+        .collect();
+    let outputs = f(&placeholders)?.into_outputs();
+    let mut p = Program::from_trace(&placeholders, &outputs);
+    p.simplify()?;
+    let specs = example_inputs
+        .iter()
+        .map(|x| OutputSpec {
+            shape: x.shape().to_vec(),
+            dtype: x.dtype(),
+        })
+        .collect();
+    Ok((p, specs))
+}
+
+/// Exports one function traced for several input signatures into one file (MLX's
+/// `mx.exporter`): each [`FunctionExporter::call`] adds a trace, [`FunctionExporter::close`]
+/// writes the file. The imported function picks the trace matching its inputs.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let path = std::env::temp_dir().join(format!("rmlx_doc_exporter_{}.rmlxfn", std::process::id()));
+/// let mut ex = mx::exporter(&path, |x: &[mx::Array]| mx::sum(&x[0]));
+/// ex.call(&[mx::zeros(&[2], mx::float32)?])?;
+/// ex.call(&[mx::zeros(&[3, 3], mx::float32)?])?;
+/// ex.close()?;
+/// let f = mx::import_function(&path)?;
+/// assert_eq!(f.call(&[mx::ones(&[3, 3], mx::float32)?])?[0].item::<f32>()?, 9.0);
+/// assert_eq!(f.call(&[mx::ones(&[2], mx::float32)?])?[0].item::<f32>()?, 2.0);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub struct FunctionExporter<F> {
+    path: std::path::PathBuf,
+    f: F,
+    traces: Vec<Trace>,
+}
+
+/// A [`FunctionExporter`] writing `f`'s traces to `path`.
+pub fn exporter<F, O>(path: impl AsRef<std::path::Path>, f: F) -> FunctionExporter<F>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    FunctionExporter {
+        path: path.as_ref().to_path_buf(),
+        f,
+        traces: Vec::new(),
+    }
+}
+
+impl<F, O> FunctionExporter<F>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    /// Traces the function on arrays shaped like `example_inputs` (a signature already traced
+    /// replaces its earlier trace).
+    pub fn call(&mut self, example_inputs: &[Array]) -> Result<()> {
+        let trace = trace_program(&self.f, example_inputs)?;
+        self.traces.retain(|(_, specs)| *specs != trace.1);
+        self.traces.push(trace);
+        Ok(())
+    }
+
+    /// Writes every trace to the file.
+    pub fn close(self) -> Result<()> {
+        if self.traces.is_empty() {
+            return Err(Error::value(
+                "[exporter] No traces to export: call the exporter with example inputs first.",
+            ));
+        }
+        let bytes = serialize(&self.traces)?;
+        std::fs::write(&self.path, bytes).map_err(|e| {
+            Error::runtime(format!(
+                "[export_function] Cannot write {}: {e}",
+                self.path.display()
+            ))
+        })
+    }
 }
 
 /// [`import_function`] from the bytes of a file (corrupt bytes are an error).
@@ -323,7 +414,7 @@ fn array_bytes(a: &Array) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::runtime("[export_function] A constant's data is out of range."))
 }
 
-fn serialize(p: &Program, inputs: &[Array]) -> Result<Vec<u8>> {
+fn serialize(traces: &[Trace]) -> Result<Vec<u8>> {
     let mut blob: Vec<u8> = Vec::new();
     let mut constants: Vec<Value> = Vec::new();
     let mut const_index: HashMap<usize, usize> = HashMap::new();
@@ -348,33 +439,36 @@ fn serialize(p: &Program, inputs: &[Array]) -> Result<Vec<u8>> {
             Ref::Broadcast(a, shape) => json!({"broadcast": constant(a)?, "shape": shape}),
         })
     };
-    let mut nodes = Vec::with_capacity(p.nodes.len());
-    for node in &p.nodes {
-        let (tag, params) = encode(&*node.primitive)?;
-        let ins = node
-            .inputs
+    let mut functions = Vec::with_capacity(traces.len());
+    for (p, inputs) in traces {
+        let mut nodes = Vec::with_capacity(p.nodes.len());
+        for node in &p.nodes {
+            let (tag, params) = encode(&*node.primitive)?;
+            let ins = node
+                .inputs
+                .iter()
+                .map(&mut refs)
+                .collect::<Result<Vec<_>>>()?;
+            let outs: Vec<Value> = node
+                .outputs
+                .iter()
+                .map(|o| spec_json(&o.shape, o.dtype))
+                .collect();
+            nodes.push(json!({"primitive": tag, "params": params, "inputs": ins, "outputs": outs}));
+        }
+        let outputs = p
+            .outputs
             .iter()
             .map(&mut refs)
             .collect::<Result<Vec<_>>>()?;
-        let outs: Vec<Value> = node
-            .outputs
-            .iter()
-            .map(|o| spec_json(&o.shape, o.dtype))
-            .collect();
-        nodes.push(json!({"primitive": tag, "params": params, "inputs": ins, "outputs": outs}));
+        functions.push(json!({
+            "inputs": inputs.iter().map(|x| spec_json(&x.shape, x.dtype)).collect::<Vec<_>>(),
+            "nodes": nodes,
+            "outputs": outputs,
+        }));
     }
-    let outputs = p
-        .outputs
-        .iter()
-        .map(&mut refs)
-        .collect::<Result<Vec<_>>>()?;
-    let header = json!({
-        "format": 1,
-        "inputs": inputs.iter().map(|x| spec_json(x.shape(), x.dtype())).collect::<Vec<_>>(),
-        "nodes": nodes,
-        "outputs": outputs,
-        "constants": constants,
-    });
+    drop(refs);
+    let header = json!({"format": 1, "functions": functions, "constants": constants});
     let header = serde_json::to_vec(&header)
         .map_err(|e| Error::runtime(format!("[export_function] {e}")))?;
     let mut out = Vec::with_capacity(16 + header.len() + blob.len());
@@ -433,10 +527,6 @@ fn deserialize(bytes: &[u8]) -> Result<ImportedFunction> {
             .as_array()
             .ok_or_else(|| bad(format!("'{key}' is missing")))
     };
-    let inputs = list("inputs")?
-        .iter()
-        .map(spec_of)
-        .collect::<Result<Vec<_>>>()?;
     let constants = list("constants")?
         .iter()
         .map(|c| {
@@ -452,89 +542,103 @@ fn deserialize(bytes: &[u8]) -> Result<ImportedFunction> {
             crate::io::npy::from_bytes(data, &spec.shape, spec.dtype)
         })
         .collect::<Result<Vec<_>>>()?;
-    let nodes_json = list("nodes")?;
-    let n_inputs = inputs.len();
-    let reference =
-        |v: &Value, n_nodes: usize, outputs_of: &dyn Fn(usize) -> usize| -> Result<Ref> {
-            let konst = |i: &Value| -> Result<Array> {
-                constants
-                    .get(usize_of(i, "a constant index")?)
-                    .cloned()
-                    .ok_or_else(|| bad("a constant index is out of range"))
-            };
-            if let Some(i) = v.get("input") {
-                let i = usize_of(i, "an input index")?;
-                return (i < n_inputs)
-                    .then_some(Ref::Input(i))
-                    .ok_or_else(|| bad("an input index is out of range"));
-            }
-            if let Some(nk) = v.get("node").and_then(Value::as_array) {
-                let (n, k) = match nk.as_slice() {
-                    [n, k] => (
-                        usize_of(n, "a node index")?,
-                        usize_of(k, "an output index")?,
-                    ),
-                    _ => return Err(bad("a node reference is malformed")),
-                };
-                // Only earlier nodes: the graph stays acyclic.
-                if n >= n_nodes || k >= outputs_of(n) {
-                    return Err(bad("a node reference points forward or out of range"));
-                }
-                return Ok(Ref::Node(n, k));
-            }
-            if let Some(c) = v.get("const") {
-                return Ok(Ref::Const(konst(c)?));
-            }
-            if let Some(c) = v.get("broadcast") {
-                let src = konst(c)?;
-                let shape =
-                    spec_of(&json!({"shape": v["shape"], "dtype": src.dtype().name()}))?.shape;
-                crate::ops::broadcast_shapes(&[src.shape(), &shape])
-                    .ok()
-                    .filter(|s| *s == shape)
-                    .ok_or_else(|| bad("a broadcast constant does not fit its shape"))?;
-                return Ok(Ref::Broadcast(src, shape));
-            }
-            Err(bad("unknown reference"))
+    let mut traces = Vec::new();
+    for function in list("functions")? {
+        let field = |key: &str| -> Result<&Vec<Value>> {
+            function[key]
+                .as_array()
+                .ok_or_else(|| bad(format!("a function's '{key}' is missing")))
         };
-    let mut nodes: Vec<ProgNode> = Vec::with_capacity(nodes_json.len());
-    for v in nodes_json {
-        let tag = v["primitive"]
-            .as_str()
-            .ok_or_else(|| bad("a node has no primitive"))?;
-        let primitive = decode(tag, v["params"].clone())?;
-        let outputs = v["outputs"]
-            .as_array()
-            .ok_or_else(|| bad("a node has no outputs"))?
+        let inputs = field("inputs")?
             .iter()
             .map(spec_of)
             .collect::<Result<Vec<_>>>()?;
+        let nodes_json = field("nodes")?;
+        let n_inputs = inputs.len();
+        let reference =
+            |v: &Value, n_nodes: usize, outputs_of: &dyn Fn(usize) -> usize| -> Result<Ref> {
+                let konst = |i: &Value| -> Result<Array> {
+                    constants
+                        .get(usize_of(i, "a constant index")?)
+                        .cloned()
+                        .ok_or_else(|| bad("a constant index is out of range"))
+                };
+                if let Some(i) = v.get("input") {
+                    let i = usize_of(i, "an input index")?;
+                    return (i < n_inputs)
+                        .then_some(Ref::Input(i))
+                        .ok_or_else(|| bad("an input index is out of range"));
+                }
+                if let Some(nk) = v.get("node").and_then(Value::as_array) {
+                    let (n, k) = match nk.as_slice() {
+                        [n, k] => (
+                            usize_of(n, "a node index")?,
+                            usize_of(k, "an output index")?,
+                        ),
+                        _ => return Err(bad("a node reference is malformed")),
+                    };
+                    // Only earlier nodes: the graph stays acyclic.
+                    if n >= n_nodes || k >= outputs_of(n) {
+                        return Err(bad("a node reference points forward or out of range"));
+                    }
+                    return Ok(Ref::Node(n, k));
+                }
+                if let Some(c) = v.get("const") {
+                    return Ok(Ref::Const(konst(c)?));
+                }
+                if let Some(c) = v.get("broadcast") {
+                    let src = konst(c)?;
+                    let shape =
+                        spec_of(&json!({"shape": v["shape"], "dtype": src.dtype().name()}))?.shape;
+                    crate::ops::broadcast_shapes(&[src.shape(), &shape])
+                        .ok()
+                        .filter(|s| *s == shape)
+                        .ok_or_else(|| bad("a broadcast constant does not fit its shape"))?;
+                    return Ok(Ref::Broadcast(src, shape));
+                }
+                Err(bad("unknown reference"))
+            };
+        let mut nodes: Vec<ProgNode> = Vec::with_capacity(nodes_json.len());
+        for v in nodes_json {
+            let tag = v["primitive"]
+                .as_str()
+                .ok_or_else(|| bad("a node has no primitive"))?;
+            let primitive = decode(tag, v["params"].clone())?;
+            let outputs = v["outputs"]
+                .as_array()
+                .ok_or_else(|| bad("a node has no outputs"))?
+                .iter()
+                .map(spec_of)
+                .collect::<Result<Vec<_>>>()?;
+            let n_nodes = nodes.len();
+            let counts = |n: usize| nodes[n].outputs.len();
+            let ins = v["inputs"]
+                .as_array()
+                .ok_or_else(|| bad("a node has no inputs"))?
+                .iter()
+                .map(|r| reference(r, n_nodes, &counts))
+                .collect::<Result<Vec<_>>>()?;
+            nodes.push(ProgNode {
+                primitive,
+                inputs: ins,
+                outputs,
+            });
+        }
         let n_nodes = nodes.len();
         let counts = |n: usize| nodes[n].outputs.len();
-        let ins = v["inputs"]
-            .as_array()
-            .ok_or_else(|| bad("a node has no inputs"))?
+        let outputs = field("outputs")?
             .iter()
             .map(|r| reference(r, n_nodes, &counts))
             .collect::<Result<Vec<_>>>()?;
-        nodes.push(ProgNode {
-            primitive,
-            inputs: ins,
-            outputs,
-        });
-    }
-    let n_nodes = nodes.len();
-    let counts = |n: usize| nodes[n].outputs.len();
-    let outputs = list("outputs")?
-        .iter()
-        .map(|r| reference(r, n_nodes, &counts))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ImportedFunction {
-        inputs,
-        program: Program {
+        let program = Program {
             n_inputs,
             nodes,
             outputs,
-        },
-    })
+        };
+        traces.push((program, inputs));
+    }
+    if traces.is_empty() {
+        return Err(bad("the file holds no function"));
+    }
+    Ok(ImportedFunction { traces })
 }

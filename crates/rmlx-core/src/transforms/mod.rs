@@ -25,8 +25,8 @@ pub use custom::{
     custom_vjp, depends,
 };
 pub use export::{
-    ImportedFunction, export_function, export_function_bytes, import_function,
-    import_function_bytes,
+    FunctionExporter, ImportedFunction, export_function, export_function_bytes, exporter,
+    import_function, import_function_bytes,
 };
 pub use vmap::vmap;
 pub(crate) use vmap::vmap_uniform_out;
