@@ -9,5 +9,6 @@ mod export;
 mod index_linalg;
 mod machinery;
 mod more_rules;
+mod properties;
 mod rules;
 mod trees;
