@@ -467,7 +467,6 @@ fn serialize(traces: &[Trace]) -> Result<Vec<u8>> {
             "outputs": outputs,
         }));
     }
-    drop(refs);
     let header = json!({"format": 1, "functions": functions, "constants": constants});
     let header = serde_json::to_vec(&header)
         .map_err(|e| Error::runtime(format!("[export_function] {e}")))?;
