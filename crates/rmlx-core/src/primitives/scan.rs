@@ -66,6 +66,23 @@ macro_rules! scan_primitive {
     };
 }
 
+/// MLX's `Scan::jvp` covers only sum and logaddexp: the others raise its error.
+macro_rules! no_scan_jvp {
+    () => {
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            _tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Err(Error::runtime(
+                "JVP is not implemented for cumulative prod/min/max",
+            ))
+        }
+    };
+}
+
 #[derive(Copy, Clone)]
 struct Params {
     axis: usize,
@@ -125,16 +142,7 @@ scan_primitive!(
         ) -> Result<Vec<Array>> {
             Ok(vec![cumprod_vjp(self.scan(), &primals[0], &cotangents[0], &outputs[0])?])
         }
-        fn jvp(
-            &self,
-            _primals: &[Array],
-            _tangents: &[Array],
-            _argnums: &[usize],
-            _outputs: &[Array],
-        ) -> Result<Vec<Array>> {
-            // MLX's Scan::jvp covers only sum and logaddexp.
-            Err(Error::runtime("JVP is not implemented for cumulative prod/min/max"))
-        }
+        no_scan_jvp!();
     }
 );
 scan_primitive!(
@@ -150,16 +158,7 @@ scan_primitive!(
         ) -> Result<Vec<Array>> {
             Ok(vec![extreme_vjp(self.scan(), &primals[0], &cotangents[0], &outputs[0])?])
         }
-        fn jvp(
-            &self,
-            _primals: &[Array],
-            _tangents: &[Array],
-            _argnums: &[usize],
-            _outputs: &[Array],
-        ) -> Result<Vec<Array>> {
-            // MLX's Scan::jvp covers only sum and logaddexp.
-            Err(Error::runtime("JVP is not implemented for cumulative prod/min/max"))
-        }
+        no_scan_jvp!();
     }
 );
 scan_primitive!(
@@ -175,16 +174,7 @@ scan_primitive!(
         ) -> Result<Vec<Array>> {
             Ok(vec![extreme_vjp(self.scan(), &primals[0], &cotangents[0], &outputs[0])?])
         }
-        fn jvp(
-            &self,
-            _primals: &[Array],
-            _tangents: &[Array],
-            _argnums: &[usize],
-            _outputs: &[Array],
-        ) -> Result<Vec<Array>> {
-            // MLX's Scan::jvp covers only sum and logaddexp.
-            Err(Error::runtime("JVP is not implemented for cumulative prod/min/max"))
-        }
+        no_scan_jvp!();
     }
 );
 scan_primitive!(
