@@ -402,18 +402,6 @@ fn spec_json(shape: &[usize], dtype: Dtype) -> Value {
     json!({"shape": shape, "dtype": dtype.name()})
 }
 
-/// The row-major bytes of an array (evaluated first).
-fn array_bytes(a: &Array) -> Result<Vec<u8>> {
-    let c = crate::ops::contiguous(a)?;
-    c.eval()?;
-    let d = c.ready_data()?;
-    let (size, n) = (c.itemsize(), c.nbytes());
-    let all = d.buffer.bytes();
-    all.get(d.offset * size..d.offset * size + n)
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| Error::runtime("[export_function] A constant's data is out of range."))
-}
-
 fn serialize(traces: &[Trace]) -> Result<Vec<u8>> {
     let mut blob: Vec<u8> = Vec::new();
     let mut constants: Vec<Value> = Vec::new();
@@ -422,7 +410,7 @@ fn serialize(traces: &[Trace]) -> Result<Vec<u8>> {
         if let Some(&i) = const_index.get(&a.id()) {
             return Ok(i);
         }
-        let bytes = array_bytes(a)?;
+        let bytes = crate::io::array_bytes(a)?;
         constants.push(json!({
             "shape": a.shape(), "dtype": a.dtype().name(),
             "offset": blob.len(), "nbytes": bytes.len(),

@@ -14,6 +14,7 @@ mod grad_core;
 mod grad_index;
 mod grad_more;
 mod indexing;
+mod io;
 mod matmul;
 mod print;
 mod quantized;
