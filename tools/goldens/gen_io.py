@@ -35,3 +35,9 @@ for k, v in arrays.items():
     a = np.array(np.array(v.view(mx.uint16)) if v.dtype == mx.bfloat16 else np.array(v), order="C")
     np.save(os.path.join(OUT, f"{k}.npy"), a)
 print("io:", len(arrays), "arrays")
+
+# .npy written by MLX (1-D and 0-D arrays come out with fortran_order True, bfloat16 as '<V2')
+# and a Fortran-ordered 2-D array written by numpy.
+for k in ["i32", "u8", "bf16", "scalar", "c64", "bool"]:
+    mx.save(os.path.join(OUT, f"mlx_{k}.npy"), arrays[k])
+np.save(os.path.join(OUT, "numpy_fortran.npy"), np.asfortranarray(np.arange(12, dtype=np.int16).reshape(3, 4)))

@@ -1,5 +1,6 @@
-//! File formats: NumPy's `.npy`/`.npz` (reading) and `.safetensors` (reading and writing).
-//! The file-format issue adds the `.npy`/`.npz` writers and gguf.
+//! File formats: NumPy's `.npy` (reading, C and Fortran order, and writing) and `.npz`
+//! (reading), and `.safetensors` (reading and writing). Still to come (issue 5): `.npz`
+//! writing, gguf, memory-mapped loading.
 
 pub mod npy;
 pub mod safetensors;

@@ -32,6 +32,8 @@ fn dtype_of_descr(descr: &str) -> Result<Dtype> {
         "f4" => Dtype::Float32,
         "f8" => Dtype::Float64,
         "c8" => Dtype::Complex64,
+        // bfloat16 as MLX writes it: two-byte void.
+        "V2" => Dtype::Bfloat16,
         _ => return Err(bad(format!("dtype '{descr}' is not supported"))),
     })
 }
@@ -98,9 +100,11 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
         std::str::from_utf8(&bytes[hstart..hend]).map_err(|_| bad("header is not text"))?;
     let descr = header_value(header, "descr")?.trim_matches('\'');
     let dtype = dtype_of_descr(descr)?;
-    if header_value(header, "fortran_order")?.trim() != "False" {
-        return Err(bad("Fortran-ordered arrays are not supported"));
-    }
+    let fortran = match header_value(header, "fortran_order")?.trim() {
+        "False" => false,
+        "True" => true,
+        other => return Err(bad(format!("fortran_order is '{other}'"))),
+    };
     let shape_txt = header_value(header, "shape")?.trim_matches(|c| c == '(' || c == ')');
     let shape: Vec<usize> = shape_txt
         .split(',')
@@ -119,7 +123,98 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
             data.len()
         )));
     }
+    if fortran {
+        // Column-major data is the row-major data of the reversed shape, transposed.
+        let reversed: Vec<usize> = shape.iter().rev().copied().collect();
+        let a = from_bytes(&data[..nbytes], &reversed, dtype)?;
+        return crate::ops::transpose(&a, None::<&[usize]>);
+    }
     from_bytes(&data[..nbytes], &shape, dtype)
+}
+
+fn descr_of(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::Bool => "|b1",
+        Dtype::Uint8 => "|u1",
+        Dtype::Uint16 => "<u2",
+        Dtype::Uint32 => "<u4",
+        Dtype::Uint64 => "<u8",
+        Dtype::Int8 => "|i1",
+        Dtype::Int16 => "<i2",
+        Dtype::Int32 => "<i4",
+        Dtype::Int64 => "<i8",
+        Dtype::Float16 => "<f2",
+        Dtype::Bfloat16 => "<V2",
+        Dtype::Float32 => "<f4",
+        Dtype::Float64 => "<f8",
+        Dtype::Complex64 => "<c8",
+    }
+}
+
+/// The bytes of an `.npy` file holding `a` (C order; bfloat16 as two-byte void, as MLX).
+///
+/// ```
+/// use rmlx_core::{self as mx, io::npy};
+/// let a = mx::array![[1, 2, 3], [4, 5, 6]];
+/// let back = npy::parse_npy(&npy::to_npy_bytes(&a.transpose()?)?)?;
+/// assert_eq!(back.shape(), &[3, 2]);
+/// assert_eq!(back.to_vec::<i32>()?, vec![1, 4, 2, 5, 3, 6]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn to_npy_bytes(a: &Array) -> Result<Vec<u8>> {
+    let dims: Vec<String> = a.shape().iter().map(usize::to_string).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+        descr_of(a.dtype())
+    );
+    // NumPy aligns the data to 64 bytes: magic (6) + version (2) + length (2) + header + '\n'.
+    let pad = (64 - (10 + header.len() + 1) % 64) % 64;
+    header.extend(std::iter::repeat_n(' ', pad));
+    header.push('\n');
+    let hlen = u16::try_from(header.len())
+        .map_err(|_| Error::value("[save] The array has too many dimensions for .npy."))?;
+    let data = crate::io::array_bytes(a)?;
+    let mut out = Vec::with_capacity(10 + header.len() + data.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&hlen.to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&data);
+    Ok(out)
+}
+
+/// Writes `a` to an `.npy` file (MLX's `save`).
+///
+/// ```
+/// use rmlx_core::{self as mx, io::npy};
+/// let path = std::env::temp_dir().join(format!("rmlx_doc_{}.npy", std::process::id()));
+/// npy::save(&path, &mx::array![1.5, 2.5])?;
+/// assert_eq!(npy::load(&path)?.to_vec::<f32>()?, vec![1.5, 2.5]);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn save(path: impl AsRef<std::path::Path>, a: &Array) -> Result<()> {
+    let bytes = to_npy_bytes(a)?;
+    std::fs::write(path.as_ref(), bytes).map_err(|e| {
+        Error::runtime(format!(
+            "[save] Cannot write {}: {e}",
+            path.as_ref().display()
+        ))
+    })
+}
+
+/// Reads an `.npy` file (MLX's `load` of a `.npy` file).
+pub fn load(path: impl AsRef<std::path::Path>) -> Result<Array> {
+    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
+        Error::runtime(format!(
+            "[load] Cannot read {}: {e}",
+            path.as_ref().display()
+        ))
+    })?;
+    parse_npy(&bytes)
 }
 
 /// An array of `dtype` and `shape` from little-endian bytes (exactly `size * itemsize`).

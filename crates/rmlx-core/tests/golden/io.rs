@@ -144,3 +144,51 @@ fn safetensors_errors() {
     assert!(with_header(r#"{"__metadata__":{"k":1}}"#, &data).contains("not a string"));
     assert!(with_header(r#"[1,2]"#, &data).contains("not a JSON object"));
 }
+
+#[test]
+fn npy_written_by_mlx_and_numpy_loads_and_round_trips() {
+    for (name, dtype) in [
+        ("i32", mx::int32),
+        ("u8", mx::uint8),
+        ("bf16", mx::bfloat16),
+        ("scalar", mx::float32),
+        ("c64", mx::complex64),
+        ("bool", mx::bool_),
+    ] {
+        let a = npy::load(dir().join(format!("mlx_{name}.npy"))).unwrap();
+        let want = expected(name, dtype);
+        assert_eq!(
+            (a.shape(), a.dtype()),
+            (want.shape(), want.dtype()),
+            "{name}"
+        );
+        assert!(
+            mx::array_equal(&a, &want, true)
+                .unwrap()
+                .item::<bool>()
+                .unwrap(),
+            "{name}"
+        );
+        // rmlx's bytes load back to the same array.
+        let back = npy::parse_npy(&npy::to_npy_bytes(&a).unwrap()).unwrap();
+        assert!(
+            mx::array_equal(&a, &back, true)
+                .unwrap()
+                .item::<bool>()
+                .unwrap(),
+            "{name}"
+        );
+        assert_eq!(back.dtype(), a.dtype());
+    }
+    let f = npy::load(dir().join("numpy_fortran.npy")).unwrap();
+    assert_eq!(f.shape(), &[3, 4]);
+    assert_eq!(f.to_vec::<i16>().unwrap(), (0..12).collect::<Vec<i16>>());
+    // NumPy's 64-byte alignment of the data.
+    let bytes = npy::to_npy_bytes(&mx::array![[1.0f32, 2.0]]).unwrap();
+    assert_eq!((bytes.len() - 8) % 64, 0);
+    assert!(
+        std::str::from_utf8(&bytes[10..bytes.len() - 8])
+            .unwrap()
+            .starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }")
+    );
+}
