@@ -20,7 +20,7 @@ Case format (JSON):
   ArrayRef = {"key": k, "dtype": d}
 bfloat16 arrays are stored as their uint16 bits; the JSON dtype says how to read them.
 
-Run: python3 tools/goldens/gen_all.py   (needs `pip install "mlx[cpu]==0.32.4" numpy`)
+Run: python3 tools/goldens/gen_all.py   (needs `pip install "mlx[cpu]==0.32.4" numpy gguf`)
 """
 import json
 import math

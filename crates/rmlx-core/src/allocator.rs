@@ -20,8 +20,10 @@ pub struct Buffer {
     ptr: NonNull<u8>,
     /// Bytes the caller asked for.
     len: usize,
-    /// Bytes actually allocated (the cache's size class).
+    /// Bytes actually allocated (the cache's size class); 0 for a mapped buffer.
     capacity: usize,
+    /// For a buffer that lies in a memory-mapped file: the mapping, kept alive by the buffer.
+    mapping: Option<std::sync::Arc<dyn Send + Sync>>,
 }
 
 // SAFETY: a Buffer is a plain owned allocation; it is only written through `&mut Buffer`
@@ -64,7 +66,30 @@ impl Buffer {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        ALLOCATOR.release(self);
+        if self.mapping.is_none() {
+            ALLOCATOR.release(self);
+        }
+    }
+}
+
+impl Buffer {
+    /// A buffer over `len` bytes at `ptr` inside a memory mapping that `owner` keeps alive.
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` must stay valid, readable and writable (a private copy-on-write
+    /// mapping) for as long as `owner` lives, aligned to 64 bytes or to the item size of
+    /// any array that will view it, and not be written through any other path.
+    pub(crate) unsafe fn mapped(
+        ptr: NonNull<u8>,
+        len: usize,
+        owner: std::sync::Arc<dyn Send + Sync>,
+    ) -> Buffer {
+        Buffer {
+            ptr,
+            len,
+            capacity: 0,
+            mapping: Some(owner),
+        }
     }
 }
 
@@ -142,6 +167,7 @@ impl Allocator {
                 ptr,
                 len: 0,
                 capacity: 0,
+                mapping: None,
             });
         }
         let capacity = size_class(len);
@@ -189,7 +215,12 @@ impl Allocator {
         };
         let now = self.active.fetch_add(capacity, Ordering::Relaxed) + capacity;
         self.peak.fetch_max(now, Ordering::Relaxed);
-        Ok(Buffer { ptr, len, capacity })
+        Ok(Buffer {
+            ptr,
+            len,
+            capacity,
+            mapping: None,
+        })
     }
 
     fn release(&self, buf: &mut Buffer) {

@@ -133,8 +133,18 @@ pub fn to_bytes(arrays: &[(&str, &Array)], metadata: &[(&str, &str)]) -> Result<
     Ok(out)
 }
 
-/// Reads a safetensors file held in memory (see [`to_bytes`] for an example).
-pub fn from_bytes(bytes: &[u8]) -> Result<SafeTensors> {
+/// One tensor of a file: name, dtype, shape and its byte range in the data section.
+struct Entry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    start: usize,
+    end: usize,
+}
+
+/// Parses and checks the header: the tensors sorted by offset, the metadata and where the
+/// data section starts. Every range is checked against the bytes present.
+fn parse_header(bytes: &[u8]) -> Result<(Vec<Entry>, Vec<(String, String)>, usize)> {
     let len = bytes
         .get(..8)
         .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -150,7 +160,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<SafeTensors> {
         .as_object()
         .ok_or_else(|| bad("the header is not a JSON object"))?;
     let data = &bytes[header_end..];
-    let mut out = SafeTensors::default();
+    let mut metadata = Vec::new();
     let mut entries = Vec::with_capacity(header.len());
     for (name, v) in header {
         if name == "__metadata__" {
@@ -161,7 +171,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<SafeTensors> {
                         let s = val
                             .as_str()
                             .ok_or_else(|| bad(format!("metadata '{k}' is not a string")))?;
-                        out.metadata.push((k.clone(), s.to_string()));
+                        metadata.push((k.clone(), s.to_string()));
                     }
                 }
                 _ => return Err(bad("__metadata__ is not a map")),
@@ -198,17 +208,34 @@ pub fn from_bytes(bytes: &[u8]) -> Result<SafeTensors> {
                 data.len()
             )));
         }
-        entries.push((start, name.clone(), dtype, shape, end));
+        entries.push(Entry {
+            name: name.clone(),
+            dtype,
+            shape,
+            start,
+            end,
+        });
     }
-    entries.sort_by_key(|e| e.0);
-    for (start, name, dtype, shape, end) in entries {
-        let a = crate::io::npy::from_bytes(&data[start..end], &shape, dtype)?;
-        out.arrays.push((name, a));
-    }
-    Ok(out)
+    entries.sort_by_key(|e| e.start);
+    Ok((entries, metadata, header_end))
 }
 
-/// Writes `arrays` and `metadata` to a safetensors file (MLX's `save_safetensors`).
+/// Reads a safetensors file held in memory (see [`to_bytes`] for an example).
+pub fn from_bytes(bytes: &[u8]) -> Result<SafeTensors> {
+    let (entries, metadata, data_start) = parse_header(bytes)?;
+    let data = &bytes[data_start..];
+    let arrays = entries
+        .into_iter()
+        .map(|e| {
+            let a = crate::io::npy::from_bytes(&data[e.start..e.end], &e.shape, e.dtype)?;
+            Ok((e.name, a))
+        })
+        .collect::<Result<_>>()?;
+    Ok(SafeTensors { arrays, metadata })
+}
+
+/// Writes `arrays` and `metadata` to a safetensors file (MLX's `save_safetensors`;
+/// `.safetensors` is appended to the path when missing).
 ///
 /// ```
 /// use rmlx_core::{self as mx, io::safetensors};
@@ -225,21 +252,76 @@ pub fn save_safetensors(
     metadata: &[(&str, &str)],
 ) -> Result<()> {
     let bytes = to_bytes(arrays, metadata)?;
-    std::fs::write(path.as_ref(), bytes).map_err(|e| {
-        Error::runtime(format!(
-            "[save_safetensors] Cannot write {}: {e}",
-            path.as_ref().display()
-        ))
-    })
+    let path = super::npz::with_suffix(path.as_ref(), ".safetensors");
+    super::npz::write_file(&path, &bytes, "save_safetensors")
 }
 
 /// Reads a safetensors file (MLX's `load` of a `.safetensors` file, with its metadata).
+///
+/// The file is memory-mapped privately (copy-on-write): each tensor whose offset suits its
+/// dtype's alignment views the mapped pages directly, so loading copies nothing and pages are
+/// read from disk as they are first used (the kernel is asked to read ahead). A tensor at an
+/// unaligned offset is copied. The file must not be truncated while its arrays are alive (as
+/// with any memory-mapped file, that would fault).
 pub fn load_safetensors(path: impl AsRef<std::path::Path>) -> Result<SafeTensors> {
-    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
-        Error::runtime(format!(
-            "[load_safetensors] Cannot read {}: {e}",
-            path.as_ref().display()
+    let path = path.as_ref();
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::value(format!(
+            "[load_safetensors] Failed to open {}: {e}",
+            path.display()
         ))
     })?;
-    from_bytes(&bytes)
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len < 8 {
+        // Too short to map usefully; the parser reports what is wrong.
+        return from_bytes(&std::fs::read(path).unwrap_or_default());
+    }
+    // SAFETY: a private copy-on-write mapping: writes through it never reach the file, and the
+    // mapping lives as long as the buffers that point into it (they hold the Arc).
+    let mut map = unsafe { memmap2::MmapOptions::new().map_copy(&file) }.map_err(|e| {
+        Error::runtime(format!(
+            "[load_safetensors] Cannot map {}: {e}",
+            path.display()
+        ))
+    })?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::WillNeed);
+    let (entries, metadata, data_start) = parse_header(&map)?;
+    let base = map.as_mut_ptr();
+    let map: std::sync::Arc<dyn Send + Sync> = std::sync::Arc::new(map);
+    let mut arrays = Vec::with_capacity(entries.len());
+    for e in entries {
+        let offset = data_start + e.start;
+        let nbytes = e.end - e.start;
+        let item = e.dtype.size();
+        // SAFETY: parse_header checked offset..offset + nbytes lies inside the mapping.
+        let ptr = unsafe { base.add(offset) };
+        if offset % item != 0
+            || (e.dtype == crate::dtype::Dtype::Bool && {
+                // SAFETY: as above; the bytes are read only to validate them.
+                let bytes = unsafe { std::slice::from_raw_parts(ptr, nbytes) };
+                bytes.iter().any(|&b| b > 1)
+            })
+        {
+            // SAFETY: as above.
+            let bytes = unsafe { std::slice::from_raw_parts(ptr, nbytes) };
+            arrays.push((
+                e.name,
+                crate::io::npy::from_bytes(bytes, &e.shape, e.dtype)?,
+            ));
+            continue;
+        }
+        // SAFETY: in bounds (checked), aligned to the item size (checked), kept alive by the
+        // Arc, private to this process.
+        let buf = unsafe {
+            crate::allocator::Buffer::mapped(
+                std::ptr::NonNull::new(ptr).expect("mapping is non-null"),
+                nbytes,
+                map.clone(),
+            )
+        };
+        let data = crate::array::Data::from_buffer(buf, &e.shape);
+        arrays.push((e.name, Array::from_data(e.shape, e.dtype, data)));
+    }
+    Ok(SafeTensors { arrays, metadata })
 }

@@ -29,7 +29,7 @@ impl Goldens {
                 panic!("missing goldens for {family} (run tools/goldens/gen_all.py): {e}")
             });
         let v: Value = serde_json::from_str(&json).expect("golden json");
-        let arrays = mx::io::npy::load_npz(dir.join(format!("{family}.npz")))
+        let arrays = mx::io::npz::load_npz(dir.join(format!("{family}.npz")))
             .expect("golden npz")
             .into_iter()
             .collect();
