@@ -565,3 +565,42 @@ fn safetensors_load_maps_the_file_without_copying() {
     assert!(std::fs::read(&path).unwrap() == original);
     std::fs::remove_file(&path).ok();
 }
+
+/// Every input of the fuzz corpus (fuzz/corpus/TARGET) and every crash the fuzzers found
+/// (fuzz/artifacts/TARGET, kept after the fix) goes through its parser again: arrays or an
+/// error, never a panic.
+#[test]
+fn fuzz_corpus_and_past_crashes_parse_without_panicking() {
+    use mx::io::{gguf, npy, npz, safetensors};
+    type Parse = fn(&[u8]) -> mx::Result<Vec<(String, mx::Array)>>;
+    let targets: [(&str, Parse); 4] = [
+        ("npy", |b| {
+            npy::parse_npy(b).map(|a| vec![(String::new(), a)])
+        }),
+        ("npz", npz::parse_npz),
+        ("safetensors", |b| {
+            safetensors::from_bytes(b).map(|s| s.arrays)
+        }),
+        ("gguf", |b| gguf::from_bytes(b).map(|g| g.arrays)),
+    ];
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    for (target, parse) in targets {
+        let mut seen = 0;
+        for kind in ["corpus", "artifacts"] {
+            let Ok(entries) = std::fs::read_dir(root.join(kind).join(target)) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                if let Ok(arrays) = parse(&bytes) {
+                    for (_, a) in arrays {
+                        let _ = mx::sum(&a).and_then(|s| s.eval());
+                    }
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen > 0, "no fuzz inputs for {target}");
+    }
+}
