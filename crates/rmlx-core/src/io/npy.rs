@@ -12,7 +12,10 @@ fn bad(msg: impl std::fmt::Display) -> Error {
 }
 
 fn dtype_of_descr(descr: &str) -> Result<Dtype> {
-    let (order, code) = descr.split_at(descr.len().min(1));
+    // `split_at_checked`: the first character may not be ASCII in a corrupt header.
+    let (order, code) = descr
+        .split_at_checked(1)
+        .ok_or_else(|| bad(format!("dtype '{descr}' is not supported")))?;
     if !matches!(order, "<" | "|" | "=") {
         return Err(bad(format!(
             "only little-endian data is supported, got '{descr}'"
