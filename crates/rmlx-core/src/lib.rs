@@ -26,6 +26,9 @@ pub mod eval;
 pub mod fast;
 pub mod io;
 pub(crate) mod layout;
+// `mx.linalg`; shadows the `ops::linalg` module that `pub use ops::*` would re-export (its
+// matrix products stay at the root: `mx::matmul`).
+pub mod linalg;
 pub mod literal;
 pub mod operators;
 pub mod ops;
