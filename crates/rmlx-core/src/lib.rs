@@ -56,6 +56,7 @@ pub use dtype::*;
 pub use element::{C64, Element};
 pub use error::{Error, ErrorKind, Result};
 pub use eval::{async_eval, eval};
+pub use linalg::matrix_norm;
 pub use ops::*;
 pub use print::{
     PrintOptions, PrintOptionsGuard, get_printoptions, printoptions, set_printoptions,

@@ -19,7 +19,7 @@
 //! let a = mx::array![[4.0, 1.0], [1.0, 3.0]];
 //! let x = mx::linalg::solve(&a, &mx::array![1.0, 2.0])?;
 //! let back = mx::matmul(&a, &x)?;
-//! assert!(mx::allclose(&back, &mx::array![1.0, 2.0])?.item::<bool>()?);
+//! assert!(mx::allclose_with(&back, &mx::array![1.0, 2.0], mx::CloseOptions { atol: 1e-6, ..Default::default() })?.item::<bool>()?);
 //! # Ok::<(), mx::Error>(())
 //! ```
 
@@ -191,6 +191,23 @@ pub fn norm_ord_axes(
     norm_impl(a, &ord.into(), Some(axis.to_axes()), keepdims)
 }
 
+/// `mx.matrix_norm`, MLX's alias of `mx.linalg.norm`: the same as [`norm_ord_axes`].
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![[1.0, -2.0], [3.0, 4.0]];
+/// assert_eq!(mx::matrix_norm(&a, f64::INFINITY, [0, 1], false)?.item::<f32>()?, 7.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn matrix_norm(
+    a: &Array,
+    ord: impl Into<NormOrd>,
+    axis: impl Axes,
+    keepdims: bool,
+) -> Result<Array> {
+    norm_ord_axes(a, ord, axis, keepdims)
+}
+
 fn norm_impl(a: &Array, ord: &NormOrd, axis: Option<Vec<isize>>, keepdims: bool) -> Result<Array> {
     match ord {
         NormOrd::Default => {
@@ -214,7 +231,7 @@ fn norm_impl(a: &Array, ord: &NormOrd, axis: Option<Vec<isize>>, keepdims: bool)
             let ax = axis.unwrap_or_else(|| (0..a.ndim() as isize).collect());
             match ax.len() {
                 1 => vector_norm(a, *p, &ax, keepdims),
-                2 => matrix_norm(a, *p, &ax, keepdims),
+                2 => numeric_matrix_norm(a, *p, &ax, keepdims),
                 _ => Err(Error::value(
                     "[linalg::norm] Received too many axes for norm.",
                 )),
@@ -296,7 +313,7 @@ fn keep_matrix_dims(x: Array, row: isize, col: isize, keepdims: bool) -> Result<
     }
 }
 
-fn matrix_norm(a: &Array, ord: f64, axis: &[isize], keepdims: bool) -> Result<Array> {
+fn numeric_matrix_norm(a: &Array, ord: f64, axis: &[isize], keepdims: bool) -> Result<Array> {
     let dtype = at_least_float(a.dtype());
     let (mut row, mut col) = row_col(a, axis);
     let shift = |x: isize, other: isize| x - (!keepdims && x > other && x > 0) as isize;
@@ -594,7 +611,7 @@ pub fn cholesky_inv(l: &Array, upper: bool) -> Result<Array> {
 /// let a = mx::array![[1.0, 0.0], [0.0, 0.0], [0.0, 2.0]];
 /// let p = mx::linalg::pinv(&a)?;
 /// assert_eq!(p.shape(), &[2, 3]);
-/// assert!(mx::allclose(&p, &mx::array![[1.0, 0.0, 0.0], [0.0, 0.0, 0.5]])?.item::<bool>()?);
+/// assert!(mx::allclose_with(&p, &mx::array![[1.0, 0.0, 0.0], [0.0, 0.0, 0.5]], mx::CloseOptions { atol: 1e-6, ..Default::default() })?.item::<bool>()?);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn pinv(a: &Array) -> Result<Array> {
@@ -674,7 +691,7 @@ fn real_of(d: Dtype) -> Dtype {
 /// ```
 /// use rmlx_core as mx;
 /// let w = mx::linalg::eigvalsh(&mx::array![[2.0, 1.0], [1.0, 2.0]], "L")?;
-/// assert!(mx::allclose(&w, &mx::array![1.0, 3.0])?.item::<bool>()?);
+/// assert!(mx::allclose_with(&w, &mx::array![1.0, 3.0], mx::CloseOptions { atol: 1e-6, ..Default::default() })?.item::<bool>()?);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn eigvalsh(a: &Array, uplo: &str) -> Result<Array> {
@@ -825,8 +842,8 @@ fn lu_helper(a: &Array) -> Vec<Array> {
 }
 
 /// The LU factorisation with partial pivoting (`mx.linalg.lu`): `[P, L, U]` where `P`
-/// (`uint32`) is the row permutation as indices, `L` unit lower triangular (`m x k`) and `U`
-/// upper triangular (`k x n`), so that `a[P] == L @ U`. A singular matrix factors (with a
+/// (`uint32`) gives the row of `L @ U` each row of `a` went to, `L` is unit lower triangular
+/// (`m x k`) and `U` upper triangular (`k x n`), so that `a == (L @ U)[P]`. A singular matrix factors (with a
 /// zero on `U`'s diagonal).
 ///
 /// ```

@@ -14,14 +14,21 @@ use crate::cpu::quantized::dense;
 use crate::element::{C64, Element};
 use crate::error::{Error, Result};
 use crate::primitive::OutputSpec;
+use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::solvers::DenseSolveCore;
-use faer::diag::Diag;
 use faer::{Mat, MatRef, Par, Side};
 use rayon::prelude::*;
 
 /// The real element types the factorisations run in (MLX's float32 and float64).
-pub(crate) trait Real: Element + faer::traits::RealField {}
+pub(crate) trait Real:
+    Element
+    + faer::traits::RealField
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::SubAssign
+{
+}
 impl Real for f32 {}
 impl Real for f64 {}
 
@@ -77,7 +84,12 @@ fn is_zero<T: Element>(x: T) -> bool {
 /// The inverse of each square matrix (`tri`: of its lower or `upper` triangle, the other
 /// triangle of the result zero). A zero pivot (a singular matrix) is an error naming the
 /// 1-based index of the pivot, as LAPACK's `info` does.
-pub(crate) fn inverse<T: Real>(a: &Array, tri: bool, upper: bool, spec: &OutputSpec) -> Result<Data> {
+pub(crate) fn inverse<T: Real>(
+    a: &Array,
+    tri: bool,
+    upper: bool,
+    spec: &OutputSpec,
+) -> Result<Data> {
     let parts = per_matrix::<T, _>(a, |x, par| {
         let n = x.nrows();
         if tri {
@@ -192,8 +204,16 @@ pub(crate) fn svd<T: Real>(a: &Array, uv: bool, outputs: &[OutputSpec]) -> Resul
                     Default::default(),
                 );
                 let mut buf = MemBuffer::new(req);
-                svd(x, s.as_mut(), None, None, par, MemStack::new(&mut buf), Default::default())
-                    .map_err(svd_error)?;
+                svd(
+                    x,
+                    s.as_mut(),
+                    None,
+                    None,
+                    par,
+                    MemStack::new(&mut buf),
+                    Default::default(),
+                )
+                .map_err(svd_error)?;
             }
             let sv: Vec<T> = (0..k).map(|i| s[i]).collect();
             return Ok((Vec::new(), sv, Vec::new()));
@@ -303,10 +323,31 @@ pub(crate) fn eig<T: Real>(a: &Array, vectors: bool, outputs: &[OutputSpec]) -> 
         let s = e.S();
         let w: Vec<C64> = (0..n).map(|i| c(s[i])).collect();
         let u = e.U();
-        let mut v = Vec::with_capacity(n * n);
-        for i in 0..n {
-            for j in 0..n {
-                v.push(c(u[(i, j)]));
+        let mut v = vec![C64::new(0.0, 0.0); n * n];
+        for j in 0..n {
+            // LAPACK's normalisation: unit norm, the largest component real.
+            let col: Vec<num_complex::Complex<f64>> = (0..n)
+                .map(|i| {
+                    let z = u[(i, j)];
+                    num_complex::Complex::new(z.re.to_f64(), z.im.to_f64())
+                })
+                .collect();
+            let norm = col.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
+            let big = col
+                .iter()
+                .copied()
+                .fold(num_complex::Complex::new(0.0, 0.0), |b, z| {
+                    if z.norm_sqr() > b.norm_sqr() { z } else { b }
+                });
+            let rot = if big.im != 0.0 {
+                big.conj() / big.norm()
+            } else {
+                num_complex::Complex::new(1.0, 0.0)
+            };
+            let scale = if norm > 0.0 { rot / norm } else { rot };
+            for (i, z) in col.into_iter().enumerate() {
+                let y = z * scale;
+                v[i * n + j] = C64::new(y.re as f32, y.im as f32);
             }
         }
         Ok((w, v))
@@ -322,44 +363,57 @@ pub(crate) fn eig<T: Real>(a: &Array, vectors: bool, outputs: &[OutputSpec]) -> 
 /// LU factorisation with partial pivoting of each `m x n` matrix, as LAPACK's `getrf`
 /// leaves it: outputs `[LU, pivots, rows]`: `LU` holds the unit lower factor under the
 /// diagonal and the upper factor on and above it; `pivots[i]` (`uint32`, 0-based) is the row
-/// swapped with row `i` at step `i`; `rows` is the resulting permutation (`a[rows] = L @ U`).
-/// A singular matrix factors (with a zero on the diagonal of `U`), as in LAPACK.
+/// swapped with row `i` at step `i` (the first of the largest magnitudes in the column, as
+/// LAPACK picks it); `rows` says where each row of `a` went (`a == (L @ U)[rows]`). A singular
+/// matrix factors: a zero pivot leaves its column unscaled, as in LAPACK.
+///
+/// Right-looking elimination on the row-major matrix: every update is a contiguous row
+/// operation.
 pub(crate) fn lu<T: Real>(a: &Array, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-    use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
-    let parts = per_matrix::<T, _>(a, |x, par| {
+    let parts = per_matrix::<T, _>(a, |x, _par| {
         let (m, n) = x.shape();
         let k = m.min(n);
-        let mut f = x.to_owned();
-        let mut perm = vec![0usize; m];
-        let mut perm_inv = vec![0usize; m];
-        if k > 0 {
-            let req = lu_in_place_scratch::<usize, T>(m, n, par, Default::default());
-            let mut buf = MemBuffer::new(req);
-            lu_in_place(
-                f.as_mut(),
-                &mut perm,
-                &mut perm_inv,
-                par,
-                MemStack::new(&mut buf),
-                Default::default(),
-            );
-        } else {
-            perm.iter_mut().enumerate().for_each(|(i, p)| *p = i);
-        }
-        // The sequence of swaps that produces `perm` (LAPACK's `ipiv`).
-        let mut cur: Vec<usize> = (0..m).collect();
-        let mut pos: Vec<usize> = (0..m).collect();
+        let mut f = row_major(x);
         let mut piv = Vec::with_capacity(k);
-        for (i, &row) in perm.iter().enumerate().take(k) {
-            let j = pos[row];
-            piv.push(j as u32);
-            let other = cur[i];
-            cur.swap(i, j);
-            pos[other] = j;
-            pos[row] = i;
+        let mut rows: Vec<u32> = (0..m as u32).collect();
+        for j in 0..k {
+            let mut p = j;
+            let mut best = f[j * n + j].to_f64().abs();
+            for i in j + 1..m {
+                let v = f[i * n + j].to_f64().abs();
+                if v > best {
+                    best = v;
+                    p = i;
+                }
+            }
+            piv.push(p as u32);
+            if p != j {
+                let (top, bottom) = f.split_at_mut(p * n);
+                top[j * n..(j + 1) * n].swap_with_slice(&mut bottom[..n]);
+                rows.swap(j, p);
+            }
+            let d = f[j * n + j];
+            if is_zero(d) {
+                continue;
+            }
+            let (head, tail) = f.split_at_mut((j + 1) * n);
+            let pivot_row = &head[j * n + j + 1..(j + 1) * n];
+            for row in tail.chunks_exact_mut(n) {
+                let l = row[j] / d;
+                row[j] = l;
+                if !is_zero(l) {
+                    for (r, &u) in row[j + 1..].iter_mut().zip(pivot_row) {
+                        *r -= l * u;
+                    }
+                }
+            }
         }
-        let rows: Vec<u32> = perm.iter().map(|&p| p as u32).collect();
-        Ok((row_major(f.as_ref()), piv, rows))
+        // MLX returns the inverse permutation: `a == (L @ U)[perm]`.
+        let mut perm = vec![0u32; m];
+        for (i, &r) in rows.iter().enumerate() {
+            perm[r as usize] = i as u32;
+        }
+        Ok((f, piv, perm))
     })?;
     let mut lus = Vec::with_capacity(parts.len());
     let mut pivs = Vec::with_capacity(parts.len());
