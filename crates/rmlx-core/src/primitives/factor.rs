@@ -138,6 +138,8 @@ impl Primitive for Cholesky {
 }
 
 /// The thin QR factorisation: outputs `[Q, R]`.
+// MLX's name (export files and printed graphs use it).
+#[allow(clippy::upper_case_acronyms)]
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct QRF;
 
@@ -155,6 +157,8 @@ impl Primitive for QRF {
 }
 
 /// The singular value decomposition: outputs `[U, S, Vt]`, or `[S]` without `compute_uv`.
+// MLX's name (export files and printed graphs use it).
+#[allow(clippy::upper_case_acronyms)]
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SVD {
     pub(crate) compute_uv: bool,
@@ -280,6 +284,8 @@ impl Primitive for Eig {
 
 /// LU factorisation with partial pivoting: outputs `[LU, pivots, rows]` (see
 /// [`lapack::lu`]).
+// MLX's name (export files and printed graphs use it).
+#[allow(clippy::upper_case_acronyms)]
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LUF;
 

@@ -200,3 +200,41 @@ fn larger_factorisations_hold_their_invariants() {
     let lu = mx::matmul(&plu[1], &plu[2]).unwrap();
     assert!(close(&mx::take(&lu, &plu[0], Some(0)).unwrap(), &a, 1e-10));
 }
+
+/// Timing of the 512 x 512 float32 SVD and symmetric eigendecomposition (the bench's
+/// `svd_512` / `eigh_512`); run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn svd_eigh_512_timing() {
+    let i = mx::arange_dtype(0.0, 512.0 * 512.0, 1.0, mx::float32).unwrap();
+    let a = mx::reshape(
+        &mx::sin(mx::multiply(&i, 0.7311).unwrap()).unwrap(),
+        [512, 512],
+    )
+    .unwrap();
+    let s = mx::add(&a, &mt(&a).unwrap()).unwrap();
+    mx::eval([&a, &s]).unwrap();
+    for (name, f) in [
+        (
+            "svd_512",
+            Box::new(|| mx::eval(la::svd(&a).unwrap().iter()).unwrap()) as Box<dyn Fn()>,
+        ),
+        (
+            "eigh_512",
+            Box::new(|| {
+                let (w, v) = la::eigh(&s, "L").unwrap();
+                mx::eval([&w, &v]).unwrap()
+            }),
+        ),
+    ] {
+        f();
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            let t0 = std::time::Instant::now();
+            f();
+            t.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        t.sort_by(f64::total_cmp);
+        println!("{name}: median {:.1} ms (min {:.1})", t[2], t[0]);
+    }
+}

@@ -484,7 +484,7 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
             "linalg cross",
             |a| {
                 let s = mx::slice_axis(&a[0], 1, 0..3)?;
-                la::cross(&s, &mx::flip(&s, 0)?, -1)
+                la::cross(&s, &mx::flip(&s)?, -1)
             },
             x(),
         ),
@@ -590,6 +590,8 @@ fn the_primitives_without_a_rule_are_mlxs_gaps() {
         "linalg solve_triangular vjp: Inverse",
         "linalg svd jvp: SVD",
         "linalg svd vjp: SVD",
+        "linalg tri_inv jvp: Inverse",
+        "linalg tri_inv vjp: Inverse",
         "quantized_matmul jvp: [QuantizedMatmul::jvp] No JVP wrt the quantized matrix yet.",
         "quantized_matmul vjp: [QuantizedMatmul::vjp] no gradient wrt the quantized weights.",
         "quantized_matmul vmap: [QuantizedMatmul::vmap] NYI",
