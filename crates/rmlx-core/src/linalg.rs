@@ -326,7 +326,7 @@ fn numeric_matrix_norm(a: &Array, ord: f64, axis: &[isize], keepdims: bool) -> R
             ops::min_axes(s, col, keepdims)?
         };
         ops::astype(&r, dtype)
-    } else if ord == f64::INFINITY || ord == f64::NEG_INFINITY {
+    } else if ord.is_infinite() {
         row = shift(row, col);
         let s = ops::sum_axes(ops::abs(a)?, col, keepdims)?;
         let r = if ord > 0.0 {

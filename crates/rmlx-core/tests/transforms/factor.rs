@@ -24,7 +24,13 @@ fn factorisations_vmap_like_stacked_slices() {
     let s = spd(3, 4, 1);
     let g = rand(&[4, 3, 4], 2);
     let tol = 1e-10;
-    check_vmap("inv", |a| la::inv(&a[0]), &[s.clone()], &[Some(0)], tol);
+    check_vmap(
+        "inv",
+        |a| la::inv(&a[0]),
+        std::slice::from_ref(&s),
+        &[Some(0)],
+        tol,
+    );
     check_vmap(
         "inv axis 2",
         |a| la::inv(&a[0]),
@@ -35,14 +41,14 @@ fn factorisations_vmap_like_stacked_slices() {
     check_vmap(
         "tri_inv",
         |a| la::tri_inv(&a[0], true),
-        &[s.clone()],
+        std::slice::from_ref(&s),
         &[Some(0)],
         tol,
     );
     check_vmap(
         "cholesky",
         |a| la::cholesky(&a[0], false),
-        &[s.clone()],
+        std::slice::from_ref(&s),
         &[Some(0)],
         tol,
     );
@@ -56,7 +62,7 @@ fn factorisations_vmap_like_stacked_slices() {
     check_vmap(
         "eigvalsh",
         |a| la::eigvalsh(&a[0], "U"),
-        &[s.clone()],
+        std::slice::from_ref(&s),
         &[Some(0)],
         tol,
     );
@@ -66,14 +72,14 @@ fn factorisations_vmap_like_stacked_slices() {
             let (w, v) = la::eigh(&a[0], "L")?;
             mx::subtract(mx::matmul(&a[0], &v)?, mx::multiply(&v, &w)?)
         },
-        &[s.clone()],
+        std::slice::from_ref(&s),
         &[Some(0)],
         tol,
     );
     check_vmap(
         "svd values",
         |a| Ok(la::svd_uv(&a[0], false)?.remove(0)),
-        &[g.clone()],
+        std::slice::from_ref(&g),
         &[Some(0)],
         tol,
     );
@@ -85,11 +91,17 @@ fn factorisations_vmap_like_stacked_slices() {
             let u = mx::slice_axis(&usv[0], -1, 0..k)?;
             mx::matmul(&mx::multiply(&u, &usv[1])?, &usv[2])
         },
-        &[g.clone()],
+        std::slice::from_ref(&g),
         &[Some(1)],
         tol,
     );
-    check_vmap("pinv", |a| la::pinv(&a[0]), &[g.clone()], &[Some(0)], 1e-9);
+    check_vmap(
+        "pinv",
+        |a| la::pinv(&a[0]),
+        std::slice::from_ref(&g),
+        &[Some(0)],
+        1e-9,
+    );
     check_vmap(
         "eigvals",
         |a| mx::sort_axis(&mx::real(&la::eigvals(&a[0])?)?, -1),
@@ -110,27 +122,37 @@ fn factorisations_vmap_like_stacked_slices() {
 #[test]
 fn composite_linalg_ops_have_gradients() {
     let x = rand(&[3, 4], 7);
-    check_grads("norm", |a: &[Array]| la::norm(&a[0]), &[x.clone()], 1e-6);
+    check_grads(
+        "norm",
+        |a: &[Array]| la::norm(&a[0]),
+        std::slice::from_ref(&x),
+        1e-6,
+    );
     check_grads(
         "norm ord 3 axis",
         |a: &[Array]| la::norm_ord_axes(&a[0], 3, 1, false),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         1e-6,
     );
     check_grads(
         "norm inf matrix",
         |a: &[Array]| la::norm_ord_axes(&a[0], f64::INFINITY, [0, 1], true),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         1e-6,
     );
     check_grads(
         "norm fro",
         |a: &[Array]| la::norm_ord(&a[0], "fro", false),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         1e-6,
     );
     let m3 = rand(&[2, 3, 3], 8);
-    check_grads("det 3x3", |a: &[Array]| la::det(&a[0]), &[m3.clone()], 1e-6);
+    check_grads(
+        "det 3x3",
+        |a: &[Array]| la::det(&a[0]),
+        std::slice::from_ref(&m3),
+        1e-6,
+    );
     check_grads(
         "slogdet 2x2",
         |a: &[Array]| Ok(la::slogdet(&a[0])?.1),
@@ -159,8 +181,8 @@ fn factorisation_gradients_are_mlxs_errors() {
     let s = spd(1, 3, 3);
     let s = mx::squeeze(&s, Some(0)).unwrap();
     let f = |a: &[Array]| -> Result<Array> { la::inv(&a[0]) };
-    let e = mx::vjp(f, &[s.clone()], &[mx::ones_like(&s).unwrap()]).unwrap_err();
+    let e = mx::vjp(f, std::slice::from_ref(&s), &[mx::ones_like(&s).unwrap()]).unwrap_err();
     assert!(e.message().contains("Inverse"), "{e}");
-    let e = mx::jvp(f, &[s.clone()], &[mx::ones_like(&s).unwrap()]).unwrap_err();
+    let e = mx::jvp(f, std::slice::from_ref(&s), &[mx::ones_like(&s).unwrap()]).unwrap_err();
     assert!(e.message().contains("Inverse"), "{e}");
 }
