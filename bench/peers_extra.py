@@ -8,7 +8,9 @@ Workloads: add_16m, multiply_16m (16M float32, fresh output each call, as the fr
 exp_16m, tanh_16m, sigmoid_16m, scalar_op (build and evaluate one op on a scalar);
 conv2d_64to64 (batch 32, 32x32, 64->64 channels, 3x3, padding 1), sdpa_causal_1024 (batch 4,
 8 heads, seq 1024, head dim 64, causal), matmul_b1_4096 / matmul_b32_4096 ((1 or 32, 4096) @
-(4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes).
+(4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes);
+svd_512 (full U and Vt of a 512 x 512 float32 matrix) and eigh_512 (eigenvalues and vectors of
+a symmetric 512 x 512 float32 matrix).
 Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
 The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
 is recorded under "bandwidth" so add/multiply can be set against it.
@@ -49,6 +51,8 @@ def build(fw):
     wq = rng.standard_normal((4096, 4096), dtype=np.float32) * 0.02
     xb1 = rng.standard_normal((1, 4096), dtype=np.float32)
     xb32 = rng.standard_normal((32, 4096), dtype=np.float32)
+    m512 = rng.standard_normal((512, 512), dtype=np.float32)
+    s512 = m512 + m512.T
     if fw == "numpy":
         w["matmul_b1_4096"] = lambda: xb1 @ wq.T
         w["matmul_b32_4096"] = lambda: xb32 @ wq.T
@@ -59,6 +63,8 @@ def build(fw):
         w["sigmoid_16m"] = lambda: 1 / (1 + np.exp(-a))
         s = np.float32(1.5)
         w["scalar_op"] = lambda: s + 1
+        w["svd_512"] = lambda: np.linalg.svd(m512)
+        w["eigh_512"] = lambda: np.linalg.eigh(s512)
     elif fw == "torch":
         import torch
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
@@ -78,6 +84,9 @@ def build(fw):
         twq, tb1, tb32 = (torch.from_numpy(t) for t in (wq, xb1, xb32))
         w["matmul_b1_4096"] = lambda: tb1 @ twq.T
         w["matmul_b32_4096"] = lambda: tb32 @ twq.T
+        tm, ts512 = torch.from_numpy(m512), torch.from_numpy(s512)
+        w["svd_512"] = lambda: torch.linalg.svd(tm)
+        w["eigh_512"] = lambda: torch.linalg.eigh(ts512)
     elif fw == "mlx":
         import mlx.core as mx
         ma, mb = mx.array(a), mx.array(b)
@@ -102,6 +111,9 @@ def build(fw):
         mx.eval(qw, qs, qb)
         w["qmm_4bit_b1"] = lambda: mx.eval(mx.quantized_matmul(mb1, qw, qs, qb, True, 64, 4))
         w["qmm_4bit_b32"] = lambda: mx.eval(mx.quantized_matmul(mb32, qw, qs, qb, True, 64, 4))
+        mm, ms = mx.array(m512), mx.array(s512)
+        w["svd_512"] = lambda: mx.eval(mx.linalg.svd(mm, stream=mx.cpu))
+        w["eigh_512"] = lambda: mx.eval(mx.linalg.eigh(ms, stream=mx.cpu))
     return w
 
 

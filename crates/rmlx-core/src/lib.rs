@@ -26,6 +26,9 @@ pub mod eval;
 pub mod fast;
 pub mod io;
 pub(crate) mod layout;
+// `mx.linalg`; shadows the `ops::linalg` module that `pub use ops::*` would re-export (its
+// matrix products stay at the root: `mx::matmul`).
+pub mod linalg;
 pub mod literal;
 pub mod operators;
 pub mod ops;
@@ -53,6 +56,7 @@ pub use dtype::*;
 pub use element::{C64, Element};
 pub use error::{Error, ErrorKind, Result};
 pub use eval::{async_eval, eval};
+pub use linalg::matrix_norm;
 pub use ops::*;
 pub use print::{
     PrintOptions, PrintOptionsGuard, get_printoptions, printoptions, set_printoptions,

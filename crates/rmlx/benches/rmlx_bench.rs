@@ -181,6 +181,15 @@ fn workloads() -> Vec<(&'static str, Workload)> {
         &small
     ))
     .map(|_| ()));
+    let m512 = randn(&[512, 512], 35);
+    wl!("svd_512", move || mx::eval(mx::linalg::svd(&m512)?.iter()));
+    let g512 = randn(&[512, 512], 36);
+    let s512 = mx::add(&g512, g512.T()).expect("add");
+    s512.eval().expect("eval");
+    wl!("eigh_512", move || {
+        let (w, v) = mx::linalg::eigh(&s512, "L")?;
+        mx::eval([&w, &v])
+    });
     w
 }
 

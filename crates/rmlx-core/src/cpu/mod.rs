@@ -10,6 +10,7 @@ pub(crate) mod gated_delta;
 pub(crate) mod gemm;
 pub(crate) mod hadamard;
 pub(crate) mod indexing;
+pub(crate) mod lapack;
 pub(crate) mod num;
 pub(crate) mod quantized;
 pub(crate) mod reduce;

@@ -5,6 +5,7 @@
 pub(crate) mod binary;
 pub(crate) mod conv;
 pub(crate) mod creation;
+pub(crate) mod factor;
 pub(crate) mod fast;
 pub(crate) mod fused;
 pub(crate) mod gated_delta;

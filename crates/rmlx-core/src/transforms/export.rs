@@ -15,8 +15,8 @@ use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive};
 use crate::primitives::{
-    binary, conv, creation, fast, gated_delta, indexing, join, linalg, quantized, rearrange,
-    reduce, scan, shape, sort, ternary, transform, unary,
+    binary, conv, creation, factor, fast, gated_delta, indexing, join, linalg, quantized,
+    rearrange, reduce, scan, shape, sort, ternary, transform, unary,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -84,6 +84,13 @@ registry!(
     creation::Arange,
     creation::Eye,
     creation::Tri,
+    factor::Inverse,
+    factor::Cholesky,
+    factor::QRF,
+    factor::SVD,
+    factor::Eigh,
+    factor::Eig,
+    factor::LUF,
     fast::RmsNorm,
     fast::LayerNorm,
     fast::Rope,

@@ -15,6 +15,7 @@ mod grad_index;
 mod grad_more;
 mod indexing;
 mod io;
+mod linalg;
 mod matmul;
 mod print;
 mod quantized;

@@ -3,6 +3,7 @@
 //! primitive and transform), listed below.
 
 use rmlx_core as mx;
+use rmlx_core::linalg as la;
 use rmlx_core::{Array, Dtype, QuantMode, Result, ScatterReduce};
 use std::collections::BTreeSet;
 
@@ -19,6 +20,16 @@ fn f(shape: &[usize], seed: u64) -> Array {
         })
         .collect();
     Array::from_slice(&v, shape).unwrap()
+}
+
+/// `x @ x.T + 3 I`: symmetric positive definite.
+fn spd(x: &Array) -> Result<Array> {
+    let n = x.dim(-2)?;
+    let xxt = mx::matmul(x, &mx::swapaxes(x, -1, -2)?)?;
+    mx::add(
+        &xxt,
+        &mx::multiply(&mx::eye(n, None, 0, Dtype::Float32)?, 3.0)?,
+    )
 }
 
 fn i(v: &[i32], shape: &[usize]) -> Array {
@@ -427,6 +438,56 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
             },
             xy(),
         ),
+        // mx.linalg, on a symmetric positive definite 3 x 3 matrix built from the input.
+        ("linalg norm", |a| la::norm(&a[0]), x()),
+        (
+            "linalg norm nuc",
+            |a| la::norm_ord(&a[0], "nuc", false),
+            x(),
+        ),
+        ("linalg qr", |a| Ok(la::qr(&spd(&a[0])?)?.1), x()),
+        ("linalg svd", |a| Ok(la::svd(&a[0])?.remove(1)), x()),
+        ("linalg inv", |a| la::inv(&spd(&a[0])?), x()),
+        ("linalg tri_inv", |a| la::tri_inv(&spd(&a[0])?, false), x()),
+        (
+            "linalg cholesky",
+            |a| la::cholesky(&spd(&a[0])?, false),
+            x(),
+        ),
+        (
+            "linalg cholesky_inv",
+            |a| la::cholesky_inv(&spd(&a[0])?, false),
+            x(),
+        ),
+        ("linalg pinv", |a| la::pinv(&a[0]), x()),
+        ("linalg det", |a| la::det(&spd(&a[0])?), x()),
+        ("linalg slogdet", |a| Ok(la::slogdet(&spd(&a[0])?)?.1), x()),
+        ("linalg eigh", |a| Ok(la::eigh(&spd(&a[0])?, "L")?.0), x()),
+        ("linalg eigvalsh", |a| la::eigvalsh(&spd(&a[0])?, "L"), x()),
+        ("linalg eig", |a| Ok(la::eig(&spd(&a[0])?)?.0), x()),
+        ("linalg eigvals", |a| la::eigvals(&spd(&a[0])?), x()),
+        ("linalg lu", |a| Ok(la::lu(&spd(&a[0])?)?.remove(1)), x()),
+        (
+            "linalg lu_factor",
+            |a| Ok(la::lu_factor(&spd(&a[0])?)?.0),
+            x(),
+        ),
+        (
+            "linalg solve_triangular",
+            |a| {
+                let b = mx::sum_axes(&a[0], 1, false)?;
+                la::solve_triangular(&spd(&a[0])?, &b, false)
+            },
+            x(),
+        ),
+        (
+            "linalg cross",
+            |a| {
+                let s = mx::slice_axis(&a[0], 1, 0..3)?;
+                la::cross(&s, &mx::flip(&s)?, -1)
+            },
+            x(),
+        ),
     ];
     p.retain(|(name, _, _)| !name.is_empty());
     p
@@ -498,6 +559,39 @@ fn the_primitives_without_a_rule_are_mlxs_gaps() {
         "diag jvp: [scatter] JVP not yet implemented",
         "gather_mm jvp: GatherMM",
         "gather_mm vmap: GatherMM",
+        "linalg cholesky jvp: Cholesky",
+        "linalg cholesky vjp: Cholesky",
+        "linalg cholesky_inv jvp: Inverse",
+        "linalg cholesky_inv vjp: Inverse",
+        "linalg eig jvp: Eig",
+        "linalg eig vjp: Eig",
+        "linalg eigh jvp: Eigh",
+        "linalg eigh vjp: Eigh",
+        "linalg eigvals jvp: Eig",
+        "linalg eigvals vjp: Eig",
+        "linalg eigvalsh jvp: Eigh",
+        "linalg eigvalsh vjp: Eigh",
+        "linalg inv jvp: Inverse",
+        "linalg inv vjp: Inverse",
+        "linalg lu jvp: LUF",
+        "linalg lu vjp: LUF",
+        "linalg lu vmap: LUF",
+        "linalg lu_factor jvp: LUF",
+        "linalg lu_factor vjp: LUF",
+        "linalg lu_factor vmap: LUF",
+        "linalg norm nuc jvp: SVD",
+        "linalg norm nuc vjp: SVD",
+        "linalg pinv jvp: SVD",
+        "linalg pinv vjp: SVD",
+        "linalg qr jvp: QRF",
+        "linalg qr vjp: QRF",
+        "linalg qr vmap: QRF",
+        "linalg solve_triangular jvp: Inverse",
+        "linalg solve_triangular vjp: Inverse",
+        "linalg svd jvp: SVD",
+        "linalg svd vjp: SVD",
+        "linalg tri_inv jvp: Inverse",
+        "linalg tri_inv vjp: Inverse",
         "quantized_matmul jvp: [QuantizedMatmul::jvp] No JVP wrt the quantized matrix yet.",
         "quantized_matmul vjp: [QuantizedMatmul::vjp] no gradient wrt the quantized weights.",
         "quantized_matmul vmap: [QuantizedMatmul::vmap] NYI",

@@ -1,0 +1,240 @@
+//! Golden cases of `mx.linalg` recorded from MLX 0.32.4 (tools/goldens/gen_linalg.py).
+//!
+//! Unique results (norms, inverses, solves, determinants, Cholesky factors, singular values,
+//! symmetric eigenvalues, LU factors and pivots) are compared directly. Factorisations that
+//! are unique only up to signs or order are compared through invariants that both sides
+//! compute from their own factors; the generator's docstring lists them per op.
+
+use crate::common::*;
+use rmlx_core as mx;
+use rmlx_core::Array;
+use rmlx_core::linalg as la;
+use serde_json::Value;
+
+fn mt(x: &Array) -> mx::Result<Array> {
+    mx::swapaxes(x, -1, -2)
+}
+
+/// The `ord` kwarg: absent or null is Python's `None`; "inf" / "-inf" are numbers.
+fn ord_kw(kw: &Value) -> la::NormOrd {
+    match kw.get("ord") {
+        None | Some(Value::Null) => la::NormOrd::Default,
+        Some(Value::Number(n)) => la::NormOrd::P(n.as_f64().expect("ord")),
+        Some(Value::String(s)) => match s.as_str() {
+            "inf" => la::NormOrd::P(f64::INFINITY),
+            "-inf" => la::NormOrd::P(f64::NEG_INFINITY),
+            s => la::NormOrd::from(s),
+        },
+        Some(other) => panic!("bad ord {other}"),
+    }
+}
+
+fn norm_case(a: &Array, kw: &Value) -> mx::Result<Array> {
+    let keep = kw_bool(kw, "keepdims").unwrap_or(false);
+    let ord = ord_kw(kw);
+    match kw_list(kw, "axis") {
+        None => la::norm_ord(a, ord, keep),
+        Some(ax) => la::norm_ord_axes(a, ord, ax, keep),
+    }
+}
+
+fn qr_inv(a: &Array) -> mx::Result<Vec<Array>> {
+    let (q, r) = la::qr(a)?;
+    Ok(vec![
+        mx::matmul(&q, &r)?,
+        mx::matmul(&mt(&q)?, &q)?,
+        mx::tril(&r, -1)?,
+    ])
+}
+
+fn svd_inv(a: &Array) -> mx::Result<Vec<Array>> {
+    let usv = la::svd(a)?;
+    let (u, s, vt) = (&usv[0], &usv[1], &usv[2]);
+    let nd = a.ndim();
+    let k = s.shape()[nd - 2];
+    let uk = mx::slice_axis(u, -1, 0..k as isize)?;
+    let vk = mx::slice_axis(vt, -2, 0..k as isize)?;
+    let recon = mx::matmul(&mx::multiply(&uk, &mx::expand_dims(s, -2)?)?, &vk)?;
+    Ok(vec![
+        s.clone(),
+        recon,
+        mx::matmul(&mt(u)?, u)?,
+        mx::matmul(vt, &mt(vt)?)?,
+    ])
+}
+
+fn eigh_inv(a: &Array, uplo: &str) -> mx::Result<Vec<Array>> {
+    let (w, v) = la::eigh(a, uplo)?;
+    let res = mx::subtract(
+        mx::matmul(a, &v)?,
+        mx::multiply(&v, &mx::expand_dims(&w, -2)?)?,
+    )?;
+    Ok(vec![w, res, mx::matmul(&mt(&v)?, &v)?])
+}
+
+fn sorted_parts(w: &Array) -> mx::Result<Vec<Array>> {
+    Ok(vec![
+        mx::sort_axis(&mx::real(w)?, -1)?,
+        mx::sort_axis(&mx::imag(w)?, -1)?,
+    ])
+}
+
+fn eig_inv(a: &Array) -> mx::Result<Vec<Array>> {
+    let (w, v) = la::eig(a)?;
+    let ac = mx::astype(a, mx::complex64)?;
+    let res = mx::abs(mx::subtract(
+        mx::matmul(&ac, &v)?,
+        mx::multiply(&v, &mx::expand_dims(&w, -2)?)?,
+    )?)?;
+    let mut out = sorted_parts(&w)?;
+    out.push(res);
+    out.push(mx::sum_axes(mx::square(mx::abs(&v)?)?, -2, false)?);
+    Ok(out)
+}
+
+#[test]
+fn linalg_family_matches_mlx() {
+    check_family("linalg", |op, ins, kw| {
+        let a = |i: usize| arr(&ins[i]);
+        let upper = kw_bool(kw, "upper").unwrap_or(false);
+        let uplo = kw.get("UPLO").and_then(Value::as_str).unwrap_or("L");
+        Ok(match op {
+            "norm" => vec![norm_case(&a(0), kw)?],
+            "qr" => qr_inv(&a(0))?,
+            "svd" => svd_inv(&a(0))?,
+            "svd_s" => la::svd_uv(&a(0), false)?,
+            "inv" => vec![la::inv(&a(0))?],
+            "tri_inv" => vec![la::tri_inv(&a(0), upper)?],
+            "cholesky" => vec![la::cholesky(&a(0), upper)?],
+            "cholesky_inv" => vec![la::cholesky_inv(&a(0), upper)?],
+            "pinv" => vec![la::pinv(&a(0))?],
+            "det" => vec![la::det(&a(0))?],
+            "slogdet" => {
+                let (s, l) = la::slogdet(&a(0))?;
+                vec![s, l]
+            }
+            "eigh" => eigh_inv(&a(0), uplo)?,
+            "eigvalsh" => vec![la::eigvalsh(&a(0), uplo)?],
+            "eig" => eig_inv(&a(0))?,
+            "eigvals" => sorted_parts(&la::eigvals(&a(0))?)?,
+            "lu" => la::lu(&a(0))?,
+            "lu_factor" => {
+                let (lu, piv) = la::lu_factor(&a(0))?;
+                vec![lu, piv]
+            }
+            "solve" => vec![la::solve(&a(0), &a(1))?],
+            "solve_triangular" => vec![la::solve_triangular(&a(0), &a(1), upper)?],
+            "cross" => vec![la::cross(
+                &a(0),
+                &a(1),
+                kw_i64(kw, "axis").unwrap_or(-1) as isize,
+            )?],
+            _ => panic!("unknown op {op}"),
+        })
+    });
+}
+
+/// Cholesky of a matrix that is not positive definite: MLX returns garbage, rmlx an error at
+/// evaluation (on the factor and on what is computed from it).
+#[test]
+fn cholesky_not_positive_definite_is_an_error() {
+    let a = mx::array![[1.0, 2.0], [2.0, 1.0]];
+    let l = la::cholesky(&a, false).unwrap();
+    let e = l.eval().unwrap_err();
+    assert_eq!(e.kind(), mx::ErrorKind::Runtime);
+    assert!(e.message().contains("not positive definite"), "{e}");
+    let l = la::cholesky(&a, true).unwrap();
+    let y = mx::add(&l, 1.0).unwrap();
+    assert!(y.eval().is_err());
+}
+
+/// One matrix of a batch failing fails the whole result.
+#[test]
+fn a_singular_matrix_in_a_batch_is_an_error() {
+    let a = mx::stack(
+        &[
+            mx::eye(2, None, 0, mx::float64).unwrap(),
+            mx::zeros(&[2, 2], mx::float64).unwrap(),
+        ],
+        0,
+    )
+    .unwrap();
+    assert!(la::inv(&a).unwrap().eval().is_err());
+    let b = mx::ones(&[2, 2, 1], mx::float64).unwrap();
+    assert!(la::solve(&a, &b).unwrap().eval().is_err());
+}
+
+/// Larger matrices run faer's blocked and parallel paths: check invariants there.
+#[test]
+fn larger_factorisations_hold_their_invariants() {
+    let n = 150;
+    // Deterministic, well spread values: sin of a scrambled index.
+    let i = mx::arange_dtype(0.0, (n * n) as f64, 1.0, mx::float64).unwrap();
+    let a = mx::reshape(&mx::sin(mx::multiply(&i, 0.7311).unwrap()).unwrap(), [n, n]).unwrap();
+    let a = mx::add(&a, &mx::eye(n, None, 0, mx::float64).unwrap()).unwrap();
+    let close = |x: &Array, y: &Array, tol: f64| {
+        mx::allclose_with(
+            x,
+            y,
+            mx::CloseOptions {
+                rtol: tol,
+                atol: tol,
+                equal_nan: false,
+            },
+        )
+        .unwrap()
+        .item::<bool>()
+        .unwrap()
+    };
+    let eye = mx::eye(n, None, 0, mx::float64).unwrap();
+    let ai = la::inv(&a).unwrap();
+    assert!(close(&mx::matmul(&a, &ai).unwrap(), &eye, 1e-8));
+    let usv = la::svd(&a).unwrap();
+    let recon = mx::matmul(&mx::multiply(&usv[0], &usv[1]).unwrap(), &usv[2]).unwrap();
+    assert!(close(&recon, &a, 1e-9));
+    let s = mx::add(&mx::matmul(&a, &mt(&a).unwrap()).unwrap(), 1.0).unwrap();
+    let (w, v) = la::eigh(&s, "L").unwrap();
+    let av = mx::matmul(&s, &v).unwrap();
+    assert!(close(&av, &mx::multiply(&v, &w).unwrap(), 1e-8));
+    let plu = la::lu(&a).unwrap();
+    let lu = mx::matmul(&plu[1], &plu[2]).unwrap();
+    assert!(close(&mx::take(&lu, &plu[0], Some(0)).unwrap(), &a, 1e-10));
+}
+
+/// Timing of the 512 x 512 float32 SVD and symmetric eigendecomposition (the bench's
+/// `svd_512` / `eigh_512`); run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn svd_eigh_512_timing() {
+    let i = mx::arange_dtype(0.0, 512.0 * 512.0, 1.0, mx::float32).unwrap();
+    let a = mx::reshape(
+        &mx::sin(mx::multiply(&i, 0.7311).unwrap()).unwrap(),
+        [512, 512],
+    )
+    .unwrap();
+    let s = mx::add(&a, &mt(&a).unwrap()).unwrap();
+    mx::eval([&a, &s]).unwrap();
+    for (name, f) in [
+        (
+            "svd_512",
+            Box::new(|| mx::eval(la::svd(&a).unwrap().iter()).unwrap()) as Box<dyn Fn()>,
+        ),
+        (
+            "eigh_512",
+            Box::new(|| {
+                let (w, v) = la::eigh(&s, "L").unwrap();
+                mx::eval([&w, &v]).unwrap()
+            }),
+        ),
+    ] {
+        f();
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            let t0 = std::time::Instant::now();
+            f();
+            t.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        t.sort_by(f64::total_cmp);
+        println!("{name}: median {:.1} ms (min {:.1})", t[2], t[0]);
+    }
+}
