@@ -24,6 +24,7 @@ pub mod element;
 pub mod error;
 pub mod eval;
 pub mod fast;
+pub mod fft;
 pub mod io;
 pub(crate) mod layout;
 pub mod literal;

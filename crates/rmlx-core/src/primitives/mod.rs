@@ -6,6 +6,7 @@ pub(crate) mod binary;
 pub(crate) mod conv;
 pub(crate) mod creation;
 pub(crate) mod fast;
+pub(crate) mod fft;
 pub(crate) mod fused;
 pub(crate) mod gated_delta;
 pub(crate) mod indexing;

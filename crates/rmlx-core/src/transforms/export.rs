@@ -15,7 +15,7 @@ use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive};
 use crate::primitives::{
-    binary, conv, creation, fast, gated_delta, indexing, join, linalg, quantized, rearrange,
+    binary, conv, creation, fast, fft, gated_delta, indexing, join, linalg, quantized, rearrange,
     reduce, scan, shape, sort, ternary, transform, unary,
 };
 use serde_json::{Value, json};
@@ -85,6 +85,7 @@ registry!(
     creation::Eye,
     creation::Tri,
     fast::RmsNorm,
+    fft::Fft,
     fast::LayerNorm,
     fast::Rope,
     fast::ScaledDotProductAttention,

@@ -6,6 +6,7 @@ mod compile;
 mod coverage;
 mod custom;
 mod export;
+mod fft;
 mod index_linalg;
 mod machinery;
 mod more_rules;
