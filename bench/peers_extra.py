@@ -8,7 +8,8 @@ Workloads: add_16m, multiply_16m (16M float32, fresh output each call, as the fr
 exp_16m, tanh_16m, sigmoid_16m, scalar_op (build and evaluate one op on a scalar);
 conv2d_64to64 (batch 32, 32x32, 64->64 channels, 3x3, padding 1), sdpa_causal_1024 (batch 4,
 8 heads, seq 1024, head dim 64, causal), matmul_b1_4096 / matmul_b32_4096 ((1 or 32, 4096) @
-(4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes).
+(4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes);
+fft_1m_c64 (fft of 2^20 complex64 points) and rfft2_1024 (rfft2 of a 1024x1024 float32).
 Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
 The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
 is recorded under "bandwidth" so add/multiply can be set against it.
@@ -49,6 +50,9 @@ def build(fw):
     wq = rng.standard_normal((4096, 4096), dtype=np.float32) * 0.02
     xb1 = rng.standard_normal((1, 4096), dtype=np.float32)
     xb32 = rng.standard_normal((32, 4096), dtype=np.float32)
+    zc = (rng.standard_normal(1 << 20, dtype=np.float32)
+          + 1j * rng.standard_normal(1 << 20, dtype=np.float32)).astype(np.complex64)
+    img = rng.standard_normal((1024, 1024), dtype=np.float32)
     if fw == "numpy":
         w["matmul_b1_4096"] = lambda: xb1 @ wq.T
         w["matmul_b32_4096"] = lambda: xb32 @ wq.T
@@ -59,6 +63,8 @@ def build(fw):
         w["sigmoid_16m"] = lambda: 1 / (1 + np.exp(-a))
         s = np.float32(1.5)
         w["scalar_op"] = lambda: s + 1
+        w["fft_1m_c64"] = lambda: np.fft.fft(zc)
+        w["rfft2_1024"] = lambda: np.fft.rfft2(img)
     elif fw == "torch":
         import torch
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
@@ -78,6 +84,9 @@ def build(fw):
         twq, tb1, tb32 = (torch.from_numpy(t) for t in (wq, xb1, xb32))
         w["matmul_b1_4096"] = lambda: tb1 @ twq.T
         w["matmul_b32_4096"] = lambda: tb32 @ twq.T
+        tz, timg = torch.from_numpy(zc), torch.from_numpy(img)
+        w["fft_1m_c64"] = lambda: torch.fft.fft(tz)
+        w["rfft2_1024"] = lambda: torch.fft.rfft2(timg)
     elif fw == "mlx":
         import mlx.core as mx
         ma, mb = mx.array(a), mx.array(b)
@@ -102,6 +111,10 @@ def build(fw):
         mx.eval(qw, qs, qb)
         w["qmm_4bit_b1"] = lambda: mx.eval(mx.quantized_matmul(mb1, qw, qs, qb, True, 64, 4))
         w["qmm_4bit_b32"] = lambda: mx.eval(mx.quantized_matmul(mb32, qw, qs, qb, True, 64, 4))
+        mz, mimg = mx.array(zc), mx.array(img)
+        mx.eval(mz, mimg)
+        w["fft_1m_c64"] = lambda: mx.eval(mx.fft.fft(mz))
+        w["rfft2_1024"] = lambda: mx.eval(mx.fft.rfft2(mimg))
     return w
 
 

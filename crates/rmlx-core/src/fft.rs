@@ -146,7 +146,11 @@ pub(crate) fn fftn_impl(
     }
     let mut x = a.clone();
     if in_shape.iter().zip(a.shape()).any(|(w, h)| w < h) {
-        let stop: Vec<usize> = in_shape.iter().zip(a.shape()).map(|(&w, &h)| w.min(h)).collect();
+        let stop: Vec<usize> = in_shape
+            .iter()
+            .zip(a.shape())
+            .map(|(&w, &h)| w.min(h))
+            .collect();
         x = ops::slice(&x, vec![0usize; nd], &stop[..], vec![1usize; nd])?;
     }
     if in_shape.iter().zip(a.shape()).any(|(w, h)| w > h) {
@@ -253,195 +257,449 @@ fn transform_nd(
     }
 }
 
-macro_rules! one_dim {
-    ($name:ident, $with:ident, $real:expr, $inverse:expr, $what:literal, $example:literal) => {
-        #[doc = concat!("The one-dimensional ", $what, " along the last axis (`mx.fft.",
-                        stringify!($name), "(a)`).")]
-        ///
-        /// ```
-        /// use rmlx_core as mx;
-        /// use mx::fft;
-        #[doc = $example]
-        /// # Ok::<(), mx::Error>(())
-        /// ```
-        pub fn $name(a: &Array) -> Result<Array> {
-            $with(a, None, -1, FftNorm::Backward)
-        }
-
-        #[doc = concat!("[`", stringify!($name), "`] with MLX's other arguments: `n` crops or \
-                         zero-pads the axis (`None`: its length), `axis` (MLX's default `-1`) \
-                         and `norm`.")]
-        pub fn $with(a: &Array, n: Option<isize>, axis: isize, norm: FftNorm) -> Result<Array> {
-            transform(a, n.as_ref().map(std::slice::from_ref), &[axis], $real, $inverse, norm)
-        }
-    };
+/// The one-dimensional discrete Fourier transform along the last axis (`mx.fft.fft(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::fft(&mx::array![1.0f32, 0.0, 0.0, 0.0])?;
+/// assert_eq!(y.to_vec::<mx::C64>()?, vec![mx::C64::new(1.0, 0.0); 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn fft(a: &Array) -> Result<Array> {
+    fft_with(a, None, -1, FftNorm::Backward)
 }
 
-one_dim!(
-    fft,
-    fft_with,
-    false,
-    false,
-    "discrete Fourier transform",
-    "let y = fft::fft(&mx::array![1.0f32, 0.0, 0.0, 0.0])?;\n\
-     assert_eq!(y.to_vec::<mx::C64>()?, vec![mx::C64::new(1.0, 0.0); 4]);\n\
-     let z = fft::fft_with(&mx::array![[1.0f32, 2.0], [3.0, 4.0]], Some(3), 0, fft::FftNorm::Backward)?;\n\
-     assert_eq!(z.shape(), &[3, 2]);"
-);
-one_dim!(
-    ifft,
-    ifft_with,
-    false,
-    true,
-    "inverse discrete Fourier transform (scaled by `1 / n`)",
-    "let y = fft::ifft(&mx::array![4.0f32, 0.0, 0.0, 0.0])?;\n\
-     assert_eq!(y.to_vec::<mx::C64>()?, vec![mx::C64::new(1.0, 0.0); 4]);"
-);
-one_dim!(
-    rfft,
-    rfft_with,
-    true,
-    false,
-    "discrete Fourier transform of a real input (the `n / 2 + 1` non-negative frequencies)",
-    "let y = fft::rfft(&mx::array![1.0f32, 2.0, 3.0, 4.0, 5.0])?;\n\
-     assert_eq!(y.shape(), &[3]);\n\
-     assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(15.0, 0.0));"
-);
-one_dim!(
-    irfft,
-    irfft_with,
-    true,
-    true,
-    "inverse of [`rfft`]: a real signal of length `2 * (m - 1)` by default (`n` to choose it)",
-    "let x = mx::array![1.0f32, 2.0, 3.0, 4.0, 5.0];\n\
-     let y = fft::irfft_with(&fft::rfft(&x)?, Some(5), -1, fft::FftNorm::Backward)?;\n\
-     assert!(mx::allclose(&y, &x)?.item::<bool>()?);\n\
-     assert_eq!(fft::irfft(&fft::rfft(&x)?)?.shape(), &[4]);"
-);
-
-macro_rules! n_dim {
-    ($name:ident, $with:ident, $default_axes:expr, $real:expr, $inverse:expr, $what:literal,
-     $axes_doc:literal, $example:literal) => {
-        #[doc = concat!("The ", $what, " over ", $axes_doc, " (`mx.fft.", stringify!($name),
-                        "(a)`).")]
-        ///
-        /// ```
-        /// use rmlx_core as mx;
-        /// use mx::fft;
-        #[doc = $example]
-        /// # Ok::<(), mx::Error>(())
-        /// ```
-        pub fn $name(a: &Array) -> Result<Array> {
-            let default: Option<&[isize]> = $default_axes;
-            transform_nd(stringify!($name), a, None, default, $real, $inverse, FftNorm::Backward)
-        }
-
-        #[doc = concat!("[`", stringify!($name), "`] with MLX's other arguments: `s` crops or \
-                         zero-pads each transformed axis, `axes` (`None`: every axis; then `s` \
-                         must be `None` too) and `norm`.")]
-        pub fn $with(
-            a: &Array,
-            s: Option<&[isize]>,
-            axes: Option<&[isize]>,
-            norm: FftNorm,
-        ) -> Result<Array> {
-            transform_nd(stringify!($name), a, s, axes, $real, $inverse, norm)
-        }
-    };
+/// [`fft`] with MLX's other arguments (`mx.fft.fft(a, n, axis, norm)`): `n` crops or
+/// zero-pads the axis (`None`: its length), `axis` (MLX's default `-1`) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let z = fft::fft_with(&mx::array![[1.0f32, 2.0], [3.0, 4.0]], Some(3), 0, FftNorm::Backward)?;
+/// assert_eq!(z.shape(), &[3, 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn fft_with(a: &Array, n: Option<isize>, axis: isize, norm: FftNorm) -> Result<Array> {
+    transform(
+        a,
+        n.as_ref().map(std::slice::from_ref),
+        &[axis],
+        false,
+        false,
+        norm,
+    )
 }
 
-n_dim!(
-    fft2,
-    fft2_with,
-    Some(&[-2, -1]),
-    false,
-    false,
-    "two-dimensional discrete Fourier transform",
-    "the last two axes",
-    "let y = fft::fft2(&mx::ones(&[2, 3], mx::float32)?)?;\n\
-     assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(6.0, 0.0));"
-);
-n_dim!(
-    ifft2,
-    ifft2_with,
-    Some(&[-2, -1]),
-    false,
-    true,
-    "two-dimensional inverse discrete Fourier transform",
-    "the last two axes",
-    "let x = mx::array![[1.0f32, 2.0], [3.0, 4.0]];\n\
-     let y = fft::ifft2(&fft::fft2(&x)?)?;\n\
-     assert!(mx::allclose(&mx::real(&y)?, &x)?.item::<bool>()?);"
-);
-n_dim!(
-    fftn,
-    fftn_with,
-    None,
-    false,
-    false,
-    "n-dimensional discrete Fourier transform",
-    "every axis",
-    "let y = fft::fftn(&mx::ones(&[2, 2, 2], mx::float32)?)?;\n\
-     assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(8.0, 0.0));\n\
-     let z = fft::fftn_with(&mx::ones(&[2, 3], mx::float32)?, Some(&[4]), Some(&[0]), fft::FftNorm::Ortho)?;\n\
-     assert_eq!(z.shape(), &[4, 3]);"
-);
-n_dim!(
-    ifftn,
-    ifftn_with,
-    None,
-    false,
-    true,
-    "n-dimensional inverse discrete Fourier transform",
-    "every axis",
-    "let y = fft::ifftn(&mx::full(&[2, 2], 4.0f32, None)?)?;\n\
-     assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(4.0, 0.0));"
-);
-n_dim!(
-    rfft2,
-    rfft2_with,
-    Some(&[-2, -1]),
-    true,
-    false,
-    "two-dimensional real discrete Fourier transform (the last axis halved)",
-    "the last two axes",
-    "let y = fft::rfft2(&mx::ones(&[4, 6], mx::float32)?)?;\n\
-     assert_eq!(y.shape(), &[4, 4]);"
-);
-n_dim!(
-    irfft2,
-    irfft2_with,
-    Some(&[-2, -1]),
-    true,
-    true,
-    "inverse of [`rfft2`]",
-    "the last two axes",
-    "let x = mx::ones(&[4, 6], mx::float32)?;\n\
-     let y = fft::irfft2(&fft::rfft2(&x)?)?;\n\
-     assert!(mx::allclose(&y, &x)?.item::<bool>()?);"
-);
-n_dim!(
-    rfftn,
-    rfftn_with,
-    None,
-    true,
-    false,
-    "n-dimensional real discrete Fourier transform (the last axis halved)",
-    "every axis",
-    "let y = fft::rfftn(&mx::ones(&[2, 3, 4], mx::float32)?)?;\n\
-     assert_eq!(y.shape(), &[2, 3, 3]);"
-);
-n_dim!(
-    irfftn,
-    irfftn_with,
-    None,
-    true,
-    true,
-    "inverse of [`rfftn`]",
-    "every axis",
-    "let y = fft::irfftn_with(&mx::ones(&[2, 3], mx::complex64)?, Some(&[2, 5]), Some(&[0, 1]), fft::FftNorm::Backward)?;\n\
-     assert_eq!(y.shape(), &[2, 5]);"
-);
+/// The one-dimensional inverse discrete Fourier transform along the last axis, scaled by
+/// `1 / n` (`mx.fft.ifft(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::ifft(&mx::array![4.0f32, 0.0, 0.0, 0.0])?;
+/// assert_eq!(y.to_vec::<mx::C64>()?, vec![mx::C64::new(1.0, 0.0); 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn ifft(a: &Array) -> Result<Array> {
+    ifft_with(a, None, -1, FftNorm::Backward)
+}
+
+/// [`ifft`] with MLX's other arguments (`mx.fft.ifft(a, n, axis, norm)`): `n` crops or
+/// zero-pads the axis (`None`: its length), `axis` (MLX's default `-1`) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::ifft_with(&mx::array![4.0f32, 0.0], Some(4), -1, FftNorm::Forward)?;
+/// assert_eq!(y.to_vec::<mx::C64>()?, vec![mx::C64::new(4.0, 0.0); 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn ifft_with(a: &Array, n: Option<isize>, axis: isize, norm: FftNorm) -> Result<Array> {
+    transform(
+        a,
+        n.as_ref().map(std::slice::from_ref),
+        &[axis],
+        false,
+        true,
+        norm,
+    )
+}
+
+/// The one-dimensional discrete Fourier transform of a real input along the last axis: the
+/// `n / 2 + 1` non-negative frequencies (`mx.fft.rfft(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::rfft(&mx::array![1.0f32, 2.0, 3.0, 4.0, 5.0])?;
+/// assert_eq!(y.shape(), &[3]);
+/// assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(15.0, 0.0));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rfft(a: &Array) -> Result<Array> {
+    rfft_with(a, None, -1, FftNorm::Backward)
+}
+
+/// [`rfft`] with MLX's other arguments (`mx.fft.rfft(a, n, axis, norm)`): `n` crops or
+/// zero-pads the axis (`None`: its length), `axis` (MLX's default `-1`) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::rfft_with(&mx::array![1.0f32, 2.0, 3.0], Some(8), 0, FftNorm::Backward)?;
+/// assert_eq!(y.shape(), &[5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rfft_with(a: &Array, n: Option<isize>, axis: isize, norm: FftNorm) -> Result<Array> {
+    transform(
+        a,
+        n.as_ref().map(std::slice::from_ref),
+        &[axis],
+        true,
+        false,
+        norm,
+    )
+}
+
+/// The inverse of [`rfft`] along the last axis: a real signal of length `2 * (m - 1)` for an
+/// input of length `m` (`mx.fft.irfft(a)`); pass `n` to [`irfft_with`] for an odd length.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let x = mx::array![1.0f32, 2.0, 3.0, 4.0];
+/// let y = fft::irfft(&fft::rfft(&x)?)?;
+/// assert!(mx::allclose(&y, &x)?.item::<bool>()?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn irfft(a: &Array) -> Result<Array> {
+    irfft_with(a, None, -1, FftNorm::Backward)
+}
+
+/// [`irfft`] with MLX's other arguments (`mx.fft.irfft(a, n, axis, norm)`): `n` crops or
+/// zero-pads the axis (`None`: its length), `axis` (MLX's default `-1`) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let x = mx::array![1.0f32, 2.0, 3.0, 4.0, 5.0];
+/// let y = fft::irfft_with(&fft::rfft(&x)?, Some(5), -1, FftNorm::Backward)?;
+/// assert!(mx::allclose(&y, &x)?.item::<bool>()?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn irfft_with(a: &Array, n: Option<isize>, axis: isize, norm: FftNorm) -> Result<Array> {
+    transform(
+        a,
+        n.as_ref().map(std::slice::from_ref),
+        &[axis],
+        true,
+        true,
+        norm,
+    )
+}
+
+/// The two-dimensional discrete Fourier transform over the last two axes (`mx.fft.fft2(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::fft2(&mx::ones(&[2, 3], mx::float32)?)?;
+/// assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(6.0, 0.0));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn fft2(a: &Array) -> Result<Array> {
+    transform_nd(
+        "fft2",
+        a,
+        None,
+        Some(&[-2, -1]),
+        false,
+        false,
+        FftNorm::Backward,
+    )
+}
+
+/// [`fft2`] with MLX's other arguments (`mx.fft.fft2(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::fft2_with(&mx::ones(&[2, 3], mx::float32)?, Some(&[4, 4]), Some(&[0, 1]), FftNorm::Backward)?;
+/// assert_eq!(y.shape(), &[4, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn fft2_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("fft2", a, s, axes, false, false, norm)
+}
+
+/// The two-dimensional inverse discrete Fourier transform over the last two axes
+/// (`mx.fft.ifft2(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let x = mx::array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let y = fft::ifft2(&fft::fft2(&x)?)?;
+/// assert!(mx::allclose(&mx::real(&y)?, &x)?.item::<bool>()?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn ifft2(a: &Array) -> Result<Array> {
+    transform_nd(
+        "ifft2",
+        a,
+        None,
+        Some(&[-2, -1]),
+        false,
+        true,
+        FftNorm::Backward,
+    )
+}
+
+/// [`ifft2`] with MLX's other arguments (`mx.fft.ifft2(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::ifft2_with(&mx::ones(&[2, 2], mx::float32)?, None, Some(&[0, 1]), FftNorm::Forward)?;
+/// assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(4.0, 0.0));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn ifft2_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("ifft2", a, s, axes, false, true, norm)
+}
+
+/// The n-dimensional discrete Fourier transform over every axis (`mx.fft.fftn(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::fftn(&mx::ones(&[2, 2, 2], mx::float32)?)?;
+/// assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(8.0, 0.0));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn fftn(a: &Array) -> Result<Array> {
+    transform_nd("fftn", a, None, None, false, false, FftNorm::Backward)
+}
+
+/// [`fftn`] with MLX's other arguments (`mx.fft.fftn(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let z = fft::fftn_with(&mx::ones(&[2, 3], mx::float32)?, Some(&[4]), Some(&[0]), FftNorm::Ortho)?;
+/// assert_eq!(z.shape(), &[4, 3]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn fftn_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("fftn", a, s, axes, false, false, norm)
+}
+
+/// The n-dimensional inverse discrete Fourier transform over every axis (`mx.fft.ifftn(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::ifftn(&mx::full(&[2, 2], 4.0f32, None)?)?;
+/// assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(4.0, 0.0));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn ifftn(a: &Array) -> Result<Array> {
+    transform_nd("ifftn", a, None, None, false, true, FftNorm::Backward)
+}
+
+/// [`ifftn`] with MLX's other arguments (`mx.fft.ifftn(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::ifftn_with(&mx::ones(&[2, 2], mx::float32)?, None, Some(&[1]), FftNorm::Backward)?;
+/// assert_eq!(y.to_vec::<mx::C64>()?[0], mx::C64::new(1.0, 0.0));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn ifftn_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("ifftn", a, s, axes, false, true, norm)
+}
+
+/// The two-dimensional real discrete Fourier transform over the last two axes, the last one
+/// halved (`mx.fft.rfft2(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::rfft2(&mx::ones(&[4, 6], mx::float32)?)?;
+/// assert_eq!(y.shape(), &[4, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rfft2(a: &Array) -> Result<Array> {
+    transform_nd(
+        "rfft2",
+        a,
+        None,
+        Some(&[-2, -1]),
+        true,
+        false,
+        FftNorm::Backward,
+    )
+}
+
+/// [`rfft2`] with MLX's other arguments (`mx.fft.rfft2(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::rfft2_with(&mx::ones(&[4, 6], mx::float32)?, None, Some(&[1, 0]), FftNorm::Backward)?;
+/// assert_eq!(y.shape(), &[3, 6]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rfft2_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("rfft2", a, s, axes, true, false, norm)
+}
+
+/// The inverse of [`rfft2`] over the last two axes (`mx.fft.irfft2(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let x = mx::ones(&[4, 6], mx::float32)?;
+/// let y = fft::irfft2(&fft::rfft2(&x)?)?;
+/// assert!(mx::allclose(&y, &x)?.item::<bool>()?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn irfft2(a: &Array) -> Result<Array> {
+    transform_nd(
+        "irfft2",
+        a,
+        None,
+        Some(&[-2, -1]),
+        true,
+        true,
+        FftNorm::Backward,
+    )
+}
+
+/// [`irfft2`] with MLX's other arguments (`mx.fft.irfft2(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let x = mx::ones(&[4, 5], mx::float32)?;
+/// let y = fft::irfft2_with(&fft::rfft2(&x)?, Some(&[4, 5]), Some(&[-2, -1]), FftNorm::Backward)?;
+/// assert!(mx::allclose(&y, &x)?.item::<bool>()?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn irfft2_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("irfft2", a, s, axes, true, true, norm)
+}
+
+/// The n-dimensional real discrete Fourier transform over every axis, the last one halved
+/// (`mx.fft.rfftn(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::rfftn(&mx::ones(&[2, 3, 4], mx::float32)?)?;
+/// assert_eq!(y.shape(), &[2, 3, 3]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rfftn(a: &Array) -> Result<Array> {
+    transform_nd("rfftn", a, None, None, true, false, FftNorm::Backward)
+}
+
+/// [`rfftn`] with MLX's other arguments (`mx.fft.rfftn(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::rfftn_with(&mx::ones(&[2, 3, 4], mx::float32)?, Some(&[6]), Some(&[1]), FftNorm::Backward)?;
+/// assert_eq!(y.shape(), &[2, 4, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rfftn_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("rfftn", a, s, axes, true, false, norm)
+}
+
+/// The inverse of [`rfftn`] over every axis (`mx.fft.irfftn(a)`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::irfftn(&mx::ones(&[2, 3], mx::complex64)?)?;
+/// assert_eq!(y.shape(), &[2, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn irfftn(a: &Array) -> Result<Array> {
+    transform_nd("irfftn", a, None, None, true, true, FftNorm::Backward)
+}
+
+/// [`irfftn`] with MLX's other arguments (`mx.fft.irfftn(a, s, axes, norm)`): `s` crops or
+/// zero-pads each transformed axis, `axes` (`None`: every axis, and then `s` must be `None`
+/// too) and `norm`.
+///
+/// ```
+/// use rmlx_core as mx;
+/// use mx::fft::{self, FftNorm};
+/// let y = fft::irfftn_with(&mx::ones(&[2, 3], mx::complex64)?, Some(&[2, 5]), Some(&[0, 1]), FftNorm::Backward)?;
+/// assert_eq!(y.shape(), &[2, 5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn irfftn_with(
+    a: &Array,
+    s: Option<&[isize]>,
+    axes: Option<&[isize]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    transform_nd("irfftn", a, s, axes, true, true, norm)
+}
 
 /// The frequency of each output of a length-`n` [`fft`] with sample spacing `d`
 /// (`mx.fft.fftfreq(n, d)`): `[0, 1, ..., (n - 1) / 2, -(n / 2), ..., -1] / (n d)`, float32.

@@ -69,16 +69,24 @@ unsafe impl<T: Send> Sync for Shared<T> {}
 
 /// Where the lanes along one axis of a layout start, in the row-major order of the other axes,
 /// and the step between a lane's elements.
-fn lane_starts(shape: &[usize], strides: &[isize], offset: usize, axis: usize) -> (Vec<isize>, isize) {
+fn lane_starts(
+    shape: &[usize],
+    strides: &[isize],
+    offset: usize,
+    axis: usize,
+) -> (Vec<isize>, isize) {
     let mut outer_shape = shape.to_vec();
     outer_shape.remove(axis);
     let mut outer_strides = strides.to_vec();
     let step = outer_strides.remove(axis);
     let lanes: usize = outer_shape.iter().product();
     let mut starts = Vec::with_capacity(lanes);
-    for_each_row(&outer_shape, [&outer_strides], [offset], |[s], [st], len| {
-        starts.extend((0..len).map(|i| s + i as isize * st))
-    });
+    for_each_row(
+        &outer_shape,
+        [&outer_strides],
+        [offset],
+        |[s], [st], len| starts.extend((0..len).map(|i| s + i as isize * st)),
+    );
     (starts, step)
 }
 
@@ -140,7 +148,10 @@ fn run_lanes<I: Scaled + Default, O: Scaled + Default>(
     // Lanes per batch: enough for strided gathers to use whole cache lines, few enough that
     // the scratch rows stay in cache.
     let batch = (16384 / n_in.max(n_out)).clamp(1, 64).min(lanes);
-    let run_batch = |b: usize, rows_in: &mut Vec<I>, rows_out: &mut Vec<O>, scratch: &mut Vec<C64>| {
+    let run_batch = |b: usize,
+                     rows_in: &mut Vec<I>,
+                     rows_out: &mut Vec<O>,
+                     scratch: &mut Vec<C64>| {
         let first = b * batch;
         let count = batch.min(lanes - first);
         rows_in.resize(count * n_in, I::default());

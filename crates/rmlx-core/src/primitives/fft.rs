@@ -137,7 +137,11 @@ impl Primitive for Fft {
         } else {
             t
         };
-        let n: Vec<isize> = self.axes.iter().map(|&a| sized.shape()[a] as isize).collect();
+        let n: Vec<isize> = self
+            .axes
+            .iter()
+            .map(|&a| sized.shape()[a] as isize)
+            .collect();
         let y = fftn_impl(
             t,
             &n,

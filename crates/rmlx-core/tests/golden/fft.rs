@@ -29,7 +29,9 @@ fn list_kw(kw: &Value, key: &str) -> ListKw {
     match kw.get(key) {
         None => ListKw::Absent,
         Some(Value::Null) => ListKw::Null,
-        Some(Value::Array(v)) => ListKw::List(v.iter().map(|x| x.as_i64().unwrap() as isize).collect()),
+        Some(Value::Array(v)) => {
+            ListKw::List(v.iter().map(|x| x.as_i64().unwrap() as isize).collect())
+        }
         Some(v) => ListKw::List(vec![v.as_i64().expect("int") as isize]),
     }
 }
@@ -37,7 +39,12 @@ fn list_kw(kw: &Value, key: &str) -> ListKw {
 type OneD = fn(&Array, Option<isize>, isize, FftNorm) -> mx::Result<Array>;
 type NDim = fn(&Array, Option<&[isize]>, Option<&[isize]>, FftNorm) -> mx::Result<Array>;
 
-fn one_d(a: &Array, kw: &Value, plain: fn(&Array) -> mx::Result<Array>, with: OneD) -> mx::Result<Array> {
+fn one_d(
+    a: &Array,
+    kw: &Value,
+    plain: fn(&Array) -> mx::Result<Array>,
+    with: OneD,
+) -> mx::Result<Array> {
     if kw.as_object().is_none_or(|o| o.is_empty()) {
         return plain(a);
     }
@@ -151,7 +158,9 @@ fn lcg_c64(n: usize, seed: u64) -> Vec<C64> {
 }
 
 fn assert_close_dft(got: &[C64], want: &[(f64, f64)], what: &str) {
-    let big = want.iter().fold(1.0f64, |m, (r, i)| m.max(r.abs()).max(i.abs()));
+    let big = want
+        .iter()
+        .fold(1.0f64, |m, (r, i)| m.max(r.abs()).max(i.abs()));
     let tol = 1e-5 * big;
     for (k, (g, w)) in got.iter().zip(want).enumerate() {
         assert!(
@@ -171,11 +180,19 @@ fn lengths_against_a_plain_dft() -> mx::Result<()> {
         assert_close_dft(&fft::ifft(&a)?.to_vec::<C64>()?, &dft(&x, true), "ifft");
         // rfft of the real parts: the first n / 2 + 1 outputs of the full DFT.
         let re: Vec<f32> = x.iter().map(|c| c.re).collect();
-        let full = dft(&re.iter().map(|&r| C64::new(r, 0.0)).collect::<Vec<_>>(), false);
+        let full = dft(
+            &re.iter().map(|&r| C64::new(r, 0.0)).collect::<Vec<_>>(),
+            false,
+        );
         let r = fft::rfft(&Array::from_slice(&re, &[n])?)?.to_vec::<C64>()?;
         assert_close_dft(&r, &full[..n / 2 + 1], "rfft");
         // irfft inverts it for both parities of n.
-        let back = fft::irfft_with(&fft::rfft(&Array::from_slice(&re, &[n])?)?, Some(n as isize), -1, FftNorm::Backward)?;
+        let back = fft::irfft_with(
+            &fft::rfft(&Array::from_slice(&re, &[n])?)?,
+            Some(n as isize),
+            -1,
+            FftNorm::Backward,
+        )?;
         let back = back.to_vec::<f32>()?;
         for (k, (b, w)) in back.iter().zip(&re).enumerate() {
             assert!((b - w).abs() <= 1e-4, "irfft(rfft)[{k}] n={n}: {b} vs {w}");
@@ -192,10 +209,68 @@ fn parallel_and_strided_paths_agree() -> mx::Result<()> {
     let along = fft::fft_with(&x, None, 1, FftNorm::Backward)?;
     let moved = mx::contiguous(&mx::moveaxis(&x, 1, -1)?)?;
     let want = mx::moveaxis(&fft::fft(&moved)?, -1, 1)?;
-    assert!(mx::allclose_with(&along, &want, mx::CloseOptions { rtol: 1e-5, atol: 1e-4, equal_nan: false })?.item::<bool>()?);
+    assert!(
+        mx::allclose_with(
+            &along,
+            &want,
+            mx::CloseOptions {
+                rtol: 1e-5,
+                atol: 1e-4,
+                equal_nan: false
+            }
+        )?
+        .item::<bool>()?
+    );
     // Real transforms over two axes of a large input, round trip.
     let r = mx::real(&x)?;
-    let back = fft::irfftn_with(&fft::rfftn_with(&r, None, Some(&[0, 1]), FftNorm::Backward)?, Some(&[64, 300]), Some(&[0, 1]), FftNorm::Backward)?;
-    assert!(mx::allclose_with(&back, &r, mx::CloseOptions { rtol: 1e-5, atol: 1e-5, equal_nan: false })?.item::<bool>()?);
+    let back = fft::irfftn_with(
+        &fft::rfftn_with(&r, None, Some(&[0, 1]), FftNorm::Backward)?,
+        Some(&[64, 300]),
+        Some(&[0, 1]),
+        FftNorm::Backward,
+    )?;
+    assert!(
+        mx::allclose_with(
+            &back,
+            &r,
+            mx::CloseOptions {
+                rtol: 1e-5,
+                atol: 1e-5,
+                equal_nan: false
+            }
+        )?
+        .item::<bool>()?
+    );
+    Ok(())
+}
+
+/// Median milliseconds of `f` over about one second of calls after two warm-ups (as the
+/// benchmark harness measures).
+fn median_ms(mut f: impl FnMut() -> mx::Result<()>) -> mx::Result<f64> {
+    f()?;
+    f()?;
+    let mut times = Vec::new();
+    let start = std::time::Instant::now();
+    while times.len() < 5 || start.elapsed().as_secs_f64() < 1.0 {
+        let t = std::time::Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(times[times.len() / 2])
+}
+
+/// The benchmark workloads `fft_1m_c64` and `rfft2_1024` (crates/rmlx/benches/rmlx_bench.rs)
+/// in the test profile, for a quick look without a release build:
+/// `cargo test -p rmlx-core --test golden fft_timings -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn fft_timings() -> mx::Result<()> {
+    let z = Array::from_slice(&lcg_c64(1 << 20, 41), &[1 << 20])?;
+    let img = mx::real(&Array::from_slice(&lcg_c64(1 << 20, 43), &[1024, 1024])?)?;
+    mx::eval([&z, &img])?;
+    let a = median_ms(|| fft::fft(&z)?.eval())?;
+    let b = median_ms(|| fft::rfft2(&img)?.eval())?;
+    println!("fft_1m_c64 {a:.3} ms, rfft2_1024 {b:.3} ms");
     Ok(())
 }

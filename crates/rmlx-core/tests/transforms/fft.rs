@@ -30,6 +30,7 @@ type Op = fn(&Array) -> Result<Array>;
 /// Each transform, applied to a complex input (real for `rfft*`).
 fn ops() -> Vec<(&'static str, bool, Op)> {
     vec![
+        ("identity", false, |z| mx::multiply(z, 1.0)),
         ("fft", false, |z| fft::fft(z)),
         ("fft n=7 axis 0", false, |z| {
             fft::fft_with(z, Some(7), 0, FftNorm::Backward)
