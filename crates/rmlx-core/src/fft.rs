@@ -209,10 +209,11 @@ fn default_sizes(a: &Array, axes: &[isize], real: bool, inverse: bool) -> Result
         }
         n.push(a.shape()[k as usize] as isize);
     }
-    if real && inverse && a.ndim() > 0 {
-        if let Some(l) = n.last_mut() {
-            *l = (*l - 1) * 2;
-        }
+    if real
+        && inverse
+        && let Some(l) = n.last_mut()
+    {
+        *l = (*l - 1) * 2;
     }
     Ok(n)
 }
