@@ -11,6 +11,7 @@ conv2d_64to64 (batch 32, 32x32, 64->64 channels, 3x3, padding 1), sdpa_causal_10
 (4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes);
 svd_512 (full U and Vt of a 512 x 512 float32 matrix) and eigh_512 (eigenvalues and vectors of
 a symmetric 512 x 512 float32 matrix).
+fft_1m_c64 (fft of 2^20 complex64 points) and rfft2_1024 (rfft2 of a 1024x1024 float32).
 Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
 The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
 is recorded under "bandwidth" so add/multiply can be set against it.
@@ -53,6 +54,9 @@ def build(fw):
     xb32 = rng.standard_normal((32, 4096), dtype=np.float32)
     m512 = rng.standard_normal((512, 512), dtype=np.float32)
     s512 = m512 + m512.T
+    zc = (rng.standard_normal(1 << 20, dtype=np.float32)
+          + 1j * rng.standard_normal(1 << 20, dtype=np.float32)).astype(np.complex64)
+    img = rng.standard_normal((1024, 1024), dtype=np.float32)
     if fw == "numpy":
         w["matmul_b1_4096"] = lambda: xb1 @ wq.T
         w["matmul_b32_4096"] = lambda: xb32 @ wq.T
@@ -65,6 +69,8 @@ def build(fw):
         w["scalar_op"] = lambda: s + 1
         w["svd_512"] = lambda: np.linalg.svd(m512)
         w["eigh_512"] = lambda: np.linalg.eigh(s512)
+        w["fft_1m_c64"] = lambda: np.fft.fft(zc)
+        w["rfft2_1024"] = lambda: np.fft.rfft2(img)
     elif fw == "torch":
         import torch
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
@@ -87,6 +93,9 @@ def build(fw):
         tm, ts512 = torch.from_numpy(m512), torch.from_numpy(s512)
         w["svd_512"] = lambda: torch.linalg.svd(tm)
         w["eigh_512"] = lambda: torch.linalg.eigh(ts512)
+        tz, timg = torch.from_numpy(zc), torch.from_numpy(img)
+        w["fft_1m_c64"] = lambda: torch.fft.fft(tz)
+        w["rfft2_1024"] = lambda: torch.fft.rfft2(timg)
     elif fw == "mlx":
         import mlx.core as mx
         ma, mb = mx.array(a), mx.array(b)
@@ -114,6 +123,10 @@ def build(fw):
         mm, ms = mx.array(m512), mx.array(s512)
         w["svd_512"] = lambda: mx.eval(mx.linalg.svd(mm, stream=mx.cpu))
         w["eigh_512"] = lambda: mx.eval(mx.linalg.eigh(ms, stream=mx.cpu))
+        mz, mimg = mx.array(zc), mx.array(img)
+        mx.eval(mz, mimg)
+        w["fft_1m_c64"] = lambda: mx.eval(mx.fft.fft(mz))
+        w["rfft2_1024"] = lambda: mx.eval(mx.fft.rfft2(mimg))
     return w
 
 

@@ -24,6 +24,7 @@ pub mod element;
 pub mod error;
 pub mod eval;
 pub mod fast;
+pub mod fft;
 pub mod io;
 pub(crate) mod layout;
 // `mx.linalg`; shadows the `ops::linalg` module that `pub use ops::*` would re-export (its

@@ -190,6 +190,21 @@ fn workloads() -> Vec<(&'static str, Workload)> {
         let (w, v) = mx::linalg::eigh(&s512, "L")?;
         mx::eval([&w, &v])
     });
+    // --- fft ---
+    let (re, im) = (randn(&[1 << 20], 41), randn(&[1 << 20], 42));
+    let z = mx::add(
+        &re.astype(mx::complex64).expect("cast"),
+        &mx::multiply(
+            &im.astype(mx::complex64).expect("cast"),
+            mx::C64::new(0.0, 1.0),
+        )
+        .expect("multiply"),
+    )
+    .expect("add");
+    z.eval().expect("eval");
+    wl!("fft_1m_c64", move || mx::fft::fft(&z)?.eval());
+    let img = randn(&[1024, 1024], 43);
+    wl!("rfft2_1024", move || mx::fft::rfft2(&img)?.eval());
     w
 }
 

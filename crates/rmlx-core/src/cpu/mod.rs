@@ -6,6 +6,7 @@ pub(crate) mod conv;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod fast;
+pub(crate) mod fft;
 pub(crate) mod gated_delta;
 pub(crate) mod gemm;
 pub(crate) mod hadamard;

@@ -124,7 +124,10 @@ binary_primitive!(
         ) -> Result<Vec<Array>> {
             argnums
                 .iter()
-                .map(|&i| crate::ops::multiply(&cotangents[0], &primals[1 - i]))
+                // MLX's rule: the other factor conjugated (a no-op for real dtypes).
+                .map(|&i| {
+                    crate::ops::multiply(&cotangents[0], &crate::ops::conjugate(&primals[1 - i])?)
+                })
                 .collect()
         }
         fn jvp(

@@ -7,6 +7,7 @@ pub(crate) mod conv;
 pub(crate) mod creation;
 pub(crate) mod factor;
 pub(crate) mod fast;
+pub(crate) mod fft;
 pub(crate) mod fused;
 pub(crate) mod gated_delta;
 pub(crate) mod indexing;

@@ -15,7 +15,7 @@ use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive};
 use crate::primitives::{
-    binary, conv, creation, factor, fast, gated_delta, indexing, join, linalg, quantized,
+    binary, conv, creation, factor, fast, fft, gated_delta, indexing, join, linalg, quantized,
     rearrange, reduce, scan, shape, sort, ternary, transform, unary,
 };
 use serde_json::{Value, json};
@@ -92,6 +92,7 @@ registry!(
     factor::Eig,
     factor::LUF,
     fast::RmsNorm,
+    fft::Fft,
     fast::LayerNorm,
     fast::Rope,
     fast::ScaledDotProductAttention,

@@ -10,6 +10,7 @@ mod dtype;
 mod einsum;
 mod extra;
 mod fast;
+mod fft;
 mod grad_core;
 mod grad_index;
 mod grad_more;

@@ -100,6 +100,15 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
             x(),
         ),
         ("astype", |a| a[0].astype(mx::float64), x()),
+        // FFT (one primitive, four kinds).
+        ("fft", |a| mx::real(&mx::fft::fft(&a[0])?), x()),
+        ("ifft2", |a| mx::imag(&mx::fft::ifft2(&a[0])?), x()),
+        ("rfft", |a| mx::real(&mx::fft::rfft(&a[0])?), x()),
+        (
+            "irfftn",
+            |a| mx::fft::irfftn(&a[0].astype(mx::complex64)?),
+            x(),
+        ),
         // Binary.
         ("add", |a| mx::add(&a[0], &a[1]), xy()),
         ("subtract", |a| mx::subtract(&a[0], &a[1]), xy()),

@@ -7,6 +7,7 @@ mod coverage;
 mod custom;
 mod export;
 mod factor;
+mod fft;
 mod index_linalg;
 mod machinery;
 mod more_rules;
