@@ -12,6 +12,7 @@ pub(crate) mod hadamard;
 pub(crate) mod indexing;
 pub(crate) mod num;
 pub(crate) mod quantized;
+pub(crate) mod random;
 pub(crate) mod reduce;
 pub(crate) mod scan;
 pub(crate) mod sort;

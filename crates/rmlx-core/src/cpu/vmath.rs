@@ -92,29 +92,54 @@ fn sigmoid_lane<const FMA: bool>(x: f32) -> f32 {
     if x < 0.0 { e * d } else { d }
 }
 
-/// `ln(x)` for one lane: `x = 2^k m` with `m` in `[sqrt(1/2), sqrt(2))`, then
-/// `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, from an odd polynomial.
+/// The table of glibc's `logf` (from the ARM optimized-routines `logf`): for each of 16
+/// subintervals of the mantissa, `1/c` and `ln c` for a point `c` in it.
+const LOGF_TAB: [(f64, f64); 16] = [
+    (1.398907162146528, -0.33569133332882284),
+    (1.3403141896637998, -0.2929040563774074),
+    (1.286432210124115, -0.2518726580937369),
+    (1.2367150214269895, -0.21245868807117255),
+    (1.1906977166711752, -0.17453945183745634),
+    (1.1479821020556429, -0.1380057072319758),
+    (1.1082251448272158, -0.10275976698545139),
+    (1.0711297413057381, -0.06871392447020525),
+    (1.036437278977283, -0.0357891387398228),
+    (1.0, 0.0),
+    (0.9492859795739057, 0.05204517742929496),
+    (0.8951049428609004, 0.11081431298787942),
+    (0.8476821620351103, 0.1652495223695143),
+    (0.8050314851692001, 0.21687389031699977),
+    (0.7664671008843108, 0.2659635028121397),
+    (0.731428603316328, 0.3127556664073557),
+];
+
+/// `ln(x)` for one lane, computed as glibc's `logf` computes it (so bit for bit the C
+/// library's result, which is what MLX's CPU backend returns): `x = 2^k z` with `z` near one
+/// of 16 table points `c`, then `ln x = k ln2 + ln c + log1p(z/c - 1)` in float64 with a
+/// degree-4 polynomial for `log1p`, rounded once to float32 (under 1 ulp).
 #[inline(always)]
 fn log_lane<const FMA: bool>(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
+    const LN2: f64 = std::f64::consts::LN_2;
+    const A0: f64 = -0.25089342214237154;
+    const A1: f64 = 0.333456765744066;
+    const A2: f64 = -0.4999997485802103;
     // Subnormals are scaled into the normal range first.
     let sub = x < f32::MIN_POSITIVE;
     let xs = if sub { x * 8_388_608.0 } else { x };
-    let bits = xs.to_bits() as i32;
-    // Offset so that the mantissa lands in [sqrt(1/2), sqrt(2)).
-    let adj = bits.wrapping_sub(0x3f35_04f3);
-    let k = (adj >> 23) - if sub { 23 } else { 0 };
-    let m = f32::from_bits((adj & 0x007f_ffff).wrapping_add(0x3f35_04f3) as u32);
-    let f = m - 1.0;
-    let s = f / (m + 1.0);
-    let z = s * s;
-    let mut q = 0.298_709_36f32;
-    q = madd::<FMA>(q, z, 0.399_775_74);
-    q = madd::<FMA>(q, z, 0.666_667_76);
-    let lnm = madd::<FMA>(q * z, s, s + s);
-    let kf = k as f32;
-    let r = madd::<FMA>(kf, LN2_HI, madd::<FMA>(kf, LN2_LO, lnm));
+    let ix = xs.to_bits().wrapping_sub(if sub { 23 << 23 } else { 0 });
+    let tmp = ix.wrapping_sub(0x3f33_0000);
+    let (invc, logc) = LOGF_TAB[((tmp >> 19) & 15) as usize];
+    let k = (tmp as i32) >> 23;
+    let z = f32::from_bits(ix.wrapping_sub(tmp & 0xff80_0000)) as f64;
+    // Contracted or not, these steps give the same float32 result for every input (checked
+    // exhaustively against glibc), so the portable build may skip FMA.
+    let r = z * invc - 1.0;
+    let y0 = logc + k as f64 * LN2;
+    let r2 = r * r;
+    let y = A1 * r + A2;
+    let y = A0 * r2 + y;
+    let r = (y * r2 + (y0 + r)) as f32;
+    let _ = FMA;
     if x > 0.0 && x < f32::INFINITY {
         r
     } else if x == 0.0 {
@@ -125,6 +150,35 @@ fn log_lane<const FMA: bool>(x: f32) -> f32 {
         // Negative or NaN.
         f32::NAN
     }
+}
+
+/// `erfinv(a)` for one lane, as MLX's CPU backend computes it for float32 (and float16,
+/// bfloat16 through float32): `t = ln(1 - a^2)` (a fused `1 - a*a`), then one of two
+/// polynomials in `t` (fused multiply-adds) chosen by `|t| > 6.125`, times `a`. The fused
+/// steps use `mul_add` in every build, so the result is the same bits on every target.
+#[inline(always)]
+fn erfinv_lane<const FMA: bool>(a: f32) -> f32 {
+    let t = log_lane::<FMA>(a.mul_add(-a, 1.0));
+    let mut p = 3.0369757e-10f32;
+    p = p.mul_add(t, 2.932431e-08);
+    p = p.mul_add(t, 1.2215033e-06);
+    p = p.mul_add(t, 2.8410896e-05);
+    p = p.mul_add(t, 0.00039355297);
+    p = p.mul_add(t, 0.0030269881);
+    p = p.mul_add(t, 0.004831858);
+    p = p.mul_add(t, -0.26464614);
+    let lhs = p.mul_add(t, 0.8400165);
+    let mut q = 5.4387783e-09f32;
+    q = q.mul_add(t, 1.4328545e-07);
+    q = q.mul_add(t, 1.2277479e-06);
+    q = q.mul_add(t, 1.12963626e-07);
+    q = q.mul_add(t, -5.6153076e-05);
+    q = q.mul_add(t, -0.00014769763);
+    q = q.mul_add(t, 0.0023146868);
+    q = q.mul_add(t, 0.011539258);
+    q = q.mul_add(t, -0.23201548);
+    let rhs = q.mul_add(t, 0.8862269);
+    a * if t.abs() > 6.125 { lhs } else { rhs }
 }
 
 /// Maps `f` over `src` into `dst` in chunks of [`LANES`] (the tail through a padded chunk).
@@ -234,6 +288,11 @@ slice_fn!(
     /// `dst[i] = ln(src[i])`.
     log_f32,
     log_lane
+);
+slice_fn!(
+    /// `dst[i] = erfinv(src[i])` (MLX's float32 approximation).
+    erfinv_f32,
+    erfinv_lane
 );
 
 #[cfg(test)]
@@ -353,5 +412,54 @@ mod tests {
         xs.extend([1.0, 0.999_999_9, 1.000_000_1, 2.0, 0.5, 1e-45, 3e38]);
         xs.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -1.0]);
         check(log_f32, log_lane::<false>, f64::ln, &xs, 2.0);
+    }
+
+    /// Every 97th float32 bit pattern (all signs, subnormals, specials): the vectorised `ln`
+    /// is bit for bit the C library's `logf`.
+    #[test]
+    fn log_is_the_c_librarys() {
+        let xs: Vec<f32> = (0..=u32::MAX / 97).map(|i| f32::from_bits(i * 97)).collect();
+        let mut got = vec![0.0f32; xs.len()];
+        log_f32(&xs, &mut got);
+        for (x, g) in xs.iter().zip(&got) {
+            let want = x.ln();
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "ln({x:e}) = {g:e}, C library {want:e}"
+            );
+        }
+    }
+
+    /// MLX's erfinv (one element at a time, as its CPU backend runs it on x86) against the
+    /// vectorised one.
+    #[test]
+    fn erfinv_is_mlxs() {
+        fn mlx(a: f32) -> f32 {
+            let t = a.mul_add(0.0 - a, 1.0).ln();
+            let lhs = [
+                3.0369757e-10f32, 2.932431e-08, 1.2215033e-06, 2.8410896e-05, 0.00039355297,
+                0.0030269881, 0.004831858, -0.26464614, 0.8400165,
+            ];
+            let rhs = [
+                5.4387783e-09f32, 1.4328545e-07, 1.2277479e-06, 1.12963626e-07, -5.6153076e-05,
+                -0.00014769763, 0.0023146868, 0.011539258, -0.23201548, 0.8862269,
+            ];
+            let poly = |c: &[f32]| c[1..].iter().fold(c[0], |p, &k| p.mul_add(t, k));
+            if t.abs() > 6.125 { a * poly(&lhs) } else { a * poly(&rhs) }
+        }
+        let mut xs: Vec<f32> = (0..=2_000_000).map(|i| -1.0 + i as f32 * 1e-6).collect();
+        xs.extend([0.0, -0.0, 1.0, -1.0, 1.5, f32::NAN, 0.999_999_94, -0.999_999_94, 1e-30]);
+        let mut got = vec![0.0f32; xs.len()];
+        erfinv_f32(&xs, &mut got);
+        for (x, g) in xs.iter().zip(&got) {
+            let want = mlx(*x);
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "erfinv({x:e}) = {g:e}, MLX {want:e}"
+            );
+        }
+        // Values MLX 0.32.4 printed.
+        assert_eq!(mlx(0.5), 0.476_936_28);
+        assert_eq!(mlx(1.0), f32::INFINITY);
     }
 }

@@ -15,8 +15,8 @@ use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive};
 use crate::primitives::{
-    binary, conv, creation, fast, gated_delta, indexing, join, linalg, quantized, rearrange,
-    reduce, scan, shape, sort, ternary, transform, unary,
+    binary, conv, creation, fast, gated_delta, indexing, join, linalg, quantized, random,
+    rearrange, reduce, scan, shape, sort, ternary, transform, unary,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -109,6 +109,7 @@ registry!(
     quantized::GatherQmm,
     quantized::ConvertFp8,
     quantized::QqMatmul,
+    random::RandomBits,
     rearrange::Pad,
     rearrange::DiagMatrix,
     rearrange::Tril,
