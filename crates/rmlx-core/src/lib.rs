@@ -31,6 +31,7 @@ pub mod operators;
 pub mod ops;
 pub mod primitive;
 pub(crate) mod primitives;
+pub mod random;
 pub mod print;
 pub mod scalar;
 pub mod transforms;

@@ -121,7 +121,8 @@ fn fill_block(key: (u32, u32), out: &mut [u8]) {
     let half = words / 2;
     let odd = words % 2;
     let (lo, rest) = out.split_at_mut(4 * half);
-    let (mid, hi) = rest.split_at_mut(4 * odd);
+    // With an odd word count the middle word may be the last, partial one.
+    let (mid, hi) = rest.split_at_mut((4 * odd).min(rest.len()));
     if odd == 1 {
         let (w, _) = threefry2x32(key, half as u32, 0);
         mid.copy_from_slice(&w.to_le_bytes()[..mid.len()]);
@@ -169,6 +170,9 @@ pub(crate) fn random_bits(keys: &Array, spec: &OutputSpec) -> Result<Data> {
 
 /// Fills `out` with one block of `bytes_per_key` bytes per key.
 fn write_blocks(keys: &[(u32, u32)], bytes_per_key: usize, out: &mut [u8]) {
+    if bytes_per_key == 0 {
+        return;
+    }
     if keys.len() > 1 && bytes_per_key < 4 * CHUNK_PAIRS && out.len() >= 8 * CHUNK_PAIRS {
         // Many small blocks: the keys split between the threads.
         out.par_chunks_mut(bytes_per_key)

@@ -181,6 +181,50 @@ fn erfinv_lane<const FMA: bool>(a: f32) -> f32 {
     a * if t.abs() > 6.125 { lhs } else { rhs }
 }
 
+/// `e^x` as MLX's CPU backend computes it (its own Cephes-style kernel, not the C library's):
+/// `2^round(x log2 e)` from the exponent bits times a degree-6 polynomial in the remainder;
+/// 0 below -88, inf above 88. Used where MLX's float32 kernels use it (`erf`).
+#[inline(always)]
+fn mlx_exp_lane(x_init: f32) -> f32 {
+    let x = x_init * 1.442695;
+    // MLX adds the 0.5 in double precision.
+    let ipart = ((x as f64) + 0.5).floor() as f32;
+    let fpart = x - ipart;
+    let mut p = 0.00015353362f32;
+    p = p.mul_add(fpart, 0.0013398874);
+    p = p.mul_add(fpart, 0.009618437);
+    p = p.mul_add(fpart, 0.055503324);
+    p = p.mul_add(fpart, 0.24022648);
+    p = p.mul_add(fpart, 0.6931472);
+    p = p.mul_add(fpart, 1.0);
+    let scale = f32::from_bits(((ipart as i32).wrapping_add(127) as u32).wrapping_shl(23));
+    if x_init.is_nan() {
+        x_init
+    } else if x_init > 88.0 {
+        f32::INFINITY
+    } else if x_init < -88.0 {
+        0.0
+    } else {
+        scale * p
+    }
+}
+
+/// `erf(x)` as MLX's CPU backend computes it for float32 (and the half types through float32):
+/// Abramowitz and Stegun 7.1.26, `1 - t p(t) e^(-x^2)` with `t = 1 / (1 + 0.3275911 |x|)`,
+/// fused multiply-adds as MLX writes them and MLX's own `exp`. About 1e-7 absolute error.
+#[inline(always)]
+fn erf_lane<const FMA: bool>(x: f32) -> f32 {
+    let t = 1.0 / 0.3275911f32.mul_add(x.abs(), 1.0);
+    let mut r = 1.0614054f32.mul_add(t, -1.4531521);
+    r = r.mul_add(t, 1.4214138);
+    r = r.mul_add(t, -0.28449672);
+    r = r.mul_add(t, 0.2548296);
+    let e = -mlx_exp_lane(-x * x);
+    let result = (e * t).mul_add(r, 1.0);
+    let _ = FMA;
+    if x > 0.0 { result } else { -result }
+}
+
 /// Maps `f` over `src` into `dst` in chunks of [`LANES`] (the tail through a padded chunk).
 #[inline(always)]
 fn map_chunks(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
@@ -288,6 +332,11 @@ slice_fn!(
     /// `dst[i] = ln(src[i])`.
     log_f32,
     log_lane
+);
+slice_fn!(
+    /// `dst[i] = erf(src[i])` (MLX's float32 approximation).
+    erf_f32,
+    erf_lane
 );
 slice_fn!(
     /// `dst[i] = erfinv(src[i])` (MLX's float32 approximation).

@@ -18,6 +18,7 @@ mod io;
 mod matmul;
 mod print;
 mod quantized;
+mod random;
 mod reduce;
 mod shape;
 mod smoke;
