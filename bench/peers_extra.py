@@ -8,7 +8,8 @@ Workloads: add_16m, multiply_16m (16M float32, fresh output each call, as the fr
 exp_16m, tanh_16m, sigmoid_16m, scalar_op (build and evaluate one op on a scalar);
 conv2d_64to64 (batch 32, 32x32, 64->64 channels, 3x3, padding 1), sdpa_causal_1024 (batch 4,
 8 heads, seq 1024, head dim 64, causal), matmul_b1_4096 / matmul_b32_4096 ((1 or 32, 4096) @
-(4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes).
+(4096, 4096)^T), random_normal_16m (16M float32 standard normals: numpy's default_rng
+standard_normal, torch.randn, mx.random.normal) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes).
 Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
 The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
 is recorded under "bandwidth" so add/multiply can be set against it.
@@ -59,6 +60,7 @@ def build(fw):
         w["sigmoid_16m"] = lambda: 1 / (1 + np.exp(-a))
         s = np.float32(1.5)
         w["scalar_op"] = lambda: s + 1
+        w["random_normal_16m"] = lambda: rng.standard_normal(1 << 24, dtype=np.float32)
     elif fw == "torch":
         import torch
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
@@ -78,6 +80,7 @@ def build(fw):
         twq, tb1, tb32 = (torch.from_numpy(t) for t in (wq, xb1, xb32))
         w["matmul_b1_4096"] = lambda: tb1 @ twq.T
         w["matmul_b32_4096"] = lambda: tb32 @ twq.T
+        w["random_normal_16m"] = lambda: torch.randn(1 << 24)
     elif fw == "mlx":
         import mlx.core as mx
         ma, mb = mx.array(a), mx.array(b)
@@ -98,6 +101,7 @@ def build(fw):
         mwq, mb1, mb32 = mx.array(wq), mx.array(xb1), mx.array(xb32)
         w["matmul_b1_4096"] = lambda: mx.eval(mb1 @ mwq.T)
         w["matmul_b32_4096"] = lambda: mx.eval(mb32 @ mwq.T)
+        w["random_normal_16m"] = lambda: mx.eval(mx.random.normal((1 << 24,)))
         qw, qs, qb = mx.quantize(mwq, group_size=64, bits=4)
         mx.eval(qw, qs, qb)
         w["qmm_4bit_b1"] = lambda: mx.eval(mx.quantized_matmul(mb1, qw, qs, qb, True, 64, 4))

@@ -149,8 +149,7 @@ fn key_or_next(key: Option<&Array>) -> Result<Array> {
 fn nonnegative(dims: &[isize]) -> Result<Vec<usize>> {
     dims.iter()
         .map(|&d| {
-            usize::try_from(d)
-                .map_err(|_| Error::value("[bits] Negative dimensions not allowed."))
+            usize::try_from(d).map_err(|_| Error::value("[bits] Negative dimensions not allowed."))
         })
         .collect()
 }
@@ -222,10 +221,7 @@ pub fn split(key: &Array, num: usize) -> Result<Array> {
 /// ```
 pub fn split_pair(key: &Array) -> Result<(Array, Array)> {
     let parts = ops::split(&split(key, 2)?, 2, 0)?;
-    Ok((
-        ops::reshape(&parts[0], [2])?,
-        ops::reshape(&parts[1], [2])?,
-    ))
+    Ok((ops::reshape(&parts[0], [2])?, ops::reshape(&parts[1], [2])?))
 }
 
 /// A 0-D float32 array.
@@ -386,7 +382,8 @@ fn normal_impl(
         ));
     }
     let samples = uniform_impl(&low, &high, dims, Dtype::Float32, key)?;
-    let mut applied_scale = crate::scalar::Scalar::Float(std::f64::consts::SQRT_2).to_array(dtype)?;
+    let mut applied_scale =
+        crate::scalar::Scalar::Float(std::f64::consts::SQRT_2).to_array(dtype)?;
     if let Some(s) = scale {
         applied_scale = ops::multiply(&applied_scale, &ops::astype(s, dtype)?)?;
     }

@@ -230,7 +230,22 @@ mod tests {
 
     #[test]
     fn blocks_match_the_reference_layout() {
-        for bytes in [0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 64, 67, 1000, 4 * CHUNK_PAIRS * 2 + 6] {
+        for bytes in [
+            0,
+            1,
+            2,
+            3,
+            4,
+            5,
+            7,
+            8,
+            9,
+            13,
+            64,
+            67,
+            1000,
+            4 * CHUNK_PAIRS * 2 + 6,
+        ] {
             let mut out = vec![0u8; bytes];
             write_blocks(&[(7, 9)], bytes, &mut out);
             assert_eq!(out, reference((7, 9), bytes), "{bytes} bytes");

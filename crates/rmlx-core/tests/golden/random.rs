@@ -85,9 +85,11 @@ fn dispatch(op: &str, ins: &[Operand], kw: &Value) -> mx::Result<Vec<Array>> {
             }
         }
         "permutation" => r::permutation(kw_i64(kw, "n").expect("n") as usize, Some(&a(0)))?,
-        "permutation_of" => {
-            r::permutation_of(&a(0), kw_i64(kw, "axis").expect("axis") as isize, Some(&a(1)))?
-        }
+        "permutation_of" => r::permutation_of(
+            &a(0),
+            kw_i64(kw, "axis").expect("axis") as isize,
+            Some(&a(1)),
+        )?,
         "seed_sequence" => return sequence(kw["seed"].as_u64().expect("seed")),
         "vmap_uniform" | "vmap_split" => {
             let shape = kw_list(kw, "shape");
@@ -158,10 +160,7 @@ fn vmap_of_bits_stacks_each_keys_bits() -> mx::Result<()> {
             r::bits(&[4], 4, Some(&k))
         })
         .collect::<mx::Result<_>>()?;
-    assert_eq!(
-        out.to_vec::<u32>()?,
-        mx::stack(&want, 1)?.to_vec::<u32>()?
-    );
+    assert_eq!(out.to_vec::<u32>()?, mx::stack(&want, 1)?.to_vec::<u32>()?);
     Ok(())
 }
 
