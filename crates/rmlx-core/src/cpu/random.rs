@@ -25,30 +25,76 @@ pub(crate) fn threefry2x32(key: (u32, u32), c0: u32, c1: u32) -> (u32, u32) {
     (x[0], y[0])
 }
 
-/// Threefry-2x32 on every lane of `x`/`y` in place (the counters in, the hash out). Written
-/// lane-wise so that LLVM keeps each step in vector registers.
+/// Threefry-2x32 on every lane of `x`/`y` in place (the counters in, the hash out): MLX's
+/// rotations and key injections, written out so that each step is one vector instruction.
 #[inline(always)]
 fn threefry_lanes<const N: usize>(key: (u32, u32), x: &mut [u32; N], y: &mut [u32; N]) {
-    const ROT: [[u32; 4]; 2] = [[13, 15, 26, 6], [17, 29, 16, 24]];
     let ks = [key.0, key.1, key.0 ^ key.1 ^ 0x1BD1_1BDA];
+    let mut a = *x;
+    let mut b = *y;
     for i in 0..N {
-        x[i] = x[i].wrapping_add(ks[0]);
-        y[i] = y[i].wrapping_add(ks[1]);
+        a[i] = a[i].wrapping_add(ks[0]);
+        b[i] = b[i].wrapping_add(ks[1]);
     }
-    for round in 0..5 {
-        for r in ROT[round % 2] {
+    macro_rules! mix {
+        ($r:literal) => {
             for i in 0..N {
-                x[i] = x[i].wrapping_add(y[i]);
-                y[i] = y[i].rotate_left(r) ^ x[i];
+                a[i] = a[i].wrapping_add(b[i]);
+                b[i] = b[i].rotate_left($r) ^ a[i];
             }
-        }
-        let a = ks[(round + 1) % 3];
-        let b = ks[(round + 2) % 3].wrapping_add(round as u32 + 1);
-        for i in 0..N {
-            x[i] = x[i].wrapping_add(a);
-            y[i] = y[i].wrapping_add(b);
-        }
+        };
     }
+    macro_rules! inject {
+        ($round:literal) => {
+            let ka = ks[($round + 1) % 3];
+            let kb = ks[($round + 2) % 3].wrapping_add($round + 1);
+            for i in 0..N {
+                a[i] = a[i].wrapping_add(ka);
+                b[i] = b[i].wrapping_add(kb);
+            }
+        };
+    }
+    mix!(13);
+    mix!(15);
+    mix!(26);
+    mix!(6);
+    inject!(0);
+    mix!(17);
+    mix!(29);
+    mix!(16);
+    mix!(24);
+    inject!(1);
+    mix!(13);
+    mix!(15);
+    mix!(26);
+    mix!(6);
+    inject!(2);
+    mix!(17);
+    mix!(29);
+    mix!(16);
+    mix!(24);
+    inject!(3);
+    mix!(13);
+    mix!(15);
+    mix!(26);
+    mix!(6);
+    inject!(4);
+    *x = a;
+    *y = b;
+}
+
+/// The hashes of the `LANES` counter pairs `(c, c + shift)` from `c = first`.
+#[inline(always)]
+fn hash_chunk(key: (u32, u32), first: usize, shift: usize) -> ([u32; LANES], [u32; LANES]) {
+    let mut x = [0u32; LANES];
+    let mut y = [0u32; LANES];
+    for l in 0..LANES {
+        let c = (first + l) as u32;
+        x[l] = c;
+        y[l] = c.wrapping_add(shift as u32);
+    }
+    threefry_lanes(key, &mut x, &mut y);
+    (x, y)
 }
 
 /// Writes the words `lo[j] = hash(start + j, start + j + shift).0` and
@@ -56,18 +102,43 @@ fn threefry_lanes<const N: usize>(key: (u32, u32), x: &mut [u32; N], y: &mut [u3
 /// may end in a partial word).
 #[inline(always)]
 fn fill_pairs(key: (u32, u32), start: usize, shift: usize, lo: &mut [u8], hi: &mut [u8]) {
+    let hash = |j: usize| hash_chunk(key, start + j, shift);
+    // SAFETY: any bytes are valid u32s and any u32s valid bytes; `align_to_mut` only hands out
+    // the aligned middle.
+    let (lo_pre, lo_w, lo_post) = unsafe { lo.align_to_mut::<u32>() };
+    let (hi_pre, hi_w, hi_post) = unsafe { hi.align_to_mut::<u32>() };
+    if lo_pre.is_empty()
+        && lo_post.is_empty()
+        && hi_pre.is_empty()
+        && hi_post.is_empty()
+        && cfg!(target_endian = "little")
+    {
+        // Whole aligned words (uint32 output, the common case): vector stores.
+        let n = lo_w.len();
+        let full = n / LANES;
+        for (c, (l, h)) in lo_w
+            .chunks_exact_mut(LANES)
+            .zip(hi_w.chunks_exact_mut(LANES))
+            .enumerate()
+        {
+            let (x, y) = hash(c * LANES);
+            l.copy_from_slice(&x);
+            h.copy_from_slice(&y);
+        }
+        let j = full * LANES;
+        if j < n {
+            let (x, y) = hash(j);
+            let m = n - j;
+            lo_w[j..].copy_from_slice(&x[..m]);
+            hi_w[j..].copy_from_slice(&y[..m]);
+        }
+        return;
+    }
     let n = lo.len() / 4;
     let mut j = 0;
     while j < n {
         let m = (n - j).min(LANES);
-        let mut x = [0u32; LANES];
-        let mut y = [0u32; LANES];
-        for l in 0..LANES {
-            let c = (start + j + l) as u32;
-            x[l] = c;
-            y[l] = c.wrapping_add(shift as u32);
-        }
-        threefry_lanes(key, &mut x, &mut y);
+        let (x, y) = hash(j);
         for l in 0..m {
             let w = j + l;
             lo[4 * w..4 * w + 4].copy_from_slice(&x[l].to_le_bytes());

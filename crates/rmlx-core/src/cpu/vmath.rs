@@ -92,6 +92,11 @@ fn sigmoid_lane<const FMA: bool>(x: f32) -> f32 {
     if x < 0.0 { e * d } else { d }
 }
 
+/// The coefficients of glibc's `logf` polynomial for `log1p(r)` (after the `r` term).
+const LOG_A0: f64 = -0.25089342214237154;
+const LOG_A1: f64 = 0.333456765744066;
+const LOG_A2: f64 = -0.4999997485802103;
+
 /// The table of glibc's `logf` (from the ARM optimized-routines `logf`): for each of 16
 /// subintervals of the mantissa, `1/c` and `ln c` for a point `c` in it.
 const LOGF_TAB: [(f64, f64); 16] = [
@@ -120,9 +125,9 @@ const LOGF_TAB: [(f64, f64); 16] = [
 #[inline(always)]
 fn log_lane<const FMA: bool>(x: f32) -> f32 {
     const LN2: f64 = std::f64::consts::LN_2;
-    const A0: f64 = -0.25089342214237154;
-    const A1: f64 = 0.333456765744066;
-    const A2: f64 = -0.4999997485802103;
+    const A0: f64 = LOG_A0;
+    const A1: f64 = LOG_A1;
+    const A2: f64 = LOG_A2;
     // Subnormals are scaled into the normal range first.
     let sub = x < f32::MIN_POSITIVE;
     let xs = if sub { x * 8_388_608.0 } else { x };
@@ -158,7 +163,12 @@ fn log_lane<const FMA: bool>(x: f32) -> f32 {
 /// steps use `mul_add` in every build, so the result is the same bits on every target.
 #[inline(always)]
 fn erfinv_lane<const FMA: bool>(a: f32) -> f32 {
-    let t = log_lane::<FMA>(a.mul_add(-a, 1.0));
+    erfinv_poly(a, log_lane::<FMA>(a.mul_add(-a, 1.0)))
+}
+
+/// The part of [`erfinv_lane`] after the logarithm: `t = ln(1 - a^2)`.
+#[inline(always)]
+fn erfinv_poly(a: f32, t: f32) -> f32 {
     let mut p = 3.0369757e-10f32;
     p = p.mul_add(t, 2.932431e-08);
     p = p.mul_add(t, 1.2215033e-06);
@@ -329,8 +339,8 @@ slice_fn!(
     sigmoid_lane
 );
 slice_fn!(
-    /// `dst[i] = ln(src[i])`.
-    log_f32,
+    /// `dst[i] = ln(src[i])`, lane by lane.
+    log_f32_lanes,
     log_lane
 );
 slice_fn!(
@@ -339,10 +349,213 @@ slice_fn!(
     erf_lane
 );
 slice_fn!(
-    /// `dst[i] = erfinv(src[i])` (MLX's float32 approximation).
-    erfinv_f32,
+    /// `dst[i] = erfinv(src[i])` (MLX's float32 approximation), lane by lane.
+    erfinv_f32_lanes,
     erfinv_lane
 );
+
+/// `dst[i] = ln(src[i])`, bit for bit the C library's `logf`.
+///
+/// # Panics
+/// If `src` and `dst` have different lengths.
+pub fn log_f32(src: &[f32], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(level(), Level::Avx512) {
+        // SAFETY: the CPU has AVX-512F and FMA (checked at run time by `level`).
+        return unsafe { avx512::log(src, dst) };
+    }
+    log_f32_lanes(src, dst)
+}
+
+/// `dst[i] = erfinv(src[i])` (MLX's float32 approximation, bit for bit).
+///
+/// # Panics
+/// If `src` and `dst` have different lengths.
+pub fn erfinv_f32(src: &[f32], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(level(), Level::Avx512) {
+        // SAFETY: the CPU has AVX-512F and FMA (checked at run time by `level`).
+        return unsafe { avx512::erfinv(src, dst) };
+    }
+    erfinv_f32_lanes(src, dst)
+}
+
+/// `ln` (and `erfinv`, which needs it) with AVX-512: glibc's `logf` steps on 16 lanes, the
+/// 16-entry table read with two-register permutes (the gathers LLVM emits for the lane code
+/// cost twice as much).
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{LOG_A0, LOG_A1, LOG_A2, LOGF_TAB, erfinv_poly};
+    use std::arch::x86_64::*;
+
+    const fn column(second: bool) -> [f64; 16] {
+        let mut t = [0f64; 16];
+        let mut i = 0;
+        while i < 16 {
+            t[i] = if second { LOGF_TAB[i].1 } else { LOGF_TAB[i].0 };
+            i += 1;
+        }
+        t
+    }
+    const INVC: [f64; 16] = column(false);
+    const LOGC: [f64; 16] = column(true);
+
+    /// `ln` of 16 lanes, as `log_lane` computes it (the same operations, unfused).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn log16(src: &[f32; 16], dst: &mut [f32; 16]) {
+        // SAFETY: unaligned loads and stores of whole 16-element arrays and of the 16-entry
+        // tables; AVX-512F is enabled on this function.
+        unsafe {
+            let x = _mm512_loadu_ps(src.as_ptr());
+            // Subnormals (and, harmlessly, non-positive lanes) scaled into the normal range.
+            let sub = _mm512_cmp_ps_mask(x, _mm512_set1_ps(f32::MIN_POSITIVE), _CMP_LT_OQ);
+            let xs =
+                _mm512_castps_si512(_mm512_mask_mul_ps(x, sub, x, _mm512_set1_ps(8_388_608.0)));
+            let ix = _mm512_mask_sub_epi32(xs, sub, xs, _mm512_set1_epi32(23 << 23));
+            let tmp = _mm512_sub_epi32(ix, _mm512_set1_epi32(0x3f33_0000));
+            let idx = _mm512_and_si512(_mm512_srli_epi32(tmp, 19), _mm512_set1_epi32(15));
+            let k = _mm512_srai_epi32(tmp, 23);
+            let iz = _mm512_sub_epi32(
+                ix,
+                _mm512_and_si512(tmp, _mm512_set1_epi32(0xff80_0000u32 as i32)),
+            );
+            let z = _mm512_castsi512_ps(iz);
+            let (ic0, ic1) = (
+                _mm512_loadu_pd(INVC.as_ptr()),
+                _mm512_loadu_pd(INVC.as_ptr().add(8)),
+            );
+            let (lc0, lc1) = (
+                _mm512_loadu_pd(LOGC.as_ptr()),
+                _mm512_loadu_pd(LOGC.as_ptr().add(8)),
+            );
+            // Eight lanes in float64.
+            let half = |z8: __m256, i8: __m256i, k8: __m256i| -> __m256 {
+                let zd = _mm512_cvtps_pd(z8);
+                let i64 = _mm512_cvtepu32_epi64(i8);
+                let ic = _mm512_permutex2var_pd(ic0, i64, ic1);
+                let lc = _mm512_permutex2var_pd(lc0, i64, lc1);
+                let kd = _mm512_cvtepi32_pd(k8);
+                let r = _mm512_sub_pd(_mm512_mul_pd(zd, ic), _mm512_set1_pd(1.0));
+                let ln2 = _mm512_set1_pd(std::f64::consts::LN_2);
+                let y0 = _mm512_add_pd(lc, _mm512_mul_pd(kd, ln2));
+                let r2 = _mm512_mul_pd(r, r);
+                let y = _mm512_add_pd(
+                    _mm512_mul_pd(_mm512_set1_pd(LOG_A1), r),
+                    _mm512_set1_pd(LOG_A2),
+                );
+                let y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(LOG_A0), r2), y);
+                let y = _mm512_add_pd(_mm512_mul_pd(y, r2), _mm512_add_pd(y0, r));
+                _mm512_cvtpd_ps(y)
+            };
+            let lo = half(
+                _mm512_castps512_ps256(z),
+                _mm512_castsi512_si256(idx),
+                _mm512_castsi512_si256(k),
+            );
+            let hi = half(
+                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)),
+                _mm512_extracti64x4_epi64(idx, 1),
+                _mm512_extracti64x4_epi64(k, 1),
+            );
+            let out = _mm512_insertf64x4(
+                _mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+                _mm256_castps_pd(hi),
+                1,
+            );
+            _mm512_storeu_ps(dst.as_mut_ptr(), _mm512_castpd_ps(out));
+            let good = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ)
+                & _mm512_cmp_ps_mask(x, _mm512_set1_ps(f32::INFINITY), _CMP_LT_OQ);
+            if good != 0xffff {
+                for i in 0..16 {
+                    if good & (1 << i) == 0 {
+                        let v = src[i];
+                        dst[i] = if v == 0.0 {
+                            f32::NEG_INFINITY
+                        } else if v == f32::INFINITY {
+                            v
+                        } else {
+                            f32::NAN
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Elements per block of `erfinv`: `1 - a^2`, its logarithm, then the polynomials, each
+    /// over the whole block (so that each loop vectorises).
+    const BLOCK: usize = 256;
+
+    /// `erfinv` of a block of [`BLOCK`] elements.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn erfinv_block(s: &[f32; BLOCK], d: &mut [f32; BLOCK]) {
+        let mut t = [0f32; BLOCK];
+        for i in 0..BLOCK {
+            t[i] = s[i].mul_add(-s[i], 1.0);
+        }
+        for (tc, dc) in t.chunks_exact(16).zip(d.chunks_exact_mut(16)) {
+            log16(
+                tc.try_into().expect("exact chunk"),
+                dc.try_into().expect("exact chunk"),
+            );
+        }
+        for i in 0..BLOCK {
+            d[i] = erfinv_poly(s[i], d[i]);
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn erfinv(src: &[f32], dst: &mut [f32]) {
+        assert_eq!(
+            src.len(),
+            dst.len(),
+            "vmath: source and destination lengths differ"
+        );
+        let mut s_it = src.chunks_exact(BLOCK);
+        let mut d_it = dst.chunks_exact_mut(BLOCK);
+        for (s, d) in (&mut s_it).zip(&mut d_it) {
+            erfinv_block(
+                s.try_into().expect("exact chunk"),
+                d.try_into().expect("exact chunk"),
+            );
+        }
+        let (s, d) = (s_it.remainder(), d_it.into_remainder());
+        if !s.is_empty() {
+            let mut sb = [0f32; BLOCK];
+            let mut db = [0f32; BLOCK];
+            sb[..s.len()].copy_from_slice(s);
+            erfinv_block(&sb, &mut db);
+            d.copy_from_slice(&db[..s.len()]);
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn log(src: &[f32], dst: &mut [f32]) {
+        assert_eq!(
+            src.len(),
+            dst.len(),
+            "vmath: source and destination lengths differ"
+        );
+        let mut s_it = src.chunks_exact(16);
+        let mut d_it = dst.chunks_exact_mut(16);
+        for (s, d) in (&mut s_it).zip(&mut d_it) {
+            log16(
+                s.try_into().expect("exact chunk"),
+                d.try_into().expect("exact chunk"),
+            );
+        }
+        let (s, d) = (s_it.remainder(), d_it.into_remainder());
+        if !s.is_empty() {
+            let mut sb = [1f32; 16];
+            let mut db = [0f32; 16];
+            sb[..s.len()].copy_from_slice(s);
+            log16(&sb, &mut db);
+            d.copy_from_slice(&db[..s.len()]);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -472,7 +685,10 @@ mod tests {
             .collect();
         let mut got = vec![0.0f32; xs.len()];
         log_f32(&xs, &mut got);
-        for (x, g) in xs.iter().zip(&got) {
+        let mut lanes = vec![0.0f32; xs.len()];
+        log_f32_lanes(&xs, &mut lanes);
+        for ((x, g), l) in xs.iter().zip(&got).zip(&lanes) {
+            assert!(g.to_bits() == l.to_bits() || (g.is_nan() && l.is_nan()));
             let want = x.ln();
             assert!(
                 g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
@@ -531,7 +747,10 @@ mod tests {
         ]);
         let mut got = vec![0.0f32; xs.len()];
         erfinv_f32(&xs, &mut got);
-        for (x, g) in xs.iter().zip(&got) {
+        let mut lanes = vec![0.0f32; xs.len()];
+        erfinv_f32_lanes(&xs, &mut lanes);
+        for ((x, g), l) in xs.iter().zip(&got).zip(&lanes) {
+            assert!(g.to_bits() == l.to_bits() || (g.is_nan() && l.is_nan()));
             let want = mlx(*x);
             assert!(
                 g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
