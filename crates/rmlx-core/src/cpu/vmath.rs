@@ -194,6 +194,8 @@ fn erfinv_poly(a: f32, t: f32) -> f32 {
 /// `e^x` as MLX's CPU backend computes it (its own Cephes-style kernel, not the C library's):
 /// `2^round(x log2 e)` from the exponent bits times a degree-6 polynomial in the remainder;
 /// 0 below -88, inf above 88. Used where MLX's float32 kernels use it (`erf`).
+// MLX's own literals, kept as written (they round to the std constants' float32 values).
+#[allow(clippy::approx_constant)]
 #[inline(always)]
 fn mlx_exp_lane(x_init: f32) -> f32 {
     let x = x_init * 1.442695;

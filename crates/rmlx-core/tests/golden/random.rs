@@ -136,7 +136,7 @@ fn vmap_of_bits_stacks_each_keys_bits() -> mx::Result<()> {
         &[Some(0)],
         &[Some(0)],
     );
-    let batched = f(&[keys.clone()])?.remove(0);
+    let batched = f(std::slice::from_ref(&keys))?.remove(0);
     assert_eq!(batched.shape(), &[3, 2, 3]);
     let rows: Vec<Array> = (0..3)
         .map(|i| {
@@ -178,12 +178,12 @@ fn compiled_step_with_random_state_draws_as_uncompiled() -> mx::Result<()> {
     let x = mx::array![1.0f32, 2.0, 3.0, 4.0];
     r::seed(11);
     let plain: Vec<Vec<f32>> = (0..3)
-        .map(|_| step(&[x.clone()])?[0].to_vec::<f32>())
+        .map(|_| step(std::slice::from_ref(&x))?[0].to_vec::<f32>())
         .collect::<mx::Result<_>>()?;
     let plain_key = r::state().get()[0].to_vec::<u32>()?;
     r::seed(11);
     let comp: Vec<Vec<f32>> = (0..3)
-        .map(|_| compiled(&[x.clone()])?[0].to_vec::<f32>())
+        .map(|_| compiled(std::slice::from_ref(&x))?[0].to_vec::<f32>())
         .collect::<mx::Result<_>>()?;
     let comp_key = r::state().get()[0].to_vec::<u32>()?;
     assert_eq!(plain, comp);
