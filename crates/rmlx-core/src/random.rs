@@ -86,7 +86,7 @@ thread_local! {
 /// ```
 /// use rmlx_core as mx;
 /// let step = mx::compile_with_state(
-///     |x: &[mx::Array]| &x[0] + &mx::random::uniform(0, 1, &[2], mx::float32, None)?,
+///     |x: &[mx::Array]| Ok(&x[0] + &mx::random::uniform(0, 1, &[2], mx::float32, None)?),
 ///     mx::random::state(),
 /// );
 /// mx::random::seed(3);
