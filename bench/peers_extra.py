@@ -8,9 +8,11 @@ Workloads: add_16m, multiply_16m (16M float32, fresh output each call, as the fr
 exp_16m, tanh_16m, sigmoid_16m, scalar_op (build and evaluate one op on a scalar);
 conv2d_64to64 (batch 32, 32x32, 64->64 channels, 3x3, padding 1), sdpa_causal_1024 (batch 4,
 8 heads, seq 1024, head dim 64, causal), matmul_b1_4096 / matmul_b32_4096 ((1 or 32, 4096) @
-(4096, 4096)^T) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit affine, group 64, same shapes);
+(4096, 4096)^T), random_normal_16m (16M float32 standard normals: numpy's default_rng
+standard_normal, torch.randn, mx.random.normal) and, for MLX, qmm_4bit_b1 / qmm_4bit_b32 (4-bit
+affine, group 64, same shapes);
 svd_512 (full U and Vt of a 512 x 512 float32 matrix) and eigh_512 (eigenvalues and vectors of
-a symmetric 512 x 512 float32 matrix).
+a symmetric 512 x 512 float32 matrix);
 fft_1m_c64 (fft of 2^20 complex64 points) and rfft2_1024 (rfft2 of a 1024x1024 float32).
 Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
 The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
@@ -71,6 +73,7 @@ def build(fw):
         w["eigh_512"] = lambda: np.linalg.eigh(s512)
         w["fft_1m_c64"] = lambda: np.fft.fft(zc)
         w["rfft2_1024"] = lambda: np.fft.rfft2(img)
+        w["random_normal_16m"] = lambda: rng.standard_normal(1 << 24, dtype=np.float32)
     elif fw == "torch":
         import torch
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
@@ -96,6 +99,7 @@ def build(fw):
         tz, timg = torch.from_numpy(zc), torch.from_numpy(img)
         w["fft_1m_c64"] = lambda: torch.fft.fft(tz)
         w["rfft2_1024"] = lambda: torch.fft.rfft2(timg)
+        w["random_normal_16m"] = lambda: torch.randn(1 << 24)
     elif fw == "mlx":
         import mlx.core as mx
         ma, mb = mx.array(a), mx.array(b)
@@ -116,6 +120,7 @@ def build(fw):
         mwq, mb1, mb32 = mx.array(wq), mx.array(xb1), mx.array(xb32)
         w["matmul_b1_4096"] = lambda: mx.eval(mb1 @ mwq.T)
         w["matmul_b32_4096"] = lambda: mx.eval(mb32 @ mwq.T)
+        w["random_normal_16m"] = lambda: mx.eval(mx.random.normal((1 << 24,)))
         qw, qs, qb = mx.quantize(mwq, group_size=64, bits=4)
         mx.eval(qw, qs, qb)
         w["qmm_4bit_b1"] = lambda: mx.eval(mx.quantized_matmul(mb1, qw, qs, qb, True, 64, 4))

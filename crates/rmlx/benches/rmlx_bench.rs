@@ -169,6 +169,14 @@ fn workloads() -> Vec<(&'static str, Workload)> {
         let (v, g) = vg(&[wg.clone(), xg.clone()])?;
         mx::eval([&v[0], &g[0]])
     });
+    // 16M float32 standard normals from a fixed key (numpy's standard_normal, torch.randn).
+    let k = mx::random::key(0);
+    wl!("random_normal_16m", move || mx::random::normal(
+        &[1usize << 24],
+        mx::float32,
+        Some(&k)
+    )?
+    .eval());
     let small = randn(&[256], 33);
     wl!("compile_trace_1000", move || {
         let f = mx::compile(thousand_ops);

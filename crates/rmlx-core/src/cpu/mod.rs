@@ -14,6 +14,7 @@ pub(crate) mod indexing;
 pub(crate) mod lapack;
 pub(crate) mod num;
 pub(crate) mod quantized;
+pub(crate) mod random;
 pub(crate) mod reduce;
 pub(crate) mod scan;
 pub(crate) mod sort;

@@ -14,6 +14,7 @@ pub(crate) mod indexing;
 pub(crate) mod join;
 pub(crate) mod linalg;
 pub(crate) mod quantized;
+pub(crate) mod random;
 pub(crate) mod rearrange;
 pub(crate) mod reduce;
 pub(crate) mod scan;

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive};
 use crate::primitives::{
     binary, conv, creation, factor, fast, fft, gated_delta, indexing, join, linalg, quantized,
-    rearrange, reduce, scan, shape, sort, ternary, transform, unary,
+    random, rearrange, reduce, scan, shape, sort, ternary, transform, unary,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -117,6 +117,7 @@ registry!(
     quantized::GatherQmm,
     quantized::ConvertFp8,
     quantized::QqMatmul,
+    random::RandomBits,
     rearrange::Pad,
     rearrange::DiagMatrix,
     rearrange::Tril,

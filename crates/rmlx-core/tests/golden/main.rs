@@ -20,6 +20,7 @@ mod linalg;
 mod matmul;
 mod print;
 mod quantized;
+mod random;
 mod reduce;
 mod shape;
 mod smoke;

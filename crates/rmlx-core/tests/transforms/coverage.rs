@@ -206,6 +206,12 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
             x(),
         ),
         ("view", |a| mx::view(&a[0], Dtype::Int32), x()),
+        // Random bits of a key (uint32: the vjp/jvp probes go through the key).
+        (
+            "random_bits",
+            |a| mx::random::split(&a[0], 3),
+            vec![Array::from_slice(&[1u32, 2], &[2]).unwrap()],
+        ),
         // Sorting.
         ("sort", |a| mx::sort(&a[0]), x()),
         ("argsort", |a| mx::argsort(&a[0]), x()),
@@ -604,6 +610,8 @@ fn the_primitives_without_a_rule_are_mlxs_gaps() {
         "quantized_matmul jvp: [QuantizedMatmul::jvp] No JVP wrt the quantized matrix yet.",
         "quantized_matmul vjp: [QuantizedMatmul::vjp] no gradient wrt the quantized weights.",
         "quantized_matmul vmap: [QuantizedMatmul::vmap] NYI",
+        "random_bits jvp: RandomBits",
+        "random_bits vjp: RandomBits",
         "scatter add jvp: [scatter] JVP not yet implemented",
         "scatter jvp: [scatter] JVP not yet implemented",
         "searchsorted vmap: [searchsorted] Cannot vmap over the sorted sequence, only over the \
