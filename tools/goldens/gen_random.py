@@ -281,4 +281,29 @@ nested = mx.random.split(key(19), 6).reshape(2, 3, 2)
 exact("vmap2_uniform", [nested], lambda ks: mx.vmap(mx.vmap(
     lambda k: mx.random.uniform(shape=(4,), key=k)))(ks), shape=[4])
 
+# ---- multivariate_normal (through an SVD: floats within a tolerance) -------------------
+_r = np.random.default_rng(7)
+
+
+def spd(*batch, n=3):
+    a = _r.standard_normal(batch + (n, n)).astype(np.float32)
+    return mx.array(a @ np.swapaxes(a, -1, -2) + n * np.eye(n, dtype=np.float32))
+
+
+def mvn(inputs, shape, dtype=mx.float32, **extra):
+    g.case("multivariate_normal", inputs + [key(20)],
+           lambda m, c, k: mx.random.multivariate_normal(m, c, shape, dtype, key=k),
+           kwargs={"shape": list(shape), "dtype": dname(dtype)}, rtol=1e-4, atol=1e-4,
+           why="the covariance's square root comes from an SVD (LAPACK in MLX, faer in rmlx)")
+
+
+mvn([mx.array([1.0, -2.0, 0.5]), spd()], (5,))
+mvn([mx.array(_r.standard_normal((2, 3)).astype(np.float32)), spd()], ())
+mvn([mx.array([0.0, 1.0, 2.0]), spd(2)], (4, 2))
+mvn([mx.array([0.0, 1.0, 2.0]), spd()], (2,), mx.float16)
+mvn([mx.array(1.0), spd()], ())
+mvn([mx.array([1.0, 2.0, 3.0]), mx.array([1.0, 2.0, 3.0])], ())
+mvn([mx.array([1.0, 2.0, 3.0]), mx.zeros((3, 2))], ())
+mvn([mx.array([1.0, 2.0]), spd()], ())
+
 g.save()

@@ -690,6 +690,67 @@ pub fn laplace(
     Ok(samples)
 }
 
+/// Samples of multivariate normal distributions with means `mean` (`[..., n]`) and covariances
+/// `cov` (`[..., n, n]`, positive semi-definite) (`mx.random.multivariate_normal`): standard
+/// normals times the covariance's square root `U sqrt(S) Vt` from its SVD, plus the mean. The
+/// output shape is `shape` broadcast with the batch shapes of `mean` and `cov`, then `n`.
+/// `dtype` must be float32, as in MLX.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let mean = mx::array![1.0f32, -1.0];
+/// let cov = mx::array![[1.0f32, 0.0], [0.0, 4.0]];
+/// let k = mx::random::key(0);
+/// let x = mx::random::multivariate_normal(&mean, &cov, &[2000], mx::float32, Some(&k))?;
+/// assert_eq!(x.shape(), &[2000, 2]);
+/// let m = mx::mean_axes(&x, 0, false)?.to_vec::<f32>()?;
+/// assert!((m[0] - 1.0).abs() < 0.1 && (m[1] + 1.0).abs() < 0.2);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn multivariate_normal(
+    mean: &Array,
+    cov: &Array,
+    shape: &[usize],
+    dtype: Dtype,
+    key: Option<&Array>,
+) -> Result<Array> {
+    let key = key_or_next(key)?;
+    let fail = |m: &str| Err(Error::value(format!("[multivariate_normal] {m}")));
+    if dtype != Dtype::Float32 {
+        return fail("dtype must be float32.");
+    }
+    if mean.ndim() < 1 {
+        return fail("mean must have at least one dimension.");
+    }
+    if cov.ndim() < 2 {
+        return fail("cov must have at least two dimensions.");
+    }
+    let n = mean.shape()[mean.ndim() - 1];
+    let (rows, cols) = (cov.shape()[cov.ndim() - 2], cov.shape()[cov.ndim() - 1]);
+    if rows != cols {
+        return fail("last two dimensions of cov must be equal.");
+    }
+    if n != cols {
+        return fail("mean and cov must have compatible shapes.");
+    }
+    let batch = ops::broadcast_shapes(&[
+        &cov.shape()[..cov.ndim() - 2],
+        &mean.shape()[..mean.ndim() - 1],
+    ])?;
+    let mut out_shape = ops::broadcast_shapes(&[&batch, shape])?;
+    out_shape.push(n);
+    // The covariance's symmetric square root: independent of the SVD's sign choices.
+    let usv = crate::linalg::svd(&ops::astype(cov, Dtype::Float32)?)?;
+    let root = ops::matmul(
+        &ops::multiply(&usv[0], &ops::expand_dims(&ops::sqrt(&usv[1])?, -2)?)?,
+        &usv[2],
+    )?;
+    let dims: Vec<isize> = out_shape.iter().map(|&d| d as isize).collect();
+    let z = normal_impl(&dims, dtype, None, None, &key)?;
+    let scaled = ops::squeeze(&ops::matmul(&ops::expand_dims(&z, -2)?, &root)?, Some(-2))?;
+    ops::add(mean, &scaled)
+}
+
 /// A random permutation of `0..n` (`uint32`; `mx.random.permutation(n)`): the order that
 /// sorts `n` random words.
 ///

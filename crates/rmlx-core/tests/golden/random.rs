@@ -67,6 +67,10 @@ fn dispatch(op: &str, ins: &[Operand], kw: &Value) -> mx::Result<Vec<Array>> {
             Some(&a(2)),
         )?,
         "gumbel" => r::gumbel(shape_kw(kw), dtype_kw(kw), Some(&a(0)))?,
+        "multivariate_normal" => {
+            let shape: Vec<usize> = shape_kw(kw).iter().map(|&d| d as usize).collect();
+            r::multivariate_normal(&a(0), &a(1), &shape, dtype_kw(kw), Some(&a(2)))?
+        }
         "laplace" => r::laplace(
             shape_kw(kw),
             dtype_kw(kw),
