@@ -142,9 +142,11 @@ struct Entry {
     end: usize,
 }
 
-/// Parses and checks the header: the tensors sorted by offset, the metadata and where the
-/// data section starts. Every range is checked against the bytes present.
-fn parse_header(bytes: &[u8]) -> Result<(Vec<Entry>, Vec<(String, String)>, usize)> {
+/// A checked header: the tensors sorted by offset, the metadata, where the data section starts.
+type Header = (Vec<Entry>, Vec<(String, String)>, usize);
+
+/// Parses and checks the header. Every range is checked against the bytes present.
+fn parse_header(bytes: &[u8]) -> Result<Header> {
     let len = bytes
         .get(..8)
         .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
