@@ -124,8 +124,11 @@ pub fn to_bytes(arrays: &[(&str, &Array)], metadata: &[(&str, &str)]) -> Result<
             serde_json::json!({"dtype": dtype, "shape": a.shape(), "data_offsets": [start, blob.len()]}),
         );
     }
-    let header = serde_json::to_vec(&Value::Object(header))
+    let mut header = serde_json::to_vec(&Value::Object(header))
         .map_err(|e| Error::runtime(format!("[save_safetensors] {e}")))?;
+    // Spaces pad the header so the data starts 8-byte aligned (as the safetensors library
+    // writes it): every tensor then suits its dtype's alignment and loads without a copy.
+    header.resize((8 + header.len()).next_multiple_of(8) - 8, b' ');
     let mut out = Vec::with_capacity(8 + header.len() + blob.len());
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(&header);
@@ -260,9 +263,9 @@ pub fn save_safetensors(
 
 /// Reads a safetensors file (MLX's `load` of a `.safetensors` file, with its metadata).
 ///
-/// The file is memory-mapped privately (copy-on-write): each tensor whose offset suits its
-/// dtype's alignment views the mapped pages directly, so loading copies nothing and pages are
-/// read from disk as they are first used (the kernel is asked to read ahead). A tensor at an
+/// The file is memory-mapped privately (copy-on-write) and read in at once: each tensor whose
+/// offset suits its dtype's alignment views the mapped pages directly, so loading copies
+/// nothing and the page cache holds the only copy of the data. A tensor at an
 /// unaligned offset is copied. The file must not be truncated while its arrays are alive (as
 /// with any memory-mapped file, that would fault).
 pub fn load_safetensors(path: impl AsRef<std::path::Path>) -> Result<SafeTensors> {
@@ -280,7 +283,9 @@ pub fn load_safetensors(path: impl AsRef<std::path::Path>) -> Result<SafeTensors
     }
     // SAFETY: a private copy-on-write mapping: writes through it never reach the file, and the
     // mapping lives as long as the buffers that point into it (they hold the Arc).
-    let mut map = unsafe { memmap2::MmapOptions::new().map_copy(&file) }.map_err(|e| {
+    // `populate`: the kernel reads the whole file ahead, in large sequential requests, and
+    // maps it at once; touching it page by page later would fault once per page.
+    let mut map = unsafe { memmap2::MmapOptions::new().populate().map_copy(&file) }.map_err(|e| {
         Error::runtime(format!(
             "[load_safetensors] Cannot map {}: {e}",
             path.display()
