@@ -285,12 +285,13 @@ pub fn load_safetensors(path: impl AsRef<std::path::Path>) -> Result<SafeTensors
     // mapping lives as long as the buffers that point into it (they hold the Arc).
     // `populate`: the kernel reads the whole file ahead, in large sequential requests, and
     // maps it at once; touching it page by page later would fault once per page.
-    let mut map = unsafe { memmap2::MmapOptions::new().populate().map_copy(&file) }.map_err(|e| {
-        Error::runtime(format!(
-            "[load_safetensors] Cannot map {}: {e}",
-            path.display()
-        ))
-    })?;
+    let mut map =
+        unsafe { memmap2::MmapOptions::new().populate().map_copy(&file) }.map_err(|e| {
+            Error::runtime(format!(
+                "[load_safetensors] Cannot map {}: {e}",
+                path.display()
+            ))
+        })?;
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::WillNeed);
     let (entries, metadata, data_start) = parse_header(&map)?;
