@@ -654,6 +654,11 @@ pub fn pinv(a: &Array) -> Result<Array> {
 fn validate_eig(a: &Array, name: &str) -> Result<()> {
     let prefix = format!("[linalg::{name}]");
     check_float_or_complex(a.dtype(), &prefix)?;
+    check_square_matrices(a, &prefix)
+}
+
+/// MLX's checks for ops on (batches of) square matrices: rank >= 2, last two sides equal.
+fn check_square_matrices(a: &Array, prefix: &str) -> Result<()> {
     if a.ndim() < 2 {
         return Err(Error::value(format!(
             "{prefix} Arrays must have >= 2 dimensions. Received array with {} dimensions.",
@@ -992,18 +997,7 @@ fn validate_det(a: &Array, prefix: &str) -> Result<()> {
             "{prefix} Complex inputs are not supported."
         )));
     }
-    if a.ndim() < 2 {
-        return Err(Error::value(format!(
-            "{prefix} Arrays must have >= 2 dimensions. Received array with {} dimensions.",
-            a.ndim()
-        )));
-    }
-    if !is_square(a) {
-        return Err(Error::value(format!(
-            "{prefix} Only defined for square matrices."
-        )));
-    }
-    Ok(())
+    check_square_matrices(a, prefix)
 }
 
 /// The determinant of matrices up to 3 x 3, by cofactor expansion (MLX's small path).
