@@ -193,48 +193,25 @@ pub(crate) fn svd<T: Real>(a: &Array, uv: bool, outputs: &[OutputSpec]) -> Resul
         let (m, n) = x.shape();
         let k = m.min(n);
         let mut s = Diag::<T>::zeros(k);
-        if !uv {
-            if k > 0 {
-                let req = svd_scratch::<T>(
-                    m,
-                    n,
-                    ComputeSvdVectors::No,
-                    ComputeSvdVectors::No,
-                    par,
-                    Default::default(),
-                );
-                let mut buf = MemBuffer::new(req);
-                svd(
-                    x,
-                    s.as_mut(),
-                    None,
-                    None,
-                    par,
-                    MemStack::new(&mut buf),
-                    Default::default(),
-                )
-                .map_err(svd_error)?;
-            }
-            let sv: Vec<T> = (0..k).map(|i| s[i]).collect();
-            return Ok((Vec::new(), sv, Vec::new()));
-        }
-        let mut u = Mat::<T>::identity(m, m);
-        let mut v = Mat::<T>::identity(n, n);
+        // Without vectors, U and V stay empty and faer skips computing them.
+        let (mut u, mut v) = if uv {
+            (Mat::<T>::identity(m, m), Mat::<T>::identity(n, n))
+        } else {
+            (Mat::<T>::zeros(0, 0), Mat::<T>::zeros(0, 0))
+        };
         if k > 0 {
-            let req = svd_scratch::<T>(
-                m,
-                n,
-                ComputeSvdVectors::Full,
-                ComputeSvdVectors::Full,
-                par,
-                Default::default(),
-            );
+            let mode = if uv {
+                ComputeSvdVectors::Full
+            } else {
+                ComputeSvdVectors::No
+            };
+            let req = svd_scratch::<T>(m, n, mode, mode, par, Default::default());
             let mut buf = MemBuffer::new(req);
             svd(
                 x,
                 s.as_mut(),
-                Some(u.as_mut()),
-                Some(v.as_mut()),
+                uv.then(|| u.as_mut()),
+                uv.then(|| v.as_mut()),
                 par,
                 MemStack::new(&mut buf),
                 Default::default(),
@@ -242,6 +219,9 @@ pub(crate) fn svd<T: Real>(a: &Array, uv: bool, outputs: &[OutputSpec]) -> Resul
             .map_err(svd_error)?;
         }
         let sv: Vec<T> = (0..k).map(|i| s[i]).collect();
+        if !uv {
+            return Ok((Vec::new(), sv, Vec::new()));
+        }
         Ok((row_major(u.as_ref()), sv, row_major(v.as_ref().transpose())))
     })?;
     let mut us = Vec::with_capacity(parts.len());

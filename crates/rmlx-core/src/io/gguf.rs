@@ -695,11 +695,11 @@ pub fn save_gguf(
     metadata: &[(&str, GgufValue)],
 ) -> Result<()> {
     let bytes = to_gguf_bytes(arrays, metadata)?;
-    let path = super::npz::with_suffix(path.as_ref(), ".gguf");
-    super::npz::write_file(&path, &bytes, "save_gguf")
+    let path = super::with_suffix(path.as_ref(), ".gguf");
+    super::write_file(&path, &bytes, "save_gguf")
 }
 
 /// Reads a GGUF file (MLX's `load` of a `.gguf` file, with its metadata).
 pub fn load_gguf(path: impl AsRef<Path>) -> Result<Gguf> {
-    from_bytes(&super::npz::read_file(path.as_ref(), "load_gguf")?)
+    from_bytes(&super::read_file(path.as_ref(), "load_gguf")?)
 }

@@ -19,7 +19,7 @@ pub use safetensors::save_safetensors;
 
 use crate::array::Array;
 use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The row-major little-endian bytes of an array (evaluated first).
 pub(crate) fn array_bytes(a: &Array) -> Result<Vec<u8>> {
@@ -34,6 +34,28 @@ pub(crate) fn array_bytes(a: &Array) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::runtime("[save] An array's data is out of range."))
 }
 
+/// `path` with `suffix` appended unless it already ends with it (MLX's savers do this).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let s = path.as_os_str();
+    if s.to_string_lossy().ends_with(suffix) {
+        path.to_path_buf()
+    } else {
+        let mut s = s.to_os_string();
+        s.push(suffix);
+        PathBuf::from(s)
+    }
+}
+
+pub(crate) fn write_file(path: &Path, bytes: &[u8], op: &str) -> Result<()> {
+    std::fs::write(path, bytes)
+        .map_err(|e| Error::runtime(format!("[{op}] Cannot write {}: {e}", path.display())))
+}
+
+pub(crate) fn read_file(path: &Path, op: &str) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| Error::value(format!("[{op}] Failed to open {}: {e}", path.display())))
+}
+
 /// Writes `a` to an `.npy` file (MLX's `save`; `.npy` is appended to the path when missing).
 ///
 /// ```
@@ -46,7 +68,7 @@ pub(crate) fn array_bytes(a: &Array) -> Result<Vec<u8>> {
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn save(path: impl AsRef<Path>, a: &Array) -> Result<()> {
-    npy::save(npz::with_suffix(path.as_ref(), ".npy"), a)
+    npy::save(with_suffix(path.as_ref(), ".npy"), a)
 }
 
 /// What [`load`] read: one array (`.npy`) or named arrays (the other formats).

@@ -200,24 +200,12 @@ pub fn to_npy_bytes(a: &Array) -> Result<Vec<u8>> {
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn save(path: impl AsRef<std::path::Path>, a: &Array) -> Result<()> {
-    let bytes = to_npy_bytes(a)?;
-    std::fs::write(path.as_ref(), bytes).map_err(|e| {
-        Error::runtime(format!(
-            "[save] Cannot write {}: {e}",
-            path.as_ref().display()
-        ))
-    })
+    super::write_file(path.as_ref(), &to_npy_bytes(a)?, "save")
 }
 
 /// Reads an `.npy` file (MLX's `load` of a `.npy` file).
 pub fn load(path: impl AsRef<std::path::Path>) -> Result<Array> {
-    let bytes = std::fs::read(path.as_ref()).map_err(|e| {
-        Error::runtime(format!(
-            "[load] Cannot read {}: {e}",
-            path.as_ref().display()
-        ))
-    })?;
-    parse_npy(&bytes)
+    parse_npy(&super::read_file(path.as_ref(), "load")?)
 }
 
 /// An array of `dtype` and `shape` from little-endian bytes (exactly `size * itemsize`).

@@ -3,9 +3,10 @@
 
 use super::npy::{parse_npy, to_npy_bytes};
 use super::zip;
+use super::{read_file, with_suffix, write_file};
 use crate::array::Array;
 use crate::error::{Error, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The bytes of an `.npz` archive holding `arrays` (entry `name.npy` for each), deflated when
 /// `compress` is set.
@@ -41,28 +42,6 @@ pub fn parse_npz(bytes: &[u8]) -> Result<Vec<(String, Array)>> {
             Ok((key, parse_npy(&e.data)?))
         })
         .collect()
-}
-
-/// `path` with `suffix` appended unless it already ends with it (MLX's savers do this).
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let s = path.as_os_str();
-    if s.to_string_lossy().ends_with(suffix) {
-        path.to_path_buf()
-    } else {
-        let mut s = s.to_os_string();
-        s.push(suffix);
-        PathBuf::from(s)
-    }
-}
-
-pub(crate) fn write_file(path: &Path, bytes: &[u8], op: &str) -> Result<()> {
-    std::fs::write(path, bytes)
-        .map_err(|e| Error::runtime(format!("[{op}] Cannot write {}: {e}", path.display())))
-}
-
-pub(crate) fn read_file(path: &Path, op: &str) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| Error::value(format!("[{op}] Failed to open {}: {e}", path.display())))
 }
 
 /// Writes `arrays` to an uncompressed `.npz` file (MLX's `savez`; `.npz` is appended to the

@@ -257,8 +257,8 @@ pub fn save_safetensors(
     metadata: &[(&str, &str)],
 ) -> Result<()> {
     let bytes = to_bytes(arrays, metadata)?;
-    let path = super::npz::with_suffix(path.as_ref(), ".safetensors");
-    super::npz::write_file(&path, &bytes, "save_safetensors")
+    let path = super::with_suffix(path.as_ref(), ".safetensors");
+    super::write_file(&path, &bytes, "save_safetensors")
 }
 
 /// Reads a safetensors file (MLX's `load` of a `.safetensors` file, with its metadata).

@@ -64,7 +64,7 @@ fn vmap_front(
 }
 
 /// The inverse of square matrices (`tri`: of the lower or `upper` triangle).
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Inverse {
     pub(crate) tri: bool,
     pub(crate) upper: bool,
@@ -89,11 +89,7 @@ impl Primitive for Inverse {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let p = Inverse {
-            tri: self.tri,
-            upper: self.upper,
-        };
-        vmap_front(p, inputs, axes, outputs)
+        vmap_front(self.clone(), inputs, axes, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -104,7 +100,7 @@ impl Primitive for Inverse {
 }
 
 /// The Cholesky factor, lower or `upper`.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Cholesky {
     pub(crate) upper: bool,
 }
@@ -127,7 +123,7 @@ impl Primitive for Cholesky {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        vmap_front(Cholesky { upper: self.upper }, inputs, axes, outputs)
+        vmap_front(self.clone(), inputs, axes, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -140,7 +136,7 @@ impl Primitive for Cholesky {
 /// The thin QR factorisation: outputs `[Q, R]`.
 // MLX's name (export files and printed graphs use it).
 #[allow(clippy::upper_case_acronyms)]
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct QRF;
 
 impl Primitive for QRF {
@@ -159,7 +155,7 @@ impl Primitive for QRF {
 /// The singular value decomposition: outputs `[U, S, Vt]`, or `[S]` without `compute_uv`.
 // MLX's name (export files and printed graphs use it).
 #[allow(clippy::upper_case_acronyms)]
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SVD {
     pub(crate) compute_uv: bool,
 }
@@ -182,10 +178,7 @@ impl Primitive for SVD {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let p = SVD {
-            compute_uv: self.compute_uv,
-        };
-        vmap_front(p, inputs, axes, outputs)
+        vmap_front(self.clone(), inputs, axes, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -194,7 +187,7 @@ impl Primitive for SVD {
 
 /// The eigendecomposition of symmetric matrices read from the `"L"` or `"U"` triangle:
 /// outputs `[w]` or `[w, V]`.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Eigh {
     pub(crate) uplo: String,
     pub(crate) compute_eigenvectors: bool,
@@ -220,11 +213,7 @@ impl Primitive for Eigh {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let p = Eigh {
-            uplo: self.uplo.clone(),
-            compute_eigenvectors: self.compute_eigenvectors,
-        };
-        vmap_front(p, inputs, axes, outputs)
+        vmap_front(self.clone(), inputs, axes, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -241,7 +230,7 @@ impl Primitive for Eigh {
 
 /// The eigendecomposition of general square matrices (complex64 results): outputs `[w]` or
 /// `[w, V]`.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Eig {
     pub(crate) compute_eigenvectors: bool,
 }
@@ -264,10 +253,7 @@ impl Primitive for Eig {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let p = Eig {
-            compute_eigenvectors: self.compute_eigenvectors,
-        };
-        vmap_front(p, inputs, axes, outputs)
+        vmap_front(self.clone(), inputs, axes, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
@@ -286,7 +272,7 @@ impl Primitive for Eig {
 /// [`lapack::lu`]).
 // MLX's name (export files and printed graphs use it).
 #[allow(clippy::upper_case_acronyms)]
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LUF;
 
 impl Primitive for LUF {
