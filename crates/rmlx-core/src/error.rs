@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Type,
     /// An index out of range.
     Index,
+    /// A missing key (Python's `KeyError`: freezing a member a module lacks).
+    Key,
     /// A failure while computing: allocation, a kernel error, a transform not supported yet.
     Runtime,
 }
@@ -54,6 +56,10 @@ impl Error {
     /// A [`ErrorKind::Index`] error.
     pub fn index(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Index, message)
+    }
+    /// A [`ErrorKind::Key`] error.
+    pub fn key(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Key, message)
     }
     /// A [`ErrorKind::Runtime`] error.
     pub fn runtime(message: impl Into<String>) -> Self {

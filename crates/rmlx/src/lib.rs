@@ -24,3 +24,23 @@ pub mod core {
 pub mod utils {
     pub use rmlx_core::tree::*;
 }
+
+/// `mlx.nn`: the `Module` system (`#[derive(Module)]`), layers, and `value_and_grad` for
+/// models.
+///
+/// ```
+/// use rmlx::{core as mx, nn::{self, Forward, Module}};
+///
+/// #[derive(Clone, nn::Module)]
+/// struct Model {
+///     proj: nn::Linear,
+/// }
+///
+/// let m = Model { proj: nn::Linear::new(4, 2)? };
+/// assert_eq!(m.proj.forward(&mx::zeros(&[1, 4], mx::float32)?)?.shape(), &[1, 2]);
+/// assert_eq!(m.to_string(), "Model(\n  (proj): Linear(input_dims=4, output_dims=2, bias=True)\n)");
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub mod nn {
+    pub use rmlx_nn::*;
+}

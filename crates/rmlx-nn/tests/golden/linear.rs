@@ -1,0 +1,59 @@
+//! Identity, Linear, Sequential, and freezing in the parameter trees.
+
+use crate::common::*;
+use rmlx_nn::core::{self as mx, Error, Result};
+use rmlx_nn::{self as nn, FreezeOptions, Module};
+use serde_json::Value;
+
+fn linear(spec: &Value) -> Result<nn::Linear> {
+    let dims = spec.as_array().ok_or_else(|| Error::value("spec"))?;
+    nn::Linear::with_bias(
+        dims[0].as_u64().unwrap() as usize,
+        dims[1].as_u64().unwrap() as usize,
+        dims[2].as_bool().unwrap(),
+    )
+}
+
+fn build(case: &Value) -> Result<UnderTest> {
+    match case["layer"].as_str().unwrap() {
+        "Linear" => {
+            let mut l = nn::Linear::with_bias(
+                kw_usize(case, "input_dims").unwrap(),
+                kw_usize(case, "output_dims").unwrap(),
+                kw_bool(case, "bias").unwrap(),
+            )?;
+            if kw_str(case, "dtype") == Some("float16") {
+                l.set_dtype(mx::float16, None)?;
+            }
+            Ok(unary(l))
+        }
+        "Identity" => Ok(unary(nn::Identity::new())),
+        "Sequential" => {
+            let mut seq = nn::Sequential::new();
+            for spec in case["kwargs"]["layers"].as_array().unwrap() {
+                seq.layers.push(if spec.is_null() {
+                    Box::new(nn::Identity::new())
+                } else {
+                    Box::new(linear(spec)?)
+                });
+            }
+            if let Some(frozen) = kw_usizes(case, "freeze") {
+                for i in frozen {
+                    seq.layers[i].freeze(&FreezeOptions::default())?;
+                }
+            }
+            if let Some(keys) = case["kwargs"].get("freeze_keys").and_then(Value::as_array) {
+                seq.freeze(&FreezeOptions::keys(
+                    keys.iter().map(|k| k.as_str().unwrap()),
+                ))?;
+            }
+            Ok(unary(seq))
+        }
+        other => Err(Error::value(format!("unknown layer {other}"))),
+    }
+}
+
+#[test]
+fn linear_family_matches_mlx() {
+    check_family("nn_linear", &build);
+}
