@@ -11,7 +11,8 @@
 //!
 //! Attributes:
 //! - on the struct: `#[module(name = "MLP")]` (the printed class name, default the struct's
-//!   name), `#[module(repr = path::to::fn)]` (a `fn(&Self) -> String` giving the text printed
+//!   name), `#[module(name_fn = path::to::fn)]` (a `fn(&Self) -> &'static str`, for a layer
+//!   whose printed class changes, e.g. a Linear quantized in place), `#[module(repr = path::to::fn)]` (a `fn(&Self) -> String` giving the text printed
 //!   inside the parentheses, MLX's `_extra_repr`), `#[module(quantize = path::to::fn)]` (a
 //!   `fn(&mut Self, &QuantizeOptions) -> Result<bool>` that quantizes the layer in place);
 //! - on a field: `#[module(skip)]`, `#[module(key = "self")]` (another key, e.g. a Rust
@@ -33,6 +34,7 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
 
 struct StructAttrs {
     name: Option<String>,
+    name_fn: Option<syn::Path>,
     repr: Option<syn::Path>,
     quantize: Option<syn::Path>,
 }
@@ -40,6 +42,7 @@ struct StructAttrs {
 fn struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
     let mut out = StructAttrs {
         name: None,
+        name_fn: None,
         repr: None,
         quantize: None,
     };
@@ -47,13 +50,15 @@ fn struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
                 out.name = Some(meta.value()?.parse::<LitStr>()?.value());
+            } else if meta.path.is_ident("name_fn") {
+                out.name_fn = Some(meta.value()?.parse::<syn::Path>()?);
             } else if meta.path.is_ident("repr") {
                 out.repr = Some(meta.value()?.parse::<syn::Path>()?);
             } else if meta.path.is_ident("quantize") {
                 out.quantize = Some(meta.value()?.parse::<syn::Path>()?);
             } else {
                 return Err(
-                    meta.error("expected `name = \"..\"`, `repr = path` or `quantize = path`")
+                    meta.error("expected `name = \"..\"`, `name_fn`, `repr` or `quantize = path`")
                 );
             }
             Ok(())
@@ -239,10 +244,14 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         },
         None => quote! {},
     };
+    let type_name = match &attrs.name_fn {
+        Some(p) => quote! { #p(self) },
+        None => quote! { #name },
+    };
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
     Ok(quote! {
         impl #impl_g #nn::Module for #ident #ty_g #where_g {
-            fn type_name(&self) -> &str { #name }
+            fn type_name(&self) -> &str { #type_name }
             fn members(&self) -> Vec<(String, #nn::Member<'_>)> {
                 let mut out = Vec::new();
                 #(#members)*

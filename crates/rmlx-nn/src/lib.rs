@@ -34,6 +34,7 @@ pub use rmlx_derive::Module;
 
 pub mod layers;
 pub mod module;
+pub mod quantize;
 pub mod value_and_grad;
 
 pub use layers::*;
@@ -42,4 +43,5 @@ pub use module::{
     ModuleState, ModuleValue, QuantizeOptions, flat_parameters, trainable_parameter_filter,
     valid_parameter_filter,
 };
+pub use quantize::{ClassPredicate, quantize};
 pub use value_and_grad::{LossOutput, value_and_grad, with_parameters};

@@ -310,15 +310,15 @@ impl Clone for Box<dyn Module> {
 }
 
 /// Options of `nn::quantize` and of each layer's `to_quantized` (MLX's `group_size`, `bits`,
-/// `mode`).
+/// `mode`; `None` takes the mode's default, as in MLX).
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantizeOptions {
     /// Elements sharing one scale (MLX's default 64 for "affine").
     pub group_size: Option<usize>,
     /// Bits per element (MLX's default 4 for "affine").
     pub bits: Option<usize>,
-    /// "affine", "mxfp4", "mxfp8" or "nvfp4".
-    pub mode: String,
+    /// The quantization mode.
+    pub mode: mx::QuantMode,
 }
 
 impl Default for QuantizeOptions {
@@ -326,7 +326,7 @@ impl Default for QuantizeOptions {
         QuantizeOptions {
             group_size: None,
             bits: None,
-            mode: "affine".to_string(),
+            mode: mx::QuantMode::Affine,
         }
     }
 }

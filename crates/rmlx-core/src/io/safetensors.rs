@@ -261,6 +261,28 @@ pub fn save_safetensors(
     super::write_file(&path, &bytes, "save_safetensors")
 }
 
+/// Reads the whole mapping in at once, in large sequential requests, and maps its pages
+/// read-only: the pages stay the page cache's (a write later copies just the page written).
+/// `MAP_POPULATE` is not used: on a writable private mapping it faults every page for writing,
+/// which copies the whole file.
+fn populate_for_reading(map: &memmap2::MmapMut) {
+    #[cfg(unix)]
+    {
+        let _ = map.advise(memmap2::Advice::Sequential);
+        let _ = map.advise(memmap2::Advice::WillNeed);
+    }
+    #[cfg(target_os = "linux")]
+    if map.advise(memmap2::Advice::PopulateRead).is_ok() {
+        return;
+    }
+    // Older kernels: one read per page does the same.
+    let mut sum = 0u8;
+    for page in map.chunks(4096) {
+        sum = sum.wrapping_add(page[0]);
+    }
+    std::hint::black_box(sum);
+}
+
 /// Reads a safetensors file (MLX's `load` of a `.safetensors` file, with its metadata).
 ///
 /// The file is memory-mapped privately (copy-on-write) and read in at once: each tensor whose
@@ -283,17 +305,13 @@ pub fn load_safetensors(path: impl AsRef<std::path::Path>) -> Result<SafeTensors
     }
     // SAFETY: a private copy-on-write mapping: writes through it never reach the file, and the
     // mapping lives as long as the buffers that point into it (they hold the Arc).
-    // `populate`: the kernel reads the whole file ahead, in large sequential requests, and
-    // maps it at once; touching it page by page later would fault once per page.
-    let mut map =
-        unsafe { memmap2::MmapOptions::new().populate().map_copy(&file) }.map_err(|e| {
-            Error::runtime(format!(
-                "[load_safetensors] Cannot map {}: {e}",
-                path.display()
-            ))
-        })?;
-    #[cfg(unix)]
-    let _ = map.advise(memmap2::Advice::WillNeed);
+    let mut map = unsafe { memmap2::MmapOptions::new().map_copy(&file) }.map_err(|e| {
+        Error::runtime(format!(
+            "[load_safetensors] Cannot map {}: {e}",
+            path.display()
+        ))
+    })?;
+    populate_for_reading(&map);
     let (entries, metadata, data_start) = parse_header(&map)?;
     let base = map.as_mut_ptr();
     let map: std::sync::Arc<dyn Send + Sync> = std::sync::Arc::new(map);

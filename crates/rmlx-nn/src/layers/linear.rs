@@ -1,7 +1,7 @@
 //! `Identity`, `Linear` (and later `Bilinear`).
 
 use crate::core::{self as mx, Array, Error, Result};
-use crate::{Forward, ModuleState};
+use crate::{Forward, ModuleState, QuantizeOptions};
 
 /// Returns its input (MLX's `nn.Identity`).
 ///
@@ -32,6 +32,11 @@ impl Forward for Identity {
 /// `y = x W^T + b` (MLX's `nn.Linear`): `weight` is `(output_dims, input_dims)`, both
 /// initialised from `U(-1/sqrt(input_dims), 1/sqrt(input_dims))` as in MLX.
 ///
+/// A `Linear` can also be quantized in place ([`Linear::quantize`], what `nn::quantize`
+/// does): it then holds MLX's `QuantizedLinear` parameters (`weight` packed, `scales`,
+/// `biases`, `bias`), prints and multiplies as `QuantizedLinear`, and its quantized arrays
+/// are frozen, as MLX's are.
+///
 /// ```
 /// use rmlx_nn::{self as nn, Forward, Module};
 /// use rmlx_nn::core as mx;
@@ -42,14 +47,53 @@ impl Forward for Identity {
 /// # Ok::<(), mx::Error>(())
 /// ```
 #[derive(Clone, Debug, crate::Module)]
-#[module(repr = Linear::describe)]
+#[module(name_fn = Linear::class_name, repr = Linear::describe, quantize = Linear::quantize_with)]
 pub struct Linear {
-    /// `(output_dims, input_dims)`.
+    /// `(output_dims, input_dims)`; packed `uint32` `(output_dims, input_dims * bits / 32)`
+    /// when quantized.
     pub weight: Array,
+    /// The quantization scales (quantized only).
+    pub scales: Option<Array>,
+    /// The quantization biases (quantized with the affine mode only).
+    pub biases: Option<Array>,
     /// `(output_dims,)`, absent without bias.
     pub bias: Option<Array>,
+    #[module(skip)]
+    quantization: Option<Quantization>,
     state: ModuleState,
 }
+
+/// How a quantized layer's weight is packed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quantization {
+    /// Elements per scale.
+    pub group_size: usize,
+    /// Bits per element.
+    pub bits: usize,
+    /// The mode.
+    pub mode: mx::QuantMode,
+}
+
+impl Quantization {
+    /// The options resolved with the mode's defaults (MLX's `_defaults_for_mode`).
+    pub fn resolve(options: &QuantizeOptions) -> Self {
+        let mode = options.mode;
+        Quantization {
+            group_size: options.group_size.unwrap_or(mode.default_group_size()),
+            bits: options.bits.unwrap_or(mode.default_bits()),
+            mode,
+        }
+    }
+
+    /// `w` quantized: (packed weight, scales, biases).
+    pub fn quantize(&self, w: &Array) -> Result<(Array, Array, Option<Array>)> {
+        mx::quantize(w, Some(self.group_size), Some(self.bits), self.mode)
+    }
+}
+
+/// MLX's `nn.QuantizedLinear`: in rmlx a [`Linear`] in quantized form
+/// ([`Linear::quantized`], [`Linear::to_quantized`]).
+pub type QuantizedLinear = Linear;
 
 impl Linear {
     /// A linear layer with a bias.
@@ -73,11 +117,7 @@ impl Linear {
         } else {
             None
         };
-        Ok(Linear {
-            weight,
-            bias,
-            state: ModuleState::default(),
-        })
+        Self::from_weights(weight, bias)
     }
 
     /// A layer holding the given arrays (`weight` `(out, in)`, `bias` `(out,)`).
@@ -99,28 +139,144 @@ impl Linear {
         }
         Ok(Linear {
             weight,
+            scales: None,
+            biases: None,
             bias,
+            quantization: None,
             state: ModuleState::default(),
         })
     }
 
+    /// MLX's `QuantizedLinear(input_dims, output_dims, bias, group_size, bits, mode)`: a
+    /// randomly initialised weight, quantized; a zero bias; every parameter frozen.
+    ///
+    /// ```
+    /// use rmlx_nn::{self as nn, Forward, Module, QuantizeOptions};
+    /// use rmlx_nn::core as mx;
+    /// let q = nn::Linear::quantized(64, 8, true, &QuantizeOptions::default())?;
+    /// assert_eq!(q.weight.shape(), &[8, 8]);
+    /// assert_eq!(q.to_string(),
+    ///     "QuantizedLinear(input_dims=64, output_dims=8, bias=True, group_size=64, bits=4, mode=affine)");
+    /// assert_eq!(q.forward(&mx::ones(&[2, 64], mx::float32)?)?.shape(), &[2, 8]);
+    /// assert!(nn::flat_parameters(&q.trainable_parameters()?).is_empty());
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn quantized(
+        input_dims: usize,
+        output_dims: usize,
+        bias: bool,
+        options: &QuantizeOptions,
+    ) -> Result<Self> {
+        let mut layer = Self::with_bias(input_dims, output_dims, false)?;
+        layer.quantize(options)?;
+        if bias {
+            layer.bias = Some(mx::zeros(&[output_dims], mx::float32)?);
+            layer.state.no_grad.insert("bias".to_string());
+        }
+        Ok(layer)
+    }
+
+    /// A quantized copy (MLX's `to_quantized` / `QuantizedLinear.from_linear`): the weight
+    /// quantized and frozen, the bias kept (and trainable, as in MLX).
+    pub fn to_quantized(&self, options: &QuantizeOptions) -> Result<Self> {
+        let mut q = self.clone();
+        q.quantize(options)?;
+        Ok(q)
+    }
+
+    /// Quantizes this layer in place (see [`Linear::to_quantized`]); an error if it is
+    /// quantized already or the weight does not suit the options.
+    pub fn quantize(&mut self, options: &QuantizeOptions) -> Result<()> {
+        if self.quantization.is_some() {
+            return Err(Error::value(
+                "[QuantizedLinear] The layer is quantized already.",
+            ));
+        }
+        let q = Quantization::resolve(options);
+        let (w, scales, biases) = q.quantize(&self.weight)?;
+        self.weight = w;
+        self.scales = Some(scales);
+        let mut frozen = vec!["weight", "scales"];
+        if biases.is_some() {
+            frozen.push("biases");
+        }
+        self.biases = biases;
+        self.quantization = Some(q);
+        self.state
+            .no_grad
+            .extend(frozen.into_iter().map(String::from));
+        Ok(())
+    }
+
+    /// How the weight is packed, when quantized.
+    pub fn quantization(&self) -> Option<Quantization> {
+        self.quantization
+    }
+
+    /// `nn::quantize`'s hook: a layer quantized already is left alone (it has no
+    /// `to_quantized` in MLX).
+    fn quantize_with(&mut self, options: &QuantizeOptions) -> Result<bool> {
+        if self.quantization.is_some() {
+            return Ok(false);
+        }
+        self.quantize(options).map(|()| true)
+    }
+
+    fn class_name(&self) -> &'static str {
+        if self.quantization.is_some() {
+            "QuantizedLinear"
+        } else {
+            "Linear"
+        }
+    }
+
     fn describe(&self) -> String {
         let s = self.weight.shape();
-        format!(
-            "input_dims={}, output_dims={}, bias={}",
-            s.get(1).copied().unwrap_or(0),
+        let (out_dims, mut in_dims) = (
             s.first().copied().unwrap_or(0),
-            if self.bias.is_some() { "True" } else { "False" }
-        )
+            s.get(1).copied().unwrap_or(0),
+        );
+        let bias = if self.bias.is_some() { "True" } else { "False" };
+        match &self.quantization {
+            None => format!("input_dims={in_dims}, output_dims={out_dims}, bias={bias}"),
+            Some(q) => {
+                in_dims = in_dims * 32 / q.bits;
+                format!(
+                    "input_dims={in_dims}, output_dims={out_dims}, bias={bias}, group_size={}, \
+                     bits={}, mode={}",
+                    q.group_size, q.bits, q.mode
+                )
+            }
+        }
     }
 }
 
 impl Forward for Linear {
     fn forward(&self, x: &Array) -> Result<Array> {
-        let wt = self.weight.transpose()?;
-        match &self.bias {
-            Some(b) => mx::addmm(b, x, &wt, 1.0, 1.0),
-            None => mx::matmul(x, &wt),
+        match (&self.quantization, &self.scales) {
+            (Some(q), Some(scales)) => {
+                let y = mx::quantized_matmul(
+                    x,
+                    &self.weight,
+                    scales,
+                    self.biases.as_ref(),
+                    true,
+                    Some(q.group_size),
+                    Some(q.bits),
+                    q.mode,
+                )?;
+                match &self.bias {
+                    Some(b) => mx::add(&y, b),
+                    None => Ok(y),
+                }
+            }
+            _ => {
+                let wt = self.weight.transpose()?;
+                match &self.bias {
+                    Some(b) => mx::addmm(b, x, &wt, 1.0, 1.0),
+                    None => mx::matmul(x, &wt),
+                }
+            }
         }
     }
 }

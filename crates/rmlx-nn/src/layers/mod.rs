@@ -4,4 +4,4 @@ pub mod containers;
 pub mod linear;
 
 pub use containers::{Forward, ForwardClone, Sequential};
-pub use linear::{Identity, Linear};
+pub use linear::{Identity, Linear, Quantization, QuantizedLinear};
