@@ -38,4 +38,35 @@ seq = nn.Sequential(nn.Linear(2, 4), nn.Linear(4, 4))
 seq.freeze(keys=["bias"])
 g.layer("sequential_biases_frozen", seq, {"layers": [[2, 4, True], [4, 4, True]], "freeze_keys": ["bias"]},
         [randn((3, 2), seed=9)])
+
+# Quantized: MLX's QuantizedLinear, Linear.to_quantized, nn.quantize with a predicate.
+for i, (din, dout, bias, gs, bits, mode) in enumerate([
+    (64, 16, True, None, None, "affine"), (64, 8, False, 32, 8, "affine"),
+    (128, 4, True, 128, 2, "affine"), (64, 4, True, 32, 3, "affine"),
+    (64, 4, False, 64, 5, "affine"), (64, 4, True, 32, 6, "affine"),
+    (64, 8, True, None, None, "mxfp4"), (64, 8, True, None, None, "nvfp4"),
+    (64, 8, False, None, None, "mxfp8"),
+]):
+    mx.random.seed(20 + i)
+    layer = nn.QuantizedLinear(din, dout, bias, gs, bits, mode=mode)
+    if bias:
+        layer.bias = mx.random.normal((dout,))  # a non-zero bias shows in the output
+    g.layer(f"quantized_linear_{din}x{dout}_{mode}_g{gs}_b{bits}_bias{bias}", layer,
+            {"input_dims": din, "output_dims": dout, "bias": bias, "group_size": gs, "bits": bits,
+             "mode": mode}, [randn((3, din), seed=30 + i)],
+            rtol=1e-4, atol=1e-4, why="quantized products accumulate in another order")
+mx.random.seed(40)
+lin = nn.Linear(64, 8)
+g.layer("linear_to_quantized_g32_b4", lin.to_quantized(group_size=32, bits=4),
+        {"input_dims": 64, "output_dims": 8, "bias": True, "group_size": 32, "bits": 4,
+         "mode": "affine", "from_linear": True}, [randn((2, 64), seed=41)],
+        rtol=1e-4, atol=1e-4, why="quantized products accumulate in another order")
+mx.random.seed(42)
+seq = nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 8))
+nn.quantize(seq, group_size=32, bits=8, class_predicate=lambda p, m: p != "layers.1")
+g.layer("sequential_quantize_all_but_last", seq,
+        {"layers": [[64, 64, True], [64, 8, True]], "quantize": {"group_size": 32, "bits": 8,
+                                                                 "skip": "layers.1"}},
+        [randn((2, 64), seed=43)], rtol=1e-4, atol=1e-4,
+        why="quantized products accumulate in another order")
 g.save()

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use rmlx_nn::core::{self as mx, Error, Result};
-use rmlx_nn::{self as nn, FreezeOptions, Module};
+use rmlx_nn::{self as nn, FreezeOptions, Module, QuantizeOptions};
 use serde_json::Value;
 
 fn linear(spec: &Value) -> Result<nn::Linear> {
@@ -27,6 +27,25 @@ fn build(case: &Value) -> Result<UnderTest> {
             }
             Ok(unary(l))
         }
+        "QuantizedLinear" => {
+            let opts = QuantizeOptions {
+                group_size: kw_usize(case, "group_size"),
+                bits: kw_usize(case, "bits"),
+                mode: kw_str(case, "mode").unwrap().parse()?,
+            };
+            let (din, dout, bias) = (
+                kw_usize(case, "input_dims").unwrap(),
+                kw_usize(case, "output_dims").unwrap(),
+                kw_bool(case, "bias").unwrap(),
+            );
+            if kw_bool(case, "from_linear") == Some(true) {
+                Ok(unary(
+                    nn::Linear::with_bias(din, dout, bias)?.to_quantized(&opts)?,
+                ))
+            } else {
+                Ok(unary(nn::Linear::quantized(din, dout, bias, &opts)?))
+            }
+        }
         "Identity" => Ok(unary(nn::Identity::new())),
         "Sequential" => {
             let mut seq = nn::Sequential::new();
@@ -46,6 +65,17 @@ fn build(case: &Value) -> Result<UnderTest> {
                 seq.freeze(&FreezeOptions::keys(
                     keys.iter().map(|k| k.as_str().unwrap()),
                 ))?;
+            }
+            if let Some(q) = case["kwargs"].get("quantize") {
+                let opts = QuantizeOptions {
+                    group_size: q["group_size"].as_u64().map(|v| v as usize),
+                    bits: q["bits"].as_u64().map(|v| v as usize),
+                    ..Default::default()
+                };
+                let skip = q["skip"].as_str().unwrap().to_string();
+                let o = opts.clone();
+                let pred = move |path: &str, _: &dyn Module| (path != skip).then(|| o.clone());
+                nn::quantize(&mut seq, &opts, Some(&pred))?;
             }
             Ok(unary(seq))
         }
