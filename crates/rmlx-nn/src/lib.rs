@@ -41,7 +41,7 @@ pub use layers::*;
 pub use module::{
     ArrayCell, FreezeOptions, Member, MemberFilter, MemberMut, Module, ModuleBase, ModuleSlot,
     ModuleState, ModuleValue, QuantizeOptions, flat_parameters, trainable_parameter_filter,
-    valid_parameter_filter,
+    valid_child_filter, valid_parameter_filter,
 };
 pub use quantize::{ClassPredicate, quantize};
-pub use value_and_grad::{LossOutput, value_and_grad, with_parameters};
+pub use value_and_grad::{LossOutput, checkpoint, value_and_grad, with_parameters};

@@ -372,6 +372,11 @@ pub fn valid_parameter_filter(_: &dyn Module, key: &str, value: &Member<'_>) -> 
     !matches!(value, Member::Other) && !key.starts_with('_')
 }
 
+/// MLX's `Module.valid_child_filter`: modules and containers (which may hold modules).
+pub fn valid_child_filter(_: &dyn Module, _: &str, value: &Member<'_>) -> bool {
+    matches!(value, Member::Module(_) | Member::List(_) | Member::Dict(_))
+}
+
 /// MLX's `Module.trainable_parameter_filter`: a valid parameter that is not frozen.
 pub fn trainable_parameter_filter(module: &dyn Module, key: &str, value: &Member<'_>) -> bool {
     valid_parameter_filter(module, key, value)

@@ -117,6 +117,44 @@ pub fn with_parameters<M: Module + Clone>(model: &M, parameters: &Tree) -> Resul
     Ok(m)
 }
 
+/// `f(model, args)` with gradient checkpointing over the model's trainable parameters and
+/// the arguments (MLX's `nn.utils.checkpoint(module, fn)`): its backward pass recomputes the
+/// forward pass instead of keeping the intermediate arrays alive, trading compute for memory.
+/// Call the returned function inside a loss, with the model that loss receives.
+///
+/// ```
+/// use rmlx_nn::{self as nn, Forward, Module};
+/// use rmlx_nn::core as mx;
+/// let layer = nn::Linear::from_weights(mx::array![[2.0f32]], None)?;
+/// let block = nn::checkpoint(|m: &nn::Linear, x: &[mx::Array]| Ok(vec![mx::tanh(&m.forward(&x[0])?)?]));
+/// let vg = nn::value_and_grad(move |m: &nn::Linear, x: &[mx::Array]| mx::sum(&block(m, x)?[0]));
+/// let (_, g) = vg(&layer, &[mx::array![[0.5f32]]])?;
+/// let t = 1f32.tanh();
+/// let dw = g.get("weight").unwrap().as_array().unwrap().to_vec::<f32>()?[0];
+/// assert!((dw - 0.5 * (1.0 - t * t)).abs() < 1e-6);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn checkpoint<M, F>(f: F) -> impl Fn(&M, &[Array]) -> Result<Vec<Array>>
+where
+    M: Module + Clone,
+    F: Fn(&M, &[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+{
+    let f = std::sync::Arc::new(f);
+    move |model: &M, args: &[Array]| {
+        let params = model.trainable_parameters()?;
+        let leaves = params.leaves();
+        let n = leaves.len();
+        let (model, f) = (model.clone(), f.clone());
+        let inner = mx::checkpoint(move |xs: &[Array]| {
+            let m = with_parameters(&model, &params.with_leaves(&mut xs[..n].iter().cloned())?)?;
+            f(&m, &xs[n..])
+        });
+        let mut inputs = leaves;
+        inputs.extend(args.iter().cloned());
+        inner(&inputs)
+    }
+}
+
 /// Copies the arrays of `src`'s cells into `dst`'s (two models of the same structure).
 fn copy_cells(dst: &dyn Module, src: &dyn Module) {
     let src_members = src.members();

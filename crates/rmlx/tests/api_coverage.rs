@@ -22,7 +22,7 @@ fn rust_sources(dir: &Path, out: &mut String) {
 }
 
 /// Whether the Rust item `detail` (`fn NAME`, `type NAME`, `const NAME`, `op TRAIT`,
-/// `macro NAME`) is defined in `src`.
+/// `macro NAME`, `method NAME`) is defined in `src`.
 fn defined(src: &str, detail: &str) -> bool {
     let Some((kind, name)) = detail.split_once(' ') else {
         return false;
@@ -47,6 +47,8 @@ fn defined(src: &str, detail: &str) -> bool {
                     .any(|l| l.contains("derive(") && l.contains(name))
         }
         "macro" => found(&format!("macro_rules! {name}")),
+        // A trait method (`fn NAME(` inside a trait or impl, without `pub`).
+        "method" => found(&format!("fn {name}(")) || found(&format!("fn {name}<")),
         _ => false,
     }
 }
