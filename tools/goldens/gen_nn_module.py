@@ -26,6 +26,13 @@ class Model(nn.Module):
         self.blocks = [Block(), Block()]
         self.head = nn.Linear(3, 1, bias=False)
 
+    def __call__(self, x):
+        # The same forward as tests/module_api.rs's `Model::forward`.
+        b0, b1 = self.blocks
+        h = b0.extra[0](b0.proj(x)) * b0.scale
+        h = b1.extra[0](h) + b1.table["a"](h) + b1.stats["m"].sum()
+        return self.head(h)
+
 
 def keys(tree):
     return [k for k, _ in tree_flatten(tree)]
@@ -92,6 +99,25 @@ m.train(False)
 out["training_after_eval"] = [v.training for v in m.modules()]
 m.blocks[1].train(True)
 out["training_after_block1_train"] = [v.training for v in m.modules()]
+
+# Interop: weights MLX saves load strictly into rmlx's Model and give MLX's outputs; files
+# rmlx wrote (RMLX_WRITE_NN_FILES=1 cargo test -p rmlx-nn --test module_api) load strictly in
+# MLX and give the outputs rmlx recorded beside them.
+mx.random.seed(3)
+m = Model()
+x = mx.random.normal((4, 2))
+m.save_weights(os.path.join(NN_DIR, "nn_module_mlx_weights.safetensors"))
+m.save_weights(os.path.join(NN_DIR, "nn_module_mlx_weights.npz"))
+mx.savez(os.path.join(NN_DIR, "nn_module_mlx_io.npz"), x=x, y=m(x))
+written = os.path.join(NN_DIR, "rmlx_written")
+if os.path.isdir(written):
+    io = mx.load(os.path.join(written, "io.npz"))
+    for ext in ["npz", "safetensors"]:
+        other = Model()
+        other.load_weights(os.path.join(written, f"weights.{ext}"), strict=True)
+        err = mx.abs(other(io["x"]) - io["y"]).max().item()
+        assert err < 1e-5, (ext, err)
+    print("rmlx-written weights load strictly in MLX and give rmlx's outputs")
 
 os.makedirs(NN_DIR, exist_ok=True)
 with open(os.path.join(NN_DIR, "nn_module.json"), "w") as f:

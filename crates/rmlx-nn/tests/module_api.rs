@@ -24,6 +24,27 @@ struct Model {
     head: nn::Linear,
 }
 
+impl Model {
+    /// The same forward as gen_nn_module.py's `Model.__call__`.
+    fn forward(&self, x: &Array) -> mx::Result<Array> {
+        use nn::Forward;
+        let (b0, b1) = (&self.blocks[0], &self.blocks[1]);
+        let extra0 = |b: &Block, h: &Array| -> mx::Result<Array> {
+            let l = b.extra[0]
+                .as_any()
+                .downcast_ref::<nn::Linear>()
+                .expect("Linear");
+            l.forward(h)
+        };
+        let h = mx::multiply(&extra0(b0, &b0.proj.forward(x)?)?, &b0.scale)?;
+        let h = mx::add(
+            &mx::add(&extra0(b1, &h)?, &b1.table["a"].forward(&h)?)?,
+            &mx::sum(&b1.stats["m"])?,
+        )?;
+        self.head.forward(&h)
+    }
+}
+
 fn block() -> Block {
     Block {
         proj: nn::Linear::new(2, 3).unwrap(),
@@ -429,4 +450,44 @@ fn freezing_own_parameters_without_state_is_a_clear_error() {
     };
     let err = b.freeze(&FreezeOptions::default()).unwrap_err();
     assert!(err.message().contains("ModuleState"), "{err}");
+}
+
+fn goldens_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens")
+}
+
+#[test]
+fn weights_saved_by_mlx_load_strictly_and_give_mlx_outputs() {
+    let dir = goldens_dir();
+    let io = mx::io::load(dir.join("nn_module_mlx_io.npz")).unwrap();
+    let (x, y) = (io.get("x").unwrap().clone(), io.get("y").unwrap().clone());
+    for ext in ["npz", "safetensors"] {
+        let mut m = model();
+        let path = dir.join(format!("nn_module_mlx_weights.{ext}"));
+        m.load_weights(path.to_str().unwrap(), true).unwrap();
+        let got = m.forward(&x).unwrap().to_vec::<f32>().unwrap();
+        for (a, b) in got.iter().zip(y.to_vec::<f32>().unwrap()) {
+            assert!((a - b).abs() < 1e-5, "{ext}: rmlx {a}, MLX {b}");
+        }
+    }
+}
+
+/// With RMLX_WRITE_NN_FILES=1, writes weight files and outputs for gen_nn_module.py to load
+/// in MLX (the reverse direction of the interop test).
+#[test]
+fn weights_saved_by_rmlx_for_mlx() {
+    if std::env::var("RMLX_WRITE_NN_FILES").is_err() {
+        return;
+    }
+    let dir = goldens_dir().join("rmlx_written");
+    std::fs::create_dir_all(&dir).unwrap();
+    mx::random::seed(9);
+    let m = model();
+    let x = mx::random::normal(&[4, 2], mx::float32, None).unwrap();
+    let y = m.forward(&x).unwrap();
+    mx::io::savez(dir.join("io.npz"), &[("x", &x), ("y", &y)]).unwrap();
+    for ext in ["npz", "safetensors"] {
+        m.save_weights(dir.join(format!("weights.{ext}")).to_str().unwrap())
+            .unwrap();
+    }
 }
