@@ -13,7 +13,12 @@ standard_normal, torch.randn, mx.random.normal) and, for MLX, qmm_4bit_b1 / qmm_
 affine, group 64, same shapes);
 svd_512 (full U and Vt of a 512 x 512 float32 matrix) and eigh_512 (eigenvalues and vectors of
 a symmetric 512 x 512 float32 matrix);
-fft_1m_c64 (fft of 2^20 complex64 points) and rfft2_1024 (rfft2 of a 1024x1024 float32).
+fft_1m_c64 (fft of 2^20 complex64 points) and rfft2_1024 (rfft2 of a 1024x1024 float32);
+for PyTorch and MLX, issue 6's layers forward + backward (gradients of the output's sum with
+respect to every parameter): lstm_fwd_bwd (LSTM input 64, hidden 128, seq 100, batch 32),
+transformer_layer_fwd_bwd (TransformerEncoderLayer d 256, 4 heads, MLP 1024 as MLX's default,
+no dropout, norm first as MLX's default, seq 128, batch 16) and conv_bn_relu_fwd_bwd (Conv2d 64->64 3x3 padding 1 +
+BatchNorm in training mode + ReLU, batch 32, 32x32).
 Each framework runs in its own process; median of about one second of calls after 2 warm-ups.
 The copy bandwidth probe (1 GiB, numpy, both threads of the machine counted as peers.py does)
 is recorded under "bandwidth" so add/multiply can be set against it.
@@ -100,6 +105,7 @@ def build(fw):
         w["fft_1m_c64"] = lambda: torch.fft.fft(tz)
         w["rfft2_1024"] = lambda: torch.fft.rfft2(timg)
         w["random_normal_16m"] = lambda: torch.randn(1 << 24)
+        w.update(torch_nn_workloads(torch, rng))
     elif fw == "mlx":
         import mlx.core as mx
         ma, mb = mx.array(a), mx.array(b)
@@ -132,6 +138,61 @@ def build(fw):
         mx.eval(mz, mimg)
         w["fft_1m_c64"] = lambda: mx.eval(mx.fft.fft(mz))
         w["rfft2_1024"] = lambda: mx.eval(mx.fft.rfft2(mimg))
+        w.update(mlx_nn_workloads(mx, rng))
+    return w
+
+
+def torch_nn_workloads(torch, rng):
+    import numpy as np
+    nn = torch.nn
+    w = {}
+
+    def fwd_bwd(model, x):
+        def run():
+            model.zero_grad(set_to_none=True)
+            out = model(x)
+            out = out[0] if isinstance(out, tuple) else out
+            out.sum().backward()
+        return run
+
+    lstm = nn.LSTM(64, 128, batch_first=True)
+    w["lstm_fwd_bwd"] = fwd_bwd(lstm, torch.from_numpy(
+        rng.standard_normal((32, 100, 64), dtype=np.float32)))
+    enc = nn.TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=0.0, batch_first=True,
+                                     norm_first=True)
+    w["transformer_layer_fwd_bwd"] = fwd_bwd(enc, torch.from_numpy(
+        rng.standard_normal((16, 128, 256), dtype=np.float32)))
+    block = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU())
+    block.train()
+    w["conv_bn_relu_fwd_bwd"] = fwd_bwd(block, torch.from_numpy(
+        rng.standard_normal((32, 64, 32, 32), dtype=np.float32)))
+    return w
+
+
+def mlx_nn_workloads(mx, rng):
+    import mlx.nn as nn
+    import numpy as np
+    w = {}
+
+    def fwd_bwd(model, x):
+        def loss(m, x):
+            out = m(x)
+            out = out[0] if isinstance(out, tuple) else out
+            return out.sum()
+        vg = nn.value_and_grad(model, loss)
+
+        def run():
+            mx.eval(vg(model, x))
+        return run
+
+    w["lstm_fwd_bwd"] = fwd_bwd(nn.LSTM(64, 128),
+                                mx.array(rng.standard_normal((32, 100, 64), dtype=np.float32)))
+    w["transformer_layer_fwd_bwd"] = fwd_bwd(
+        nn.TransformerEncoderLayer(256, 4, mlp_dims=1024, dropout=0.0),
+        mx.array(rng.standard_normal((16, 128, 256), dtype=np.float32)))
+    block = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm(64), nn.ReLU())
+    w["conv_bn_relu_fwd_bwd"] = fwd_bwd(
+        block, mx.array(rng.standard_normal((32, 32, 32, 64), dtype=np.float32)))
     return w
 
 
