@@ -174,9 +174,9 @@ def mlx_nn_workloads(mx, rng):
     import numpy as np
     w = {}
 
-    def fwd_bwd(model, x):
+    def fwd_bwd(model, x, *extra):
         def loss(m, x):
-            out = m(x)
+            out = m(x, *extra)
             out = out[0] if isinstance(out, tuple) else out
             return out.sum()
         vg = nn.value_and_grad(model, loss)
@@ -189,7 +189,7 @@ def mlx_nn_workloads(mx, rng):
                                 mx.array(rng.standard_normal((32, 100, 64), dtype=np.float32)))
     w["transformer_layer_fwd_bwd"] = fwd_bwd(
         nn.TransformerEncoderLayer(256, 4, mlp_dims=1024, dropout=0.0),
-        mx.array(rng.standard_normal((16, 128, 256), dtype=np.float32)))
+        mx.array(rng.standard_normal((16, 128, 256), dtype=np.float32)), None)
     block = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm(64), nn.ReLU())
     w["conv_bn_relu_fwd_bwd"] = fwd_bwd(
         block, mx.array(rng.standard_normal((32, 32, 32, 64), dtype=np.float32)))
