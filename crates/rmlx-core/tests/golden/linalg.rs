@@ -92,6 +92,72 @@ fn eig_inv(a: &Array) -> mx::Result<Vec<Array>> {
     Ok(out)
 }
 
+/// The conjugate transpose of the last two axes.
+fn mh(x: &Array) -> mx::Result<Array> {
+    mx::conj(mt(x)?)
+}
+
+/// `(s[..., :-1], s[..., 1:])`.
+fn neighbours(s: &Array) -> mx::Result<(Array, Array)> {
+    let k = s.dim(-1)? as isize;
+    Ok((
+        mx::slice_axis(s, -1, 0..(k - 1).max(0))?,
+        mx::slice_axis(s, -1, k.min(1)..k)?,
+    ))
+}
+
+/// `s[..., :-1] >= s[..., 1:]` (descending, exactly).
+fn descending(s: &Array) -> mx::Result<Array> {
+    let (head, tail) = neighbours(s)?;
+    mx::greater_equal(&head, &tail)
+}
+
+fn svd_c(a: &Array) -> mx::Result<Vec<Array>> {
+    let usv = la::svd(a)?;
+    let (u, s, vt) = (&usv[0], &usv[1], &usv[2]);
+    let k = s.dim(-1)? as isize;
+    let uk = mx::slice_axis(u, -1, 0..k)?;
+    let vk = mx::slice_axis(vt, -2, 0..k)?;
+    let recon = mx::matmul(&mx::multiply(&uk, &mx::expand_dims(s, -2)?)?, &vk)?;
+    Ok(vec![
+        s.clone(),
+        recon,
+        mx::matmul(&mh(u)?, u)?,
+        mx::matmul(vt, &mh(vt)?)?,
+        descending(s)?,
+    ])
+}
+
+fn svd_s_c(a: &Array) -> mx::Result<Vec<Array>> {
+    let s = la::svd_uv(a, false)?.remove(0);
+    let d = descending(&s)?;
+    Ok(vec![s, d])
+}
+
+/// The Hermitian matrix the `uplo` triangle of `a` describes (its diagonal made real).
+fn hermitian(a: &Array, uplo: &str) -> mx::Result<Array> {
+    let t = if uplo == "L" {
+        mx::tril(a, -1)?
+    } else {
+        mh(&mx::triu(a, 1)?)?
+    };
+    let n = a.dim(-1)?;
+    let d = mx::expand_dims(&mx::real(mx::diagonal(a, 0, -2, -1)?)?, -2)?;
+    let d = mx::multiply(&d, mx::eye(n, None, 0, mx::float32)?)?;
+    mx::add(mx::add(&t, mh(&t)?)?, mx::astype(&d, mx::complex64)?)
+}
+
+fn eigh_c(a: &Array, uplo: &str) -> mx::Result<Vec<Array>> {
+    let (w, v) = la::eigh(a, uplo)?;
+    let h = hermitian(a, uplo)?;
+    let wc = mx::astype(&mx::expand_dims(&w, -2)?, mx::complex64)?;
+    let res = mx::subtract(mx::matmul(&h, &v)?, mx::multiply(&v, &wc)?)?;
+    let gram = mx::matmul(&mh(&v)?, &v)?;
+    let (head, tail) = neighbours(&w)?;
+    let asc = mx::greater_equal(&tail, &head)?;
+    Ok(vec![w, res, gram, asc])
+}
+
 #[test]
 fn linalg_family_matches_mlx() {
     check_family("linalg", |op, ins, kw| {
@@ -116,6 +182,11 @@ fn linalg_family_matches_mlx() {
             "eigh" => eigh_inv(&a(0), uplo)?,
             "eigvalsh" => vec![la::eigvalsh(&a(0), uplo)?],
             "eig" => eig_inv(&a(0))?,
+            // rmlx's vectors are the right eigenvectors; the generator conjugates MLX's.
+            "eig_c" => eig_inv(&a(0))?,
+            "svd_c" => svd_c(&a(0))?,
+            "svd_s_c" => svd_s_c(&a(0))?,
+            "eigh_c" => eigh_c(&a(0), uplo)?,
             "eigvals" => sorted_parts(&la::eigvals(&a(0))?)?,
             "lu" => la::lu(&a(0))?,
             "lu_factor" => {
