@@ -335,6 +335,13 @@ ccase("eigh_c", [Input(rand((4, 4), CX, 240), {"kind": "transpose"})],
       lambda a: eigh_c(a, "U"), UPLO="U")
 ccase("eig_c", [Input(rand((4, 8), CX, 241), {"kind": "step", "axis": 1})], eig_c)
 ccase("eig_c", [mx.array([[2, 1j], [0, 2]], dtype=CX)], eig_c)
+# Matrix norms of complex matrices (the 2-norms and the nuclear norm go through the SVD).
+cm = rand((2, 3, 4), CX, 245)
+for o in ("nuc", 2, -2, "fro", 1, inf):
+    g.case("norm", [cm], lambda a, o=o: LA.norm(a, ord=o, axis=(1, 2), stream=C),
+           kwargs=norm_kw(o, (1, 2), False), **CTOL)
+for o in (None, 1, 3):
+    norm_case(rand((5,), CX, 246), o)
 # The ops MLX keeps to float32 / float64 reject complex64.
 cx = rand((3, 3), CX, 242)
 case("qr", [cx], qr_inv)

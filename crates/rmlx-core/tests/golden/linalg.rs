@@ -309,3 +309,123 @@ fn svd_eigh_512_timing() {
         println!("{name}: median {:.1} ms (min {:.1})", t[2], t[0]);
     }
 }
+
+/// A deterministic, well spread complex64 `n x n` matrix (sines and cosines of a scrambled
+/// index).
+fn complex_matrix(n: usize) -> Array {
+    let i = mx::arange_dtype(0.0, (n * n) as f64, 1.0, mx::float32).unwrap();
+    let re = mx::sin(mx::multiply(&i, 0.7311).unwrap()).unwrap();
+    let im = mx::cos(mx::multiply(&i, 1.917).unwrap()).unwrap();
+    let z = mx::add(
+        &mx::astype(&re, mx::complex64).unwrap(),
+        &mx::multiply(
+            &mx::astype(&im, mx::complex64).unwrap(),
+            mx::C64::new(0.0, 1.0),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    mx::reshape(&z, [n, n]).unwrap()
+}
+
+fn max_abs(x: &Array) -> f32 {
+    mx::max(mx::abs(x).unwrap())
+        .unwrap()
+        .item::<f32>()
+        .unwrap()
+}
+
+/// complex64 at sizes that run faer's blocked and parallel paths: `U S V^H == A` with unitary
+/// factors, `H V == V w` for the Hermitian part, `A V == V w` for the general matrix (right
+/// eigenvectors: MLX 0.32.4 returns their conjugates, see the generator), batched too.
+#[test]
+fn larger_complex_factorisations_hold_their_invariants() {
+    let n = 96;
+    let a = complex_matrix(n);
+    let eye = mx::astype(&mx::eye(n, None, 0, mx::float32).unwrap(), mx::complex64).unwrap();
+    let mh = |x: &Array| mx::conj(mt(x).unwrap()).unwrap();
+    let usv = la::svd(&a).unwrap();
+    assert_eq!(
+        (usv[0].dtype(), usv[1].dtype(), usv[2].dtype()),
+        (mx::complex64, mx::float32, mx::complex64)
+    );
+    let us = mx::multiply(&usv[0], &usv[1]).unwrap();
+    let recon = mx::matmul(&us, &usv[2]).unwrap();
+    assert!(max_abs(&mx::subtract(&recon, &a).unwrap()) < 1e-4);
+    let uu = mx::matmul(&mh(&usv[0]), &usv[0]).unwrap();
+    assert!(max_abs(&mx::subtract(&uu, &eye).unwrap()) < 1e-4);
+    let s = usv[1].to_vec::<f32>().unwrap();
+    assert!(s.windows(2).all(|p| p[0] >= p[1]), "singular values descending");
+
+    let h = mx::add(&a, &mh(&a)).unwrap();
+    let (w, v) = la::eigh(&h, "U").unwrap();
+    assert_eq!((w.dtype(), v.dtype()), (mx::float32, mx::complex64));
+    let wc = mx::astype(&w, mx::complex64).unwrap();
+    let res = mx::subtract(
+        mx::matmul(&h, &v).unwrap(),
+        mx::multiply(&v, &wc).unwrap(),
+    )
+    .unwrap();
+    assert!(max_abs(&res) < 1e-3, "{}", max_abs(&res));
+    let wv = w.to_vec::<f32>().unwrap();
+    assert!(wv.windows(2).all(|p| p[0] <= p[1]), "eigenvalues ascending");
+    let w_only = la::eigvalsh(&h, "L").unwrap();
+    assert!(max_abs(&mx::subtract(&w_only, &w).unwrap()) < 1e-4);
+
+    let (w, v) = la::eig(&a).unwrap();
+    let res = mx::subtract(
+        mx::matmul(&a, &v).unwrap(),
+        mx::multiply(&v, &w).unwrap(),
+    )
+    .unwrap();
+    assert!(max_abs(&res) < 1e-3, "{}", max_abs(&res));
+
+    // A batch runs its matrices one per thread.
+    let b = mx::stack(&[a.clone(), mh(&a), h.clone()], 0).unwrap();
+    let sb = la::svd_uv(&b, false).unwrap().remove(0);
+    let s0 = mx::take(&sb, 0, Some(0)).unwrap();
+    assert!(max_abs(&mx::subtract(&s0, &usv[1]).unwrap()) < 1e-4);
+}
+
+/// The factorisations MLX keeps to float32 / float64 reject complex64 with MLX's messages
+/// (the golden cases check the exception class).
+#[test]
+fn complex_rejections_have_mlxs_messages() {
+    let a = complex_matrix(3);
+    let b = mx::astype(&mx::ones(&[3], mx::float32).unwrap(), mx::complex64).unwrap();
+    let msg = |r: mx::Result<Array>| r.unwrap_err().message().to_string();
+    let typed = |name: &str| {
+        format!(
+            "[linalg::{name}] Arrays must have type float32 or float64. Received array with \
+             type complex64."
+        )
+    };
+    assert_eq!(msg(la::qr(&a).map(|x| x.0)), typed("qr"));
+    assert_eq!(msg(la::inv(&a)), typed("inv"));
+    assert_eq!(msg(la::tri_inv(&a, false)), typed("inv"));
+    assert_eq!(msg(la::cholesky(&a, false)), typed("cholesky"));
+    assert_eq!(msg(la::cholesky_inv(&a, false)), typed("cholesky_inv"));
+    assert_eq!(msg(la::pinv(&a)), typed("pinv"));
+    assert_eq!(msg(la::lu(&a).map(|mut v| v.remove(0))), typed("lu"));
+    assert_eq!(msg(la::lu_factor(&a).map(|x| x.0)), typed("lu_factor"));
+    for (name, r) in [
+        ("solve", la::solve(&a, &b)),
+        ("solve_triangular", la::solve_triangular(&a, &b, false)),
+    ] {
+        assert_eq!(
+            msg(r),
+            format!(
+                "[linalg::{name}] Input arrays must promote to float32 or float64.  Received \
+                 arrays with type complex64 and complex64."
+            )
+        );
+    }
+    assert_eq!(
+        msg(la::det(&a)),
+        "[linalg::det] Complex inputs are not supported."
+    );
+    assert_eq!(
+        msg(la::slogdet(&a).map(|x| x.0)),
+        "[linalg::slogdet] Complex inputs are not supported."
+    );
+}
