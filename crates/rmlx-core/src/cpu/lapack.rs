@@ -323,9 +323,7 @@ pub(crate) fn eigh<T: Field>(
 /// eigenvectors (columns, unit norm, `A V = V diag(w)`), as `complex64`: outputs `[w]` or
 /// `[w, V]`.
 pub(crate) fn eig<T: Field>(a: &Array, vectors: bool, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-    let c = |z: num_complex::Complex<T::Real>| {
-        C64::new(z.re.to_f64() as f32, z.im.to_f64() as f32)
-    };
+    let c = |z: num_complex::Complex<T::Real>| C64::new(z.re.to_f64() as f32, z.im.to_f64() as f32);
     let parts = per_matrix::<T, _>(a, |x, _par| {
         let n = x.nrows();
         if n == 0 {

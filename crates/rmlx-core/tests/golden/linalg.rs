@@ -329,10 +329,7 @@ fn complex_matrix(n: usize) -> Array {
 }
 
 fn max_abs(x: &Array) -> f32 {
-    mx::max(mx::abs(x).unwrap())
-        .unwrap()
-        .item::<f32>()
-        .unwrap()
+    mx::max(mx::abs(x).unwrap()).unwrap().item::<f32>().unwrap()
 }
 
 /// complex64 at sizes that run faer's blocked and parallel paths: `U S V^H == A` with unitary
@@ -355,17 +352,16 @@ fn larger_complex_factorisations_hold_their_invariants() {
     let uu = mx::matmul(&mh(&usv[0]), &usv[0]).unwrap();
     assert!(max_abs(&mx::subtract(&uu, &eye).unwrap()) < 1e-4);
     let s = usv[1].to_vec::<f32>().unwrap();
-    assert!(s.windows(2).all(|p| p[0] >= p[1]), "singular values descending");
+    assert!(
+        s.windows(2).all(|p| p[0] >= p[1]),
+        "singular values descending"
+    );
 
     let h = mx::add(&a, &mh(&a)).unwrap();
     let (w, v) = la::eigh(&h, "U").unwrap();
     assert_eq!((w.dtype(), v.dtype()), (mx::float32, mx::complex64));
     let wc = mx::astype(&w, mx::complex64).unwrap();
-    let res = mx::subtract(
-        mx::matmul(&h, &v).unwrap(),
-        mx::multiply(&v, &wc).unwrap(),
-    )
-    .unwrap();
+    let res = mx::subtract(mx::matmul(&h, &v).unwrap(), mx::multiply(&v, &wc).unwrap()).unwrap();
     assert!(max_abs(&res) < 1e-3, "{}", max_abs(&res));
     let wv = w.to_vec::<f32>().unwrap();
     assert!(wv.windows(2).all(|p| p[0] <= p[1]), "eigenvalues ascending");
@@ -373,11 +369,7 @@ fn larger_complex_factorisations_hold_their_invariants() {
     assert!(max_abs(&mx::subtract(&w_only, &w).unwrap()) < 1e-4);
 
     let (w, v) = la::eig(&a).unwrap();
-    let res = mx::subtract(
-        mx::matmul(&a, &v).unwrap(),
-        mx::multiply(&v, &w).unwrap(),
-    )
-    .unwrap();
+    let res = mx::subtract(mx::matmul(&a, &v).unwrap(), mx::multiply(&v, &w).unwrap()).unwrap();
     assert!(max_abs(&res) < 1e-3, "{}", max_abs(&res));
 
     // A batch runs its matrices one per thread.

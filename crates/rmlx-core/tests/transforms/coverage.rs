@@ -37,7 +37,10 @@ fn spd(x: &Array) -> Result<Array> {
 fn herm(x: &Array) -> Result<Array> {
     let sq = mx::slice_axis(x, -1, 0..3)?;
     let anti = mx::subtract(&sq, &mx::swapaxes(&sq, -1, -2)?)?;
-    let im = mx::multiply(&mx::astype(&anti, Dtype::Complex64)?, mx::C64::new(0.0, 1.0))?;
+    let im = mx::multiply(
+        &mx::astype(&anti, Dtype::Complex64)?,
+        mx::C64::new(0.0, 1.0),
+    )?;
     mx::add(&mx::astype(&spd(x)?, Dtype::Complex64)?, &im)
 }
 
@@ -491,8 +494,16 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
         ("linalg eig", |a| Ok(la::eig(&spd(&a[0])?)?.0), x()),
         ("linalg eigvals", |a| la::eigvals(&spd(&a[0])?), x()),
         // complex64 input (a Hermitian matrix built from the input).
-        ("linalg svd complex", |a| Ok(la::svd(&herm(&a[0])?)?.remove(1)), x()),
-        ("linalg eigh complex", |a| Ok(la::eigh(&herm(&a[0])?, "L")?.0), x()),
+        (
+            "linalg svd complex",
+            |a| Ok(la::svd(&herm(&a[0])?)?.remove(1)),
+            x(),
+        ),
+        (
+            "linalg eigh complex",
+            |a| Ok(la::eigh(&herm(&a[0])?, "L")?.0),
+            x(),
+        ),
         ("linalg eig complex", |a| Ok(la::eig(&herm(&a[0])?)?.0), x()),
         ("linalg lu", |a| Ok(la::lu(&spd(&a[0])?)?.remove(1)), x()),
         (
