@@ -273,7 +273,8 @@ fn larger_factorisations_hold_their_invariants() {
 }
 
 /// Timing of the 512 x 512 float32 SVD and symmetric eigendecomposition (the bench's
-/// `svd_512` / `eigh_512`); run with `--ignored --nocapture`.
+/// `svd_512` / `eigh_512`), and of their complex64 counterparts; run with `--ignored
+/// --nocapture`.
 #[test]
 #[ignore]
 fn svd_eigh_512_timing() {
@@ -284,7 +285,9 @@ fn svd_eigh_512_timing() {
     )
     .unwrap();
     let s = mx::add(&a, &mt(&a).unwrap()).unwrap();
-    mx::eval([&a, &s]).unwrap();
+    let c = complex_matrix(512);
+    let h = mx::add(&c, &mx::conj(mt(&c).unwrap()).unwrap()).unwrap();
+    mx::eval([&a, &s, &c, &h]).unwrap();
     for (name, f) in [
         (
             "svd_512",
@@ -294,6 +297,17 @@ fn svd_eigh_512_timing() {
             "eigh_512",
             Box::new(|| {
                 let (w, v) = la::eigh(&s, "L").unwrap();
+                mx::eval([&w, &v]).unwrap()
+            }),
+        ),
+        (
+            "complex64 svd_512",
+            Box::new(|| mx::eval(la::svd(&c).unwrap().iter()).unwrap()),
+        ),
+        (
+            "complex64 eigh_512",
+            Box::new(|| {
+                let (w, v) = la::eigh(&h, "L").unwrap();
                 mx::eval([&w, &v]).unwrap()
             }),
         ),
