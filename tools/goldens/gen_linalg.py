@@ -10,6 +10,20 @@ sides compute from their own factors (the op name says which):
   eigh:     w, A V - V w, V^T V
   eig:      sorted real parts of w, sorted imaginary parts of w, |A V - V w|, column norms
   eigvals:  sorted real parts, sorted imaginary parts
+complex64 input (svd, eigh, eigvalsh, eig, eigvals; "_c" ops) is compared the same way, with
+conjugate transposes, plus exact checks that singular values are descending and Hermitian
+eigenvalues ascending:
+  svd_c:    S, U[:, :k] * S @ Vt[:k], U^H U, Vt Vt^H, S[:-1] >= S[1:]
+  svd_s_c:  S, S[:-1] >= S[1:]
+  eigh_c:   w, H V - V w (H: the Hermitian matrix the UPLO triangle describes), V^H V,
+            w[1:] >= w[:-1]
+  eig_c:    sorted real parts, sorted imaginary parts, |A V - V w|, column norms. MLX 0.32.4
+            returns the conjugates of the right eigenvectors for complex input (it reads the
+            row-major matrix as its transpose and takes LAPACK's left eigenvectors, which
+            are then conj(v)); rmlx returns the right eigenvectors its docs promise, so the
+            residual is computed from conj(V) on the MLX side and from V on the rmlx side.
+Tolerances for complex64 are float32 ones scaled to the entries (up to 5 in magnitude, up to
+8 x 8): 3e-4 relative and absolute (LAPACK and faer round differently).
 MLX runs these on the CPU stream. Failures where MLX returns garbage (Cholesky of a matrix
 that is not positive definite) are errors in rmlx and stay out of these goldens.
 """
@@ -243,6 +257,105 @@ for dt in (F32, F64):
 for bad in (rand((3,), F32, 1), rand((2, 3), F32, 1), rand((2, 2), mx.int32, 1)):
     case("eig", [bad], eig_inv)
     case("eigvals", [bad], lambda a: sorted_parts(LA.eigvals(a, stream=C)))
+
+# ---------------------------------------------------------------- complex64
+CX = mx.complex64
+CTOL = {"rtol": 3e-4, "atol": 3e-4,
+        "why": "float32 factorisations of complex matrices with entries up to 5 (LAPACK vs faer)"}
+
+
+def mH(x):
+    return mx.conj(mT(x))
+
+
+def desc(s):
+    return s[..., :-1] >= s[..., 1:]
+
+
+def svd_c(a):
+    u, s, vt = LA.svd(a, stream=C)
+    k = s.shape[-1]
+    recon = (u[..., :, :k] * s[..., None, :]) @ vt[..., :k, :]
+    return s, recon, mH(u) @ u, vt @ mH(vt), desc(s)
+
+
+def svd_s_c(a):
+    s = LA.svd(a, compute_uv=False, stream=C)
+    return s, desc(s)
+
+
+def hermitian(a, uplo):
+    """The Hermitian matrix LAPACK sees from the `uplo` triangle of `a` (real diagonal)."""
+    t = mx.tril(a, -1) if uplo == "L" else mH(mx.triu(a, 1))
+    n = a.shape[-1]
+    d = mx.real(mx.diagonal(a, 0, -2, -1))[..., None, :] * mx.eye(n)
+    return t + mH(t) + d.astype(CX)
+
+
+def eigh_c(a, uplo):
+    w, v = LA.eigh(a, UPLO=uplo, stream=C)
+    h = hermitian(a, uplo)
+    return w, h @ v - v * w[..., None, :].astype(CX), mH(v) @ v, w[..., 1:] >= w[..., :-1]
+
+
+def eig_c(a):
+    w, v = LA.eig(a, stream=C)
+    v = mx.conj(v)  # MLX 0.32.4's complex eig vectors are conj(right eigenvectors)
+    res = mx.abs(a @ v - v * w[..., None, :])
+    return (*sorted_parts(w), res, mx.sum(mx.abs(v) ** 2, -2))
+
+
+def ccase(op, inputs, fn, **kw):
+    g.case(op, inputs, fn, kwargs=kw, **CTOL)
+
+
+def herm_input(n, seed, batch=()):
+    a = rand(batch + (n, n), CX, seed)
+    return (a + mH(a)) / 2
+
+
+seed = 200
+for shape in ((1, 1), (2, 2), (3, 3), (5, 5), (8, 8), (5, 3), (3, 5), (2, 3, 3), (2, 1, 2, 4),
+              (3, 5, 2), (2, 0, 3)):
+    seed += 1
+    ccase("svd_c", [rand(shape, CX, seed)], svd_c)
+    ccase("svd_s_c", [rand(shape, CX, seed)], svd_s_c)
+ccase("svd_c", [Input(rand((3, 4), CX, 230), {"kind": "transpose"})], svd_c)
+for n, batch in ((1, ()), (2, ()), (3, ()), (5, ()), (8, ()), (3, (2,)), (4, (2, 1)), (0, ())):
+    seed += 1
+    general = rand(batch + (n, n), CX, seed)
+    for uplo in ("L", "U"):
+        ccase("eigh_c", [general], lambda a, u=uplo: eigh_c(a, u), UPLO=uplo)
+        ccase("eigvalsh", [general], lambda a, u=uplo: LA.eigvalsh(a, UPLO=u, stream=C),
+              UPLO=uplo)
+    ccase("eigh_c", [herm_input(n, seed + 50, batch)], lambda a: eigh_c(a, "L"), UPLO="L")
+    ccase("eig_c", [general], eig_c)
+    ccase("eigvals", [general], lambda a: sorted_parts(LA.eigvals(a, stream=C)))
+ccase("eigh_c", [Input(rand((4, 4), CX, 240), {"kind": "transpose"})],
+      lambda a: eigh_c(a, "U"), UPLO="U")
+ccase("eig_c", [Input(rand((4, 8), CX, 241), {"kind": "step", "axis": 1})], eig_c)
+ccase("eig_c", [mx.array([[2, 1j], [0, 2]], dtype=CX)], eig_c)
+# Matrix norms of complex matrices (the 2-norms and the nuclear norm go through the SVD).
+cm = rand((2, 3, 4), CX, 245)
+for o in ("nuc", 2, -2, "fro", 1, inf):
+    g.case("norm", [cm], lambda a, o=o: LA.norm(a, ord=o, axis=(1, 2), stream=C),
+           kwargs=norm_kw(o, (1, 2), False), **CTOL)
+for o in (None, 1, 3):
+    norm_case(rand((5,), CX, 246), o)
+# The ops MLX keeps to float32 / float64 reject complex64.
+cx = rand((3, 3), CX, 242)
+case("qr", [cx], qr_inv)
+case("inv", [cx], lambda a: LA.inv(a, stream=C))
+case("tri_inv", [cx], lambda a: LA.tri_inv(a, stream=C), upper=False)
+case("cholesky", [cx], lambda a: LA.cholesky(a, stream=C), upper=False)
+case("cholesky_inv", [cx], lambda a: LA.cholesky_inv(a, stream=C), upper=False)
+case("pinv", [cx], lambda a: LA.pinv(a, stream=C))
+case("lu", [cx], lambda a: LA.lu(a, stream=C))
+case("lu_factor", [cx], lambda a: LA.lu_factor(a, stream=C))
+case("solve", [cx, rand((3,), CX, 243)], lambda a, b: LA.solve(a, b, stream=C))
+case("solve", [rand((3, 3), F32, 244), rand((3,), CX, 243)], lambda a, b: LA.solve(a, b, stream=C))
+case("solve_triangular", [cx, rand((3,), CX, 243)],
+     lambda a, b: LA.solve_triangular(a, b, stream=C), upper=False)
 
 # ---------------------------------------------------------------- lu
 for dt in (F32, F64):

@@ -2,8 +2,11 @@
 //! inverses, solves, determinants and the cross product.
 //!
 //! Every function works on the last two dimensions of its input (the last one for vectors)
-//! and batches over the leading ones, in float32 or float64, as MLX does. MLX runs most of
-//! these on the CPU stream only; rmlx has no such restriction.
+//! and batches over the leading ones, in float32 or float64, as MLX does; the SVD
+//! ([`svd`], [`svd_uv`]), the eigendecompositions ([`eigh`], [`eigvalsh`], [`eig`],
+//! [`eigvals`]) and the norms also take complex64 (singular values and Hermitian eigenvalues
+//! are then float32), and the other factorisations, solves and determinants reject it with
+//! MLX's errors. MLX runs most of these on the CPU stream only; rmlx has no such restriction.
 //!
 //! The matrix products (`matmul`, `tensordot`, ...) stay at the crate root (`mx::matmul`), as
 //! in MLX.
@@ -476,13 +479,23 @@ fn svd_impl(a: &Array, compute_uv: bool) -> Result<Vec<Array>> {
 
 /// The singular value decomposition (`mx.linalg.svd(a)`): `[U, S, Vt]` with `U` `m x m`,
 /// the singular values `S` (descending, `min(m, n)` of them) and `Vt` `n x n`, so that
-/// `U[:, :k] * S @ Vt[:k]` is `a`. Singular vectors are unique only up to sign.
+/// `U[:, :k] * S @ Vt[:k]` is `a`. Singular vectors are unique only up to sign (up to a
+/// phase for complex input).
+///
+/// float32, float64 and complex64 input; for complex64, `U` and `Vt` are complex64 (unitary,
+/// `Vt` is `V^H`) and `S` is float32.
 ///
 /// ```
 /// use rmlx_core as mx;
 /// let a = mx::array![[3.0, 0.0], [0.0, -4.0]];
 /// let usv = mx::linalg::svd(&a)?;
 /// assert_eq!(usv[1].to_vec::<f32>()?, vec![4.0, 3.0]);
+/// // complex64: the singular values of diag(3i, -4) are real.
+/// let zero = mx::C64::new(0.0, 0.0);
+/// let z = mx::Array::from_slice(&[mx::C64::new(0.0, 3.0), zero, zero, mx::C64::new(-4.0, 0.0)], &[2, 2])?;
+/// let usv = mx::linalg::svd(&z)?;
+/// assert_eq!((usv[0].dtype(), usv[1].dtype()), (mx::complex64, mx::float32));
+/// assert!(mx::allclose(&usv[1], &mx::array![4.0, 3.0])?.item::<bool>()?);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn svd(a: &Array) -> Result<Vec<Array>> {
@@ -691,7 +704,9 @@ fn real_of(d: Dtype) -> Dtype {
 }
 
 /// The eigenvalues (ascending) of symmetric matrices (`mx.linalg.eigvalsh(a, UPLO)`), read
-/// from the lower (`"L"`) or upper (`"U"`) triangle.
+/// from the lower (`"L"`) or upper (`"U"`) triangle. complex64 input is read as a Hermitian
+/// matrix (the other triangle is the conjugate, the diagonal's imaginary parts are ignored,
+/// as in LAPACK); its eigenvalues are float32.
 ///
 /// ```
 /// use rmlx_core as mx;
@@ -717,12 +732,23 @@ pub fn eigvalsh(a: &Array, uplo: &str) -> Result<Array> {
 /// The eigenvalues (ascending) and eigenvectors (columns, orthonormal) of symmetric matrices
 /// (`mx.linalg.eigh(a, UPLO)`): `a @ V == V * w`. Eigenvectors are unique up to sign.
 ///
+/// complex64 input is read as a Hermitian matrix from the `UPLO` triangle (the other
+/// triangle is its conjugate, the diagonal's imaginary parts are ignored, as in LAPACK): the
+/// eigenvalues are float32, the eigenvectors complex64 (unitary, unique up to a phase).
+///
 /// ```
 /// use rmlx_core as mx;
 /// let a = mx::array![[2.0, 1.0], [1.0, 2.0]];
 /// let (w, v) = mx::linalg::eigh(&a, "L")?;
 /// let av = mx::matmul(&a, &v)?;
 /// assert!(mx::allclose_with(&av, &mx::multiply(&v, &w)?, mx::CloseOptions { rtol: 1e-5, atol: 1e-5, equal_nan: false })?.item::<bool>()?);
+/// // complex64 [[2, i], [i, 2]] read from its lower triangle is the Hermitian
+/// // [[2, -i], [i, 2]]: eigenvalues 1 and 3.
+/// let i = mx::C64::new(0.0, 1.0);
+/// let h = mx::Array::from_slice(&[mx::C64::new(2.0, 0.0), i, i, mx::C64::new(2.0, 0.0)], &[2, 2])?;
+/// let (w, v) = mx::linalg::eigh(&h, "L")?;
+/// assert_eq!((w.dtype(), v.dtype()), (mx::float32, mx::complex64));
+/// assert!(mx::allclose(&w, &mx::array![1.0, 3.0])?.item::<bool>()?);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn eigh(a: &Array, uplo: &str) -> Result<(Array, Array)> {
@@ -752,7 +778,7 @@ pub fn eigh(a: &Array, uplo: &str) -> Result<(Array, Array)> {
 }
 
 /// The eigenvalues of general square matrices, as `complex64` (`mx.linalg.eigvals`), in no
-/// particular order.
+/// particular order. float32, float64 and complex64 input.
 ///
 /// ```
 /// use rmlx_core as mx;
@@ -777,7 +803,12 @@ pub fn eigvals(a: &Array) -> Result<Array> {
 }
 
 /// The eigenvalues and eigenvectors (columns, unit norm) of general square matrices, as
-/// `complex64` (`mx.linalg.eig`): `a @ V == V * w`.
+/// `complex64` (`mx.linalg.eig`): `a @ V == V * w`. float32, float64 and complex64 input.
+///
+/// Each eigenvector is normalised as LAPACK's `geev` does (unit norm, its largest component
+/// real). For complex64 input MLX 0.32.4 returns the conjugates of these right eigenvectors
+/// (`a @ conj(V) == conj(V) * w` there), contrary to its documentation; rmlx returns the
+/// right eigenvectors.
 ///
 /// ```
 /// use rmlx_core as mx;

@@ -5,6 +5,11 @@
 //! row-major. A batch runs its matrices in parallel (each on one thread); a single matrix
 //! lets faer use every thread.
 //!
+//! The SVD and the eigendecompositions also take complex64 (faer's `c32` is
+//! `num_complex::Complex<f32>`, our [`C64`], so the data is read in place): one generic code
+//! path over [`Field`] serves float32, float64 and complex64, computing in the input's type
+//! as MLX does.
+//!
 //! A factorisation that fails (a singular matrix for an inverse, a matrix that is not
 //! positive definite for Cholesky, an iteration that does not converge) is an error on the
 //! outputs, never a silent garbage value.
@@ -32,8 +37,16 @@ pub(crate) trait Real:
 impl Real for f32 {}
 impl Real for f64 {}
 
+/// The element types the SVD and the eigendecompositions run in: MLX's float32, float64 and
+/// complex64. Their faer `Real` type is that of singular values and Hermitian eigenvalues
+/// (float32 for complex64).
+pub(crate) trait Field: Element + faer::traits::ComplexField<Real: Real> {}
+impl Field for f32 {}
+impl Field for f64 {}
+impl Field for C64 {}
+
 /// Runs `f` on every matrix of `a` (in batch order), in parallel across a batch.
-fn per_matrix<T: Real, R: Send>(
+fn per_matrix<T: Element, R: Send>(
     a: &Array,
     f: impl Fn(MatRef<'_, T>, Par) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
@@ -187,7 +200,9 @@ fn evd_error(op: &str) -> Error {
 
 /// The singular values of each matrix (descending) and, with `uv`, `U` (`m x m`) and `Vt`
 /// (`n x n`): outputs `[U, S, Vt]` or `[S]`, as MLX orders them.
-pub(crate) fn svd<T: Real>(a: &Array, uv: bool, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+///
+/// For complex input `Vt` is `V^H` (so that `U S Vt == A`) and `S` is real.
+pub(crate) fn svd<T: Field>(a: &Array, uv: bool, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
     use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
     let parts = per_matrix::<T, _>(a, |x, par| {
         let (m, n) = x.shape();
@@ -218,11 +233,16 @@ pub(crate) fn svd<T: Real>(a: &Array, uv: bool, outputs: &[OutputSpec]) -> Resul
             )
             .map_err(svd_error)?;
         }
-        let sv: Vec<T> = (0..k).map(|i| s[i]).collect();
+        let sv: Vec<T::Real> = (0..k).map(|i| T::real_part_impl(&s[i])).collect();
         if !uv {
             return Ok((Vec::new(), sv, Vec::new()));
         }
-        Ok((row_major(u.as_ref()), sv, row_major(v.as_ref().transpose())))
+        // `Vt = V^H`: the transpose, conjugated (a no-op for real types).
+        let mut vt = row_major(v.as_ref().transpose());
+        for z in &mut vt {
+            *z = T::conj_impl(z);
+        }
+        Ok((row_major(u.as_ref()), sv, vt))
     })?;
     let mut us = Vec::with_capacity(parts.len());
     let mut ss = Vec::with_capacity(parts.len());
@@ -243,9 +263,10 @@ pub(crate) fn svd<T: Real>(a: &Array, uv: bool, outputs: &[OutputSpec]) -> Resul
     }
 }
 
-/// The eigenvalues (ascending) of each symmetric matrix, read from its lower triangle or its
-/// `upper` one, and with `vectors` the eigenvectors (columns): outputs `[w]` or `[w, V]`.
-pub(crate) fn eigh<T: Real>(
+/// The eigenvalues (ascending) of each symmetric (complex: Hermitian) matrix, read from its
+/// lower triangle or its `upper` one, and with `vectors` the eigenvectors (columns): outputs
+/// `[w]` or `[w, V]`. As in LAPACK, the imaginary parts of a complex diagonal are ignored.
+pub(crate) fn eigh<T: Field>(
     a: &Array,
     upper: bool,
     vectors: bool,
@@ -254,7 +275,19 @@ pub(crate) fn eigh<T: Real>(
     use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
     let parts = per_matrix::<T, _>(a, |x, par| {
         let n = x.nrows();
-        let src = if upper { x.transpose() } else { x };
+        // The Hermitian matrix the chosen triangle describes, in the lower triangle faer
+        // reads: the upper triangle's entries conjugated and mirrored, the diagonal real.
+        let h = Mat::<T>::from_fn(n, n, |i, j| {
+            if i == j {
+                T::from_real_impl(&T::real_part_impl(&x[(i, i)]))
+            } else if i < j {
+                T::zero_impl()
+            } else if upper {
+                T::conj_impl(&x[(j, i)])
+            } else {
+                x[(i, j)]
+            }
+        });
         let mut s = Diag::<T>::zeros(n);
         let mut u = Mat::<T>::zeros(if vectors { n } else { 0 }, if vectors { n } else { 0 });
         if n > 0 {
@@ -266,7 +299,7 @@ pub(crate) fn eigh<T: Real>(
             let req = self_adjoint_evd_scratch::<T>(n, want, par, Default::default());
             let mut buf = MemBuffer::new(req);
             self_adjoint_evd(
-                src,
+                h.as_ref(),
                 s.as_mut(),
                 if vectors { Some(u.as_mut()) } else { None },
                 par,
@@ -275,7 +308,7 @@ pub(crate) fn eigh<T: Real>(
             )
             .map_err(|_| evd_error("eigh"))?;
         }
-        let w: Vec<T> = (0..n).map(|i| s[i]).collect();
+        let w: Vec<T::Real> = (0..n).map(|i| T::real_part_impl(&s[i])).collect();
         Ok((w, row_major(u.as_ref())))
     })?;
     let (w, v): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
@@ -286,10 +319,11 @@ pub(crate) fn eigh<T: Real>(
     Ok(out)
 }
 
-/// The (complex) eigenvalues of each general square matrix and, with `vectors`, its
-/// eigenvectors (columns, unit norm), as `complex64`: outputs `[w]` or `[w, V]`.
-pub(crate) fn eig<T: Real>(a: &Array, vectors: bool, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
-    let c = |z: num_complex::Complex<T>| C64::new(z.re.to_f64() as f32, z.im.to_f64() as f32);
+/// The (complex) eigenvalues of each general square matrix and, with `vectors`, its right
+/// eigenvectors (columns, unit norm, `A V = V diag(w)`), as `complex64`: outputs `[w]` or
+/// `[w, V]`.
+pub(crate) fn eig<T: Field>(a: &Array, vectors: bool, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+    let c = |z: num_complex::Complex<T::Real>| C64::new(z.re.to_f64() as f32, z.im.to_f64() as f32);
     let parts = per_matrix::<T, _>(a, |x, _par| {
         let n = x.nrows();
         if n == 0 {
@@ -299,7 +333,7 @@ pub(crate) fn eig<T: Real>(a: &Array, vectors: bool, outputs: &[OutputSpec]) -> 
             let w = x.eigenvalues().map_err(|_| evd_error("eig"))?;
             return Ok((w.into_iter().map(c).collect(), Vec::new()));
         }
-        let e = faer::linalg::solvers::Eigen::new_from_real(x).map_err(|_| evd_error("eig"))?;
+        let e = x.eigen().map_err(|_| evd_error("eig"))?;
         let s = e.S();
         let w: Vec<C64> = (0..n).map(|i| c(s[i])).collect();
         let u = e.U();

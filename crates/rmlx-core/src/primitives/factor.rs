@@ -1,6 +1,9 @@
 //! Factorisation primitives (`mx.linalg`'s LAPACK-backed nodes): `Inverse`, `Cholesky`,
 //! `QRF`, `SVD`, `Eigh`, `Eig`, `LUF`, with the kernels in [`crate::cpu::lapack`].
 //!
+//! `SVD`, `Eigh` and `Eig` take float32, float64 and complex64 (as MLX does), the others
+//! float32 and float64.
+//!
 //! As in MLX, none has a `vjp` or `jvp`; those that MLX batches (`SVD`, `Inverse`,
 //! `Cholesky`, `Eig`, `Eigh`) have a `vmap` that moves the batch axis to the front, where the
 //! kernels already loop over leading dimensions.
@@ -26,6 +29,32 @@ macro_rules! by_real {
             }
             d => Err(Error::value(format!(
                 "[{}] Arrays must have type float32 or float64. Received array with type {d}.",
+                $name
+            ))),
+        }
+    };
+}
+
+/// Runs `$f::<T>` for the input's dtype among float32, float64 and complex64 (the SVD and the
+/// eigendecompositions).
+macro_rules! by_field {
+    ($a:expr, $name:expr, |$T:ident| $e:expr) => {
+        match $a.dtype() {
+            Dtype::Float32 => {
+                type $T = f32;
+                $e
+            }
+            Dtype::Float64 => {
+                type $T = f64;
+                $e
+            }
+            Dtype::Complex64 => {
+                type $T = crate::element::C64;
+                $e
+            }
+            d => Err(Error::value(format!(
+                "[{}] Arrays must have type float32, float64 or complex64. Received array \
+                 with type {d}.",
                 $name
             ))),
         }
@@ -166,7 +195,7 @@ impl Primitive for SVD {
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let a = &inputs[0];
-        by_real!(a, "linalg::svd", |T| lapack::svd::<T>(
+        by_field!(a, "linalg::svd", |T| lapack::svd::<T>(
             a,
             self.compute_uv,
             outputs
@@ -185,7 +214,7 @@ impl Primitive for SVD {
     }
 }
 
-/// The eigendecomposition of symmetric matrices read from the `"L"` or `"U"` triangle:
+/// The eigendecomposition of symmetric (complex: Hermitian) matrices read from the `"L"` or `"U"` triangle:
 /// outputs `[w]` or `[w, V]`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Eigh {
@@ -200,7 +229,7 @@ impl Primitive for Eigh {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let a = &inputs[0];
         let upper = self.uplo == "U";
-        by_real!(a, "linalg::eigh", |T| lapack::eigh::<T>(
+        by_field!(a, "linalg::eigh", |T| lapack::eigh::<T>(
             a,
             upper,
             self.compute_eigenvectors,
@@ -241,7 +270,7 @@ impl Primitive for Eig {
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let a = &inputs[0];
-        by_real!(a, "linalg::eig", |T| lapack::eig::<T>(
+        by_field!(a, "linalg::eig", |T| lapack::eig::<T>(
             a,
             self.compute_eigenvectors,
             outputs

@@ -92,6 +92,72 @@ fn eig_inv(a: &Array) -> mx::Result<Vec<Array>> {
     Ok(out)
 }
 
+/// The conjugate transpose of the last two axes.
+fn mh(x: &Array) -> mx::Result<Array> {
+    mx::conj(mt(x)?)
+}
+
+/// `(s[..., :-1], s[..., 1:])`.
+fn neighbours(s: &Array) -> mx::Result<(Array, Array)> {
+    let k = s.dim(-1)? as isize;
+    Ok((
+        mx::slice_axis(s, -1, 0..(k - 1).max(0))?,
+        mx::slice_axis(s, -1, k.min(1)..k)?,
+    ))
+}
+
+/// `s[..., :-1] >= s[..., 1:]` (descending, exactly).
+fn descending(s: &Array) -> mx::Result<Array> {
+    let (head, tail) = neighbours(s)?;
+    mx::greater_equal(&head, &tail)
+}
+
+fn svd_c(a: &Array) -> mx::Result<Vec<Array>> {
+    let usv = la::svd(a)?;
+    let (u, s, vt) = (&usv[0], &usv[1], &usv[2]);
+    let k = s.dim(-1)? as isize;
+    let uk = mx::slice_axis(u, -1, 0..k)?;
+    let vk = mx::slice_axis(vt, -2, 0..k)?;
+    let recon = mx::matmul(&mx::multiply(&uk, &mx::expand_dims(s, -2)?)?, &vk)?;
+    Ok(vec![
+        s.clone(),
+        recon,
+        mx::matmul(&mh(u)?, u)?,
+        mx::matmul(vt, &mh(vt)?)?,
+        descending(s)?,
+    ])
+}
+
+fn svd_s_c(a: &Array) -> mx::Result<Vec<Array>> {
+    let s = la::svd_uv(a, false)?.remove(0);
+    let d = descending(&s)?;
+    Ok(vec![s, d])
+}
+
+/// The Hermitian matrix the `uplo` triangle of `a` describes (its diagonal made real).
+fn hermitian(a: &Array, uplo: &str) -> mx::Result<Array> {
+    let t = if uplo == "L" {
+        mx::tril(a, -1)?
+    } else {
+        mh(&mx::triu(a, 1)?)?
+    };
+    let n = a.dim(-1)?;
+    let d = mx::expand_dims(&mx::real(mx::diagonal(a, 0, -2, -1)?)?, -2)?;
+    let d = mx::multiply(&d, mx::eye(n, None, 0, mx::float32)?)?;
+    mx::add(mx::add(&t, mh(&t)?)?, mx::astype(&d, mx::complex64)?)
+}
+
+fn eigh_c(a: &Array, uplo: &str) -> mx::Result<Vec<Array>> {
+    let (w, v) = la::eigh(a, uplo)?;
+    let h = hermitian(a, uplo)?;
+    let wc = mx::astype(&mx::expand_dims(&w, -2)?, mx::complex64)?;
+    let res = mx::subtract(mx::matmul(&h, &v)?, mx::multiply(&v, &wc)?)?;
+    let gram = mx::matmul(&mh(&v)?, &v)?;
+    let (head, tail) = neighbours(&w)?;
+    let asc = mx::greater_equal(&tail, &head)?;
+    Ok(vec![w, res, gram, asc])
+}
+
 #[test]
 fn linalg_family_matches_mlx() {
     check_family("linalg", |op, ins, kw| {
@@ -116,6 +182,11 @@ fn linalg_family_matches_mlx() {
             "eigh" => eigh_inv(&a(0), uplo)?,
             "eigvalsh" => vec![la::eigvalsh(&a(0), uplo)?],
             "eig" => eig_inv(&a(0))?,
+            // rmlx's vectors are the right eigenvectors; the generator conjugates MLX's.
+            "eig_c" => eig_inv(&a(0))?,
+            "svd_c" => svd_c(&a(0))?,
+            "svd_s_c" => svd_s_c(&a(0))?,
+            "eigh_c" => eigh_c(&a(0), uplo)?,
             "eigvals" => sorted_parts(&la::eigvals(&a(0))?)?,
             "lu" => la::lu(&a(0))?,
             "lu_factor" => {
@@ -202,7 +273,8 @@ fn larger_factorisations_hold_their_invariants() {
 }
 
 /// Timing of the 512 x 512 float32 SVD and symmetric eigendecomposition (the bench's
-/// `svd_512` / `eigh_512`); run with `--ignored --nocapture`.
+/// `svd_512` / `eigh_512`), and of their complex64 counterparts; run with `--ignored
+/// --nocapture`.
 #[test]
 #[ignore]
 fn svd_eigh_512_timing() {
@@ -213,7 +285,9 @@ fn svd_eigh_512_timing() {
     )
     .unwrap();
     let s = mx::add(&a, &mt(&a).unwrap()).unwrap();
-    mx::eval([&a, &s]).unwrap();
+    let c = complex_matrix(512);
+    let h = mx::add(&c, &mx::conj(mt(&c).unwrap()).unwrap()).unwrap();
+    mx::eval([&a, &s, &c, &h]).unwrap();
     for (name, f) in [
         (
             "svd_512",
@@ -223,6 +297,17 @@ fn svd_eigh_512_timing() {
             "eigh_512",
             Box::new(|| {
                 let (w, v) = la::eigh(&s, "L").unwrap();
+                mx::eval([&w, &v]).unwrap()
+            }),
+        ),
+        (
+            "complex64 svd_512",
+            Box::new(|| mx::eval(la::svd(&c).unwrap().iter()).unwrap()),
+        ),
+        (
+            "complex64 eigh_512",
+            Box::new(|| {
+                let (w, v) = la::eigh(&h, "L").unwrap();
                 mx::eval([&w, &v]).unwrap()
             }),
         ),
@@ -237,4 +322,116 @@ fn svd_eigh_512_timing() {
         t.sort_by(f64::total_cmp);
         println!("{name}: median {:.1} ms (min {:.1})", t[2], t[0]);
     }
+}
+
+/// A deterministic, well spread complex64 `n x n` matrix (sines and cosines of a scrambled
+/// index).
+fn complex_matrix(n: usize) -> Array {
+    let i = mx::arange_dtype(0.0, (n * n) as f64, 1.0, mx::float32).unwrap();
+    let re = mx::sin(mx::multiply(&i, 0.7311).unwrap()).unwrap();
+    let im = mx::cos(mx::multiply(&i, 1.917).unwrap()).unwrap();
+    let z = mx::add(
+        &mx::astype(&re, mx::complex64).unwrap(),
+        &mx::multiply(
+            &mx::astype(&im, mx::complex64).unwrap(),
+            mx::C64::new(0.0, 1.0),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    mx::reshape(&z, [n, n]).unwrap()
+}
+
+fn max_abs(x: &Array) -> f32 {
+    mx::max(mx::abs(x).unwrap()).unwrap().item::<f32>().unwrap()
+}
+
+/// complex64 at sizes that run faer's blocked and parallel paths: `U S V^H == A` with unitary
+/// factors, `H V == V w` for the Hermitian part, `A V == V w` for the general matrix (right
+/// eigenvectors: MLX 0.32.4 returns their conjugates, see the generator), batched too.
+#[test]
+fn larger_complex_factorisations_hold_their_invariants() {
+    let n = 96;
+    let a = complex_matrix(n);
+    let eye = mx::astype(&mx::eye(n, None, 0, mx::float32).unwrap(), mx::complex64).unwrap();
+    let mh = |x: &Array| mx::conj(mt(x).unwrap()).unwrap();
+    let usv = la::svd(&a).unwrap();
+    assert_eq!(
+        (usv[0].dtype(), usv[1].dtype(), usv[2].dtype()),
+        (mx::complex64, mx::float32, mx::complex64)
+    );
+    let us = mx::multiply(&usv[0], &usv[1]).unwrap();
+    let recon = mx::matmul(&us, &usv[2]).unwrap();
+    assert!(max_abs(&mx::subtract(&recon, &a).unwrap()) < 1e-4);
+    let uu = mx::matmul(&mh(&usv[0]), &usv[0]).unwrap();
+    assert!(max_abs(&mx::subtract(&uu, &eye).unwrap()) < 1e-4);
+    let s = usv[1].to_vec::<f32>().unwrap();
+    assert!(
+        s.windows(2).all(|p| p[0] >= p[1]),
+        "singular values descending"
+    );
+
+    let h = mx::add(&a, &mh(&a)).unwrap();
+    let (w, v) = la::eigh(&h, "U").unwrap();
+    assert_eq!((w.dtype(), v.dtype()), (mx::float32, mx::complex64));
+    let wc = mx::astype(&w, mx::complex64).unwrap();
+    let res = mx::subtract(mx::matmul(&h, &v).unwrap(), mx::multiply(&v, &wc).unwrap()).unwrap();
+    assert!(max_abs(&res) < 1e-3, "{}", max_abs(&res));
+    let wv = w.to_vec::<f32>().unwrap();
+    assert!(wv.windows(2).all(|p| p[0] <= p[1]), "eigenvalues ascending");
+    let w_only = la::eigvalsh(&h, "L").unwrap();
+    assert!(max_abs(&mx::subtract(&w_only, &w).unwrap()) < 1e-4);
+
+    let (w, v) = la::eig(&a).unwrap();
+    let res = mx::subtract(mx::matmul(&a, &v).unwrap(), mx::multiply(&v, &w).unwrap()).unwrap();
+    assert!(max_abs(&res) < 1e-3, "{}", max_abs(&res));
+
+    // A batch runs its matrices one per thread.
+    let b = mx::stack(&[a.clone(), mh(&a), h.clone()], 0).unwrap();
+    let sb = la::svd_uv(&b, false).unwrap().remove(0);
+    let s0 = mx::take(&sb, 0, Some(0)).unwrap();
+    assert!(max_abs(&mx::subtract(&s0, &usv[1]).unwrap()) < 1e-4);
+}
+
+/// The factorisations MLX keeps to float32 / float64 reject complex64 with MLX's messages
+/// (the golden cases check the exception class).
+#[test]
+fn complex_rejections_have_mlxs_messages() {
+    let a = complex_matrix(3);
+    let b = mx::astype(&mx::ones(&[3], mx::float32).unwrap(), mx::complex64).unwrap();
+    let msg = |r: mx::Result<Array>| r.unwrap_err().message().to_string();
+    let typed = |name: &str| {
+        format!(
+            "[linalg::{name}] Arrays must have type float32 or float64. Received array with \
+             type complex64."
+        )
+    };
+    assert_eq!(msg(la::qr(&a).map(|x| x.0)), typed("qr"));
+    assert_eq!(msg(la::inv(&a)), typed("inv"));
+    assert_eq!(msg(la::tri_inv(&a, false)), typed("inv"));
+    assert_eq!(msg(la::cholesky(&a, false)), typed("cholesky"));
+    assert_eq!(msg(la::cholesky_inv(&a, false)), typed("cholesky_inv"));
+    assert_eq!(msg(la::pinv(&a)), typed("pinv"));
+    assert_eq!(msg(la::lu(&a).map(|mut v| v.remove(0))), typed("lu"));
+    assert_eq!(msg(la::lu_factor(&a).map(|x| x.0)), typed("lu_factor"));
+    for (name, r) in [
+        ("solve", la::solve(&a, &b)),
+        ("solve_triangular", la::solve_triangular(&a, &b, false)),
+    ] {
+        assert_eq!(
+            msg(r),
+            format!(
+                "[linalg::{name}] Input arrays must promote to float32 or float64.  Received \
+                 arrays with type complex64 and complex64."
+            )
+        );
+    }
+    assert_eq!(
+        msg(la::det(&a)),
+        "[linalg::det] Complex inputs are not supported."
+    );
+    assert_eq!(
+        msg(la::slogdet(&a).map(|x| x.0)),
+        "[linalg::slogdet] Complex inputs are not supported."
+    );
 }

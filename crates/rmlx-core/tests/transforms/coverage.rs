@@ -32,6 +32,18 @@ fn spd(x: &Array) -> Result<Array> {
     )
 }
 
+/// A complex64 Hermitian 3 x 3 matrix from a 3 x 4 input: `spd(x) + i (S - S^T)`, `S` its
+/// first three columns.
+fn herm(x: &Array) -> Result<Array> {
+    let sq = mx::slice_axis(x, -1, 0..3)?;
+    let anti = mx::subtract(&sq, &mx::swapaxes(&sq, -1, -2)?)?;
+    let im = mx::multiply(
+        &mx::astype(&anti, Dtype::Complex64)?,
+        mx::C64::new(0.0, 1.0),
+    )?;
+    mx::add(&mx::astype(&spd(x)?, Dtype::Complex64)?, &im)
+}
+
 fn i(v: &[i32], shape: &[usize]) -> Array {
     Array::from_slice(v, shape).unwrap()
 }
@@ -481,6 +493,18 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
         ("linalg eigvalsh", |a| la::eigvalsh(&spd(&a[0])?, "L"), x()),
         ("linalg eig", |a| Ok(la::eig(&spd(&a[0])?)?.0), x()),
         ("linalg eigvals", |a| la::eigvals(&spd(&a[0])?), x()),
+        // complex64 input (a Hermitian matrix built from the input).
+        (
+            "linalg svd complex",
+            |a| Ok(la::svd(&herm(&a[0])?)?.remove(1)),
+            x(),
+        ),
+        (
+            "linalg eigh complex",
+            |a| Ok(la::eigh(&herm(&a[0])?, "L")?.0),
+            x(),
+        ),
+        ("linalg eig complex", |a| Ok(la::eig(&herm(&a[0])?)?.0), x()),
         ("linalg lu", |a| Ok(la::lu(&spd(&a[0])?)?.remove(1)), x()),
         (
             "linalg lu_factor",
@@ -578,8 +602,12 @@ fn the_primitives_without_a_rule_are_mlxs_gaps() {
         "linalg cholesky vjp: Cholesky",
         "linalg cholesky_inv jvp: Inverse",
         "linalg cholesky_inv vjp: Inverse",
+        "linalg eig complex jvp: Eig",
+        "linalg eig complex vjp: Eig",
         "linalg eig jvp: Eig",
         "linalg eig vjp: Eig",
+        "linalg eigh complex jvp: Eigh",
+        "linalg eigh complex vjp: Eigh",
         "linalg eigh jvp: Eigh",
         "linalg eigh vjp: Eigh",
         "linalg eigvals jvp: Eig",
@@ -603,6 +631,8 @@ fn the_primitives_without_a_rule_are_mlxs_gaps() {
         "linalg qr vmap: QRF",
         "linalg solve_triangular jvp: Inverse",
         "linalg solve_triangular vjp: Inverse",
+        "linalg svd complex jvp: SVD",
+        "linalg svd complex vjp: SVD",
         "linalg svd jvp: SVD",
         "linalg svd vjp: SVD",
         "linalg tri_inv jvp: Inverse",

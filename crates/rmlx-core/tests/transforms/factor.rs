@@ -1,5 +1,5 @@
 //! `mx.linalg`'s transform rules. MLX gives its factorisation primitives (`SVD`, `Inverse`,
-//! `Cholesky`, `Eigh`, `Eig`) a vmap rule and no vjp or jvp; `QRF` and `LUF` have none
+//! `Cholesky`, `Eigh`, `Eig`) a vmap rule and no vjp or jvp (for complex64 input too); `QRF` and `LUF` have none
 //! (coverage.rs lists those gaps). The composite ops (norms, `det` and `slogdet` up to
 //! 3 x 3, `cross`) differentiate through the ops they are built from.
 
@@ -118,6 +118,78 @@ fn factorisations_vmap_like_stacked_slices() {
     );
 }
 
+/// A batch of complex64 matrices from two float64 random arrays.
+fn crand(shape: &[usize], seed: u64) -> Array {
+    let re = mx::astype(&rand(shape, seed), mx::complex64).unwrap();
+    let im = mx::astype(&rand(shape, seed + 1000), mx::complex64).unwrap();
+    mx::add(&re, &mx::multiply(&im, mx::C64::new(0.0, 1.0)).unwrap()).unwrap()
+}
+
+/// The real and imaginary parts of `x`, side by side (check_vmap compares real values).
+fn parts(x: &Array) -> Result<Array> {
+    mx::concatenate(&[mx::real(x)?, mx::imag(x)?], -1)
+}
+
+/// complex64 input batches the same way (MLX vmaps complex SVD / Eigh / Eig too).
+#[test]
+fn complex_factorisations_vmap_like_stacked_slices() {
+    let c = crand(&[3, 4, 4], 21);
+    let r = crand(&[4, 3, 5], 22);
+    let tol = 1e-5;
+    check_vmap(
+        "complex svd values",
+        |a| Ok(la::svd_uv(&a[0], false)?.remove(0)),
+        std::slice::from_ref(&r),
+        &[Some(0)],
+        tol,
+    );
+    check_vmap(
+        "complex svd reconstruction",
+        |a| {
+            let usv = la::svd(&a[0])?;
+            let k = usv[1].dim(-1)? as isize;
+            let u = mx::slice_axis(&usv[0], -1, 0..k)?;
+            let us = mx::multiply(&u, &mx::astype(&usv[1], mx::complex64)?)?;
+            let vt = mx::slice_axis(&usv[2], -2, 0..k)?;
+            parts(&mx::matmul(&us, &vt)?)
+        },
+        std::slice::from_ref(&r),
+        &[Some(1)],
+        tol,
+    );
+    check_vmap(
+        "complex eigvalsh",
+        |a| la::eigvalsh(&a[0], "U"),
+        std::slice::from_ref(&c),
+        &[Some(0)],
+        tol,
+    );
+    check_vmap(
+        "complex eigh vectors",
+        |a| parts(&la::eigh(&a[0], "L")?.1),
+        &[mx::moveaxis(&c, 0, 2).unwrap()],
+        &[Some(2)],
+        tol,
+    );
+    check_vmap(
+        "complex eig",
+        |a| {
+            let (w, v) = la::eig(&a[0])?;
+            mx::concatenate(&[parts(&w)?, mx::sum_axes(parts(&v)?, -2, false)?], -1)
+        },
+        std::slice::from_ref(&c),
+        &[Some(0)],
+        tol,
+    );
+    check_vmap(
+        "complex eigvals",
+        |a| parts(&la::eigvals(&a[0])?),
+        std::slice::from_ref(&c),
+        &[Some(0)],
+        tol,
+    );
+}
+
 /// The composite ops differentiate through their parts, as in MLX.
 #[test]
 fn composite_linalg_ops_have_gradients() {
@@ -185,4 +257,25 @@ fn factorisation_gradients_are_mlxs_errors() {
     assert!(e.message().contains("Inverse"), "{e}");
     let e = mx::jvp(f, std::slice::from_ref(&s), &[mx::ones_like(&s).unwrap()]).unwrap_err();
     assert!(e.message().contains("Inverse"), "{e}");
+    // complex64 input: MLX 0.32.4 has no vjp / jvp for SVD, Eigh or Eig either.
+    let c = mx::squeeze(&crand(&[1, 3, 3], 4), Some(0)).unwrap();
+    type F = fn(&[Array]) -> Result<Array>;
+    let cases: [(&str, F); 3] = [
+        ("SVD", |a| Ok(la::svd(&a[0])?.remove(1))),
+        ("Eigh", |a| Ok(la::eigh(&a[0], "L")?.0)),
+        ("Eig", |a| Ok(la::eig(&a[0])?.0)),
+    ];
+    for (name, f) in cases {
+        let out = f(std::slice::from_ref(&c)).unwrap();
+        let e = mx::vjp(f, std::slice::from_ref(&c), &[mx::ones_like(&out).unwrap()]).unwrap_err();
+        assert_eq!(
+            e.message(),
+            format!("[Primitive::vjp] Not implemented for {name}.")
+        );
+        let e = mx::jvp(f, std::slice::from_ref(&c), &[mx::ones_like(&c).unwrap()]).unwrap_err();
+        assert_eq!(
+            e.message(),
+            format!("[Primitive::jvp] Not implemented for {name}.")
+        );
+    }
 }
