@@ -318,8 +318,18 @@ pub fn istft(stft_matrix: &Array, opts: &IstftOptions) -> Result<Array> {
     let dtype = frames.dtype();
 
     // Frames (and the squared window) padded to whole hops, cut into `seg` blocks of `hop`.
-    let seg = (n_fft + hop - 1) / hop;
-    let wp = seg * hop;
+    // (Sizes checked so that no product below overflows, even for an empty batch.)
+    let too_big = || Error::value("[istft] The reconstructed signal is too large.");
+    let seg = (n_fft - 1) / hop + 1;
+    let wp = seg.checked_mul(hop).ok_or_else(too_big)?;
+    let sig_len = (n_frames - 1)
+        .checked_mul(hop)
+        .and_then(|v| v.checked_add(n_fft))
+        .ok_or_else(too_big)?;
+    (n_frames + seg)
+        .checked_mul(wp)
+        .and_then(|v| v.checked_mul(b.max(1)))
+        .ok_or_else(too_big)?;
     let frames = ops::pad(&frames, [(0, 0), (0, 0), (0, wp - n_fft)])?;
     let blocks = ops::reshape(&frames, [b, n_frames, seg, hop])?;
     let signal = overlap_add(&blocks)?;
@@ -336,11 +346,10 @@ pub fn istft(stft_matrix: &Array, opts: &IstftOptions) -> Result<Array> {
 
     // Drop the centring pad at the start; the end is `length` later, or the centring pad
     // before the end of the full reconstruction (n_fft + (n_frames - 1) * hop samples).
-    let sig_len = n_fft + (n_frames - 1) * hop;
     let start = if opts.center { n_fft / 2 } else { 0 };
     match opts.length {
         Some(length) => {
-            let stop = sig_len.min(start + length);
+            let stop = sig_len.min(start.saturating_add(length));
             signal = ops::slice(&signal, [0, start], [b, stop], [1, 1])?;
             let cur = signal.shape()[1] as isize;
             if cur < length {

@@ -170,3 +170,70 @@ fn istft_inverts_stft() -> mx::Result<()> {
     }
     Ok(())
 }
+
+/// Median milliseconds of `f` over about one second of calls after two warm-ups.
+fn median_ms(mut f: impl FnMut() -> mx::Result<()>) -> mx::Result<f64> {
+    f()?;
+    f()?;
+    let mut times = Vec::new();
+    let start = std::time::Instant::now();
+    while times.len() < 5 || start.elapsed().as_secs_f64() < 1.0 {
+        let t = std::time::Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(times[times.len() / 2])
+}
+
+/// stft and istft of four 10 s signals at 16 kHz (n_fft 512, hop 128, Hann), for a quick look:
+/// `cargo test -p rmlx-core --test golden stft_timings -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn stft_timings() -> mx::Result<()> {
+    let x = mx::stack(
+        &(0..4).map(|k| ramp(160_000, k as f32)).collect::<Vec<_>>(),
+        0,
+    )?;
+    let window = Some(hann(512));
+    let s_opts = StftOptions {
+        n_fft: 512,
+        hop_length: Some(128),
+        window: window.clone(),
+        ..Default::default()
+    };
+    let i_opts = IstftOptions {
+        n_fft: Some(512),
+        hop_length: Some(128),
+        window,
+        ..Default::default()
+    };
+    let s = fft::stft(&x, &s_opts)?;
+    s.eval()?;
+    let a = median_ms(|| fft::stft(&x, &s_opts)?.eval())?;
+    let b = median_ms(|| fft::istft(&s, &i_opts)?.eval())?;
+    println!("stft {a:.2} ms, istft {b:.2} ms");
+    Ok(())
+}
+
+#[test]
+fn huge_sizes_are_errors_not_panics() -> mx::Result<()> {
+    let x = ramp(16, 0.0);
+    let huge = StftOptions {
+        n_fft: isize::MAX,
+        hop_length: Some(1),
+        window: Some(mx::ones(&[2], mx::float32)?),
+        ..Default::default()
+    };
+    assert!(fft::stft(&x, &huge).is_err());
+    let s = mx::zeros(&[0, 5, 4], mx::complex64)?;
+    for hop in [isize::MAX / 2, isize::MAX] {
+        let opts = IstftOptions {
+            hop_length: Some(hop),
+            window: Some(mx::ones(&[2], mx::float32)?),
+            ..Default::default()
+        };
+        assert!(fft::istft(&s, &opts).is_err());
+    }
+    Ok(())
+}
