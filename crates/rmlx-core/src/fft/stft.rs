@@ -37,7 +37,9 @@ pub struct StftOptions {
     /// Pad `n_fft / 2` samples at both ends so that frame `t` is centred on sample
     /// `t * hop_length`.
     pub center: bool,
-    /// How the centring pad is filled (only used when `center` is true).
+    /// How the centring pad is filled (only used when `center` is true): any of `mx.pad`'s
+    /// modes, as in MLX (reflect and symmetric wrap around when the pad is longer than the
+    /// signal).
     pub pad_mode: PadMode,
     /// The normalisation of each frame's transform.
     pub norm: FftNorm,
