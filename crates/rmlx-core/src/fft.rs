@@ -1,6 +1,6 @@
 //! Fast Fourier transforms (`mlx.core.fft`): `fft`, `ifft`, `fft2`, `ifft2`, `fftn`, `ifftn`,
 //! their real counterparts `rfft*` / `irfft*`, `fftfreq`, `rfftfreq`, `fftshift` and
-//! `ifftshift`.
+//! `ifftshift`, and the short-time transforms `stft` / `istft`.
 //!
 //! As in MLX, every transform computes in single precision: complex transforms and `rfft*`
 //! return complex64, `irfft*` returns float32, whatever the input dtype (integers, bool, half
@@ -22,6 +22,10 @@
 //! assert!(mx::allclose(&back, &x)?.item::<bool>()?);
 //! # Ok::<(), mx::Error>(())
 //! ```
+
+mod stft;
+
+pub use stft::{IstftOptions, StftOptions, istft, stft};
 
 use crate::array::Array;
 use crate::dtype::Dtype;

@@ -25,4 +25,5 @@ mod reduce;
 mod shape;
 mod smoke;
 mod sort;
+mod stft;
 mod unary;

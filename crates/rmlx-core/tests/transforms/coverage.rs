@@ -121,6 +121,31 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
             |a| mx::fft::irfftn(&a[0].astype(mx::complex64)?),
             x(),
         ),
+        // Short-time transforms (compositions). MLX's stft has no vmap (its frames are an
+        // as_strided view: "stft vmap: AsStrided"); rmlx gathers the frames, which vmaps.
+        (
+            "stft",
+            |a| {
+                let opts = mx::fft::StftOptions {
+                    n_fft: 4,
+                    hop_length: Some(1),
+                    ..Default::default()
+                };
+                mx::real(&mx::fft::stft(&a[0], &opts)?)
+            },
+            x(),
+        ),
+        (
+            "istft",
+            |a| {
+                let opts = mx::fft::IstftOptions {
+                    hop_length: Some(1),
+                    ..Default::default()
+                };
+                mx::fft::istft(&a[0].astype(mx::complex64)?, &opts)
+            },
+            x(),
+        ),
         // Binary.
         ("add", |a| mx::add(&a[0], &a[1]), xy()),
         ("subtract", |a| mx::subtract(&a[0], &a[1]), xy()),

@@ -128,3 +128,85 @@ fn fft_grads_nest() {
     };
     check_grads_step("grad of |rfft|^2", f, &[rand(&[2, 7], 3)], 2e-3, 0.25);
 }
+
+/// stft with a window shorter than the frame, reflect padding and a hop that does not divide.
+fn stft_small(x: &Array) -> Result<Array> {
+    let opts = fft::StftOptions {
+        n_fft: 6,
+        hop_length: Some(4),
+        window: Some(mx::array![0.5f32, 1.0, 0.75, 0.25]),
+        ..Default::default()
+    };
+    fft::stft(x, &opts)
+}
+
+/// istft of a (…, 4, frames) spectrogram with n_fft 6, hop 2 and a trimmed length.
+fn istft_small(z: &Array) -> Result<Array> {
+    let opts = fft::IstftOptions {
+        n_fft: Some(6),
+        hop_length: Some(2),
+        window: Some(mx::array![0.5f32, 1.0, 1.0, 0.75, 0.5, 0.25]),
+        length: Some(9),
+        ..Default::default()
+    };
+    fft::istft(z, &opts)
+}
+
+#[test]
+fn stft_grads_match_finite_differences() {
+    let f = |a: &[Array]| split(stft_small(&a[0])?);
+    check_grads_step("stft", f, &[rand(&[2, 13], 7)], 2e-3, 0.25);
+    let two_sided = |a: &[Array]| {
+        let opts = fft::StftOptions {
+            n_fft: 5,
+            hop_length: Some(2),
+            pad_mode: mx::PadMode::Edge,
+            norm: FftNorm::Ortho,
+            onesided: Some(false),
+            ..Default::default()
+        };
+        split(fft::stft(&complex(&a[0], &a[1])?, &opts)?)
+    };
+    check_grads_step(
+        "stft complex two-sided",
+        two_sided,
+        &[rand(&[11], 8), rand(&[11], 9)],
+        2e-3,
+        0.25,
+    );
+    // istft divides by the window envelope, which does not depend on the input: linear too.
+    let g = |a: &[Array]| istft_small(&complex(&a[0], &a[1])?);
+    check_grads_step(
+        "istft",
+        g,
+        &[rand(&[2, 4, 5], 10), rand(&[2, 4, 5], 11)],
+        2e-3,
+        0.25,
+    );
+}
+
+#[test]
+fn stft_vmap_matches_stacked_slices() {
+    // MLX cannot vmap stft (its frames are an as_strided view); rmlx gathers them.
+    for axis in [0isize, 1, 2] {
+        let mut s = vec![3, 14];
+        s.insert(axis as usize, 2);
+        let x = rand(&s, 20 + axis as u64).astype(mx::float32).unwrap();
+        let f = |a: &[Array]| stft_small(&a[0]);
+        check_vmap(&format!("stft axis {axis}"), f, &[x], &[Some(axis)], 1e-4);
+    }
+    for axis in [0isize, 2, 3] {
+        let mut s = vec![3, 4, 5];
+        s.insert(axis as usize, 2);
+        let x = rand(&s, 30 + axis as u64).astype(mx::float32).unwrap();
+        let y = rand(&s, 40 + axis as u64).astype(mx::float32).unwrap();
+        let f = |a: &[Array]| istft_small(&complex(&a[0], &a[1])?);
+        check_vmap(
+            &format!("istft axis {axis}"),
+            f,
+            &[x, y],
+            &[Some(axis), Some(axis)],
+            1e-4,
+        );
+    }
+}
