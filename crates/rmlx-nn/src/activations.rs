@@ -265,10 +265,7 @@ pub fn selu(x: &Array) -> Result<Array> {
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn prelu(x: &Array, alpha: &Array) -> Result<Array> {
-    mx::add(
-        mx::maximum(0, x)?,
-        mx::multiply(alpha, mx::minimum(0, x)?)?,
-    )
+    mx::add(mx::maximum(0, x)?, mx::multiply(alpha, mx::minimum(0, x)?)?)
 }
 
 /// `x * tanh(softplus(x))` (`nn.mish`).

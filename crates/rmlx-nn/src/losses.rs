@@ -327,7 +327,12 @@ pub fn mse_loss(predictions: &Array, targets: &Array, reduction: Reduction) -> R
 /// assert_eq!(l.to_vec::<f32>()?, vec![0.5, 0.1]);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn nll_loss(inputs: &Array, targets: &Array, axis: isize, reduction: Reduction) -> Result<Array> {
+pub fn nll_loss(
+    inputs: &Array,
+    targets: &Array,
+    axis: isize,
+    reduction: Reduction,
+) -> Result<Array> {
     reduction.apply(&mx::negative(pick(inputs, targets, axis)?)?)
 }
 
@@ -483,7 +488,10 @@ pub fn triplet_loss(
         mx::power(mx::add(s, opts.eps)?, 1.0 / opts.p as f64)
     };
     let loss = mx::maximum(
-        mx::add(mx::subtract(dist(positives)?, dist(negatives)?)?, opts.margin)?,
+        mx::add(
+            mx::subtract(dist(positives)?, dist(negatives)?)?,
+            opts.margin,
+        )?,
         0,
     )?;
     opts.reduction.apply(&loss)

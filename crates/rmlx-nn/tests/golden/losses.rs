@@ -145,7 +145,9 @@ fn loss_errors_are_mlx_errors() {
             let xs: Vec<Array> = g.inputs(case).into_iter().map(Option::unwrap).collect();
             f(&xs)
         });
-        let err = got.err().unwrap_or_else(|| panic!("{}: no error", case["name"]));
+        let err = got
+            .err()
+            .unwrap_or_else(|| panic!("{}: no error", case["name"]));
         assert_eq!(err.to_string(), want, "{}", case["name"]);
     }
 }
