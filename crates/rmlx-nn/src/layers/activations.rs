@@ -11,7 +11,7 @@ use crate::{Forward, ModuleState};
 
 /// A layer without configuration applying `$f` to its input.
 macro_rules! plain_activation {
-    ($(#[$doc:meta])* $Name:ident => $f:expr, $input:literal, $want:literal) => {
+    ($(#[$doc:meta])* pub struct $Name:ident => $f:expr, $input:literal, $want:literal) => {
         $(#[$doc])*
         ///
         /// ```
@@ -46,73 +46,73 @@ macro_rules! plain_activation {
 
 plain_activation!(
     /// Applies [`sigmoid`](crate::sigmoid) (MLX's `nn.Sigmoid`).
-    Sigmoid => act::sigmoid, "[0.0]", "[0.5]"
+    pub struct Sigmoid => act::sigmoid, "[0.0]", "[0.5]"
 );
 plain_activation!(
     /// Applies [`mish`](crate::mish) (MLX's `nn.Mish`).
-    Mish => act::mish, "[0.0]", "[0.0]"
+    pub struct Mish => act::mish, "[0.0]", "[0.0]"
 );
 plain_activation!(
     /// Applies [`relu`](crate::relu) (MLX's `nn.ReLU`).
-    ReLU => act::relu, "[-1.0, 2.0]", "[0.0, 2.0]"
+    pub struct ReLU => act::relu, "[-1.0, 2.0]", "[0.0, 2.0]"
 );
 plain_activation!(
     /// Applies [`relu2`](crate::relu2) (MLX's `nn.ReLU2`).
-    ReLU2 => act::relu2, "[-1.0, 2.0]", "[0.0, 4.0]"
+    pub struct ReLU2 => act::relu2, "[-1.0, 2.0]", "[0.0, 4.0]"
 );
 plain_activation!(
     /// Applies [`relu6`](crate::relu6) (MLX's `nn.ReLU6`).
-    ReLU6 => act::relu6, "[-1.0, 8.0]", "[0.0, 6.0]"
+    pub struct ReLU6 => act::relu6, "[-1.0, 8.0]", "[0.0, 6.0]"
 );
 plain_activation!(
     /// Applies [`softmax`](crate::softmax) over the last axis (MLX's `nn.Softmax`).
-    Softmax => |x| act::softmax(x, -1), "[1.0, 1.0]", "[0.5, 0.5]"
+    pub struct Softmax => |x| act::softmax(x, -1), "[1.0, 1.0]", "[0.5, 0.5]"
 );
 plain_activation!(
     /// Applies [`softplus`](crate::softplus) (MLX's `nn.Softplus`).
-    Softplus => act::softplus, "[0.0]", "[0.6931472]"
+    pub struct Softplus => act::softplus, "[0.0]", "[0.6931472]"
 );
 plain_activation!(
     /// Applies [`softsign`](crate::softsign) (MLX's `nn.Softsign`).
-    Softsign => act::softsign, "[1.0]", "[0.5]"
+    pub struct Softsign => act::softsign, "[1.0]", "[0.5]"
 );
 plain_activation!(
     /// Applies [`silu`](crate::silu) (MLX's `nn.SiLU`).
-    SiLU => act::silu, "[0.0]", "[0.0]"
+    pub struct SiLU => act::silu, "[0.0]", "[0.0]"
 );
 plain_activation!(
     /// Applies [`log_softmax`](crate::log_softmax) over the last axis (MLX's `nn.LogSoftmax`).
-    LogSoftmax => |x| act::log_softmax(x, -1), "[0.0, 0.0]", "[-0.6931472, -0.6931472]"
+    pub struct LogSoftmax => |x| act::log_softmax(x, -1), "[0.0, 0.0]", "[-0.6931472, -0.6931472]"
 );
 plain_activation!(
     /// Applies [`log_sigmoid`](crate::log_sigmoid) (MLX's `nn.LogSigmoid`).
-    LogSigmoid => act::log_sigmoid, "[0.0]", "[-0.6931472]"
+    pub struct LogSigmoid => act::log_sigmoid, "[0.0]", "[-0.6931472]"
 );
 plain_activation!(
     /// Applies [`tanh`](crate::tanh) (MLX's `nn.Tanh`).
-    Tanh => act::tanh, "[0.0]", "[0.0]"
+    pub struct Tanh => act::tanh, "[0.0]", "[0.0]"
 );
 plain_activation!(
     /// Applies [`hardswish`](crate::hardswish) (MLX's `nn.Hardswish`).
-    Hardswish => act::hardswish, "[3.0]", "[3.0]"
+    pub struct Hardswish => act::hardswish, "[3.0]", "[3.0]"
 );
 plain_activation!(
     /// Applies [`selu`](crate::selu) (MLX's `nn.SELU`).
-    SELU => act::selu, "[1.0]", "[1.0507]"
+    pub struct SELU => act::selu, "[1.0]", "[1.0507]"
 );
 plain_activation!(
     /// Applies [`hard_tanh`](crate::hard_tanh) with MLX's bounds `[-1, 1]` (MLX's
     /// `nn.HardTanh`).
-    HardTanh => |x| act::hard_tanh(x, -1.0, 1.0), "[-3.0, 0.5]", "[-1.0, 0.5]"
+    pub struct HardTanh => |x| act::hard_tanh(x, -1.0, 1.0), "[-3.0, 0.5]", "[-1.0, 0.5]"
 );
 plain_activation!(
     /// Applies [`softmin`](crate::softmin) over the last axis (MLX's `nn.Softmin`).
-    Softmin => |x| act::softmin(x, -1), "[2.0, 2.0]", "[0.5, 0.5]"
+    pub struct Softmin => |x| act::softmin(x, -1), "[2.0, 2.0]", "[0.5, 0.5]"
 );
 
 /// A layer with one `f32` setting applying `$f(x, setting)`.
 macro_rules! scalar_activation {
-    ($(#[$doc:meta])* $Name:ident($field:ident = $default:literal) => $f:path,
+    ($(#[$doc:meta])* pub struct $Name:ident($field:ident = $default:literal) => $f:path,
      $input:literal, $want:literal) => {
         $(#[$doc])*
         ///
@@ -156,27 +156,27 @@ macro_rules! scalar_activation {
 
 scalar_activation!(
     /// Applies [`leaky_relu`](crate::leaky_relu) (MLX's `nn.LeakyReLU`).
-    LeakyReLU(negative_slope = 0.01) => act::leaky_relu, "[-2.0, 2.0]", "[-0.02, 2.0]"
+    pub struct LeakyReLU(negative_slope = 0.01) => act::leaky_relu, "[-2.0, 2.0]", "[-0.02, 2.0]"
 );
 scalar_activation!(
     /// Applies [`elu`](crate::elu) (MLX's `nn.ELU`).
-    ELU(alpha = 1.0) => act::elu, "[0.0, 2.0]", "[0.0, 2.0]"
+    pub struct ELU(alpha = 1.0) => act::elu, "[0.0, 2.0]", "[0.0, 2.0]"
 );
 scalar_activation!(
     /// Applies [`celu`](crate::celu) (MLX's `nn.CELU`).
-    CELU(alpha = 1.0) => act::celu, "[0.0, 2.0]", "[0.0, 2.0]"
+    pub struct CELU(alpha = 1.0) => act::celu, "[0.0, 2.0]", "[0.0, 2.0]"
 );
 scalar_activation!(
     /// Applies [`softshrink`](crate::softshrink) (MLX's `nn.Softshrink`).
-    Softshrink(lambd = 0.5) => act::softshrink, "[-2.0, 0.25]", "[-1.5, 0.0]"
+    pub struct Softshrink(lambd = 0.5) => act::softshrink, "[-2.0, 0.25]", "[-1.5, 0.0]"
 );
 scalar_activation!(
     /// Applies [`hard_shrink`](crate::hard_shrink) (MLX's `nn.HardShrink`).
-    HardShrink(lambd = 0.5) => act::hard_shrink, "[-2.0, 0.25]", "[-2.0, 0.0]"
+    pub struct HardShrink(lambd = 0.5) => act::hard_shrink, "[-2.0, 0.25]", "[-2.0, 0.0]"
 );
 scalar_activation!(
     /// Applies [`step`](crate::step) (MLX's `nn.Step`): an `int32` 0/1 result.
-    Step(threshold = 0.0) => act::step, "[-1.0, 1.0]", "[0, 1]"
+    pub struct Step(threshold = 0.0) => act::step, "[-1.0, 1.0]", "[0, 1]"
 );
 
 /// Applies [`glu`](crate::glu) along `axis` (MLX's `nn.GLU`, default axis `-1`).
