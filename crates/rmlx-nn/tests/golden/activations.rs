@@ -150,3 +150,62 @@ fn activation_layers_have_no_parameters_but_prelu() {
     assert_eq!(params[0].1.to_vec::<f32>().unwrap(), vec![0.5; 3]);
     let _ = mx::float32;
 }
+
+/// Replays a family's cases without an error or parameters through `mx::compile` and,
+/// when `vmap_ok(case)`, through `mx::vmap` over the inputs' first axis, comparing with
+/// MLX's outputs (MLX compiles most activations itself).
+pub fn check_transformed(
+    family: &str,
+    build: &dyn Fn(&Value) -> Result<UnderTest>,
+    vmap_ok: &dyn Fn(&Value) -> bool,
+) {
+    let g = Goldens::load(family);
+    let mut failures = Vec::new();
+    let plain = |c: &&Value| {
+        c.get("error").is_none() && c["weights"].as_object().is_none_or(|w| w.is_empty())
+    };
+    for case in g.cases.iter().filter(plain) {
+        let name = case["name"].as_str().unwrap();
+        let ut = build(case).unwrap();
+        let inputs: Vec<Array> = g.inputs(case).into_iter().map(Option::unwrap).collect();
+        let want: Vec<Array> = case["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| g.array(o))
+            .collect();
+        let call = |xs: &[Array]| -> Result<Vec<Array>> {
+            let xs: Vec<Option<Array>> = xs.iter().cloned().map(Some).collect();
+            (ut.call)(&*ut.module, &xs)
+        };
+        let mut runs = vec![("compile", mx::compile(call)(&inputs))];
+        let batched = inputs.iter().all(|x| x.ndim() > 0 && x.shape()[0] > 0);
+        if vmap_ok(case) && batched {
+            let axes = vec![Some(0); inputs.len()];
+            runs.push(("vmap", mx::vmap(call, &axes, &[Some(0)])(&inputs)));
+        }
+        for (how, got) in runs {
+            let res = got.map_err(|e| e.to_string()).and_then(|got| {
+                got.iter()
+                    .zip(&want)
+                    .try_for_each(|(o, w)| compare(name, o, w, case_tolerance(case)))
+            });
+            if let Err(e) = res {
+                failures.push(format!("{how}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn activations_compile_and_vmap_like_mlx() {
+    // Elementwise functions and those over the last axis map row by row; `axis` variants
+    // and prelu (its alpha has no batch axis) do not.
+    check_transformed("nn_activations", &build, &|case| {
+        case["layer"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(char::is_lowercase) && n != "prelu")
+            && case["kwargs"].get("axis").is_none()
+    });
+}

@@ -151,3 +151,8 @@ fn loss_errors_are_mlx_errors() {
         assert_eq!(err.to_string(), want, "{}", case["name"]);
     }
 }
+
+#[test]
+fn losses_compile_like_mlx() {
+    crate::activations::check_transformed("nn_losses", &build, &|_| false);
+}
