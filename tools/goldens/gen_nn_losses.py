@@ -10,7 +10,7 @@ g = NnGoldens("nn_losses")
 L = nn.losses
 
 
-def case(name, fname, inputs, weights=None, **kw):
+def case(name, fname, inputs, weights=None, grads=True, **kw):
     """`fname(*inputs, weights=weights, **kw)`; weights (if any) is the last input."""
     f = getattr(L, fname)
     kwargs = dict(kw)
@@ -24,7 +24,7 @@ def case(name, fname, inputs, weights=None, **kw):
     else:
         def fn(*xs):
             return f(*xs, **kw)
-    g.function(name, fname, kwargs, ins, fn)
+    g.function(name, fname, kwargs, ins, fn, grads=grads)
 
 
 def ints(shape, high, seed):
@@ -150,4 +150,17 @@ for r in REDS:
     case(f"margin_{r}", "margin_ranking_loss", [m1, m2, yt5], reduction=r)
 case("margin_margin", "margin_ranking_loss", [m1, m2, yt5.astype(mx.float32)], margin=0.5)
 case("margin_bad_shape", "margin_ranking_loss", [m1, m2[:4], yt5])
+# non-finite values and half precision
+nf = mx.array([[float("nan"), float("inf"), float("-inf"), 1.0]])
+fin = mx.array([[0.5, 1.0, 0.0, 1.0]])
+for fname in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "log_cosh_loss",
+              "hinge_loss", "binary_cross_entropy"):
+    case(f"{fname}_nonfinite", fname, [nf, fin], reduction="none", grads=False)
+case("ce_nonfinite_logits", "cross_entropy", [mx.array([[float("inf"), 0.0], [float("nan"), 1.0]]),
+                                              mx.array([0, 1])], grads=False)
+for fname in ("binary_cross_entropy", "smooth_l1_loss", "huber_loss", "log_cosh_loss"):
+    case(f"{fname}_bfloat16", fname, [a.astype(mx.bfloat16), b.astype(mx.bfloat16)],
+         reduction="none")
+case("kl_float16", "kl_div_loss", [logp.astype(mx.float16), mx.log(probs((4, 5), 21)).astype(mx.float16)])
+case("cosine_float16", "cosine_similarity_loss", [c1.astype(mx.float16), c2.astype(mx.float16)])
 g.save()
