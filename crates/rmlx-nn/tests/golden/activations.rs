@@ -153,12 +153,14 @@ fn activation_layers_have_no_parameters_but_prelu() {
 
 /// Replays a family's cases without an error or parameters through `mx::compile` and,
 /// when `vmap_ok(case)`, through `mx::vmap` over the inputs' first axis, comparing with
-/// MLX's outputs (MLX compiles most activations itself).
+/// MLX's outputs (MLX compiles most activations itself). Returns the number of cases
+/// (compiled, vmapped).
 pub fn check_transformed(
     family: &str,
     build: &dyn Fn(&Value) -> Result<UnderTest>,
     vmap_ok: &dyn Fn(&Value) -> bool,
-) {
+) -> (usize, usize) {
+    let (mut compiled, mut vmapped) = (0, 0);
     let g = Goldens::load(family);
     let mut failures = Vec::new();
     let plain = |c: &&Value| {
@@ -183,7 +185,9 @@ pub fn check_transformed(
         if vmap_ok(case) && batched {
             let axes = vec![Some(0); inputs.len()];
             runs.push(("vmap", mx::vmap(call, &axes, &[Some(0)])(&inputs)));
+            vmapped += 1;
         }
+        compiled += 1;
         for (how, got) in runs {
             let res = got.map_err(|e| e.to_string()).and_then(|got| {
                 got.iter()
@@ -196,16 +200,21 @@ pub fn check_transformed(
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    (compiled, vmapped)
 }
 
 #[test]
 fn activations_compile_and_vmap_like_mlx() {
     // Elementwise functions and those over the last axis map row by row; `axis` variants
     // and prelu (its alpha has no batch axis) do not.
-    check_transformed("nn_activations", &build, &|case| {
+    let (compiled, vmapped) = check_transformed("nn_activations", &build, &|case| {
         case["layer"]
             .as_str()
             .is_some_and(|n| n.starts_with(char::is_lowercase) && n != "prelu")
             && case["kwargs"].get("axis").is_none()
     });
+    assert!(
+        compiled > 150 && vmapped > 100,
+        "{compiled} compiled, {vmapped} vmapped"
+    );
 }
