@@ -32,11 +32,15 @@ extern crate self as rmlx_nn;
 pub use rmlx_core as core;
 pub use rmlx_derive::Module;
 
+pub mod activations;
+pub mod init;
 pub mod layers;
+pub mod losses;
 pub mod module;
 pub mod quantize;
 pub mod value_and_grad;
 
+pub use activations::*;
 pub use layers::*;
 pub use module::{
     ArrayCell, FreezeOptions, Member, MemberFilter, MemberMut, Module, ModuleBase, ModuleSlot,
