@@ -267,11 +267,24 @@ pub fn check_case(
                 return Err(format!("{name}: repr\n  rmlx {ours:?}\n  MLX  {r:?}"));
             }
         }
+        // Weights are stored under bare keys: their dtype (bfloat16 stored as its bits) comes
+        // from the parameter list.
+        let param_dtype = |k: &str| {
+            case["params"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p[0].as_str() == Some(k)))
+                .map(|p| p[2].clone())
+        };
         let weights: Vec<(String, Array)> = case["weights"]
             .as_object()
             .expect("weights")
             .iter()
-            .map(|(k, v)| (k.clone(), g.array(v)))
+            .map(|(k, v)| match param_dtype(k) {
+                Some(d) if v.is_string() => {
+                    (k.clone(), g.array(&serde_json::json!({"key": v, "dtype": d})))
+                }
+                _ => (k.clone(), g.array(v)),
+            })
             .collect();
         ut.module
             .load_weights_from(weights, true)

@@ -2,4 +2,9 @@
 //! in common.rs, the goldens in tests/goldens (tools/goldens/gen_nn_*.py writes them).
 
 mod common;
+mod convolution;
+mod dropout;
 mod linear;
+mod normalization;
+mod pooling;
+mod upsample;
