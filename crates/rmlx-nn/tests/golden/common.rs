@@ -203,6 +203,13 @@ pub fn check_case(
         (Err(e), None) => return Err(format!("{name}: build failed: {e}")),
     };
     let tol = case_tolerance(case);
+    // Printing, for every layer case (parameterless layers included).
+    if let Some(r) = case.get("repr").and_then(Value::as_str) {
+        let ours = ut.module.repr();
+        if ours != r {
+            return Err(format!("{name}: repr\n  rmlx {ours:?}\n  MLX  {r:?}"));
+        }
+    }
     let is_layer = case["weights"].as_object().is_some_and(|w| !w.is_empty())
         || !case["params"].as_array().is_some_and(|p| p.is_empty());
     if is_layer {
@@ -260,12 +267,6 @@ pub fn check_case(
             return Err(format!(
                 "{name}: trainable parameters\n  rmlx {got_t:?}\n  MLX  {want_t:?}"
             ));
-        }
-        if let Some(r) = case.get("repr").and_then(Value::as_str) {
-            let ours = ut.module.repr();
-            if ours != r {
-                return Err(format!("{name}: repr\n  rmlx {ours:?}\n  MLX  {r:?}"));
-            }
         }
         // Weights are stored under bare keys: their dtype (bfloat16 stored as its bits) comes
         // from the parameter list.
