@@ -351,12 +351,8 @@ impl Conv2d {
         check_groups(in_channels, opts.groups)?;
         let kernel = kernel_size.into().expand(2, L, "kernel_size")?;
         opts.dilation.expand(2, L, "dilation")?;
-        let (weight, bias) = init_conv(
-            out_channels,
-            &kernel,
-            in_channels / opts.groups,
-            opts.bias,
-        )?;
+        let (weight, bias) =
+            init_conv(out_channels, &kernel, in_channels / opts.groups, opts.bias)?;
         Ok(Conv2d {
             weight,
             bias,

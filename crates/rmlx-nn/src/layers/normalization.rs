@@ -149,12 +149,7 @@ impl LayerNorm {
 
 impl Forward for LayerNorm {
     fn forward(&self, x: &Array) -> Result<Array> {
-        mx::fast::layer_norm(
-            x,
-            self.weight.as_ref(),
-            self.bias.as_ref(),
-            self.eps as f32,
-        )
+        mx::fast::layer_norm(x, self.weight.as_ref(), self.bias.as_ref(), self.eps as f32)
     }
 }
 
@@ -319,7 +314,10 @@ impl GroupNorm {
         let x = mx::reshape(x, [batch, -1, g])?;
         let means = mx::mean_axes(&x, 1, true)?;
         let var = mx::var_axes(&x, 1, true, 0)?;
-        let y = mx::multiply(&mx::subtract(&x, &means)?, &mx::rsqrt(mx::add(&var, self.eps)?)?)?;
+        let y = mx::multiply(
+            &mx::subtract(&x, &means)?,
+            &mx::rsqrt(mx::add(&var, self.eps)?)?,
+        )?;
         mx::reshape(&y, shape)
     }
 
@@ -591,7 +589,10 @@ impl Forward for BatchNorm {
                 var = rv.get();
             }
         }
-        let y = mx::multiply(&mx::subtract(x, &mean)?, &mx::rsqrt(mx::add(&var, self.eps)?)?)?;
+        let y = mx::multiply(
+            &mx::subtract(x, &mean)?,
+            &mx::rsqrt(mx::add(&var, self.eps)?)?,
+        )?;
         affine(y, &self.weight, &self.bias)
     }
 }

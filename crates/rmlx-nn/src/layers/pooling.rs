@@ -176,17 +176,9 @@ fn sliding_windows(x: &Array, window: &[usize], strides: &[usize]) -> Result<Arr
     mx::as_strided(x, final_shape, &final_strides, 0)
 }
 
+/// The constructors and `forward` of a pooling layer (a struct holding `pool` and `state`).
 macro_rules! pool_layer {
-    ($(#[$doc:meta])* $name:ident, $nd:expr, $reduce:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, crate::Module)]
-        #[module(repr = $name::describe)]
-        pub struct $name {
-            #[module(skip)]
-            pool: Pool,
-            state: ModuleState,
-        }
-
+    ($name:ident, $nd:expr, $reduce:expr) => {
         impl $name {
             /// Pooling windows of `kernel_size` (one integer or one per spatial axis), with
             /// the stride equal to the kernel size and no padding.
@@ -215,83 +207,113 @@ macro_rules! pool_layer {
     };
 }
 
-pool_layer!(
-    /// 1-D max pooling of `(N, L, C)` inputs (MLX's `nn.MaxPool1d`); padding is `-inf`.
-    ///
-    /// ```
-    /// use rmlx_nn::{self as nn, Forward};
-    /// use rmlx_nn::core as mx;
-    /// let pool = nn::MaxPool1d::new(2)?;
-    /// let x = mx::reshape(&mx::array![1.0f32, 5.0, 3.0, 2.0], [1, 4, 1])?;
-    /// assert_eq!(pool.forward(&x)?.to_vec::<f32>()?, vec![5.0, 3.0]);
-    /// assert_eq!(pool.to_string(), "MaxPool1d(kernel_size=(2,), stride=(2,), padding=(0,))");
-    /// # Ok::<(), mx::Error>(())
-    /// ```
-    MaxPool1d, 1, Reduce::Max
-);
-pool_layer!(
-    /// 2-D max pooling of `(N, H, W, C)` inputs (MLX's `nn.MaxPool2d`); padding is `-inf`.
-    ///
-    /// ```
-    /// use rmlx_nn::{self as nn, Forward};
-    /// use rmlx_nn::core as mx;
-    /// let opts = nn::PoolOptions { stride: Some(1.into()), padding: Some(1.into()) };
-    /// let pool = nn::MaxPool2d::with_options(3, &opts)?;
-    /// assert_eq!(pool.forward(&mx::ones(&[1, 5, 5, 2], mx::float32)?)?.shape(), &[1, 5, 5, 2]);
-    /// # Ok::<(), mx::Error>(())
-    /// ```
-    MaxPool2d, 2, Reduce::Max
-);
-pool_layer!(
-    /// 3-D max pooling of `(N, D, H, W, C)` inputs (MLX's `nn.MaxPool3d`); padding is `-inf`.
-    ///
-    /// ```
-    /// use rmlx_nn::{self as nn, Forward};
-    /// use rmlx_nn::core as mx;
-    /// let pool = nn::MaxPool3d::new(2)?;
-    /// assert_eq!(pool.forward(&mx::ones(&[1, 4, 4, 4, 1], mx::float32)?)?.shape(), &[1, 2, 2, 2, 1]);
-    /// # Ok::<(), mx::Error>(())
-    /// ```
-    MaxPool3d, 3, Reduce::Max
-);
-pool_layer!(
-    /// 1-D average pooling of `(N, L, C)` inputs (MLX's `nn.AvgPool1d`); padding is zero and
-    /// counts in the average.
-    ///
-    /// ```
-    /// use rmlx_nn::{self as nn, Forward};
-    /// use rmlx_nn::core as mx;
-    /// let pool = nn::AvgPool1d::new(2)?;
-    /// let x = mx::reshape(&mx::array![1.0f32, 5.0, 3.0, 2.0], [1, 4, 1])?;
-    /// assert_eq!(pool.forward(&x)?.to_vec::<f32>()?, vec![3.0, 2.5]);
-    /// # Ok::<(), mx::Error>(())
-    /// ```
-    AvgPool1d, 1, Reduce::Mean
-);
-pool_layer!(
-    /// 2-D average pooling of `(N, H, W, C)` inputs (MLX's `nn.AvgPool2d`); padding is zero
-    /// and counts in the average.
-    ///
-    /// ```
-    /// use rmlx_nn::{self as nn, Forward};
-    /// use rmlx_nn::core as mx;
-    /// let pool = nn::AvgPool2d::new((2, 1))?;
-    /// assert_eq!(pool.forward(&mx::ones(&[1, 4, 4, 2], mx::float32)?)?.shape(), &[1, 2, 4, 2]);
-    /// assert_eq!(pool.to_string(), "AvgPool2d(kernel_size=(2, 1), stride=(2, 1), padding=(0, 0))");
-    /// # Ok::<(), mx::Error>(())
-    /// ```
-    AvgPool2d, 2, Reduce::Mean
-);
-pool_layer!(
-    /// 3-D average pooling of `(N, D, H, W, C)` inputs (MLX's `nn.AvgPool3d`); padding is zero
-    /// and counts in the average.
-    ///
-    /// ```
-    /// use rmlx_nn::{self as nn, Forward};
-    /// use rmlx_nn::core as mx;
-    /// let pool = nn::AvgPool3d::new(2)?;
-    /// assert_eq!(pool.forward(&mx::ones(&[1, 2, 2, 2, 1], mx::float32)?)?.to_vec::<f32>()?, vec![1.0]);
-    /// # Ok::<(), mx::Error>(())
-    /// ```
-    AvgPool3d, 3, Reduce::Mean
-);
+/// 1-D max pooling of `(N, L, C)` inputs (MLX's `nn.MaxPool1d`); padding is `-inf`.
+///
+/// ```
+/// use rmlx_nn::{self as nn, Forward};
+/// use rmlx_nn::core as mx;
+/// let pool = nn::MaxPool1d::new(2)?;
+/// let x = mx::reshape(&mx::array![1.0f32, 5.0, 3.0, 2.0], [1, 4, 1])?;
+/// assert_eq!(pool.forward(&x)?.to_vec::<f32>()?, vec![5.0, 3.0]);
+/// assert_eq!(pool.to_string(), "MaxPool1d(kernel_size=(2,), stride=(2,), padding=(0,))");
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Clone, Debug, crate::Module)]
+#[module(repr = MaxPool1d::describe)]
+pub struct MaxPool1d {
+    #[module(skip)]
+    pool: Pool,
+    state: ModuleState,
+}
+pool_layer!(MaxPool1d, 1, Reduce::Max);
+/// 2-D max pooling of `(N, H, W, C)` inputs (MLX's `nn.MaxPool2d`); padding is `-inf`.
+///
+/// ```
+/// use rmlx_nn::{self as nn, Forward};
+/// use rmlx_nn::core as mx;
+/// let opts = nn::PoolOptions { stride: Some(1.into()), padding: Some(1.into()) };
+/// let pool = nn::MaxPool2d::with_options(3, &opts)?;
+/// assert_eq!(pool.forward(&mx::ones(&[1, 5, 5, 2], mx::float32)?)?.shape(), &[1, 5, 5, 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Clone, Debug, crate::Module)]
+#[module(repr = MaxPool2d::describe)]
+pub struct MaxPool2d {
+    #[module(skip)]
+    pool: Pool,
+    state: ModuleState,
+}
+pool_layer!(MaxPool2d, 2, Reduce::Max);
+/// 3-D max pooling of `(N, D, H, W, C)` inputs (MLX's `nn.MaxPool3d`); padding is `-inf`.
+///
+/// ```
+/// use rmlx_nn::{self as nn, Forward};
+/// use rmlx_nn::core as mx;
+/// let pool = nn::MaxPool3d::new(2)?;
+/// assert_eq!(pool.forward(&mx::ones(&[1, 4, 4, 4, 1], mx::float32)?)?.shape(), &[1, 2, 2, 2, 1]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Clone, Debug, crate::Module)]
+#[module(repr = MaxPool3d::describe)]
+pub struct MaxPool3d {
+    #[module(skip)]
+    pool: Pool,
+    state: ModuleState,
+}
+pool_layer!(MaxPool3d, 3, Reduce::Max);
+/// 1-D average pooling of `(N, L, C)` inputs (MLX's `nn.AvgPool1d`); padding is zero and
+/// counts in the average.
+///
+/// ```
+/// use rmlx_nn::{self as nn, Forward};
+/// use rmlx_nn::core as mx;
+/// let pool = nn::AvgPool1d::new(2)?;
+/// let x = mx::reshape(&mx::array![1.0f32, 5.0, 3.0, 2.0], [1, 4, 1])?;
+/// assert_eq!(pool.forward(&x)?.to_vec::<f32>()?, vec![3.0, 2.5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Clone, Debug, crate::Module)]
+#[module(repr = AvgPool1d::describe)]
+pub struct AvgPool1d {
+    #[module(skip)]
+    pool: Pool,
+    state: ModuleState,
+}
+pool_layer!(AvgPool1d, 1, Reduce::Mean);
+/// 2-D average pooling of `(N, H, W, C)` inputs (MLX's `nn.AvgPool2d`); padding is zero
+/// and counts in the average.
+///
+/// ```
+/// use rmlx_nn::{self as nn, Forward};
+/// use rmlx_nn::core as mx;
+/// let pool = nn::AvgPool2d::new((2, 1))?;
+/// assert_eq!(pool.forward(&mx::ones(&[1, 4, 4, 2], mx::float32)?)?.shape(), &[1, 2, 4, 2]);
+/// assert_eq!(pool.to_string(), "AvgPool2d(kernel_size=(2, 1), stride=(2, 1), padding=(0, 0))");
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Clone, Debug, crate::Module)]
+#[module(repr = AvgPool2d::describe)]
+pub struct AvgPool2d {
+    #[module(skip)]
+    pool: Pool,
+    state: ModuleState,
+}
+pool_layer!(AvgPool2d, 2, Reduce::Mean);
+/// 3-D average pooling of `(N, D, H, W, C)` inputs (MLX's `nn.AvgPool3d`); padding is zero
+/// and counts in the average.
+///
+/// ```
+/// use rmlx_nn::{self as nn, Forward};
+/// use rmlx_nn::core as mx;
+/// let pool = nn::AvgPool3d::new(2)?;
+/// assert_eq!(pool.forward(&mx::ones(&[1, 2, 2, 2, 1], mx::float32)?)?.to_vec::<f32>()?, vec![1.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Clone, Debug, crate::Module)]
+#[module(repr = AvgPool3d::describe)]
+pub struct AvgPool3d {
+    #[module(skip)]
+    pool: Pool,
+    state: ModuleState,
+}
+pool_layer!(AvgPool3d, 3, Reduce::Mean);

@@ -37,7 +37,10 @@ impl Scale {
             Scale::Each(v) if v.len() == 1 => format!("({},)", py_float(v[0])),
             Scale::Each(v) => format!(
                 "({})",
-                v.iter().map(|s| py_float(*s)).collect::<Vec<_>>().join(", ")
+                v.iter()
+                    .map(|s| py_float(*s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -257,7 +260,13 @@ fn along(v: &Array, dim: usize, ndims: usize) -> Result<Array> {
 }
 
 /// MLX's `_scaled_indices`: the input coordinate of each output position.
-fn scaled_indices(n: usize, scale: f64, align_corners: bool, dim: usize, ndims: usize) -> Result<Array> {
+fn scaled_indices(
+    n: usize,
+    scale: f64,
+    align_corners: bool,
+    dim: usize,
+    ndims: usize,
+) -> Result<Array> {
     let m = out_size(n, scale);
     let ar = mx::arange_dtype(0.0, m as f64, 1.0, mx::float32)?;
     let idx = if align_corners {
@@ -291,7 +300,13 @@ fn clip_index(idx: &Array, n: usize) -> Result<Array> {
 }
 
 /// MLX's `_linear_indices`.
-fn linear_indices(n: usize, scale: f64, align_corners: bool, dim: usize, ndims: usize) -> Result<Vec<Tap>> {
+fn linear_indices(
+    n: usize,
+    scale: f64,
+    align_corners: bool,
+    dim: usize,
+    ndims: usize,
+) -> Result<Vec<Tap>> {
     let idx = scaled_indices(n, scale, align_corners, dim, ndims)?;
     let idx = mx::clip(&idx, Some(0.0), Some(n as f64 - 1.0))?;
     let l = mx::floor(&idx)?;
@@ -318,7 +333,13 @@ fn cubic_weight(x: &Array, a: f64, inner: bool) -> Result<Array> {
 }
 
 /// MLX's `_cubic_indices` (`a = -0.75`).
-fn cubic_indices(n: usize, scale: f64, align_corners: bool, dim: usize, ndims: usize) -> Result<Vec<Tap>> {
+fn cubic_indices(
+    n: usize,
+    scale: f64,
+    align_corners: bool,
+    dim: usize,
+    ndims: usize,
+) -> Result<Vec<Tap>> {
     let idx = scaled_indices(n, scale, align_corners, dim, ndims)?;
     let l1 = mx::floor(&idx)?;
     let r1 = mx::floor(mx::add(&idx, 1.0)?)?;
@@ -383,15 +404,32 @@ fn aa_indices(
     taps_idx
         .iter()
         .zip(&taps_w)
-        .map(|(t, w)| Ok((clip_index(t, n)?, mx::expand_dims(&mx::divide(w, &w_sum)?, -1)?)))
+        .map(|(t, w)| {
+            Ok((
+                clip_index(t, n)?,
+                mx::expand_dims(&mx::divide(w, &w_sum)?, -1)?,
+            ))
+        })
         .collect()
 }
 
-fn linear_aa_indices(n: usize, scale: f64, align_corners: bool, dim: usize, ndims: usize) -> Result<Vec<Tap>> {
+fn linear_aa_indices(
+    n: usize,
+    scale: f64,
+    align_corners: bool,
+    dim: usize,
+    ndims: usize,
+) -> Result<Vec<Tap>> {
     aa_indices(n, scale, align_corners, dim, ndims, triangle_kernel, 1.0)
 }
 
-fn cubic_aa_indices(n: usize, scale: f64, align_corners: bool, dim: usize, ndims: usize) -> Result<Vec<Tap>> {
+fn cubic_aa_indices(
+    n: usize,
+    scale: f64,
+    align_corners: bool,
+    dim: usize,
+    ndims: usize,
+) -> Result<Vec<Tap>> {
     aa_indices(n, scale, align_corners, dim, ndims, cubic_kernel, 2.0)
 }
 
@@ -409,7 +447,12 @@ fn gather(x: &Array, idx: &[&Array]) -> Result<Array> {
 
 /// MLX's `_interpolate`: the sum over every combination of taps of the product of their
 /// weights times the gathered input.
-fn interpolate(x: &Array, scale: &[f64], indices_fn: IndicesFn, align_corners: bool) -> Result<Array> {
+fn interpolate(
+    x: &Array,
+    scale: &[f64],
+    indices_fn: IndicesFn,
+    align_corners: bool,
+) -> Result<Array> {
     let dims = check_scales(x, scale)?;
     let spatial = &x.shape()[1..1 + dims];
     let taps: Vec<Vec<Tap>> = spatial
@@ -422,7 +465,11 @@ fn interpolate(x: &Array, scale: &[f64], indices_fn: IndicesFn, align_corners: b
     let mut combo = vec![0usize; dims];
     let mut total: Option<Array> = None;
     loop {
-        let idx: Vec<&Array> = combo.iter().enumerate().map(|(d, &k)| &taps[d][k].0).collect();
+        let idx: Vec<&Array> = combo
+            .iter()
+            .enumerate()
+            .map(|(d, &k)| &taps[d][k].0)
+            .collect();
         let mut w = taps[0][combo[0]].1.clone();
         for (d, &k) in combo.iter().enumerate().skip(1) {
             w = mx::multiply(&w, &taps[d][k].1)?;
@@ -448,7 +495,12 @@ fn interpolate(x: &Array, scale: &[f64], indices_fn: IndicesFn, align_corners: b
 }
 
 /// MLX's `_interpolate_separable`: one axis at a time.
-fn interpolate_separable(x: &Array, scale: &[f64], indices_fn: IndicesFn, align_corners: bool) -> Result<Array> {
+fn interpolate_separable(
+    x: &Array,
+    scale: &[f64],
+    indices_fn: IndicesFn,
+    align_corners: bool,
+) -> Result<Array> {
     let dims = check_scales(x, scale)?;
     let spatial = x.shape()[1..1 + dims].to_vec();
     let mut out = x.clone();
@@ -520,7 +572,12 @@ pub fn upsample_nearest(x: &Array, scale: &[f64]) -> Result<Array> {
 /// assert!((v[1] - 1.0 / 3.0).abs() < 1e-6 && v[3] == 1.0);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn upsample_linear(x: &Array, scale: &[f64], align_corners: bool, antialias: bool) -> Result<Array> {
+pub fn upsample_linear(
+    x: &Array,
+    scale: &[f64],
+    align_corners: bool,
+    antialias: bool,
+) -> Result<Array> {
     check_antialias(align_corners, antialias)?;
     if antialias {
         interpolate_separable(x, scale, linear_aa_indices, align_corners)
@@ -543,7 +600,12 @@ pub fn upsample_linear(x: &Array, scale: &[f64], align_corners: bool, antialias:
 /// assert!(y.to_vec::<f32>()?.iter().all(|v| (v - 1.0).abs() < 1e-5));
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn upsample_cubic(x: &Array, scale: &[f64], align_corners: bool, antialias: bool) -> Result<Array> {
+pub fn upsample_cubic(
+    x: &Array,
+    scale: &[f64],
+    align_corners: bool,
+    antialias: bool,
+) -> Result<Array> {
     check_antialias(align_corners, antialias)?;
     if antialias {
         interpolate_separable(x, scale, cubic_aa_indices, align_corners)

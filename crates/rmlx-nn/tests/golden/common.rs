@@ -281,9 +281,10 @@ pub fn check_case(
             .expect("weights")
             .iter()
             .map(|(k, v)| match param_dtype(k) {
-                Some(d) if v.is_string() => {
-                    (k.clone(), g.array(&serde_json::json!({"key": v, "dtype": d})))
-                }
+                Some(d) if v.is_string() => (
+                    k.clone(),
+                    g.array(&serde_json::json!({"key": v, "dtype": d})),
+                ),
                 _ => (k.clone(), g.array(v)),
             })
             .collect();

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use rmlx_nn::core::{self as mx, Error, Result};
-use rmlx_nn::{self as nn, Dims, Module};
+use rmlx_nn::{self as nn, Dims, Forward};
 use serde_json::Value;
 
 /// A JSON int or list as `Dims`.
@@ -21,31 +21,32 @@ fn arg(case: &Value, i: usize) -> usize {
     case["kwargs"]["args"][i].as_u64().unwrap() as usize
 }
 
+fn finish<M: Forward + Clone + 'static>(case: &Value, mut m: M) -> Result<UnderTest> {
+    match kw_str(case, "dtype") {
+        Some("float16") => m.set_dtype(mx::float16, None)?,
+        Some("bfloat16") => m.set_dtype(mx::bfloat16, None)?,
+        _ => {}
+    }
+    Ok(unary(m))
+}
+
 fn build(case: &Value) -> Result<UnderTest> {
     let (cin, cout) = (arg(case, 0), arg(case, 1));
     let kernel = dims(&case["kwargs"]["args"][2]);
     let one = |key: &str, default: usize| kw_usize(case, key).unwrap_or(default);
     let bias = kw_bool(case, "bias").unwrap_or(true);
-    let ut = |mut m: Box<dyn FnMut(&mut dyn Module) -> Result<()>>,
-              layer: Box<dyn Fn() -> Result<UnderTest>>| {
-        let mut ut = layer()?;
-        m(&mut *ut.module)?;
-        Ok::<_, Error>(ut)
-    };
-    let dtype = match kw_str(case, "dtype") {
-        Some("float16") => Some(mx::float16),
-        Some("bfloat16") => Some(mx::bfloat16),
-        _ => None,
-    };
-    let set_dtype: Box<dyn FnMut(&mut dyn Module) -> Result<()>> = Box::new(move |m| match dtype {
-        Some(d) => m.set_dtype(d, None),
-        None => Ok(()),
-    });
-    let k1 = || match &kernel {
+    let k1 = match &kernel {
         Dims::One(k) => *k,
         Dims::Each(v) => v[0],
     };
-    let layer: Box<dyn Fn() -> Result<UnderTest>> = match case["layer"].as_str().unwrap() {
+    let transpose_opts = || nn::ConvTransposeOptions {
+        stride: kw_dims(case, "stride", 1),
+        padding: kw_dims(case, "padding", 0),
+        dilation: kw_dims(case, "dilation", 1),
+        output_padding: kw_dims(case, "output_padding", 0),
+        bias,
+    };
+    match case["layer"].as_str().unwrap() {
         "Conv1d" => {
             let opts = nn::Conv1dOptions {
                 stride: one("stride", 1),
@@ -54,8 +55,7 @@ fn build(case: &Value) -> Result<UnderTest> {
                 groups: one("groups", 1),
                 bias,
             };
-            let k = k1();
-            Box::new(move || Ok(unary(nn::Conv1d::with_options(cin, cout, k, &opts)?)))
+            finish(case, nn::Conv1d::with_options(cin, cout, k1, &opts)?)
         }
         "Conv2d" => {
             let opts = nn::Conv2dOptions {
@@ -65,8 +65,7 @@ fn build(case: &Value) -> Result<UnderTest> {
                 groups: one("groups", 1),
                 bias,
             };
-            let k = kernel.clone();
-            Box::new(move || Ok(unary(nn::Conv2d::with_options(cin, cout, k.clone(), &opts)?)))
+            finish(case, nn::Conv2d::with_options(cin, cout, kernel, &opts)?)
         }
         "Conv3d" => {
             let opts = nn::Conv3dOptions {
@@ -75,8 +74,7 @@ fn build(case: &Value) -> Result<UnderTest> {
                 dilation: kw_dims(case, "dilation", 1),
                 bias,
             };
-            let k = kernel.clone();
-            Box::new(move || Ok(unary(nn::Conv3d::with_options(cin, cout, k.clone(), &opts)?)))
+            finish(case, nn::Conv3d::with_options(cin, cout, kernel, &opts)?)
         }
         "ConvTranspose1d" => {
             let opts = nn::ConvTranspose1dOptions {
@@ -86,31 +84,21 @@ fn build(case: &Value) -> Result<UnderTest> {
                 output_padding: one("output_padding", 0),
                 bias,
             };
-            let k = k1();
-            Box::new(move || Ok(unary(nn::ConvTranspose1d::with_options(cin, cout, k, &opts)?)))
+            finish(
+                case,
+                nn::ConvTranspose1d::with_options(cin, cout, k1, &opts)?,
+            )
         }
-        name @ ("ConvTranspose2d" | "ConvTranspose3d") => {
-            let opts = nn::ConvTransposeOptions {
-                stride: kw_dims(case, "stride", 1),
-                padding: kw_dims(case, "padding", 0),
-                dilation: kw_dims(case, "dilation", 1),
-                output_padding: kw_dims(case, "output_padding", 0),
-                bias,
-            };
-            let k = kernel.clone();
-            if name == "ConvTranspose2d" {
-                Box::new(move || {
-                    Ok(unary(nn::ConvTranspose2d::with_options(cin, cout, k.clone(), &opts)?))
-                })
-            } else {
-                Box::new(move || {
-                    Ok(unary(nn::ConvTranspose3d::with_options(cin, cout, k.clone(), &opts)?))
-                })
-            }
-        }
-        other => return Err(Error::value(format!("unknown layer {other}"))),
-    };
-    ut(set_dtype, layer)
+        "ConvTranspose2d" => finish(
+            case,
+            nn::ConvTranspose2d::with_options(cin, cout, kernel, &transpose_opts())?,
+        ),
+        "ConvTranspose3d" => finish(
+            case,
+            nn::ConvTranspose3d::with_options(cin, cout, kernel, &transpose_opts())?,
+        ),
+        other => Err(Error::value(format!("unknown layer {other}"))),
+    }
 }
 
 #[test]
@@ -121,5 +109,16 @@ fn convolution_family_matches_mlx() {
 #[test]
 fn conv_options_errors() {
     assert!(nn::Conv2d::new(2, 2, (1, 2, 3)).is_err());
-    assert!(nn::Conv1d::with_options(3, 3, 2, &nn::Conv1dOptions { groups: 0, ..Default::default() }).is_err());
+    assert!(
+        nn::Conv1d::with_options(
+            3,
+            3,
+            2,
+            &nn::Conv1dOptions {
+                groups: 0,
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
 }

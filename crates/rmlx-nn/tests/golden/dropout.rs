@@ -1,8 +1,8 @@
 //! Dropout, Dropout2d and Dropout3d against MLX: the same seed gives the same masks.
 
 use crate::common::*;
-use rmlx_nn::core::{Error, Result};
 use rmlx_nn as nn;
+use rmlx_nn::core::{Error, Result};
 use serde_json::Value;
 
 fn build(case: &Value) -> Result<UnderTest> {

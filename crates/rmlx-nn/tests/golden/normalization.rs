@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use rmlx_nn::core::{self as mx, Array, Error, Result};
-use rmlx_nn::{self as nn, FreezeOptions, Forward, Module};
+use rmlx_nn::{self as nn, Forward, FreezeOptions, Module};
 use serde_json::Value;
 
 fn dtype(case: &Value) -> Option<mx::Dtype> {
@@ -112,14 +112,26 @@ fn batchnorm_running_stats_land_on_the_model_through_value_and_grad() -> Result<
     }
     // h = x W^T: columns [1, 3, 5] (mean 3, unbiased var 4) and [4, 8, 0] (mean 4, var 16).
     // After two updates with momentum 0.1: mean = 0.19 * batch, var = 0.81 + 0.19 * batch.
-    let rm = net.bn.running_mean.as_ref().unwrap().get().to_vec::<f32>()?;
+    let rm = net
+        .bn
+        .running_mean
+        .as_ref()
+        .unwrap()
+        .get()
+        .to_vec::<f32>()?;
     let rv = net.bn.running_var.as_ref().unwrap().get().to_vec::<f32>()?;
     let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-5);
     assert!(close(&rm, &[0.57, 0.76]), "running_mean {rm:?}");
-    assert!(close(&rv, &[0.81 + 0.76, 0.81 + 3.04]), "running_var {rv:?}");
+    assert!(
+        close(&rv, &[0.81 + 0.76, 0.81 + 3.04]),
+        "running_var {rv:?}"
+    );
     // The gradients cover the trainable parameters only (the running statistics are frozen).
     let (_, grads) = vg(&net, std::slice::from_ref(&x))?;
-    let keys: Vec<String> = nn::flat_parameters(&grads).into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = nn::flat_parameters(&grads)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(keys, ["lin.weight", "bn.weight", "bn.bias"]);
     Ok(())
 }
