@@ -461,3 +461,48 @@ pub fn kw_usizes(case: &Value, key: &str) -> Option<Vec<usize>> {
             .collect()
     })
 }
+
+/// For every case where MLX raised, checks that rmlx's error (from building the layer, or
+/// from calling it) carries MLX's message, except the cases named in `skip` (whose errors
+/// come from core ops with their own wording). Panics listing the differences.
+pub fn check_error_messages(
+    family: &str,
+    build: &dyn Fn(&Value) -> mx::Result<UnderTest>,
+    skip: &[&str],
+) {
+    let g = Goldens::load(family);
+    let mut problems = Vec::new();
+    for case in &g.cases {
+        let (Some(name), Some(want)) = (
+            case["name"].as_str(),
+            case.get("message").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if skip.contains(&name) {
+            continue;
+        }
+        let err = match build(case) {
+            Err(e) => e.to_string(),
+            Ok(mut ut) => {
+                let _ = ut.module.train(case["train"].as_bool().unwrap_or(false));
+                match (ut.call)(&*ut.module, &g.inputs(case)) {
+                    Err(e) => e.to_string(),
+                    Ok(_) => {
+                        problems.push(format!("{name}: no error (MLX: {want:?})"));
+                        continue;
+                    }
+                }
+            }
+        };
+        if !err.contains(want) {
+            problems.push(format!("{name}:\n  rmlx {err:?}\n  MLX  {want:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{family}: {} error messages differ:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}

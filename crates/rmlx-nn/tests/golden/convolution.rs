@@ -122,3 +122,8 @@ fn conv_options_errors() {
         .is_err()
     );
 }
+
+#[test]
+fn convolution_errors_carry_mlx_messages() {
+    check_error_messages("nn_convolution", &build, &[]);
+}

@@ -19,3 +19,8 @@ fn build(case: &Value) -> Result<UnderTest> {
 fn dropout_family_matches_mlx() {
     check_family("nn_dropout", &build);
 }
+
+#[test]
+fn dropout_errors_carry_mlx_messages() {
+    check_error_messages("nn_dropout", &build, &[]);
+}

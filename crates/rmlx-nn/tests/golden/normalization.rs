@@ -154,3 +154,8 @@ fn batchnorm_unfreeze_keeps_running_stats_frozen() -> Result<()> {
     assert_eq!(keys, ["weight", "bias", "running_mean", "running_var"]);
     Ok(())
 }
+
+#[test]
+fn normalization_errors_carry_mlx_messages() {
+    check_error_messages("nn_normalization", &build, &[]);
+}

@@ -28,3 +28,8 @@ fn build(case: &Value) -> Result<UnderTest> {
 fn pooling_family_matches_mlx() {
     check_family("nn_pooling", &build);
 }
+
+#[test]
+fn pooling_errors_carry_mlx_messages() {
+    check_error_messages("nn_pooling", &build, &[]);
+}

@@ -31,3 +31,8 @@ fn upsample_functions_check_the_scales() {
     assert!(nn::upsample_linear(&x, &[2.0, 2.0], true, true).is_err());
     assert!(nn::upsample_cubic(&x, &[2.0, 2.0, 2.0], false, false).is_err());
 }
+
+#[test]
+fn upsample_errors_carry_mlx_messages() {
+    check_error_messages("nn_upsample", &build, &[]);
+}
