@@ -159,3 +159,32 @@ fn batchnorm_unfreeze_keeps_running_stats_frozen() -> Result<()> {
 fn normalization_errors_carry_mlx_messages() {
     check_error_messages("nn_normalization", &build, &[]);
 }
+
+/// As in MLX, only `BatchNorm::unfreeze` itself re-freezes the running statistics: a parent's
+/// recursive `unfreeze` clears every module's frozen keys (MLX 0.32.4 lists
+/// `layers.1.running_mean` and `layers.1.running_var` among the trainable parameters of
+/// `Sequential(Linear(2, 2), BatchNorm(2))` after `freeze()` then `unfreeze()`).
+#[test]
+fn parent_unfreeze_makes_running_stats_trainable_as_in_mlx() -> Result<()> {
+    let mut m = nn::Sequential::new()
+        .append(nn::Linear::new(2, 2)?)
+        .append(nn::BatchNorm::new(2)?);
+    m.freeze(&FreezeOptions::default())?;
+    m.unfreeze(&FreezeOptions::default())?;
+    let keys: Vec<String> = nn::flat_parameters(&m.trainable_parameters()?)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "layers.0.weight",
+            "layers.0.bias",
+            "layers.1.weight",
+            "layers.1.bias",
+            "layers.1.running_mean",
+            "layers.1.running_var"
+        ]
+    );
+    Ok(())
+}
