@@ -127,3 +127,34 @@ fn conv_options_errors() {
 fn convolution_errors_carry_mlx_messages() {
     check_error_messages("nn_convolution", &build, &[]);
 }
+
+/// The case MLX 0.32.4 gets wrong (the input gradient of `conv_transpose2d` with
+/// `output_padding` comes out with the wrong shape, so its golden records no gradients):
+/// the layer is linear in `x`, so `<grad_x sum(f(x) * c), v> = sum(f(v) * c)` for any `v`.
+#[test]
+fn conv_transpose2d_output_padding_input_gradient_is_the_adjoint() -> Result<()> {
+    let opts = nn::ConvTransposeOptions {
+        stride: (2, 1).into(),
+        padding: (0, 1).into(),
+        output_padding: (1, 0).into(),
+        bias: false,
+        ..Default::default()
+    };
+    let layer = nn::ConvTranspose2d::with_options(3, 2, (2, 3), &opts)?;
+    let key = mx::random::key(3);
+    let x = mx::random::normal(&[2, 3, 3, 3], mx::float32, Some(&key))?;
+    let v = mx::random::normal(&[2, 3, 3, 3], mx::float32, Some(&mx::random::key(4)))?;
+    let y = layer.forward(&x)?;
+    assert_eq!(y.shape(), &[2, 7, 3, 2]);
+    let c = mx::random::normal(y.shape(), mx::float32, Some(&mx::random::key(5)))?;
+    let f = |a: &[mx::Array]| mx::sum(&mx::multiply(&layer.forward(&a[0])?, &c)?);
+    let g = mx::grad(f, 0)(std::slice::from_ref(&x))?.remove(0);
+    assert_eq!(g.shape(), x.shape());
+    let lhs = mx::sum(&mx::multiply(&g, &v)?)?.item::<f32>()?;
+    let rhs = mx::sum(&mx::multiply(&layer.forward(&v)?, &c)?)?.item::<f32>()?;
+    assert!(
+        (lhs - rhs).abs() <= 1e-4 * rhs.abs().max(1.0),
+        "{lhs} vs {rhs}"
+    );
+    Ok(())
+}
