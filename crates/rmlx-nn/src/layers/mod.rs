@@ -21,6 +21,6 @@ pub use normalization::{
 };
 pub use pooling::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d, PoolOptions};
 pub use upsample::{
-    Scale, Upsample, UpsampleMode, UpsampleOptions, upsample_cubic, upsample_linear,
+    ScaleFactor, Upsample, UpsampleMode, UpsampleOptions, upsample_cubic, upsample_linear,
     upsample_nearest,
 };

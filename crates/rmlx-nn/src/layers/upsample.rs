@@ -10,32 +10,32 @@ use crate::{Forward, ModuleState};
 /// tuple).
 ///
 /// ```
-/// use rmlx_nn::Scale;
-/// assert_eq!(Scale::from(2.0).per_axis(2), vec![2.0, 2.0]);
-/// assert_eq!(Scale::from((1.5, 2.0)).per_axis(2), vec![1.5, 2.0]);
+/// use rmlx_nn::ScaleFactor;
+/// assert_eq!(ScaleFactor::from(2.0).per_axis(2), vec![2.0, 2.0]);
+/// assert_eq!(ScaleFactor::from((1.5, 2.0)).per_axis(2), vec![1.5, 2.0]);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub enum Scale {
+pub enum ScaleFactor {
     /// The same factor on every spatial axis.
     One(f64),
     /// One factor per spatial axis.
     Each(Vec<f64>),
 }
 
-impl Scale {
+impl ScaleFactor {
     /// The factor of each of `n` axes (a per-axis list is returned as it is).
     pub fn per_axis(&self, n: usize) -> Vec<f64> {
         match self {
-            Scale::One(s) => vec![*s; n],
-            Scale::Each(v) => v.clone(),
+            ScaleFactor::One(s) => vec![*s; n],
+            ScaleFactor::Each(v) => v.clone(),
         }
     }
 
     fn py_repr(&self) -> String {
         match self {
-            Scale::One(s) => py_float(*s),
-            Scale::Each(v) if v.len() == 1 => format!("({},)", py_float(v[0])),
-            Scale::Each(v) => format!(
+            ScaleFactor::One(s) => py_float(*s),
+            ScaleFactor::Each(v) if v.len() == 1 => format!("({},)", py_float(v[0])),
+            ScaleFactor::Each(v) => format!(
                 "({})",
                 v.iter()
                     .map(|s| py_float(*s))
@@ -46,45 +46,45 @@ impl Scale {
     }
 }
 
-impl From<f64> for Scale {
+impl From<f64> for ScaleFactor {
     fn from(s: f64) -> Self {
-        Scale::One(s)
+        ScaleFactor::One(s)
     }
 }
 
-impl From<f32> for Scale {
+impl From<f32> for ScaleFactor {
     fn from(s: f32) -> Self {
-        Scale::One(s as f64)
+        ScaleFactor::One(s as f64)
     }
 }
 
-impl From<usize> for Scale {
+impl From<usize> for ScaleFactor {
     fn from(s: usize) -> Self {
-        Scale::One(s as f64)
+        ScaleFactor::One(s as f64)
     }
 }
 
-impl From<(f64, f64)> for Scale {
+impl From<(f64, f64)> for ScaleFactor {
     fn from(s: (f64, f64)) -> Self {
-        Scale::Each(vec![s.0, s.1])
+        ScaleFactor::Each(vec![s.0, s.1])
     }
 }
 
-impl From<(f64, f64, f64)> for Scale {
+impl From<(f64, f64, f64)> for ScaleFactor {
     fn from(s: (f64, f64, f64)) -> Self {
-        Scale::Each(vec![s.0, s.1, s.2])
+        ScaleFactor::Each(vec![s.0, s.1, s.2])
     }
 }
 
-impl From<Vec<f64>> for Scale {
+impl From<Vec<f64>> for ScaleFactor {
     fn from(s: Vec<f64>) -> Self {
-        Scale::Each(s)
+        ScaleFactor::Each(s)
     }
 }
 
-impl<const N: usize> From<[f64; N]> for Scale {
+impl<const N: usize> From<[f64; N]> for ScaleFactor {
     fn from(s: [f64; N]) -> Self {
-        Scale::Each(s.to_vec())
+        ScaleFactor::Each(s.to_vec())
     }
 }
 
@@ -164,7 +164,7 @@ fn check_antialias(align_corners: bool, antialias: bool) -> Result<()> {
 #[module(repr = Upsample::describe)]
 pub struct Upsample {
     #[module(skip)]
-    scale_factor: Scale,
+    scale_factor: ScaleFactor,
     #[module(skip)]
     mode: UpsampleMode,
     align_corners: bool,
@@ -174,12 +174,15 @@ pub struct Upsample {
 
 impl Upsample {
     /// Nearest-neighbour upsampling by `scale_factor`.
-    pub fn new(scale_factor: impl Into<Scale>) -> Result<Self> {
+    pub fn new(scale_factor: impl Into<ScaleFactor>) -> Result<Self> {
         Self::with_options(scale_factor, &UpsampleOptions::default())
     }
 
     /// Upsampling with the given mode, `align_corners` and `antialias`.
-    pub fn with_options(scale_factor: impl Into<Scale>, opts: &UpsampleOptions) -> Result<Self> {
+    pub fn with_options(
+        scale_factor: impl Into<ScaleFactor>,
+        opts: &UpsampleOptions,
+    ) -> Result<Self> {
         if opts.antialias && opts.mode == UpsampleMode::Nearest {
             return Err(Error::value(
                 "[Upsample] Antialiasing is not supported for nearest neighbor upsampling",
@@ -219,7 +222,7 @@ impl Forward for Upsample {
             )));
         }
         let dims = nd - 2;
-        if let Scale::Each(v) = &self.scale_factor
+        if let ScaleFactor::Each(v) = &self.scale_factor
             && v.len() != dims
         {
             return Err(Error::value(format!(

@@ -2,14 +2,14 @@
 
 use crate::common::*;
 use rmlx_nn::core::{self as mx, Result};
-use rmlx_nn::{self as nn, Scale, UpsampleMode, UpsampleOptions};
+use rmlx_nn::{self as nn, ScaleFactor, UpsampleMode, UpsampleOptions};
 use serde_json::Value;
 
 fn build(case: &Value) -> Result<UnderTest> {
     let kw = &case["kwargs"];
     let scale = match &kw["scale_factor"] {
-        Value::Array(a) => Scale::Each(a.iter().map(|v| v.as_f64().unwrap()).collect()),
-        v => Scale::One(v.as_f64().unwrap()),
+        Value::Array(a) => ScaleFactor::Each(a.iter().map(|v| v.as_f64().unwrap()).collect()),
+        v => ScaleFactor::One(v.as_f64().unwrap()),
     };
     let opts = UpsampleOptions {
         mode: UpsampleMode::from_name(kw_str(case, "mode").unwrap_or("nearest"))?,
