@@ -1048,7 +1048,11 @@ fn has_member(m: &dyn Module, key: &str) -> bool {
     m.members().iter().any(|(k, _)| k == key)
 }
 
-fn set_frozen(root: &mut dyn Module, options: &FreezeOptions, freeze: bool) -> Result<()> {
+pub(crate) fn set_frozen(
+    root: &mut dyn Module,
+    options: &FreezeOptions,
+    freeze: bool,
+) -> Result<()> {
     let mut strict = options.strict;
     if options.recurse
         && strict

@@ -203,6 +203,13 @@ pub fn check_case(
         (Err(e), None) => return Err(format!("{name}: build failed: {e}")),
     };
     let tol = case_tolerance(case);
+    // Printing, for every layer case (parameterless layers included).
+    if let Some(r) = case.get("repr").and_then(Value::as_str) {
+        let ours = ut.module.repr();
+        if ours != r {
+            return Err(format!("{name}: repr\n  rmlx {ours:?}\n  MLX  {r:?}"));
+        }
+    }
     let is_layer = case["weights"].as_object().is_some_and(|w| !w.is_empty())
         || !case["params"].as_array().is_some_and(|p| p.is_empty());
     if is_layer {
@@ -261,17 +268,25 @@ pub fn check_case(
                 "{name}: trainable parameters\n  rmlx {got_t:?}\n  MLX  {want_t:?}"
             ));
         }
-        if let Some(r) = case.get("repr").and_then(Value::as_str) {
-            let ours = ut.module.repr();
-            if ours != r {
-                return Err(format!("{name}: repr\n  rmlx {ours:?}\n  MLX  {r:?}"));
-            }
-        }
+        // Weights are stored under bare keys: their dtype (bfloat16 stored as its bits) comes
+        // from the parameter list.
+        let param_dtype = |k: &str| {
+            case["params"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p[0].as_str() == Some(k)))
+                .map(|p| p[2].clone())
+        };
         let weights: Vec<(String, Array)> = case["weights"]
             .as_object()
             .expect("weights")
             .iter()
-            .map(|(k, v)| (k.clone(), g.array(v)))
+            .map(|(k, v)| match param_dtype(k) {
+                Some(d) if v.is_string() => (
+                    k.clone(),
+                    g.array(&serde_json::json!({"key": v, "dtype": d})),
+                ),
+                _ => (k.clone(), g.array(v)),
+            })
             .collect();
         ut.module
             .load_weights_from(weights, true)
@@ -445,4 +460,49 @@ pub fn kw_usizes(case: &Value, key: &str) -> Option<Vec<usize>> {
             .filter_map(|v| v.as_u64().map(|v| v as usize))
             .collect()
     })
+}
+
+/// For every case where MLX raised, checks that rmlx's error (from building the layer, or
+/// from calling it) carries MLX's message, except the cases named in `skip` (whose errors
+/// come from core ops with their own wording). Panics listing the differences.
+pub fn check_error_messages(
+    family: &str,
+    build: &dyn Fn(&Value) -> mx::Result<UnderTest>,
+    skip: &[&str],
+) {
+    let g = Goldens::load(family);
+    let mut problems = Vec::new();
+    for case in &g.cases {
+        let (Some(name), Some(want)) = (
+            case["name"].as_str(),
+            case.get("message").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if skip.contains(&name) {
+            continue;
+        }
+        let err = match build(case) {
+            Err(e) => e.to_string(),
+            Ok(mut ut) => {
+                let _ = ut.module.train(case["train"].as_bool().unwrap_or(false));
+                match (ut.call)(&*ut.module, &g.inputs(case)) {
+                    Err(e) => e.to_string(),
+                    Ok(_) => {
+                        problems.push(format!("{name}: no error (MLX: {want:?})"));
+                        continue;
+                    }
+                }
+            }
+        };
+        if !err.contains(want) {
+            problems.push(format!("{name}:\n  rmlx {err:?}\n  MLX  {want:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{family}: {} error messages differ:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -3,6 +3,11 @@
 
 mod activations;
 mod common;
+mod convolution;
+mod dropout;
 mod init;
 mod linear;
 mod losses;
+mod normalization;
+mod pooling;
+mod upsample;
