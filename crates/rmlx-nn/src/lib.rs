@@ -33,14 +33,15 @@ pub use rmlx_core as core;
 pub use rmlx_derive::Module;
 
 pub mod activations;
+pub mod autodiff;
 pub mod init;
 pub mod layers;
 pub mod losses;
 pub mod module;
 pub mod quantize;
-pub mod value_and_grad;
 
 pub use activations::*;
+pub use autodiff::{LossOutput, checkpoint, value_and_grad, with_parameters};
 pub use layers::*;
 pub use module::{
     ArrayCell, FreezeOptions, Member, MemberFilter, MemberMut, Module, ModuleBase, ModuleSlot,
@@ -48,4 +49,3 @@ pub use module::{
     valid_child_filter, valid_parameter_filter,
 };
 pub use quantize::{ClassPredicate, quantize};
-pub use value_and_grad::{LossOutput, checkpoint, value_and_grad, with_parameters};
