@@ -491,3 +491,57 @@ fn weights_saved_by_rmlx_for_mlx() {
             .unwrap();
     }
 }
+
+#[test]
+fn value_and_grad_composes_with_compile_and_vmap() {
+    use nn::Forward;
+    mx::random::seed(4);
+    let model = nn::Sequential::new()
+        .append(nn::Linear::new(3, 8).unwrap())
+        .append(nn::Linear::new(8, 1).unwrap());
+    let loss = |m: &nn::Sequential, xy: &[Array]| -> mx::Result<Array> {
+        mx::mean(&mx::square(&mx::subtract(&m.forward(&xy[0])?, &xy[1])?)?)
+    };
+    let x = mx::random::normal(&[5, 3], mx::float32, None).unwrap();
+    let y = mx::random::normal(&[5, 1], mx::float32, None).unwrap();
+    let (l0, g0) = nn::value_and_grad(loss)(&model, &[x.clone(), y.clone()]).unwrap();
+
+    // A compiled step over the parameters' leaves and the batch.
+    let params = model.trainable_parameters().unwrap();
+    let n = params.leaves().len();
+    let (m2, p2) = (model.clone(), params.clone());
+    let step = mx::compile(move |args: &[Array]| -> mx::Result<Vec<Array>> {
+        let m = nn::with_parameters(&m2, &p2.with_leaves(&mut args[..n].iter().cloned())?)?;
+        let (l, g) = nn::value_and_grad(loss)(&m, &args[n..])?;
+        let mut out = vec![l];
+        out.extend(g.leaves());
+        Ok(out)
+    });
+    let mut args = params.leaves();
+    args.extend([x.clone(), y.clone()]);
+    for _ in 0..2 {
+        let out = step(&args).unwrap();
+        assert!((out[0].item::<f32>().unwrap() - l0.item::<f32>().unwrap()).abs() < 1e-6);
+        for (a, b) in out[1..].iter().zip(g0.leaves()) {
+            let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+            assert!(
+                a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5),
+                "{a:?} vs {b:?}"
+            );
+        }
+    }
+
+    // Per-example losses through vmap of the model's forward.
+    let per_example = mx::vmap(
+        |xs: &[Array]| -> mx::Result<Array> { model.forward(&xs[0]) },
+        &[Some(0)],
+        &[Some(0)],
+    );
+    let batched = per_example(&[x.clone()]).unwrap();
+    let direct = model.forward(&x).unwrap();
+    let (a, b) = (
+        batched[0].to_vec::<f32>().unwrap(),
+        direct.to_vec::<f32>().unwrap(),
+    );
+    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5));
+}
