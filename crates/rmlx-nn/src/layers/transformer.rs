@@ -301,10 +301,10 @@ impl MultiHeadAttention {
     fn heads(&self, queries: &Array, keys: &Array, values: &Array) -> Result<[Array; 3]> {
         let split = |x: Array| -> Result<Array> {
             if x.ndim() != 3 {
+                // MLX's error: its transpose of the split heads needs (batch, length, features).
                 return Err(Error::value(format!(
-                    "[MultiHeadAttention] the inputs must be (batch, length, features), got \
-                     shape {:?}.",
-                    x.shape()
+                    "[transpose] Received 4 axes for array with {} dimensions.",
+                    x.ndim() + 1
                 )));
             }
             mx::unflatten(&x, -1, [self.num_heads as isize, -1])?.transpose_axes([0, 2, 1, 3])
@@ -470,6 +470,35 @@ fn checkpointed<M: Module + Clone + 'static>(
         .ok_or_else(|| Error::value("[checkpoint] the layer returned nothing."))
 }
 
+/// How a mask reaches a checkpointed layer: a float mask is one of its inputs (gradients
+/// reach it, as in MLX); a boolean one, which has no gradient, is captured.
+enum MaskSlot {
+    None,
+    Input(usize),
+    Fixed(Array),
+}
+
+impl MaskSlot {
+    fn new(mask: Option<&Array>, inputs: &mut Vec<Array>) -> Self {
+        match mask {
+            None => MaskSlot::None,
+            Some(m) if m.dtype().is_inexact() => {
+                inputs.push(m.clone());
+                MaskSlot::Input(inputs.len() - 1)
+            }
+            Some(m) => MaskSlot::Fixed(m.clone()),
+        }
+    }
+
+    fn get<'a>(&'a self, inputs: &'a [Array]) -> Option<&'a Array> {
+        match self {
+            MaskSlot::None => None,
+            MaskSlot::Input(i) => inputs.get(*i),
+            MaskSlot::Fixed(m) => Some(m),
+        }
+    }
+}
+
 /// One transformer encoder block (MLX's `nn.TransformerEncoderLayer`): self-attention and an
 /// MLP (`linear1`, activation, `linear2`), each with a residual connection and a layer norm
 /// (`ln1`, `ln2`) before (`norm_first`) or after.
@@ -601,8 +630,11 @@ impl TransformerEncoder {
         let mut x = x.clone();
         for layer in &self.layers {
             x = if self.checkpoint {
-                let mask = mask.cloned();
-                checkpointed(layer, &[x], move |l, xs| l.forward(&xs[0], mask.as_ref()))?
+                let mut inputs = vec![x];
+                let slot = MaskSlot::new(mask, &mut inputs);
+                checkpointed(layer, &inputs, move |l, xs| {
+                    l.forward(&xs[0], slot.get(xs))
+                })?
             } else {
                 layer.forward(&x, mask)?
             };
@@ -772,9 +804,11 @@ impl TransformerDecoder {
         let mut x = x.clone();
         for layer in &self.layers {
             x = if self.checkpoint {
-                let (xm, mm) = (x_mask.cloned(), memory_mask.cloned());
-                checkpointed(layer, &[x, memory.clone()], move |l, xs| {
-                    l.forward(&xs[0], &xs[1], xm.as_ref(), mm.as_ref())
+                let mut inputs = vec![x, memory.clone()];
+                let xm = MaskSlot::new(x_mask, &mut inputs);
+                let mm = MaskSlot::new(memory_mask, &mut inputs);
+                checkpointed(layer, &inputs, move |l, xs| {
+                    l.forward(&xs[0], &xs[1], xm.get(xs), mm.get(xs))
                 })?
             } else {
                 layer.forward(&x, memory, x_mask, memory_mask)?

@@ -203,7 +203,9 @@ pub fn check_case(
         (Err(e), None) => return Err(format!("{name}: build failed: {e}")),
     };
     let tol = case_tolerance(case);
-    let is_layer = case["weights"].as_object().is_some_and(|w| !w.is_empty())
+    // Layer cases carry a repr (also those without parameters); function cases do not.
+    let is_layer = case.get("repr").is_some()
+        || case["weights"].as_object().is_some_and(|w| !w.is_empty())
         || !case["params"].as_array().is_some_and(|p| p.is_empty());
     if is_layer {
         // Parameter tree: keys, shapes and dtypes as MLX's (order-insensitive), repr.
