@@ -214,7 +214,9 @@ impl Bilinear {
         // x1 W^T for every (output, input2) row, then contracted with x2.
         let w = self.weight.reshape([(out * in2) as isize, in1 as isize])?;
         let y = mx::matmul(&x1, &w.transpose()?)?;
-        let y = y.reshape([-1, out as isize, in2 as isize])?.swapaxes(-2, -1)?;
+        let y = y
+            .reshape([-1, out as isize, in2 as isize])?
+            .swapaxes(-2, -1)?;
         let y = mx::squeeze(&mx::matmul(&x2, &y)?, Some(1))?;
         let mut shape = lead;
         shape.push(out as isize);

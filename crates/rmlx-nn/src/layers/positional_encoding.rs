@@ -183,7 +183,7 @@ impl SinusoidalPositionalEncoding {
         dims: usize,
         options: &SinusoidalPositionalEncodingOptions,
     ) -> Result<Self> {
-        if dims == 0 || dims % 2 != 0 {
+        if dims == 0 || !dims.is_multiple_of(2) {
             return Err(Error::value(format!(
                 "[SinusoidalPositionalEncoding] dims must be positive and even but got {dims}."
             )));

@@ -274,7 +274,7 @@ impl MultiHeadAttention {
         if num_heads == 0 {
             return Err(Error::value("integer modulo by zero"));
         }
-        if dims % num_heads != 0 {
+        if !dims.is_multiple_of(num_heads) {
             return Err(Error::value(format!(
                 "The input feature dimensions should be divisible by the number of heads \
                  ({dims} % {num_heads}) != 0"
@@ -542,7 +542,11 @@ impl TransformerEncoderLayer {
     }
 
     /// An encoder layer with the given options (`checkpoint` is not used by one layer).
-    pub fn with_options(dims: usize, num_heads: usize, options: &TransformerOptions) -> Result<Self> {
+    pub fn with_options(
+        dims: usize,
+        num_heads: usize,
+        options: &TransformerOptions,
+    ) -> Result<Self> {
         let mlp_dims = options.mlp_dims.filter(|&m| m != 0).unwrap_or(dims * 4);
         Ok(TransformerEncoderLayer {
             attention: MultiHeadAttention::new(dims, num_heads)?,
@@ -632,9 +636,7 @@ impl TransformerEncoder {
             x = if self.checkpoint {
                 let mut inputs = vec![x];
                 let slot = MaskSlot::new(mask, &mut inputs);
-                checkpointed(layer, &inputs, move |l, xs| {
-                    l.forward(&xs[0], slot.get(xs))
-                })?
+                checkpointed(layer, &inputs, move |l, xs| l.forward(&xs[0], slot.get(xs)))?
             } else {
                 layer.forward(&x, mask)?
             };
@@ -692,7 +694,11 @@ impl TransformerDecoderLayer {
     }
 
     /// A decoder layer with the given options (`checkpoint` is not used by one layer).
-    pub fn with_options(dims: usize, num_heads: usize, options: &TransformerOptions) -> Result<Self> {
+    pub fn with_options(
+        dims: usize,
+        num_heads: usize,
+        options: &TransformerOptions,
+    ) -> Result<Self> {
         let mlp_dims = options.mlp_dims.filter(|&m| m != 0).unwrap_or(dims * 4);
         Ok(TransformerDecoderLayer {
             self_attention: MultiHeadAttention::new(dims, num_heads)?,
@@ -741,7 +747,9 @@ impl TransformerDecoderLayer {
             let y = self
                 .cross_attention
                 .forward(&x, memory, memory, memory_mask)?;
-            let x = self.ln2.forward(&mx::add(&x, self.dropout2.forward(&y)?)?)?;
+            let x = self
+                .ln2
+                .forward(&mx::add(&x, self.dropout2.forward(&y)?)?)?;
             let y = mlp(&x)?;
             self.ln3.forward(&mx::add(&x, &y)?)
         }
