@@ -903,3 +903,90 @@ impl Transformer {
         self.decoder.forward(tgt, &memory, tgt_mask, memory_mask)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn max_abs_diff(a: &Array, b: &Array) -> f32 {
+        let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn py_float_prints_as_python() {
+        assert_eq!(py_float(0.0), "0.0");
+        assert_eq!(py_float(1e-5), "1e-05");
+        assert_eq!(py_float(1.0 - 0.9), "0.09999999999999998");
+        assert_eq!(py_float(0.25), "0.25");
+        assert_eq!(py_float(2.5e16), "2.5e+16");
+        assert_eq!(py_float(-3.0), "-3.0");
+    }
+
+    #[test]
+    fn attention_weights_agree_with_the_fused_attention() -> Result<()> {
+        mx::random::seed(3);
+        let mha = MultiHeadAttention::with_options(
+            8,
+            2,
+            &MultiHeadAttentionOptions {
+                key_input_dims: Some(5),
+                bias: true,
+                ..Default::default()
+            },
+        )?;
+        let q = mx::random::normal(&[2, 3, 8], mx::float32, None)?;
+        let kv = mx::random::normal(&[2, 4, 5], mx::float32, None)?;
+        let additive = mx::random::normal(&[3, 4], mx::float32, None)?;
+        let boolean = mx::array![
+            [true, false, true, false],
+            [true, true, false, false],
+            [false, false, false, true]
+        ];
+        for mask in [None, Some(&additive), Some(&boolean)] {
+            let fused = mha.forward(&q, &kv, &kv, mask)?;
+            let (out, w) = mha.forward_with_weights(&q, &kv, &kv, mask)?;
+            assert!(max_abs_diff(&fused, &out) < 1e-5);
+            assert_eq!(w.shape(), &[2, 2, 3, 4]);
+            let rows = mx::sum_axes(&w, -1, false)?;
+            assert!(max_abs_diff(&rows, &mx::ones(&[2, 2, 3], mx::float32)?) < 1e-5);
+        }
+        let (_, w) = mha.forward_with_weights(&q, &kv, &kv, Some(&boolean))?;
+        // masked keys get no weight
+        assert_eq!(w.to_vec::<f32>()?[1], 0.0);
+        Ok(())
+    }
+
+    #[test]
+    fn checkpointed_stacks_match_plain_ones() -> Result<()> {
+        mx::random::seed(5);
+        let opts = TransformerOptions {
+            mlp_dims: Some(8),
+            ..Default::default()
+        };
+        let plain = Transformer::with_options(8, 2, 1, 1, &opts)?;
+        let mut ckpt = plain.clone();
+        ckpt.encoder.checkpoint = true;
+        ckpt.decoder.checkpoint = true;
+        let src = mx::random::normal(&[2, 4, 8], mx::float32, None)?;
+        let tgt = mx::random::normal(&[2, 3, 8], mx::float32, None)?;
+        let mask = MultiHeadAttention::create_additive_causal_mask(3, mx::float32)?;
+        let loss = |m: &Transformer, x: &[Array]| {
+            mx::sum(&m.forward(&x[0], &x[1], None, Some(&mask), None)?)
+        };
+        let (v1, g1) = crate::value_and_grad(loss)(&plain, &[src.clone(), tgt.clone()])?;
+        let (v2, g2) = crate::value_and_grad(loss)(&ckpt, &[src, tgt])?;
+        assert!(max_abs_diff(&v1, &v2) < 1e-5);
+        let (g1, g2) = (flat_parameters(&g1), flat_parameters(&g2));
+        assert_eq!(g1.len(), g2.len());
+        for ((k1, a), (k2, b)) in g1.iter().zip(&g2) {
+            assert_eq!(k1, k2);
+            assert!(max_abs_diff(a, b) < 1e-4, "{k1}");
+        }
+        Ok(())
+    }
+}
