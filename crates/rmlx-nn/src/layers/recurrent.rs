@@ -21,7 +21,9 @@ fn project(x: &Array, w: &Array, b: Option<&Array>) -> Result<Array> {
     }
 }
 
-/// The time steps of `x` (axis -2), each without that axis.
+/// The time steps of `x` (axis -2), each without that axis. Their gradient is one stack of
+/// the steps' cotangents (a slice's own gradient writes a zero array of `x`'s full size, which
+/// made the backward pass quadratic in the sequence length).
 fn steps(x: &Array, name: &str) -> Result<Vec<Array>> {
     if x.ndim() < 2 {
         return Err(Error::value(format!(
@@ -33,10 +35,18 @@ fn steps(x: &Array, name: &str) -> Result<Vec<Array>> {
     if len == 0 {
         return Ok(Vec::new());
     }
-    mx::split(x, len as isize, -2)?
-        .iter()
-        .map(|s| mx::squeeze(s, Some(-2)))
-        .collect()
+    let unstack = mx::custom_vjp(
+        |xs: &[Array]| mx::unstack(&xs[0], -2),
+        |primals: &[Array], cotangents: &[Array], _outputs: &[Array]| {
+            let dtype = primals[0].dtype();
+            let cots = cotangents
+                .iter()
+                .map(|c| c.astype(dtype))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(vec![mx::stack(&cots, -2)?])
+        },
+    );
+    unstack(std::slice::from_ref(x))
 }
 
 fn stack(all: &[Array]) -> Result<Array> {
@@ -370,5 +380,33 @@ impl LSTM {
             cell = Some(c);
         }
         Ok((stack(&all_h)?, stack(&all_c)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_without_cotangents_get_zero_gradients() -> Result<()> {
+        mx::random::seed(1);
+        let lstm = LSTM::new(3, 4)?;
+        let x = mx::random::normal(&[2, 5, 3], mx::float32, None)?;
+        // Only the first step's hidden state reaches the loss.
+        let g = mx::grad(
+            move |xs: &[Array]| {
+                let (h, _) = lstm.forward(&xs[0], None, None)?;
+                mx::sum(&mx::take(&h, 0, Some(1))?)
+            },
+            0,
+        )(&[x])?;
+        let g = g[0].to_vec::<f32>()?;
+        assert_eq!(g.len(), 30);
+        for b in 0..2 {
+            let row = &g[b * 15..(b + 1) * 15];
+            assert!(row[..3].iter().any(|v| *v != 0.0));
+            assert!(row[3..].iter().all(|v| *v == 0.0));
+        }
+        Ok(())
     }
 }
