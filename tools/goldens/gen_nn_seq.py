@@ -48,6 +48,21 @@ for i, (a, b, o, bias, lead) in enumerate([(3, 2, 4, True, (5,)), (2, 5, 1, Fals
             {"input1_dims": a, "input2_dims": b, "output_dims": o, "bias": bias},
             [randn(lead + (a,), seed=20 + i), randn(lead + (b,), seed=30 + i)])
 
+for i, dt in enumerate([mx.float16, mx.bfloat16]):
+    name = str(dt).split(".")[-1]
+    mx.random.seed(130 + i)
+    layer = nn.Embedding(5, 4)
+    layer.set_dtype(dt)
+    g.layer(f"embedding_{name}", layer, {"num_embeddings": 5, "dims": 4, "dtype": name},
+            [ints((2, 3), 5, 13 + i)])
+    mx.random.seed(140 + i)
+    layer = nn.Bilinear(3, 2, 4)
+    layer.set_dtype(dt)
+    g.layer(f"bilinear_{name}", layer,
+            {"input1_dims": 3, "input2_dims": 2, "output_dims": 4, "bias": True, "dtype": name},
+            [randn((5, 3), seed=24 + i, dtype=dt), randn((5, 2), seed=34 + i, dtype=dt)],
+            rtol=3e-2, atol=3e-2, why="half-precision matmuls")
+
 # ----- RoPE -----
 for i, (dims, trad, base, scale, offset, shape, dt) in enumerate([
     (8, False, 10000, 1.0, 0, (2, 5, 8), mx.float32),
@@ -224,6 +239,16 @@ g.layer("decoder_ckpt_bool_masks", layer,
         [randn((2, 3, 8), seed=651), randn((2, 4, 8), seed=652), None, bools((3, 4), 13)],
         call_fn=lambda l, x, mem, xm, mm: l(x, mem, xm, mm))
 
+mx.random.seed(660)
+layer = nn.TransformerEncoderLayer(8, 2, mlp_dims=16)
+layer.set_dtype(mx.float16)
+g.layer("encoder_layer_float16", layer,
+        {"dims": 8, "num_heads": 2, "mlp_dims": 16, "dtype": "float16"},
+        [randn((2, 4, 8), seed=661, dtype=mx.float16),
+         nn.MultiHeadAttention.create_additive_causal_mask(4, mx.float16)],
+        rtol=3e-2, atol=3e-2, why="float16 attention, norms and matmuls",
+        call_fn=lambda l, x, m: l(x, m))
+
 # Dropout in training mode draws MLX's bernoulli bits from the global seed.
 mx.random.seed(800)
 layer = nn.TransformerEncoderLayer(8, 2, mlp_dims=8, dropout=0.25)
@@ -283,6 +308,20 @@ for i, (inp, hid, bias, shape, with_h, with_c) in enumerate([
     g.layer(f"lstm_{i}_bias{bias}_{len(shape)}d_h{with_h}_c{with_c}", layer,
             {"input_size": inp, "hidden_size": hid, "bias": bias},
             inputs, call_fn=lambda l, x, h, c: l(x, h, c))
+for i, dt in enumerate([mx.float16, mx.bfloat16]):
+    name = str(dt).split(".")[-1]
+    for j, cls in enumerate([nn.GRU, nn.LSTM]):
+        mx.random.seed(1150 + 2 * i + j)
+        layer = cls(3, 4)
+        layer.set_dtype(dt)
+        inputs = [randn((2, 4, 3), seed=1160 + i, dtype=dt)]
+        if cls is nn.LSTM:
+            inputs += [None, None]
+        g.layer(f"{cls.__name__.lower()}_{name}", layer,
+                {"input_size": 3, "hidden_size": 4, "bias": True, "dtype": name}, inputs,
+                rtol=5e-2, atol=5e-2, why="half-precision recurrences",
+                call_fn=(lambda l, x, h, c: l(x, h, c)) if cls is nn.LSTM else (lambda l, x: l(x)))
+
 mx.random.seed(1200)
 g.layer("rnn_empty_sequence", nn.RNN(2, 3), {"input_size": 2, "hidden_size": 3, "bias": True,
                                               "nonlinearity": "tanh"},

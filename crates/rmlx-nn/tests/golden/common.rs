@@ -269,11 +269,27 @@ pub fn check_case(
                 return Err(format!("{name}: repr\n  rmlx {ours:?}\n  MLX  {r:?}"));
             }
         }
+        // The weights are stored by bare key; their dtypes (bfloat16 is stored as its bits)
+        // come from the parameter list.
+        let dtypes: HashMap<&str, &str> = case["params"]
+            .as_array()
+            .expect("params")
+            .iter()
+            .map(|p| (p[0].as_str().unwrap(), p[2].as_str().unwrap()))
+            .collect();
         let weights: Vec<(String, Array)> = case["weights"]
             .as_object()
             .expect("weights")
             .iter()
-            .map(|(k, v)| (k.clone(), g.array(v)))
+            .map(|(k, v)| {
+                let a = g.array(v);
+                let a = if dtypes.get(k.as_str()) == Some(&"bfloat16") {
+                    mx::view(&a, mx::bfloat16).expect("bf16 view")
+                } else {
+                    a
+                };
+                (k.clone(), a)
+            })
             .collect();
         ut.module
             .load_weights_from(weights, true)

@@ -2,8 +2,8 @@
 //! layers (nn_transformer), RNN, GRU and LSTM (nn_recurrent).
 
 use crate::common::*;
+use rmlx_nn as nn;
 use rmlx_nn::core::{self as mx, Array, Dtype, Error, Result};
-use rmlx_nn::{self as nn, Module};
 use serde_json::Value;
 
 fn activation(case: &Value, key: &str, default: nn::Activation) -> nn::Activation {
@@ -46,7 +46,18 @@ fn transformer_options(case: &Value) -> nn::TransformerOptions {
     }
 }
 
+/// The layer of a case, cast to the case's dtype when it names one.
 fn build(case: &Value) -> Result<UnderTest> {
+    let mut ut = build_layer(case)?;
+    if let Some(dt) = dtype(case)
+        && !case["params"].as_array().is_some_and(|p| p.is_empty())
+    {
+        ut.module.set_dtype(dt, None)?;
+    }
+    Ok(ut)
+}
+
+fn build_layer(case: &Value) -> Result<UnderTest> {
     let u = |k: &str| kw_usize(case, k).unwrap_or_else(|| panic!("kwarg {k}"));
     let call = &case["call"];
     Ok(match case["layer"].as_str().unwrap() {
@@ -127,10 +138,7 @@ fn build(case: &Value) -> Result<UnderTest> {
                 value_output_dims: kw_usize(case, "value_output_dims"),
                 bias: kw_bool(case, "bias").unwrap_or(false),
             };
-            let mut l = nn::MultiHeadAttention::with_options(u("dims"), u("num_heads"), &opts)?;
-            if let Some(dt) = dtype(case) {
-                l.set_dtype(dt, None)?;
-            }
+            let l = nn::MultiHeadAttention::with_options(u("dims"), u("num_heads"), &opts)?;
             with_call(l, |l, xs| {
                 Ok(vec![l.forward(
                     first(xs)?,
