@@ -10,4 +10,5 @@ mod linear;
 mod losses;
 mod normalization;
 mod pooling;
+mod seq;
 mod upsample;
