@@ -69,4 +69,31 @@ g.layer("sequential_quantize_all_but_last", seq,
                                                                  "skip": "layers.1"}},
         [randn((2, 64), seed=43)], rtol=1e-4, atol=1e-4,
         why="quantized products accumulate in another order")
+
+# Quantized embeddings: MLX's QuantizedEmbedding, Embedding.to_quantized, as_linear, and
+# nn.quantize's default predicate over an Embedding + Linear model.
+ids = mx.array([[1, 0, 9], [3, 3, 7]], dtype=mx.int32)
+for i, (n, d, gs, bits, mode) in enumerate([
+    (10, 64, None, None, "affine"), (10, 128, 32, 8, "affine"), (10, 64, 64, 2, "affine"),
+    (10, 64, None, None, "mxfp4"), (10, 64, None, None, "nvfp4"),
+]):
+    mx.random.seed(50 + i)
+    layer = nn.QuantizedEmbedding(n, d, gs, bits, mode=mode)
+    kw = {"num_embeddings": n, "dims": d, "group_size": gs, "bits": bits, "mode": mode}
+    g.layer(f"quantized_embedding_{n}x{d}_{mode}_g{gs}_b{bits}", layer, kw, [ids])
+    g.layer(f"quantized_embedding_{n}x{d}_{mode}_g{gs}_b{bits}_as_linear", layer,
+            dict(kw, as_linear=True), [randn((2, d), seed=60 + i)],
+            call_fn=lambda l, x: l.as_linear(x), rtol=1e-4, atol=1e-4,
+            why="quantized products accumulate in another order")
+mx.random.seed(70)
+emb = nn.Embedding(10, 64)
+g.layer("embedding_to_quantized_g32_b4", emb.to_quantized(group_size=32, bits=4),
+        {"num_embeddings": 10, "dims": 64, "group_size": 32, "bits": 4, "mode": "affine",
+         "from_embedding": True}, [ids])
+mx.random.seed(71)
+seq = nn.Sequential(nn.Embedding(10, 64), nn.Linear(64, 8))
+nn.quantize(seq)
+g.layer("sequential_embedding_linear_quantize_default", seq,
+        {"embedding_then_linear": [10, 64, 8], "quantize_default": True}, [ids],
+        rtol=1e-4, atol=1e-4, why="quantized products accumulate in another order")
 g.save()

@@ -1,7 +1,7 @@
 //! `Embedding`: a lookup table from integer tokens to vectors.
 
 use crate::core::{self as mx, Array, Error, Result};
-use crate::{Forward, ModuleState};
+use crate::{Forward, ModuleState, Quantization, QuantizeOptions};
 
 /// Maps each integer of its input to a row of `weight` (MLX's `nn.Embedding`): `weight` is
 /// `(num_embeddings, dims)`, initialised from `N(0, 1/dims)` as in MLX.
@@ -17,10 +17,16 @@ use crate::{Forward, ModuleState};
 /// # Ok::<(), mx::Error>(())
 /// ```
 #[derive(Clone, Debug, crate::Module)]
-#[module(repr = Embedding::describe)]
+#[module(name_fn = Embedding::class_name, repr = Embedding::describe, quantize = Embedding::quantize_with)]
 pub struct Embedding {
     /// `(num_embeddings, dims)`.
     pub weight: Array,
+    /// The quantization scales (quantized only).
+    pub scales: Option<Array>,
+    /// The quantization biases (quantized with the affine mode only).
+    pub biases: Option<Array>,
+    #[module(skip)]
+    quantization: Option<Quantization>,
     state: ModuleState,
 }
 
@@ -56,6 +62,9 @@ impl Embedding {
         }
         Ok(Embedding {
             weight,
+            scales: None,
+            biases: None,
+            quantization: None,
             state: ModuleState::default(),
         })
     }
@@ -71,18 +80,116 @@ impl Embedding {
     /// # Ok::<(), mx::Error>(())
     /// ```
     pub fn as_linear(&self, x: &Array) -> Result<Array> {
-        mx::matmul(x, &self.weight.transpose()?)
+        match (&self.quantization, &self.scales) {
+            (Some(q), Some(scales)) => mx::quantized_matmul(
+                x,
+                &self.weight,
+                scales,
+                self.biases.as_ref(),
+                true,
+                Some(q.group_size),
+                Some(q.bits),
+                q.mode,
+            ),
+            _ => mx::matmul(x, &self.weight.transpose()?),
+        }
+    }
+
+    /// MLX's `QuantizedEmbedding(num_embeddings, dims, group_size, bits, mode)`: a randomly
+    /// initialised table, quantized, every parameter frozen.
+    ///
+    /// ```
+    /// use rmlx_nn::{self as nn, Forward, Module, QuantizeOptions};
+    /// use rmlx_nn::core as mx;
+    /// let q = nn::Embedding::quantized(10, 64, &QuantizeOptions::default())?;
+    /// assert_eq!(q.to_string(), "QuantizedEmbedding(10, 64, group_size=64, bits=4, mode=affine)");
+    /// assert_eq!(q.forward(&mx::array![[1, 2, 3]])?.shape(), &[1, 3, 64]);
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn quantized(
+        num_embeddings: usize,
+        dims: usize,
+        options: &QuantizeOptions,
+    ) -> Result<Self> {
+        let mut e = Self::new(num_embeddings, dims)?;
+        e.quantize(options)?;
+        Ok(e)
+    }
+
+    /// A quantized copy (MLX's `to_quantized` / `QuantizedEmbedding.from_embedding`).
+    pub fn to_quantized(&self, options: &QuantizeOptions) -> Result<Self> {
+        let mut q = self.clone();
+        q.quantize(options)?;
+        Ok(q)
+    }
+
+    /// Quantizes the table in place: it then holds MLX's `QuantizedEmbedding` parameters
+    /// (packed `weight`, `scales`, `biases`), all frozen as in MLX.
+    pub fn quantize(&mut self, options: &QuantizeOptions) -> Result<()> {
+        if self.quantization.is_some() {
+            return Err(Error::value(
+                "[QuantizedEmbedding] The layer is quantized already.",
+            ));
+        }
+        let q = Quantization::resolve(options);
+        let (w, scales, biases) = q.quantize(&self.weight)?;
+        self.weight = w;
+        self.scales = Some(scales);
+        let mut frozen = vec!["weight", "scales"];
+        if biases.is_some() {
+            frozen.push("biases");
+        }
+        self.biases = biases;
+        self.quantization = Some(q);
+        self.state
+            .no_grad
+            .extend(frozen.into_iter().map(String::from));
+        Ok(())
+    }
+
+    /// How the table is packed, when quantized.
+    pub fn quantization(&self) -> Option<Quantization> {
+        self.quantization
+    }
+
+    /// `nn::quantize`'s hook: a quantized table is left alone.
+    fn quantize_with(&mut self, options: &QuantizeOptions) -> Result<bool> {
+        if self.quantization.is_some() {
+            return Ok(false);
+        }
+        self.quantize(options).map(|()| true)
+    }
+
+    fn class_name(&self) -> &'static str {
+        if self.quantization.is_some() {
+            "QuantizedEmbedding"
+        } else {
+            "Embedding"
+        }
     }
 
     fn describe(&self) -> String {
         let s = self.weight.shape();
-        format!(
-            "{}, {}",
+        let (n, cols) = (
             s.first().copied().unwrap_or(0),
-            s.get(1).copied().unwrap_or(0)
-        )
+            s.get(1).copied().unwrap_or(0),
+        );
+        match &self.quantization {
+            None => format!("{n}, {cols}"),
+            Some(q) => format!(
+                "{n}, {}, group_size={}, bits={}, mode={}",
+                cols * 32 / q.bits,
+                q.group_size,
+                q.bits,
+                q.mode
+            ),
+        }
     }
 }
+
+/// MLX's `nn.QuantizedEmbedding`: in rmlx an [`Embedding`] in quantized form
+/// ([`Embedding::quantized`], [`Embedding::to_quantized`]).
+pub type QuantizedEmbedding = Embedding;
 
 impl Forward for Embedding {
     /// The rows of `weight` selected by the integer array `x`: shape `x.shape + (dims,)`.
@@ -92,6 +199,21 @@ impl Forward for Embedding {
                 "[gather] Got indices with invalid dtype. Indices must be integral.",
             ));
         }
-        mx::take(&self.weight, x, Some(0))
+        match (&self.quantization, &self.scales) {
+            (Some(q), Some(scales)) => {
+                let rows = |a: &Array| mx::take(a, x, Some(0));
+                let biases = self.biases.as_ref().map(rows).transpose()?;
+                mx::dequantize(
+                    &rows(&self.weight)?,
+                    &rows(scales)?,
+                    biases.as_ref(),
+                    Some(q.group_size),
+                    Some(q.bits),
+                    q.mode,
+                    None,
+                )
+            }
+            _ => mx::take(&self.weight, x, Some(0)),
+        }
     }
 }

@@ -24,7 +24,7 @@ pub use convolution::{
     ConvTranspose1dOptions, ConvTranspose2d, ConvTranspose3d, ConvTransposeOptions, Dims,
 };
 pub use dropout::{Dropout, Dropout2d, Dropout3d};
-pub use embedding::Embedding;
+pub use embedding::{Embedding, QuantizedEmbedding};
 pub use linear::{Bilinear, Identity, Linear, Quantization, QuantizedLinear};
 pub use normalization::{
     BatchNorm, BatchNormOptions, GroupNorm, GroupNormOptions, InstanceNorm, LayerNorm,

@@ -46,9 +46,40 @@ fn build(case: &Value) -> Result<UnderTest> {
                 Ok(unary(nn::Linear::quantized(din, dout, bias, &opts)?))
             }
         }
+        "QuantizedEmbedding" => {
+            let opts = QuantizeOptions {
+                group_size: kw_usize(case, "group_size"),
+                bits: kw_usize(case, "bits"),
+                mode: kw_str(case, "mode").unwrap().parse()?,
+            };
+            let (n, d) = (
+                kw_usize(case, "num_embeddings").unwrap(),
+                kw_usize(case, "dims").unwrap(),
+            );
+            let e = if kw_bool(case, "from_embedding") == Some(true) {
+                nn::Embedding::new(n, d)?.to_quantized(&opts)?
+            } else {
+                nn::Embedding::quantized(n, d, &opts)?
+            };
+            if kw_bool(case, "as_linear") == Some(true) {
+                Ok(with_call(e, |e: &nn::Embedding, xs| {
+                    Ok(vec![e.as_linear(xs[0].as_ref().unwrap())?])
+                }))
+            } else {
+                Ok(unary(e))
+            }
+        }
         "Identity" => Ok(unary(nn::Identity::new())),
         "Sequential" => {
             let mut seq = nn::Sequential::new();
+            if let Some(dims) = kw_usizes(case, "embedding_then_linear") {
+                seq.layers
+                    .push(Box::new(nn::Embedding::new(dims[0], dims[1])?));
+                seq.layers
+                    .push(Box::new(nn::Linear::new(dims[1], dims[2])?));
+                nn::quantize(&mut seq, &QuantizeOptions::default(), None)?;
+                return Ok(unary(seq));
+            }
             for spec in case["kwargs"]["layers"].as_array().unwrap() {
                 seq.layers.push(if spec.is_null() {
                     Box::new(nn::Identity::new())
