@@ -213,7 +213,69 @@ fn workloads() -> Vec<(&'static str, Workload)> {
     wl!("fft_1m_c64", move || mx::fft::fft(&z)?.eval());
     let img = randn(&[1024, 1024], 43);
     wl!("rfft2_1024", move || mx::fft::rfft2(&img)?.eval());
+    nn_workloads(&mut w);
     w
+}
+
+/// Issue 6's layer workloads, forward + backward: the gradients of the output's sum with
+/// respect to every parameter (as bench/peers_extra.py's PyTorch and MLX versions).
+fn nn_workloads(w: &mut Vec<(&'static str, Workload)>) {
+    use rmlx::nn::{self, Forward, Module};
+    fn eval_all(value: &mx::Array, grads: &mx::tree::Tree) -> mx::Result<()> {
+        let mut all = vec![value.clone()];
+        all.extend(nn::flat_parameters(grads).into_iter().map(|(_, a)| a));
+        mx::eval(&all)
+    }
+    mx::random::seed(0);
+    let lstm = nn::LSTM::new(64, 128).expect("lstm");
+    let x = randn(&[32, 100, 64], 51);
+    let vg = nn::value_and_grad(|m: &nn::LSTM, a: &[mx::Array]| {
+        mx::sum(&m.forward(&a[0], None, None)?.0)
+    });
+    w.push((
+        "lstm_fwd_bwd",
+        Box::new(move || {
+            let (v, g) = vg(&lstm, std::slice::from_ref(&x))?;
+            eval_all(&v, &g)
+        }),
+    ));
+    let mut layer = nn::TransformerEncoderLayer::new(256, 4).expect("encoder layer");
+    layer.eval().expect("eval mode");
+    let x = randn(&[16, 128, 256], 52);
+    let vg = nn::value_and_grad(|m: &nn::TransformerEncoderLayer, a: &[mx::Array]| {
+        mx::sum(&m.forward(&a[0], None)?)
+    });
+    w.push((
+        "transformer_layer_fwd_bwd",
+        Box::new(move || {
+            let (v, g) = vg(&layer, std::slice::from_ref(&x))?;
+            eval_all(&v, &g)
+        }),
+    ));
+    let block = nn::Sequential::new()
+        .append(
+            nn::Conv2d::with_options(
+                64,
+                64,
+                3,
+                &nn::Conv2dOptions {
+                    padding: 1.into(),
+                    ..Default::default()
+                },
+            )
+            .expect("conv"),
+        )
+        .append(nn::BatchNorm::new(64).expect("batch norm"))
+        .append(nn::ReLU::new());
+    let x = randn(&[32, 32, 32, 64], 53);
+    let vg = nn::value_and_grad(|m: &nn::Sequential, a: &[mx::Array]| mx::sum(&m.forward(&a[0])?));
+    w.push((
+        "conv_bn_relu_fwd_bwd",
+        Box::new(move || {
+            let (v, g) = vg(&block, std::slice::from_ref(&x))?;
+            eval_all(&v, &g)
+        }),
+    ));
 }
 
 /// A function of 1,000 elementwise ops (500 multiply-adds), for the compile benchmarks.
