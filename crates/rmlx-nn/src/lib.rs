@@ -35,6 +35,7 @@ pub use rmlx_derive::Module;
 pub mod layers;
 pub mod module;
 pub mod quantize;
+pub mod utils;
 pub mod value_and_grad;
 
 pub use layers::*;
@@ -44,4 +45,5 @@ pub use module::{
     valid_child_filter, valid_parameter_filter,
 };
 pub use quantize::{ClassPredicate, quantize};
+pub use utils::average_gradients;
 pub use value_and_grad::{LossOutput, checkpoint, value_and_grad, with_parameters};
