@@ -75,7 +75,10 @@ pub fn average_gradients(
         }
         let big = average(&mx::concatenate(&parts, 0)?)?;
         for (piece, &i) in big.split(offsets, 0)?.into_iter().zip(&g) {
-            out.push((flat[i].0.clone(), Tree::from(piece.reshape(flat[i].1.shape())?)));
+            out.push((
+                flat[i].0.clone(),
+                Tree::from(piece.reshape(flat[i].1.shape())?),
+            ));
         }
     }
     Ok(tree_unflatten(&out))

@@ -39,7 +39,7 @@ pub use optimizer::{
     state_set,
 };
 pub use optimizers::{
-    AdaDelta, AdaDeltaOptions, Adafactor, AdafactorOptions, Adagrad, AdagradOptions, Adam, AdamW,
-    AdamWOptions, AdamOptions, Adamax, AdamaxOptions, Lion, LionOptions, Muon, MuonOptions,
+    AdaDelta, AdaDeltaOptions, Adafactor, AdafactorOptions, Adagrad, AdagradOptions, Adam,
+    AdamOptions, AdamW, AdamWOptions, Adamax, AdamaxOptions, Lion, LionOptions, Muon, MuonOptions,
     RMSprop, RmspropOptions, SGD, SgdOptions,
 };

@@ -20,7 +20,10 @@ use std::sync::Arc;
 /// # Ok::<(), mx::Error>(())
 /// ```
 #[derive(Clone)]
-pub struct Schedule(Arc<dyn Fn(&Array) -> Result<Array> + Send + Sync>);
+pub struct Schedule(Arc<ScheduleFn>);
+
+/// The function behind a [`Schedule`].
+type ScheduleFn = dyn Fn(&Array) -> Result<Array> + Send + Sync;
 
 impl Schedule {
     /// A schedule computing its value with `f`.
@@ -513,11 +516,7 @@ fn apply_tree<T: PerParameter + ?Sized>(
             if p.len() < items.len() {
                 return Err(mismatch(
                     path,
-                    &format!(
-                        "{} gradients for {} parameters",
-                        items.len(),
-                        p.len()
-                    ),
+                    &format!("{} gradients for {} parameters", items.len(), p.len()),
                 ));
             }
             let mut out = Vec::with_capacity(items.len());

@@ -324,7 +324,10 @@ pub struct AdaDeltaOptions {
 
 impl Default for AdaDeltaOptions {
     fn default() -> Self {
-        AdaDeltaOptions { rho: 0.9, eps: 1e-6 }
+        AdaDeltaOptions {
+            rho: 0.9,
+            eps: 1e-6,
+        }
     }
 }
 
@@ -455,7 +458,7 @@ fn check_betas(name: &str, betas: (f64, f64)) -> Result<()> {
 fn check_adam(options: &AdamOptions) -> Result<()> {
     check_betas("Adam", options.betas)?;
     // `not 0.0 <= eps`: NaN fails too.
-    if !(options.eps >= 0.0) {
+    if options.eps.is_nan() || options.eps < 0.0 {
         return Err(Error::value(format!(
             "Adam epsilon should be >=0, {} was provided instead",
             py_float(options.eps)
@@ -529,7 +532,8 @@ fn adam_apply(
     state_set(state, "v", v.clone());
     if options.bias_correction {
         let step = &ctx.step;
-        let c1 = mx::divide(&lr, mx::subtract(1, mx::power(b1, step)?)?)?.astype(gradient.dtype())?;
+        let c1 =
+            mx::divide(&lr, mx::subtract(1, mx::power(b1, step)?)?)?.astype(gradient.dtype())?;
         let c2 = mx::rsqrt(mx::subtract(1, mx::power(b2, step)?)?)?.astype(gradient.dtype())?;
         let numerator = mx::multiply(&c1, &m)?;
         let denominator = mx::add(mx::multiply(mx::sqrt(&v)?, &c2)?, eps)?;
@@ -732,10 +736,7 @@ impl PerParameter for Adamax {
         state_set(state, "m", m.clone());
         state_set(state, "v", v.clone());
         let num = mx::multiply(&lr, &m)?;
-        mx::subtract(
-            parameter,
-            mx::divide(num, mx::add(&v, self.options.eps)?)?,
-        )
+        mx::subtract(parameter, mx::divide(num, mx::add(&v, self.options.eps)?)?)
     }
 }
 

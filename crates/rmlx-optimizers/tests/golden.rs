@@ -181,10 +181,7 @@ fn build(name: &str, lr: &Value, o: &Value) -> mx::Result<Box<dyn Optimizer + Se
             let d = optim::AdafactorOptions::default();
             Box::new(optim::Adafactor::with_options(&optim::AdafactorOptions {
                 learning_rate: learning_rate(lr)?,
-                eps: o
-                    .get("eps")
-                    .map(|e| (f(&e[0]), f(&e[1])))
-                    .unwrap_or(d.eps),
+                eps: o.get("eps").map(|e| (f(&e[0]), f(&e[1]))).unwrap_or(d.eps),
                 clip_threshold: opt_f(o, "clip_threshold", d.clip_threshold),
                 decay_rate: opt_f(o, "decay_rate", d.decay_rate),
                 beta_1: o.get("beta_1").map(f),
@@ -216,8 +213,7 @@ fn build(name: &str, lr: &Value, o: &Value) -> mx::Result<Box<dyn Optimizer + Se
                 .iter()
                 .map(|s| {
                     let sub = s.as_str().unwrap().to_string();
-                    Box::new(move |path: &str, _: &Array| path.contains(&sub))
-                        as optim::ParamFilter
+                    Box::new(move |path: &str, _: &Array| path.contains(&sub)) as optim::ParamFilter
                 })
                 .collect();
             Box::new(optim::MultiOptimizer::new(subs, filters)?)
@@ -243,7 +239,11 @@ fn assert_close(what: &str, got: &Array, want: &Array, dtype: Dtype) {
         (1e-4, 1e-6)
     };
     let g = got.astype(Dtype::Float64).unwrap().to_vec::<f64>().unwrap();
-    let w = want.astype(Dtype::Float64).unwrap().to_vec::<f64>().unwrap();
+    let w = want
+        .astype(Dtype::Float64)
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap();
     for (i, (a, b)) in g.iter().zip(&w).enumerate() {
         let ok = (a - b).abs() <= atol + rtol * b.abs() || (a.is_nan() && b.is_nan());
         assert!(ok, "{what}[{i}]: got {a}, MLX {b}");
@@ -291,8 +291,12 @@ fn optimizers_match_mlx() {
             let updated = opt
                 .apply_gradients(grad, &params)
                 .unwrap_or_else(|e| panic!("{name} step {}: {e}", s + 1));
-            params = tree_merge(&params, &updated, Some(&mut |_: &Tree, b: &Tree| Ok(b.clone())))
-                .unwrap();
+            params = tree_merge(
+                &params,
+                &updated,
+                Some(&mut |_: &Tree, b: &Tree| Ok(b.clone())),
+            )
+            .unwrap();
             if next < checkpoints.len() && checkpoints[next]["step"] == s + 1 {
                 let cp = &checkpoints[next];
                 check_flat(

@@ -115,7 +115,7 @@ fn train(m: &mut Mlp, opt: &mut dyn Optimizer, steps: usize) -> Vec<f32> {
     for _ in 0..steps {
         let (loss, grads) = vg(m, &[x.clone(), y.clone()]).unwrap();
         opt.update(m, &grads).unwrap();
-        mx::eval(&[loss.clone()]).unwrap();
+        mx::eval(std::slice::from_ref(&loss)).unwrap();
         losses.push(loss.item::<f32>().unwrap());
     }
     losses
@@ -198,7 +198,11 @@ fn a_resumed_run_matches_an_unbroken_one() {
             k.sort();
             k
         };
-        assert_eq!(keys(opt.state()), keys(second.state()), "{name}: state keys");
+        assert_eq!(
+            keys(opt.state()),
+            keys(second.state()),
+            "{name}: state keys"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -247,9 +251,7 @@ fn a_compiled_update_matches_the_uncompiled_one() {
     let param_template = model.parameters().unwrap();
     let state_template = copt.lock().unwrap().state();
     let n_params = param_template.leaves().len();
-    let state = mx::CompileState::new(
-        [param_template.leaves(), state_template.leaves()].concat(),
-    );
+    let state = mx::CompileState::new([param_template.leaves(), state_template.leaves()].concat());
     let (s, o, m0) = (state.clone(), copt.clone(), model.clone());
     let step = mx::compile_with_state(
         move |args: &[Array]| {
@@ -270,10 +272,17 @@ fn a_compiled_update_matches_the_uncompiled_one() {
     );
     let mut compiled_losses = Vec::new();
     for _ in 0..4 {
-        compiled_losses.push(step(&[x.clone(), y.clone()]).unwrap()[0].item::<f32>().unwrap());
+        compiled_losses.push(
+            step(&[x.clone(), y.clone()]).unwrap()[0]
+                .item::<f32>()
+                .unwrap(),
+        );
     }
     for (a, b) in plain_losses.iter().zip(&compiled_losses) {
-        assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{plain_losses:?} vs {compiled_losses:?}");
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+            "{plain_losses:?} vs {compiled_losses:?}"
+        );
     }
     let arrays = state.get();
     let plain_leaves = plain.parameters().unwrap().leaves();
@@ -313,16 +322,23 @@ fn misuse_is_an_error() {
     let g = Tree::dict([("w", Tree::from(mx::array![1.0, 1.0]))]);
     let out = opt.apply_gradients(&g, &params).unwrap();
     assert_eq!(
-        out.get("w").unwrap().as_array().unwrap().to_vec::<f32>().unwrap(),
+        out.get("w")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap(),
         vec![1.5, 2.5]
     );
     // Adafactor without a learning rate has none to read.
     let opt = optim::Adafactor::new().unwrap();
     assert!(opt.learning_rate().is_err());
     // MultiOptimizer's state must have one entry per optimizer.
-    let mut multi = optim::MultiOptimizer::new(vec![Box::new(optim::SGD::new(0.1).unwrap())], vec![])
-        .unwrap();
-    let e = multi.set_state(Tree::dict([("states", Tree::List(vec![]))])).unwrap_err();
+    let mut multi =
+        optim::MultiOptimizer::new(vec![Box::new(optim::SGD::new(0.1).unwrap())], vec![]).unwrap();
+    let e = multi
+        .set_state(Tree::dict([("states", Tree::List(vec![]))]))
+        .unwrap_err();
     assert_eq!(e.message(), "Invalid state provided");
 }
 
@@ -335,7 +351,15 @@ fn the_learning_rate_is_settable_at_any_time() {
     opt.set_learning_rate(0.5.into()).unwrap();
     assert_eq!(opt.learning_rate().unwrap().item::<f32>().unwrap(), 0.5);
     let p = opt.apply_gradients(&g, &p).unwrap();
-    assert_eq!(p.get("w").unwrap().as_array().unwrap().item::<f32>().unwrap(), -1.5);
+    assert_eq!(
+        p.get("w")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .item::<f32>()
+            .unwrap(),
+        -1.5
+    );
     // A schedule takes the step at the time it is set.
     opt.set_learning_rate(schedulers::exponential_decay(1.0, 0.5).into())
         .unwrap();
