@@ -31,6 +31,11 @@ arrays = {}
 
 
 def store(a):
+    # bfloat16 arrays are stored as their uint16 bits under a key starting with "bf".
+    if isinstance(a, mx.array) and a.dtype == mx.bfloat16:
+        key = f"bf{len(arrays)}"
+        arrays[key] = np.array(a.view(mx.uint16))
+        return key
     key = f"a{len(arrays)}"
     arrays[key] = np.array(a)
     return key
@@ -151,6 +156,7 @@ opt_case("sgd_all", "SGD", 0.05, {"momentum": 0.8, "weight_decay": 0.01, "dampen
 opt_case("sgd_nesterov", "SGD", 0.05, {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1})
 opt_case("sgd_negative_lr", "SGD", -0.1, {})
 opt_case("sgd_f16", "SGD", 0.1, {"momentum": 0.9}, dtype="float16")
+opt_case("sgd_bf16", "SGD", 0.1, {"momentum": 0.9, "weight_decay": 0.01}, dtype="bfloat16")
 opt_case("rmsprop_default", "RMSprop", 0.01, {})
 opt_case("rmsprop_opts", "RMSprop", 0.02, {"alpha": 0.9, "eps": 1e-5})
 opt_case("adagrad_default", "Adagrad", 0.1, {})
@@ -161,6 +167,10 @@ opt_case("adam_default", "Adam", 0.01, {})
 opt_case("adam_bias_correction", "Adam", 0.01, {"bias_correction": True})
 opt_case("adam_opts", "Adam", 0.02, {"betas": [0.5, 0.9], "eps": 1e-3, "bias_correction": True})
 opt_case("adam_f16", "Adam", 0.01, {"bias_correction": True}, dtype="float16")
+opt_case("adam_bf16", "Adam", 0.01, {}, dtype="bfloat16")
+opt_case("adamw_f16", "AdamW", 0.01, {"weight_decay": 0.1}, dtype="float16")
+opt_case("lion_bf16", "Lion", 0.01, {"weight_decay": 0.1}, dtype="bfloat16")
+opt_case("adafactor_f16", "Adafactor", None, {"beta_1": 0.9}, dtype="float16")
 opt_case("adam_cosine", "Adam", {"schedule": "cosine_decay", "args": [0.1, 4, 0.01]}, {})
 opt_case("adam_step_decay", "Adam", {"schedule": "step_decay", "args": [0.1, 0.5, 2]}, {})
 opt_case("adamw_default", "AdamW", 0.01, {})

@@ -28,8 +28,15 @@ impl Goldens {
         Goldens { root, arrays }
     }
 
+    /// The stored array; keys starting with "bf" hold bfloat16 bits as uint16.
     fn array(&self, key: &Value) -> Array {
-        self.arrays[key.as_str().expect("key")].clone()
+        let key = key.as_str().expect("key");
+        let a = self.arrays[key].clone();
+        if key.starts_with("bf") {
+            mx::view(&a, Dtype::Bfloat16).expect("bfloat16 view")
+        } else {
+            a
+        }
     }
 
     fn flat(&self, v: &Value) -> Vec<(String, Array)> {
@@ -226,6 +233,7 @@ fn dtype_of(name: &str) -> Dtype {
     match name {
         "float32" => Dtype::Float32,
         "float16" => Dtype::Float16,
+        "bfloat16" => Dtype::Bfloat16,
         other => panic!("dtype {other}"),
     }
 }
@@ -235,6 +243,8 @@ fn assert_close(what: &str, got: &Array, want: &Array, dtype: Dtype) {
     assert_eq!(got.dtype(), want.dtype(), "{what}: dtype");
     let (rtol, atol) = if dtype == Dtype::Float16 {
         (1e-2, 1e-3)
+    } else if dtype == Dtype::Bfloat16 {
+        (2e-2, 1e-2)
     } else {
         (1e-4, 1e-6)
     };
