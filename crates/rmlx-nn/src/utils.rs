@@ -1,8 +1,9 @@
-//! `mlx.nn.utils`' gradient helpers: [`average_gradients`] (and `checkpoint`, in
-//! [`crate::value_and_grad`]).
+//! `mlx.nn.utils`' gradient helpers: [`average_gradients`] and [`checkpoint`] (`nn::utils::checkpoint`).
 
 use crate::core::tree::{Tree, tree_flatten, tree_map, tree_unflatten};
 use crate::core::{self as mx, Array, Result, distributed::Group};
+
+pub use crate::value_and_grad::checkpoint;
 
 /// Averages gradients over the processes of `group` (the global group when `None`): MLX's
 /// `nn.average_gradients`. Gradients of one dtype are concatenated into all-reduces of about
