@@ -79,6 +79,17 @@ fn mlp() {
         21,
     );
     println!("mlp_step: {plain:.2} ms");
+    // The same forward and backward without the update: what the optimizer adds.
+    let grad_only = median(
+        || {
+            let (loss, grads) = vg(&m, &[x.clone(), y.clone()]).unwrap();
+            let mut outs = vec![loss];
+            outs.extend(grads.leaves());
+            mx::eval(&outs).unwrap();
+        },
+        21,
+    );
+    println!("mlp_value_and_grad (no update): {grad_only:.2} ms");
 
     let opt = Arc::new(Mutex::new(Adam::new(1e-3).unwrap()));
     opt.lock()
