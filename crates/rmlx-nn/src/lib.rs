@@ -39,6 +39,7 @@ pub mod layers;
 pub mod losses;
 pub mod module;
 pub mod quantize;
+pub mod utils;
 
 pub use activations::*;
 pub use autodiff::{LossOutput, checkpoint, value_and_grad, with_parameters};
@@ -49,3 +50,4 @@ pub use module::{
     valid_child_filter, valid_parameter_filter,
 };
 pub use quantize::{ClassPredicate, quantize};
+pub use utils::average_gradients;

@@ -44,3 +44,20 @@ pub mod utils {
 pub mod nn {
     pub use rmlx_nn::*;
 }
+
+/// `mlx.optimizers`: MLX's optimizers (SGD, Adam, AdamW, ..., MultiOptimizer), the
+/// `Optimizer` interface with its state as a tree, schedules and `clip_grad_norm`.
+///
+/// ```
+/// use rmlx::{core as mx, optimizers::{self as optim, Optimizer}, utils::Tree};
+/// let mut opt = optim::Adam::new(optim::schedulers::cosine_decay(1e-2, 100, 0.0)?)?;
+/// let params = Tree::dict([("w", Tree::from(mx::array![1.0, 2.0]))]);
+/// let grads = Tree::dict([("w", Tree::from(mx::array![0.5, -0.5]))]);
+/// let params = opt.apply_gradients(&grads, &params)?;
+/// assert_eq!(opt.step().item::<u64>()?, 1);
+/// assert!(params.get("w").unwrap().as_array().unwrap().to_vec::<f32>()?[0] < 1.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub mod optimizers {
+    pub use rmlx_optimizers::*;
+}

@@ -84,6 +84,15 @@ pub(crate) enum Operand {
     Scalar(usize),
 }
 
+/// Where the fused node reads one input's elements.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// Row-major, the whole output's size.
+    Full(&'a [f32]),
+    /// One value broadcast everywhere (a traced scalar such as a learning rate): a tile of it.
+    Splat(&'a [f32]),
+}
+
 /// One step: a kernel from operands into a register.
 #[derive(Clone)]
 pub(crate) struct Step {
@@ -104,7 +113,13 @@ pub(crate) struct Compiled {
 impl Compiled {
     /// Runs the program on elements `[start, start + out.len())`; the last step (the result)
     /// writes straight into `out`.
-    fn run_tile(&self, inputs: &[&[f32]], start: usize, regs: &mut [Vec<f32>], out: &mut [f32]) {
+    fn run_tile(
+        &self,
+        inputs: &[Source<'_>],
+        start: usize,
+        regs: &mut [Vec<f32>],
+        out: &mut [f32],
+    ) {
         let len = out.len();
         let nsc = self.scalars.len();
         let last = self.steps.len() - 1;
@@ -119,7 +134,10 @@ impl Compiled {
                 let dst: &mut [f32] = if i == last { out } else { &mut reg[..len] };
                 let arg = |o: &Operand| -> &[f32] {
                     match *o {
-                        Operand::Input(i) => &inputs[i][start..start + len],
+                        Operand::Input(i) => match inputs[i] {
+                            Source::Full(x) => &x[start..start + len],
+                            Source::Splat(x) => &x[..len],
+                        },
                         Operand::Reg(r) => &regs[nsc + r][..len],
                         Operand::Scalar(s) => &regs[s][..len],
                     }
@@ -158,12 +176,17 @@ impl Primitive for Compiled {
             .iter()
             .map(Array::ready_data)
             .collect::<Result<_>>()?;
+        // A broadcast of one value (every stride 0) is read from one tile of it.
+        let is_splat = |d: &Data| n > 0 && !d.row_contiguous && d.strides.iter().all(|&s| s == 0);
         let owned: Vec<Option<Vec<f32>>> = inputs
             .iter()
             .zip(&datas)
             .map(|(a, d)| {
                 (!d.row_contiguous).then(|| {
                     let src = d.elements::<f32>();
+                    if is_splat(d) {
+                        return vec![src[d.offset]; TILE];
+                    }
                     let mut v = Vec::with_capacity(n);
                     crate::layout::for_each_offset(a.shape(), &d.strides, d.offset, |o| {
                         v.push(src[o])
@@ -172,12 +195,13 @@ impl Primitive for Compiled {
                 })
             })
             .collect();
-        let slices: Vec<&[f32]> = datas
+        let slices: Vec<Source<'_>> = datas
             .iter()
             .zip(&owned)
             .map(|(d, o)| match o {
-                Some(v) => v.as_slice(),
-                None => &d.elements::<f32>()[d.offset..d.offset + n],
+                Some(v) if is_splat(d) => Source::Splat(v.as_slice()),
+                Some(v) => Source::Full(v.as_slice()),
+                None => Source::Full(&d.elements::<f32>()[d.offset..d.offset + n]),
             })
             .collect();
         let (mut buf, _) = Data::alloc(spec)?;

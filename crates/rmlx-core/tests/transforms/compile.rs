@@ -79,6 +79,12 @@ fn cases() -> Vec<(&'static str, Case, Vec<Array>)> {
             vec![x.clone(), y.clone()],
         ),
         (
+            // A traced 0-d input (a learning rate) broadcast into the chain: read as a splat.
+            "scalar input",
+            |a| Ok(&a[0] - &(&(&a[1] * &a[0]) / &(mx::sqrt(&mx::square(&a[0])?)? + 1e-8))),
+            vec![big.clone(), Array::scalar(0.01f32)],
+        ),
+        (
             "float64 untouched",
             |a| Ok(mx::exp(&a[0].astype(mx::float64)?)? * 2.0),
             vec![x.clone()],
