@@ -537,7 +537,7 @@ fn value_and_grad_composes_with_compile_and_vmap() {
         &[Some(0)],
         &[Some(0)],
     );
-    let batched = per_example(&[x.clone()]).unwrap();
+    let batched = per_example(std::slice::from_ref(&x)).unwrap();
     let direct = model.forward(&x).unwrap();
     let (a, b) = (
         batched[0].to_vec::<f32>().unwrap(),
