@@ -64,6 +64,13 @@ impl Buffer {
     }
 }
 
+impl Buffer {
+    /// Whether the buffer lies in a memory mapping (then it is read-only to rmlx).
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.mapping.is_some()
+    }
+}
+
 impl Drop for Buffer {
     fn drop(&mut self) {
         if self.mapping.is_none() {
@@ -75,10 +82,13 @@ impl Drop for Buffer {
 impl Buffer {
     /// A buffer over `len` bytes at `ptr` inside a memory mapping that `owner` keeps alive.
     ///
+    /// A mapped buffer is never written: it is never donated to an op's output (see
+    /// [`Buffer::is_mapped`]), so the mapping may be read-only.
+    ///
     /// # Safety
-    /// `ptr..ptr + len` must stay valid, readable and writable (a private copy-on-write
-    /// mapping) for as long as `owner` lives, aligned to 64 bytes or to the item size of
-    /// any array that will view it, and not be written through any other path.
+    /// `ptr..ptr + len` must stay valid and readable for as long as `owner` lives, aligned to
+    /// 64 bytes or to the item size of any array that will view it, and not be written
+    /// through any other path while arrays view it.
     pub(crate) unsafe fn mapped(
         ptr: NonNull<u8>,
         len: usize,

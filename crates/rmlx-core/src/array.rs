@@ -509,8 +509,8 @@ impl Array {
     /// If this array's buffer can be reused by the one consumer that holds it, take it.
     ///
     /// True only when nothing else refers to the array (the consumer's node holds the only
-    /// handle), nothing else shares the buffer, and the buffer has exactly `bytes` bytes laid
-    /// out row-major from offset 0.
+    /// handle), nothing else shares the buffer, the buffer has exactly `bytes` bytes laid
+    /// out row-major from offset 0, and it is not a file mapping.
     pub(crate) fn try_donate(&self, bytes: usize) -> Option<Buffer> {
         if Arc::strong_count(&self.inner) != 1 || Arc::weak_count(&self.inner) != 0 {
             return None;
@@ -522,6 +522,8 @@ impl Array {
                     && d.offset == 0
                     && d.buffer.len() == bytes
                     && Arc::strong_count(&d.buffer) == 1
+                    // A file mapping is read-only: its pages are the page cache's.
+                    && !d.buffer.is_mapped()
             }
             _ => false,
         };
