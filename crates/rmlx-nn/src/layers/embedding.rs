@@ -1,6 +1,7 @@
 //! `Embedding`: a lookup table from integer tokens to vectors.
 
 use crate::core::{self as mx, Array, Error, Result};
+use crate::layers::linear::{QuantizableParts, quantize_layer};
 use crate::{Forward, ModuleState, Quantization, QuantizeOptions};
 
 /// Maps each integer of its input to a row of `weight` (MLX's `nn.Embedding`): `weight` is
@@ -126,25 +127,14 @@ impl Embedding {
     /// Quantizes the table in place: it then holds MLX's `QuantizedEmbedding` parameters
     /// (packed `weight`, `scales`, `biases`), all frozen as in MLX.
     pub fn quantize(&mut self, options: &QuantizeOptions) -> Result<()> {
-        if self.quantization.is_some() {
-            return Err(Error::value(
-                "[QuantizedEmbedding] The layer is quantized already.",
-            ));
-        }
-        let q = Quantization::resolve(options);
-        let (w, scales, biases) = q.quantize(&self.weight)?;
-        self.weight = w;
-        self.scales = Some(scales);
-        let mut frozen = vec!["weight", "scales"];
-        if biases.is_some() {
-            frozen.push("biases");
-        }
-        self.biases = biases;
-        self.quantization = Some(q);
-        self.state
-            .no_grad
-            .extend(frozen.into_iter().map(String::from));
-        Ok(())
+        let parts = QuantizableParts {
+            weight: &mut self.weight,
+            scales: &mut self.scales,
+            biases: &mut self.biases,
+            quantization: &mut self.quantization,
+            state: &mut self.state,
+        };
+        quantize_layer(parts, options, "QuantizedEmbedding")
     }
 
     /// How the table is packed, when quantized.

@@ -91,6 +91,45 @@ impl Quantization {
     }
 }
 
+/// A quantizable layer's arrays, for [`quantize_layer`].
+pub(crate) struct QuantizableParts<'a> {
+    pub weight: &'a mut Array,
+    pub scales: &'a mut Option<Array>,
+    pub biases: &'a mut Option<Array>,
+    pub quantization: &'a mut Option<Quantization>,
+    pub state: &'a mut ModuleState,
+}
+
+/// Quantizes a layer's weight in place (Linear, Embedding): packed `weight`, `scales`,
+/// `biases`, all frozen as MLX's quantized layers freeze them. `layer` names the quantized
+/// class in the error for a layer quantized already.
+pub(crate) fn quantize_layer(
+    parts: QuantizableParts<'_>,
+    options: &QuantizeOptions,
+    layer: &str,
+) -> Result<()> {
+    if parts.quantization.is_some() {
+        return Err(Error::value(format!(
+            "[{layer}] The layer is quantized already."
+        )));
+    }
+    let q = Quantization::resolve(options);
+    let (w, scales, biases) = q.quantize(parts.weight)?;
+    *parts.weight = w;
+    *parts.scales = Some(scales);
+    let mut frozen = vec!["weight", "scales"];
+    if biases.is_some() {
+        frozen.push("biases");
+    }
+    *parts.biases = biases;
+    *parts.quantization = Some(q);
+    parts
+        .state
+        .no_grad
+        .extend(frozen.into_iter().map(String::from));
+    Ok(())
+}
+
 /// MLX's `nn.QuantizedLinear`: in rmlx a [`Linear`] in quantized form
 /// ([`Linear::quantized`], [`Linear::to_quantized`]).
 pub type QuantizedLinear = Linear;
@@ -187,25 +226,17 @@ impl Linear {
     /// Quantizes this layer in place (see [`Linear::to_quantized`]); an error if it is
     /// quantized already or the weight does not suit the options.
     pub fn quantize(&mut self, options: &QuantizeOptions) -> Result<()> {
-        if self.quantization.is_some() {
-            return Err(Error::value(
-                "[QuantizedLinear] The layer is quantized already.",
-            ));
+        quantize_layer(self.parts(), options, "QuantizedLinear")
+    }
+
+    fn parts(&mut self) -> QuantizableParts<'_> {
+        QuantizableParts {
+            weight: &mut self.weight,
+            scales: &mut self.scales,
+            biases: &mut self.biases,
+            quantization: &mut self.quantization,
+            state: &mut self.state,
         }
-        let q = Quantization::resolve(options);
-        let (w, scales, biases) = q.quantize(&self.weight)?;
-        self.weight = w;
-        self.scales = Some(scales);
-        let mut frozen = vec!["weight", "scales"];
-        if biases.is_some() {
-            frozen.push("biases");
-        }
-        self.biases = biases;
-        self.quantization = Some(q);
-        self.state
-            .no_grad
-            .extend(frozen.into_iter().map(String::from));
-        Ok(())
     }
 
     /// How the weight is packed, when quantized.
