@@ -4,8 +4,8 @@
 //! Parameter keys are MLX's (`layers.0.attention.query_proj.weight`, `ln1.weight`, ...), so
 //! weights saved by MLX load strictly.
 
-use crate::core::{self as mx, Array, Dtype, Error, Result, fast::AttentionMask, tree::Tree};
-use crate::{Dropout, Forward, LayerNorm, Linear, Module, ModuleState, flat_parameters};
+use crate::core::{self as mx, Array, Dtype, Error, Result, fast::AttentionMask};
+use crate::{Dropout, Forward, LayerNorm, Linear, Module, ModuleState};
 
 /// An activation function with the name it prints under (the transformer layers' and
 /// `RNN`'s `activation`/`nonlinearity` argument).
@@ -316,30 +316,14 @@ impl Default for TransformerOptions {
     }
 }
 
-/// `layer` called on `inputs` with its backward pass recomputing the forward pass (MLX's
-/// `nn.utils.checkpoint`): the parameters enter the checkpointed function as inputs.
-fn checkpointed<M: Module + Clone + 'static>(
+/// `layer` called on `inputs` with its backward pass recomputing the forward pass
+/// ([`crate::checkpoint`], MLX's `nn.utils.checkpoint`).
+fn checkpointed<M: Module + Clone>(
     layer: &M,
     inputs: &[Array],
     call: impl Fn(&M, &[Array]) -> Result<Array> + Send + Sync + 'static,
 ) -> Result<Array> {
-    let flat = flat_parameters(&layer.parameters()?);
-    let n = flat.len();
-    let keys: Vec<String> = flat.iter().map(|(k, _)| k.clone()).collect();
-    let template = layer.clone();
-    let f = mx::checkpoint(move |xs: &[Array]| -> Result<Array> {
-        let mut l = template.clone();
-        let items: Vec<(String, Tree)> = keys
-            .iter()
-            .cloned()
-            .zip(xs[..n].iter().map(|a| Tree::Array(a.clone())))
-            .collect();
-        l.update(&mx::tree::tree_unflatten(&items), false)?;
-        call(&l, &xs[n..])
-    });
-    let mut all: Vec<Array> = flat.into_iter().map(|(_, a)| a).collect();
-    all.extend_from_slice(inputs);
-    f(&all)?
+    crate::checkpoint(move |l: &M, xs: &[Array]| Ok(vec![call(l, xs)?]))(layer, inputs)?
         .pop()
         .ok_or_else(|| Error::value("[checkpoint] the layer returned nothing."))
 }
@@ -781,6 +765,7 @@ impl Transformer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flat_parameters;
     use crate::layers::normalization::py_float;
 
     fn max_abs_diff(a: &Array, b: &Array) -> f32 {
