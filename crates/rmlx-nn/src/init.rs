@@ -22,20 +22,7 @@
 //! ```
 
 use crate::core::{self as mx, Array, Dtype, Error, Result};
-
-/// A shape as Python prints a tuple: `(2, 3)`, `(3,)`, `()`.
-fn py_shape(s: &[usize]) -> String {
-    match s {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            s.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
+use crate::pyrepr::py_shape;
 
 /// An initializer filling the shape of its argument with `value` (`nn.init.constant`; MLX's
 /// default dtype is float32).

@@ -38,6 +38,7 @@ pub mod init;
 pub mod layers;
 pub mod losses;
 pub mod module;
+pub mod pyrepr;
 pub mod quantize;
 pub mod utils;
 

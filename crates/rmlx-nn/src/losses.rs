@@ -20,6 +20,7 @@
 //! ```
 
 use crate::core::{self as mx, Array, Error, Result};
+use crate::pyrepr::py_shape;
 
 /// How a loss reduces its per-element values (MLX's `reduction` argument).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -70,20 +71,6 @@ impl std::str::FromStr for Reduction {
                 "Invalid reduction. Must be one of ('none', 'mean', 'sum').",
             )),
         }
-    }
-}
-
-/// A shape as Python prints a tuple: `(2, 3)`, `(3,)`, `()`.
-fn py_shape(s: &[usize]) -> String {
-    match s {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            s.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 

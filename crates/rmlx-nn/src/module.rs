@@ -6,6 +6,7 @@
 //! walks those lists with MLX's rules, so trees, keys and orders come out as MLX's.
 
 use crate::core::{self as mx, Array, Dtype, Error, Result, tree::Tree};
+use crate::pyrepr::py_shape;
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
@@ -721,21 +722,6 @@ pub trait Module: ModuleBase + Send + Sync {
         }
         s.push(')');
         s
-    }
-}
-
-/// A tuple shape as Python prints it: `(2, 3)`, `(4,)`, `()`.
-pub(crate) fn py_shape(shape: &[usize]) -> String {
-    match shape {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 

@@ -582,30 +582,8 @@ pub fn state_set(state: &mut Tree, key: &str, value: Array) {
     }
 }
 
-/// Python's `repr` of a float, for error messages worded as MLX's (`1.0`, `0.9`, `1e-05`).
-pub(crate) fn py_float(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let a = x.abs();
-    if a != 0.0 && !(1e-4..1e16).contains(&a) {
-        let s = format!("{x:e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let (sign, digits) = match e.strip_prefix('-') {
-            Some(d) => ("-", d),
-            None => ("+", e),
-        };
-        return format!("{m}e{sign}{digits:0>2}");
-    }
-    if x.fract() == 0.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x}")
-    }
-}
+/// Python's `repr` of a float, for error messages worded as MLX's.
+pub(crate) use rmlx_nn::pyrepr::py_float;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,8 @@
 //! weights `(C_out, *kernel, C_in / groups)`.
 
 use crate::core::{self as mx, Array, Error, Result};
-use crate::module::py_shape;
+use crate::pyrepr::py_bool;
+use crate::pyrepr::py_shape;
 use crate::{Forward, ModuleState};
 
 /// A size given as one integer for every spatial axis, or one per axis: MLX's `int or tuple`
@@ -129,10 +130,6 @@ fn add_bias(y: Array, bias: &Option<Array>) -> Result<Array> {
         Some(b) => mx::add(&y, b),
         None => Ok(y),
     }
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
 }
 
 fn kernel_of(weight: &Array) -> Vec<usize> {

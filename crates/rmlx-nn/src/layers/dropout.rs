@@ -4,7 +4,7 @@
 //! `random::bernoulli(1 - p, shape)` from the global key as MLX does.
 
 use crate::core::{self as mx, Array, Error, Result};
-use crate::layers::normalization::py_float;
+use crate::pyrepr::py_float;
 use crate::{Forward, ModuleState};
 
 /// `1 - p`, checking `p` in `[0, 1)` with MLX's message.

@@ -5,7 +5,7 @@
 
 use crate::core::{self as mx, Array, Error, Result};
 use crate::layers::convolution::Dims;
-use crate::module::py_shape;
+use crate::pyrepr::py_shape;
 use crate::{Forward, ModuleState};
 
 /// The options of the pooling layers besides the kernel size (MLX's defaults).

@@ -1,11 +1,8 @@
 //! Positional encodings: `RoPE`, `SinusoidalPositionalEncoding` and `ALiBi`.
 
 use crate::core::{self as mx, Array, Dtype, Error, Result, fast::RopeOffset};
+use crate::pyrepr::py_bool;
 use crate::{Forward, ModuleState};
-
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
 
 /// Rotary positional encoding (MLX's `nn.RoPE`, over [`mx::fast::rope`]): the first `dims`
 /// features of each position are rotated in pairs by angles growing with the position;

@@ -2,11 +2,8 @@
 
 use crate::core::{self as mx, Array, Error, Result};
 use crate::layers::transformer::Activation;
+use crate::pyrepr::py_bool;
 use crate::{Forward, ModuleState};
-
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
 
 fn uniform(scale: f32, shape: &[usize]) -> Result<Array> {
     mx::random::uniform(-scale, scale, shape, mx::float32, None)

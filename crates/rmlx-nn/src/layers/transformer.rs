@@ -766,7 +766,7 @@ impl Transformer {
 mod tests {
     use super::*;
     use crate::flat_parameters;
-    use crate::layers::normalization::py_float;
+    use crate::pyrepr::py_float;
 
     fn max_abs_diff(a: &Array, b: &Array) -> f32 {
         let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());

@@ -3,7 +3,7 @@
 //! `(N, *spatial, C)`, with MLX's sampling grids, `align_corners` and antialiasing.
 
 use crate::core::{self as mx, Array, Error, Result};
-use crate::layers::normalization::py_float;
+use crate::pyrepr::py_float;
 use crate::{Forward, ModuleState};
 
 /// An upsampling factor: one for every spatial axis (a Python float) or one per axis (a
