@@ -1,7 +1,12 @@
 //! The pieces rmlx's examples share: fetching pinned assets from the package registries
-//! ([`fetch`]), and (as the examples grow) dataset readers, models and terminal output.
+//! ([`fetch`]), dataset readers ([`datasets`]), terminal progress bars ([`progress`]), charts
+//! ([`plot`]) and the models and training loops of the examples ([`classifier`]).
 //!
 //! The examples themselves are in `examples/` (`cargo run --release -p rmlx-examples --example
 //! NAME`); the README lists them with what they show.
 
+pub mod classifier;
+pub mod datasets;
 pub mod fetch;
+pub mod plot;
+pub mod progress;
