@@ -227,11 +227,12 @@ pub fn nice_ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
     let span = (hi - lo).abs().max(1e-12);
     let rough = span / 5.0;
     let mag = 10f64.powf(rough.log10().floor());
+    // The candidate closest to `rough` on a log scale.
     let step = [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|m| m * mag)
-        .find(|s| *s >= rough)
-        .unwrap_or(10.0 * mag);
+        .min_by(|a, b| (a / rough).ln().abs().total_cmp(&(b / rough).ln().abs()))
+        .unwrap_or(mag);
     let decimals = (-step.log10().floor()).max(0.0) as usize;
     let first = (lo.min(hi) / step).ceil() as i64;
     let last = (lo.max(hi) / step + 1e-9).floor() as i64;
