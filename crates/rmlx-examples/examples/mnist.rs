@@ -34,7 +34,7 @@ OPTIONS:
     --model mlp|cnn          mlp: 784-512-512-10 with ReLU (default);
                              cnn: conv 32 - pool - conv 64 - pool - dense 128
     --dataset mnist|fashion  handwritten digits (default) or Zalando's Fashion-MNIST
-    --epochs N               total number of epochs (default: 8 for mlp, 3 for cnn)
+    --epochs N               total number of epochs (default: 5 for mlp, 3 for cnn)
     --batch-size N           examples per step (default 256)
     --optimizer NAME         sgd, adam (default) or adamw
     --lr X                   learning rate (default 1e-3 for adam/adamw, 0.1 for sgd)
@@ -137,15 +137,17 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
                 a.model = Some(v);
             }
             "--dataset" => {
-                a.dataset = Some(match value("mnist or fashion")?.to_ascii_lowercase().as_str() {
-                    "mnist" => Which::Mnist,
-                    "fashion" | "fashion-mnist" | "fashion_mnist" => Which::Fashion,
-                    v => {
-                        return Err(usage(format!(
-                            "--dataset: unknown dataset '{v}' (mnist or fashion)"
-                        )));
-                    }
-                })
+                a.dataset = Some(
+                    match value("mnist or fashion")?.to_ascii_lowercase().as_str() {
+                        "mnist" => Which::Mnist,
+                        "fashion" | "fashion-mnist" | "fashion_mnist" => Which::Fashion,
+                        v => {
+                            return Err(usage(format!(
+                                "--dataset: unknown dataset '{v}' (mnist or fashion)"
+                            )));
+                        }
+                    },
+                )
             }
             "--epochs" => a.epochs = Some(positive(&name, value("a number")?)?),
             "--batch-size" => a.batch_size = Some(positive(&name, value("a number")?)?),
@@ -153,7 +155,9 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
             "--optimizer" => {
                 let v = value("sgd, adam or adamw")?;
                 a.optimizer = Some(OptimizerKind::parse(&v).ok_or_else(|| {
-                    usage(format!("--optimizer: unknown optimizer '{v}' (sgd, adam or adamw)"))
+                    usage(format!(
+                        "--optimizer: unknown optimizer '{v}' (sgd, adam or adamw)"
+                    ))
                 })?);
             }
             "--lr" => {
@@ -177,7 +181,9 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
         }
     }
     if a.no_checkpoint && a.checkpoint.is_some() {
-        return Err(usage("--checkpoint and --no-checkpoint contradict each other"));
+        return Err(usage(
+            "--checkpoint and --no-checkpoint contradict each other",
+        ));
     }
     Ok(Some(a))
 }
@@ -230,7 +236,13 @@ fn run(args: Args) -> Result<()> {
         "cnn" => {
             mx::random::seed(cfg.seed);
             let model = Cnn::new(10)?;
-            train(model, &args, &cfg, resumed, "CNN conv32-pool-conv64-pool-128-10")
+            train(
+                model,
+                &args,
+                &cfg,
+                resumed,
+                "CNN conv32-pool-conv64-pool-128-10",
+            )
         }
         _ => {
             mx::random::seed(cfg.seed);
@@ -269,14 +281,19 @@ fn resolve(args: &Args, ckpt: Option<&CheckpointMeta>) -> Result<Config> {
         "mlp".into(),
         "--model",
     )?;
-    let optimizer = pick(args.optimizer, saved_opt, OptimizerKind::Adam, "--optimizer")?;
+    let optimizer = pick(
+        args.optimizer,
+        saved_opt,
+        OptimizerKind::Adam,
+        "--optimizer",
+    )?;
     Ok(Config {
         dataset: pick(args.dataset, saved_dataset, Which::Mnist, "--dataset")?,
         lr: args.lr.unwrap_or(match optimizer {
             OptimizerKind::Sgd => 0.1,
             _ => 1e-3,
         }),
-        epochs: args.epochs.unwrap_or(if model == "cnn" { 3 } else { 8 }),
+        epochs: args.epochs.unwrap_or(if model == "cnn" { 3 } else { 5 }),
         batch_size: pick(
             args.batch_size,
             ckpt.map(|c| c.batch_size),
@@ -330,11 +347,7 @@ fn train<M: Module + Forward + Clone + 'static>(
     };
     if let Some((path, _)) = &resumed {
         meta = load_checkpoint(path, &mut model, opt.as_mut())?;
-        eprintln!(
-            "resumed from {} after epoch {}",
-            path.display(),
-            meta.epoch
-        );
+        eprintln!("resumed from {} after epoch {}", path.display(), meta.epoch);
     }
     let n_params: usize = model
         .parameters()
@@ -434,16 +447,14 @@ fn train<M: Module + Forward + Clone + 'static>(
             );
         }
     }
-    if let Some(path) = &checkpoint {
-        if !epoch_times.is_empty() {
-            let (w, s) = checkpoint_paths(path);
-            eprintln!(
-                "checkpoint: {} and {} (continue with --resume {})",
-                w.display(),
-                s.display(),
-                path.display()
-            );
-        }
+    if let Some(path) = checkpoint.as_ref().filter(|_| !epoch_times.is_empty()) {
+        let (w, s) = checkpoint_paths(path);
+        eprintln!(
+            "checkpoint: {} and {} (continue with --resume {})",
+            w.display(),
+            s.display(),
+            path.display()
+        );
     }
     if let Some(path) = &args.plot {
         let title = format!(

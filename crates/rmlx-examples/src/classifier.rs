@@ -273,7 +273,9 @@ impl<M: Module + Forward + Clone + 'static> Trainer<M> {
                 roots.extend(out.iter().cloned());
                 mx::eval(&roots).map_err(mxe)?;
                 self.synced = false;
-                out.into_iter().next().context("the compiled step returned no loss")?
+                out.into_iter()
+                    .next()
+                    .context("the compiled step returned no loss")?
             }
             None => {
                 let (loss, grads) =
@@ -456,10 +458,19 @@ impl CheckpointMeta {
             meta.iter()
                 .find(|(key, _)| key == k)
                 .map(|(_, v)| v.as_str())
-                .ok_or_else(|| anyhow!("{}: not an rmlx checkpoint (no '{k}' entry)", file.display()))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: not an rmlx checkpoint (no '{k}' entry)",
+                        file.display()
+                    )
+                })
         };
         if get("format")? != "rmlx-examples-classifier-1" {
-            bail!("{}: unknown checkpoint format {}", file.display(), get("format")?);
+            bail!(
+                "{}: unknown checkpoint format {}",
+                file.display(),
+                get("format")?
+            );
         }
         fn number<T: std::str::FromStr>(s: &str, file: &Path, what: &str) -> Result<T> {
             s.parse()
@@ -555,7 +566,11 @@ pub fn load_checkpoint<M: Module>(
     let s = mx::io::safetensors::load_safetensors(&state)
         .map_err(mxe)
         .with_context(|| format!("reading {}", state.display()))?;
-    let items: Vec<(String, Tree)> = s.arrays.into_iter().map(|(k, a)| (k, Tree::from(a))).collect();
+    let items: Vec<(String, Tree)> = s
+        .arrays
+        .into_iter()
+        .map(|(k, a)| (k, Tree::from(a)))
+        .collect();
     opt.set_state(tree_unflatten(&items))
         .map_err(mxe)
         .with_context(|| format!("{}: not a usable optimizer state", state.display()))?;

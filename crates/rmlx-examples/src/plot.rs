@@ -268,7 +268,13 @@ impl Panel {
             c.line((self.left, py), (self.right, py), 1, GRID);
             c.line((self.left - 5, py), (self.left, py), 1, BLACK);
             let label = format!("{v:.yd$}");
-            c.text(self.left - 9 - text_width(&label, 2), py - 7, &label, 2, BLACK);
+            c.text(
+                self.left - 9 - text_width(&label, 2),
+                py - 7,
+                &label,
+                2,
+                BLACK,
+            );
         }
         let (mut xt, mut xd) = nice_ticks(self.x.0, self.x.1);
         if integer_x {
@@ -280,17 +286,41 @@ impl Panel {
             c.line((px, self.top), (px, self.bottom), 1, GRID);
             c.line((px, self.bottom), (px, self.bottom + 5), 1, BLACK);
             let label = format!("{v:.xd$}");
-            c.text(px - text_width(&label, 2) / 2, self.bottom + 10, &label, 2, BLACK);
+            c.text(
+                px - text_width(&label, 2) / 2,
+                self.bottom + 10,
+                &label,
+                2,
+                BLACK,
+            );
         }
         c.line((self.left, self.top), (self.left, self.bottom), 2, BLACK);
-        c.line((self.left, self.bottom), (self.right, self.bottom), 2, BLACK);
+        c.line(
+            (self.left, self.bottom),
+            (self.right, self.bottom),
+            2,
+            BLACK,
+        );
         let mid = (self.left + self.right) / 2;
-        c.text(mid - text_width(title, 2) / 2, self.top - 26, title, 2, BLACK);
-        c.text(mid - text_width(xlabel, 2) / 2, self.bottom + 34, xlabel, 2, BLACK);
+        c.text(
+            mid - text_width(title, 2) / 2,
+            self.top - 26,
+            title,
+            2,
+            BLACK,
+        );
+        c.text(
+            mid - text_width(xlabel, 2) / 2,
+            self.bottom + 34,
+            xlabel,
+            2,
+            BLACK,
+        );
     }
 
-    /// A legend in the top-right corner: one line sample and label per entry.
-    fn legend(&self, c: &mut Canvas, entries: &[(&str, Rgb)]) {
+    /// A legend in the top-right (or bottom-right) corner: one line sample and label per
+    /// entry.
+    fn legend(&self, c: &mut Canvas, entries: &[(&str, Rgb)], bottom: bool) {
         let w = entries
             .iter()
             .map(|(l, _)| text_width(l, 2))
@@ -298,7 +328,12 @@ impl Panel {
             .unwrap_or(0)
             + 50;
         let h = entries.len() as i64 * 22 + 8;
-        let (x0, y0) = (self.right - w - 10, self.top + 10);
+        let x0 = self.right - w - 10;
+        let y0 = if bottom {
+            self.bottom - h - 10
+        } else {
+            self.top + 10
+        };
         c.fill(x0, y0, x0 + w, y0 + h, WHITE);
         for (x, y) in [(x0, y0), (x0 + w, y0 + h)] {
             c.line((x0, y), (x0 + w, y), 1, BLACK);
@@ -313,7 +348,12 @@ impl Panel {
 
     fn polyline(&self, c: &mut Canvas, points: &[(f64, f64)], width: i64, color: Rgb) {
         for w in points.windows(2) {
-            c.line(self.px(w[0].0, w[0].1), self.px(w[1].0, w[1].1), width, color);
+            c.line(
+                self.px(w[0].0, w[0].1),
+                self.px(w[1].0, w[1].1),
+                width,
+                color,
+            );
         }
         if let [(x, y)] = points {
             let (px, py) = self.px(*x, *y);
@@ -362,7 +402,11 @@ pub fn render_training_chart(title: &str, step_losses: &[f32], test_accuracy: &[
         smooth.push(((i + 1) as f64, sum / n as f64));
     }
     loss_panel.polyline(&mut c, &smooth, 3, BLUE);
-    loss_panel.legend(&mut c, &[("PER STEP", LIGHT_BLUE), ("SMOOTHED", BLUE)]);
+    loss_panel.legend(
+        &mut c,
+        &[("PER STEP", LIGHT_BLUE), ("SMOOTHED", BLUE)],
+        false,
+    );
 
     // Accuracy per epoch.
     let acc: Vec<(f64, f64)> = test_accuracy
@@ -395,7 +439,8 @@ pub fn render_training_chart(title: &str, step_losses: &[f32], test_accuracy: &[
         Some((_, a)) => format!("TEST {a:.2}%"),
         None => "TEST".to_string(),
     };
-    acc_panel.legend(&mut c, &[(legend.as_str(), ORANGE)]);
+    // Accuracy rises: the bottom-right corner is free.
+    acc_panel.legend(&mut c, &[(legend.as_str(), ORANGE)], true);
     c
 }
 

@@ -194,7 +194,8 @@ impl Progress {
         Summary {
             steps: self.steps,
             samples: self.samples,
-            mean_loss: (self.loss_count > 0).then(|| (self.loss_sum / self.loss_count as f64) as f32),
+            mean_loss: (self.loss_count > 0)
+                .then(|| (self.loss_sum / self.loss_count as f64) as f32),
             elapsed,
         }
     }

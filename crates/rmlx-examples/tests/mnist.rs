@@ -82,7 +82,10 @@ fn idx_files_raw_and_gzipped_load_as_a_split() {
     let e = err(&img, &bad);
     assert!(e.contains("10 images but") && e.contains("9 labels"), "{e}");
     let e = err(&lab, &lab);
-    assert!(e.contains("expected u8 images of shape [n, rows, cols]"), "{e}");
+    assert!(
+        e.contains("expected u8 images of shape [n, rows, cols]"),
+        "{e}"
+    );
     std::fs::write(&bad, encode_u8(&[4_000_000, 1000, 1000], &[])).unwrap();
     assert!(err(&bad, &lab).contains("too large"));
     std::fs::write(&bad, encode_u8(&[60000, 28, 28], &[1, 2, 3])).unwrap();
@@ -93,7 +96,10 @@ fn idx_files_raw_and_gzipped_load_as_a_split() {
 fn batches_cover_the_split_once_in_a_seeded_order() {
     let split = synthetic_split(10);
     assert_eq!(split.num_batches(4), 3);
-    let sizes: Vec<usize> = split.batches(4, Some(1)).map(|(_, y)| y.shape()[0]).collect();
+    let sizes: Vec<usize> = split
+        .batches(4, Some(1))
+        .map(|(_, y)| y.shape()[0])
+        .collect();
     assert_eq!(sizes, vec![4, 4, 2]);
     let order = |seed| -> Vec<u32> {
         split
@@ -132,8 +138,15 @@ fn trained(compile: bool, optimizer: OptimizerKind, steps: usize) -> Vec<f32> {
     mx::random::seed(1);
     let split = synthetic_split(64);
     let model = Mlp::new(16, 32, 2, 4).unwrap();
-    let opt = make_optimizer(optimizer, if optimizer == OptimizerKind::Sgd { 0.5 } else { 1e-2 })
-        .unwrap();
+    let opt = make_optimizer(
+        optimizer,
+        if optimizer == OptimizerKind::Sgd {
+            0.5
+        } else {
+            1e-2
+        },
+    )
+    .unwrap();
     let mut trainer = Trainer::new(model, opt, compile).unwrap();
     let mut losses = Vec::new();
     for epoch in 0..steps {
@@ -149,7 +162,11 @@ fn trained(compile: bool, optimizer: OptimizerKind, steps: usize) -> Vec<f32> {
 
 #[test]
 fn training_lowers_the_loss_with_every_optimizer_compiled_or_not() {
-    for kind in [OptimizerKind::Sgd, OptimizerKind::Adam, OptimizerKind::AdamW] {
+    for kind in [
+        OptimizerKind::Sgd,
+        OptimizerKind::Adam,
+        OptimizerKind::AdamW,
+    ] {
         let plain = trained(false, kind, 10);
         assert!(
             plain.last().unwrap() < &(0.3 * plain[0]),
@@ -157,7 +174,10 @@ fn training_lowers_the_loss_with_every_optimizer_compiled_or_not() {
         );
         let compiled = trained(true, kind, 10);
         for (a, b) in plain.iter().zip(&compiled) {
-            assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "{kind:?}: {plain:?} vs {compiled:?}");
+            assert!(
+                (a - b).abs() <= 1e-4 * a.abs().max(1.0),
+                "{kind:?}: {plain:?} vs {compiled:?}"
+            );
         }
     }
 }
@@ -166,7 +186,9 @@ fn training_lowers_the_loss_with_every_optimizer_compiled_or_not() {
 fn the_cnn_trains_on_28x28_images() {
     mx::random::seed(2);
     let n = 16;
-    let pixels: Vec<u8> = (0..n * 784).map(|i| ((i / 784) % 2 * 200 + i % 7) as u8).collect();
+    let pixels: Vec<u8> = (0..n * 784)
+        .map(|i| ((i / 784) % 2 * 200 + i % 7) as u8)
+        .collect();
     let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
     let split = Split::from_idx(
         idx::parse(&encode_u8(&[n as u32, 28, 28], &pixels)[..], "i").unwrap(),
@@ -197,11 +219,16 @@ fn params(trainer: &mut Trainer<Mlp>) -> Vec<(String, Vec<f32>)> {
         .collect()
 }
 
-fn epochs(trainer: &mut Trainer<Mlp>, split: &Split, from: usize, to: usize, meta: &mut CheckpointMeta) {
+fn epochs(
+    trainer: &mut Trainer<Mlp>,
+    split: &Split,
+    from: usize,
+    to: usize,
+    meta: &mut CheckpointMeta,
+) {
     for epoch in from..=to {
         let bar = Progress::with_mode("t", split.num_batches(16), Mode::Hidden);
-        let (summary, losses) =
-            train_epoch(trainer, split, 16, epoch_seed(7, epoch), bar).unwrap();
+        let (summary, losses) = train_epoch(trainer, split, 16, epoch_seed(7, epoch), bar).unwrap();
         assert_eq!(summary.steps, losses.len());
         meta.step_losses.extend(losses);
         meta.epoch = epoch;
@@ -249,7 +276,11 @@ fn a_resumed_run_continues_exactly() {
             let mut meta2 = loaded.clone();
             epochs(&mut resumed, &split, 2, 3, &mut meta2);
 
-            assert_eq!(params(&mut unbroken), params(&mut resumed), "compile {compile}, {kind:?}");
+            assert_eq!(
+                params(&mut unbroken),
+                params(&mut resumed),
+                "compile {compile}, {kind:?}"
+            );
             assert_eq!(full.step_losses, meta2.step_losses);
             assert_eq!(resumed.steps_done().unwrap(), 9);
 
@@ -260,7 +291,10 @@ fn a_resumed_run_continues_exactly() {
             // A checkpoint for another model is an error, not a panic.
             let mut wrong = Mlp::new(16, 9, 1, 4).unwrap();
             let mut opt = fresh_opt();
-            let e = format!("{:#}", load_checkpoint(&path, &mut wrong, opt.as_mut()).unwrap_err());
+            let e = format!(
+                "{:#}",
+                load_checkpoint(&path, &mut wrong, opt.as_mut()).unwrap_err()
+            );
             assert!(e.contains("does not fit this model"), "{e}");
         }
     }
@@ -273,10 +307,17 @@ fn a_resumed_run_continues_exactly() {
 
 #[test]
 fn the_chart_is_a_valid_png() {
-    let losses: Vec<f32> = (0..500).map(|i| 2.3 * (-(i as f32) / 100.0).exp() + 0.05).collect();
+    let losses: Vec<f32> = (0..500)
+        .map(|i| 2.3 * (-(i as f32) / 100.0).exp() + 0.05)
+        .collect();
     let path = tmp("chart.png");
-    rmlx_examples::plot::write_training_chart(&path, "MLP ON MNIST", &losses, &[0.96, 0.975, 0.981])
-        .unwrap();
+    rmlx_examples::plot::write_training_chart(
+        &path,
+        "MLP ON MNIST",
+        &losses,
+        &[0.96, 0.975, 0.981],
+    )
+    .unwrap();
     let png = std::fs::read(&path).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // Walk the chunks: lengths, CRCs, IHDR, and the pixel data's size.
@@ -287,7 +328,10 @@ fn the_chart_is_a_valid_png() {
         let kind = &png[pos + 4..pos + 8];
         let body = &png[pos + 8..pos + 8 + len];
         let crc = u32::from_be_bytes(png[pos + 8 + len..pos + 12 + len].try_into().unwrap());
-        assert_eq!(crc, rmlx_examples::plot::crc32(&png[pos + 4..pos + 8 + len]));
+        assert_eq!(
+            crc,
+            rmlx_examples::plot::crc32(&png[pos + 4..pos + 8 + len])
+        );
         match kind {
             b"IHDR" => {
                 width = u32::from_be_bytes(body[0..4].try_into().unwrap()) as usize;

@@ -74,7 +74,8 @@ pub struct Idx {
 
 /// Reads an IDX file (raw or gzipped) from disk; errors name the file.
 pub fn read(path: &Path) -> Result<Idx> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     parse(BufReader::new(file), &path.display().to_string())
 }
 
@@ -225,13 +226,19 @@ mod tests {
         let mut i16s = vec![0, 0, 0x0B, 1, 0, 0, 0, 2];
         i16s.extend_from_slice(&(-2i16).to_be_bytes());
         i16s.extend_from_slice(&300i16.to_be_bytes());
-        assert_eq!(parse(&i16s[..], "x").unwrap().data, IdxData::I16(vec![-2, 300]));
+        assert_eq!(
+            parse(&i16s[..], "x").unwrap().data,
+            IdxData::I16(vec![-2, 300])
+        );
         let mut f32s = vec![0, 0, 0x0D, 1, 0, 0, 0, 1];
         f32s.extend_from_slice(&1.5f32.to_be_bytes());
         assert_eq!(parse(&f32s[..], "x").unwrap().data, IdxData::F32(vec![1.5]));
         let mut f64s = vec![0, 0, 0x0E, 1, 0, 0, 0, 1];
         f64s.extend_from_slice(&(-0.25f64).to_be_bytes());
-        assert_eq!(parse(&f64s[..], "x").unwrap().data, IdxData::F64(vec![-0.25]));
+        assert_eq!(
+            parse(&f64s[..], "x").unwrap().data,
+            IdxData::F64(vec![-0.25])
+        );
         let mut i32s = vec![0, 0, 0x0C, 1, 0, 0, 0, 1];
         i32s.extend_from_slice(&(-7i32).to_be_bytes());
         assert_eq!(parse(&i32s[..], "x").unwrap().data, IdxData::I32(vec![-7]));
