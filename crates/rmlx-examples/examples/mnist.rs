@@ -34,10 +34,11 @@ OPTIONS:
     --model mlp|cnn          mlp: 784-512-512-10 with ReLU (default);
                              cnn: conv 32 - pool - conv 64 - pool - dense 128
     --dataset mnist|fashion  handwritten digits (default) or Zalando's Fashion-MNIST
-    --epochs N               total number of epochs (default: 5 for mlp, 3 for cnn)
+    --epochs N               total number of epochs (default: 5 for mlp, 4 for cnn)
     --batch-size N           examples per step (default 256)
     --optimizer NAME         sgd, adam (default) or adamw
-    --lr X                   learning rate (default 1e-3 for adam/adamw, 0.1 for sgd)
+    --lr X                   learning rate (default 1e-3 for adam/adamw, 0.1 for sgd; a
+                             resumed run keeps its saved one)
     --compile                compile the training step (forward, backward and update)
     --seed N                 seed of the weights and of the batch order (default 0)
     --checkpoint PATH        where to save the weights after each epoch (default
@@ -222,6 +223,8 @@ struct Config {
     epochs: usize,
     batch_size: usize,
     seed: u64,
+    /// `None`: the whole training split.
+    train_size: Option<usize>,
 }
 
 fn run(args: Args) -> Result<()> {
@@ -253,16 +256,19 @@ fn run(args: Args) -> Result<()> {
 }
 
 fn resolve(args: &Args, ckpt: Option<&CheckpointMeta>) -> Result<Config> {
-    fn pick<T: PartialEq + std::fmt::Debug>(
+    fn pick<T: PartialEq>(
         given: Option<T>,
         saved: Option<T>,
         default: T,
         what: &str,
+        show: impl Fn(&T) -> String,
     ) -> Result<T> {
         match (given, saved) {
             (Some(g), Some(s)) if g != s => Err(usage(format!(
-                "the checkpoint was written with {what} {s:?}, not {g:?}; drop the option or \
-                 start a new run"
+                "the checkpoint was written with {what} {}, not {}; drop the option or start a \
+                 new run",
+                show(&s),
+                show(&g)
             ))),
             (Some(g), _) => Ok(g),
             (None, Some(s)) => Ok(s),
@@ -280,27 +286,43 @@ fn resolve(args: &Args, ckpt: Option<&CheckpointMeta>) -> Result<Config> {
         ckpt.map(|c| c.model.clone()),
         "mlp".into(),
         "--model",
+        String::clone,
     )?;
     let optimizer = pick(
         args.optimizer,
         saved_opt,
         OptimizerKind::Adam,
         "--optimizer",
+        |o| o.name().into(),
     )?;
     Ok(Config {
-        dataset: pick(args.dataset, saved_dataset, Which::Mnist, "--dataset")?,
+        dataset: pick(
+            args.dataset,
+            saved_dataset,
+            Which::Mnist,
+            "--dataset",
+            |d| d.name().into(),
+        )?,
         lr: args.lr.unwrap_or(match optimizer {
             OptimizerKind::Sgd => 0.1,
             _ => 1e-3,
         }),
-        epochs: args.epochs.unwrap_or(if model == "cnn" { 3 } else { 5 }),
+        epochs: args.epochs.unwrap_or(if model == "cnn" { 4 } else { 5 }),
         batch_size: pick(
             args.batch_size,
             ckpt.map(|c| c.batch_size),
             256,
             "--batch-size",
+            usize::to_string,
         )?,
-        seed: pick(args.seed, ckpt.map(|c| c.seed), 0, "--seed")?,
+        seed: pick(args.seed, ckpt.map(|c| c.seed), 0, "--seed", u64::to_string)?,
+        train_size: pick(
+            args.train_size.map(Some),
+            ckpt.map(|c| Some(c.train_size).filter(|&n| n > 0)),
+            None,
+            "--train-size",
+            |n| n.map_or("(all)".into(), |n| n.to_string()),
+        )?,
         model,
         optimizer,
     })
@@ -323,7 +345,7 @@ fn train<M: Module + Forward + Clone + 'static>(
         rmlx_examples::fetch::cache_dir().display()
     );
     let data = mnist::load(cfg.dataset)?;
-    let train_split = match args.train_size {
+    let train_split = match cfg.train_size {
         Some(n) => data.train.head(n)?,
         None => data.train.clone(),
     };
@@ -342,12 +364,25 @@ fn train<M: Module + Forward + Clone + 'static>(
         epoch: 0,
         seed: cfg.seed,
         batch_size: cfg.batch_size,
+        train_size: cfg.train_size.unwrap_or(0),
         step_losses: Vec::new(),
         test_accuracy: Vec::new(),
     };
     if let Some((path, _)) = &resumed {
         meta = load_checkpoint(path, &mut model, opt.as_mut())?;
         eprintln!("resumed from {} after epoch {}", path.display(), meta.epoch);
+    }
+    // On resume the learning rate is the saved one (it is part of the optimizer state).
+    let lr = opt
+        .learning_rate()
+        .and_then(|a| a.item::<f32>())
+        .map(f64::from)
+        .unwrap_or(cfg.lr);
+    if resumed.is_some() && args.lr.is_some_and(|given| (given - lr).abs() > 1e-12 * lr) {
+        eprintln!(
+            "note: --lr is ignored on --resume; the saved learning rate {} is kept",
+            lr as f32
+        );
     }
     let n_params: usize = model
         .parameters()
@@ -360,7 +395,7 @@ fn train<M: Module + Forward + Clone + 'static>(
         "model: {description} ({n_params} parameters); optimizer: {} lr {}; batch {}; {} epochs; \
          seed {}{}",
         cfg.optimizer.name(),
-        cfg.lr,
+        lr as f32,
         cfg.batch_size,
         cfg.epochs,
         cfg.seed,

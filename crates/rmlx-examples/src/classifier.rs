@@ -425,6 +425,8 @@ pub struct CheckpointMeta {
     pub seed: u64,
     /// The batch size of the run.
     pub batch_size: usize,
+    /// The number of training examples used (the first ones of the split).
+    pub train_size: usize,
     /// The training loss of every step so far.
     pub step_losses: Vec<f32>,
     /// The test accuracy after each epoch so far.
@@ -442,6 +444,7 @@ impl CheckpointMeta {
             ("epoch".into(), self.epoch.to_string()),
             ("seed".into(), self.seed.to_string()),
             ("batch_size".into(), self.batch_size.to_string()),
+            ("train_size".into(), self.train_size.to_string()),
             (
                 "step_losses".into(),
                 join(self.step_losses.iter().map(|l| l.to_string()).collect()),
@@ -492,6 +495,7 @@ impl CheckpointMeta {
             epoch: number(get("epoch")?, file, "epoch")?,
             seed: number(get("seed")?, file, "seed")?,
             batch_size: number(get("batch_size")?, file, "batch_size")?,
+            train_size: number(get("train_size")?, file, "train_size")?,
             step_losses: list(get("step_losses")?, file, "step_losses")?,
             test_accuracy: list(get("test_accuracy")?, file, "test_accuracy")?,
         })
