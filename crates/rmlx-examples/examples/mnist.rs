@@ -392,12 +392,12 @@ fn train<M: Module + Forward + Clone + 'static>(
         .map(|a| a.size())
         .sum();
     eprintln!(
-        "model: {description} ({n_params} parameters); optimizer: {} lr {}; batch {}; {} epochs; \
+        "model: {description} ({n_params} parameters); optimizer: {} lr {}; batch {}; {}; \
          seed {}{}",
         cfg.optimizer.name(),
         lr as f32,
         cfg.batch_size,
-        cfg.epochs,
+        plural(cfg.epochs, "epoch"),
         cfg.seed,
         if args.compile { "; compiled step" } else { "" }
     );
@@ -414,8 +414,9 @@ fn train<M: Module + Forward + Clone + 'static>(
     let mut epoch_times = Vec::new();
     if meta.epoch >= cfg.epochs {
         eprintln!(
-            "the checkpoint has {} epochs already (--epochs {}): nothing to train",
-            meta.epoch, cfg.epochs
+            "the checkpoint has {} already (--epochs {}): nothing to train",
+            plural(meta.epoch, "epoch"),
+            cfg.epochs
         );
     }
     for epoch in meta.epoch + 1..=cfg.epochs {
@@ -465,9 +466,9 @@ fn train<M: Module + Forward + Clone + 'static>(
         let median = sorted[sorted.len() / 2];
         if args.bench {
             println!(
-                "rmlx {} epoch time: median {median:.3} s over {} epochs ({} examples, batch {}, {}{})",
+                "rmlx {} epoch time: median {median:.3} s over {} ({} examples, batch {}, {}{})",
                 cfg.model,
-                sorted.len(),
+                plural(sorted.len(), "epoch"),
                 train_split.len(),
                 cfg.batch_size,
                 cfg.optimizer.name(),
@@ -475,8 +476,8 @@ fn train<M: Module + Forward + Clone + 'static>(
             );
         } else {
             eprintln!(
-                "done: {} epochs in {:.1} s (median epoch {median:.2} s); test accuracy {:.2}%",
-                epoch_times.len(),
+                "done: {} in {:.1} s (median epoch {median:.2} s); test accuracy {:.2}%",
+                plural(epoch_times.len(), "epoch"),
                 epoch_times.iter().sum::<f64>(),
                 100.0 * meta.test_accuracy.last().copied().unwrap_or(0.0)
             );
@@ -504,4 +505,13 @@ fn train<M: Module + Forward + Clone + 'static>(
         eprintln!("chart: {}", path.display());
     }
     Ok(())
+}
+
+/// `1 epoch`, `2 epochs`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
