@@ -5,3 +5,6 @@
 //! NAME`); the README lists them with what they show.
 
 pub mod fetch;
+pub mod generate;
+pub mod models;
+pub mod tokenizer;
