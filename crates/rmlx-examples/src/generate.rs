@@ -83,11 +83,7 @@ impl Sampler {
         let order = mx::argsort_axis(&probs, -1)?; // ascending
         let sorted = mx::take_along_axis(&probs, &order, Some(-1))?;
         let cumulative = mx::cumsum(&sorted, Some(-1))?;
-        let kept = mx::where_(
-            mx::greater(&cumulative, 1.0 - self.top_p)?,
-            &sorted,
-            0.0f32,
-        )?;
+        let kept = mx::where_(mx::greater(&cumulative, 1.0 - self.top_p)?, &sorted, 0.0f32)?;
         let pick = mx::random::categorical(&mx::log(&kept)?, -1, Some(&key))?;
         let pick = pick.expand_dims(-1)?;
         Ok(mx::take_along_axis(&order, &pick, Some(-1))?.squeeze_axes(-1)?)
@@ -174,10 +170,16 @@ pub fn generate_with_cache(
 
 /// One step: the tokens (`(1, L)`) through the model, the last position's logits, the sampled
 /// token (`(1,)`), evaluated.
-pub fn step(model: &Llama, cache: &mut [KVCache], tokens: &Array, sampler: &mut Sampler) -> Result<Array> {
+pub fn step(
+    model: &Llama,
+    cache: &mut [KVCache],
+    tokens: &Array,
+    sampler: &mut Sampler,
+) -> Result<Array> {
     let h = model.forward(tokens, Some(cache))?;
     let (b, l, d) = (h.shape()[0], h.shape()[1], h.shape()[2]);
-    let last = mx::slice(&h, [0, l - 1, 0], [b, l, d], [1, 1, 1])?.reshape([b as isize, d as isize])?;
+    let last =
+        mx::slice(&h, [0, l - 1, 0], [b, l, d], [1, 1, 1])?.reshape([b as isize, d as isize])?;
     let token = sampler.sample(&model.logits(&last)?)?;
     token.eval()?;
     Ok(token)

@@ -156,7 +156,11 @@ fn gpt2_split<'a>(text: &'a str, out: &mut Vec<&'a str>) {
         // the space can start the next piece), but at least one character.
         if end.is_none() {
             let j = run(i, char::is_whitespace);
-            end = Some(if j < n && j - i > 1 { j - 1 } else { j.max(i + 1) });
+            end = Some(if j < n && j - i > 1 {
+                j - 1
+            } else {
+                j.max(i + 1)
+            });
         }
         let e = end.unwrap_or(i + 1);
         out.push(&text[at(i)..at(e)]);
@@ -207,8 +211,11 @@ impl Tokenizer {
             .map(|(i, t)| (t.clone(), i as u32))
             .collect();
         let table = bytes_to_unicode();
-        let char_to_byte: HashMap<char, u8> =
-            table.iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
+        let char_to_byte: HashMap<char, u8> = table
+            .iter()
+            .enumerate()
+            .map(|(b, &c)| (c, b as u8))
+            .collect();
         let special: Vec<bool> = (0..tokens.len())
             .map(|i| matches!(token_types.get(i), Some(3) | Some(4)))
             .collect();
@@ -236,10 +243,9 @@ impl Tokenizer {
                 .split_once(' ')
                 .ok_or_else(|| anyhow!("merge {rank} ('{m}') is not two tokens"))?;
             let id = |t: &str| {
-                vocab
-                    .get(t)
-                    .copied()
-                    .ok_or_else(|| anyhow!("merge {rank} ('{m}') uses '{t}', not in the vocabulary"))
+                vocab.get(t).copied().ok_or_else(|| {
+                    anyhow!("merge {rank} ('{m}') uses '{t}', not in the vocabulary")
+                })
             };
             let merged = id(&format!("{l}{r}"))?;
             merge_map.entry((id(l)?, id(r)?)).or_insert((rank, merged));
@@ -442,10 +448,9 @@ impl Tokenizer {
     /// assert_eq!(p, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     /// ```
     pub fn apply_chat_template(&self, user: &str, system: Option<&str>) -> Result<String> {
-        let template = self
-            .chat_template
-            .as_deref()
-            .ok_or_else(|| anyhow!("the model file has no chat template (tokenizer.chat_template)"))?;
+        let template = self.chat_template.as_deref().ok_or_else(|| {
+            anyhow!("the model file has no chat template (tokenizer.chat_template)")
+        })?;
         if !template.contains("<|im_start|>") {
             bail!("the model's chat template is not ChatML; only ChatML templates are supported");
         }

@@ -54,7 +54,10 @@ fn model(g: &HashMap<String, Array>, traditional: bool) -> Llama {
 fn max_diff(a: &Array, b: &Array) -> f32 {
     assert_eq!(a.shape(), b.shape());
     let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
-    a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn assert_close(a: &Array, b: &Array, tol: f32, what: &str) {
@@ -73,10 +76,25 @@ fn blocks_match_mlx() {
     let m = model(&g, true);
     let x = &g["in.x"];
     let block = &m.layers[0];
-    assert_close(&block.input_layernorm.forward(x).unwrap(), &g["out.norm"], 1e-5, "RMSNorm");
-    assert_close(&block.self_attn.forward(x, None).unwrap(), &g["out.attn"], 1e-5, "attention");
+    assert_close(
+        &block.input_layernorm.forward(x).unwrap(),
+        &g["out.norm"],
+        1e-5,
+        "RMSNorm",
+    );
+    assert_close(
+        &block.self_attn.forward(x, None).unwrap(),
+        &g["out.attn"],
+        1e-5,
+        "attention",
+    );
     assert_close(&block.mlp.forward(x).unwrap(), &g["out.mlp"], 1e-5, "MLP");
-    assert_close(&block.forward(x, None).unwrap(), &g["out.block"], 1e-5, "block");
+    assert_close(
+        &block.forward(x, None).unwrap(),
+        &g["out.block"],
+        1e-5,
+        "block",
+    );
     let halves = model(&g, false);
     assert_close(
         &halves.layers[0].self_attn.forward(x, None).unwrap(),
@@ -102,7 +120,9 @@ fn blocks_match_mlx() {
 fn logits_match_mlx() {
     let g = goldens();
     let m = model(&g, true);
-    let logits = m.logits(&m.forward(&g["in.tokens"], None).unwrap()).unwrap();
+    let logits = m
+        .logits(&m.forward(&g["in.tokens"], None).unwrap())
+        .unwrap();
     assert_close(&logits, &g["out.logits"], 1e-4, "logits");
 }
 
@@ -120,7 +140,9 @@ fn quantized_model_matches_mlx() {
     let d = &m.layers[1].mlp.down_proj;
     assert_eq!(
         d.weight.to_vec::<u32>().unwrap(),
-        g["q.layers.1.mlp.down_proj.weight"].to_vec::<u32>().unwrap()
+        g["q.layers.1.mlp.down_proj.weight"]
+            .to_vec::<u32>()
+            .unwrap()
     );
     assert_close(
         d.scales.as_ref().unwrap(),
@@ -128,7 +150,9 @@ fn quantized_model_matches_mlx() {
         0.0,
         "scales",
     );
-    let logits = m.logits(&m.forward(&g["in.tokens"], None).unwrap()).unwrap();
+    let logits = m
+        .logits(&m.forward(&g["in.tokens"], None).unwrap())
+        .unwrap();
     assert_close(&logits, &g["out.logits_q4"], 1e-4, "4-bit logits");
 }
 
@@ -139,14 +163,20 @@ fn check_cached_equals_full(m: &Llama, tokens: &[u32], prompt: usize) {
     let mut cache = m.make_cache();
     let mut parts = vec![
         m.logits(
-            &m.forward(&Array::from_slice(&tokens[..prompt], &[1, prompt]).unwrap(), Some(&mut cache[..]))
-                .unwrap(),
+            &m.forward(
+                &Array::from_slice(&tokens[..prompt], &[1, prompt]).unwrap(),
+                Some(&mut cache[..]),
+            )
+            .unwrap(),
         )
         .unwrap(),
     ];
     for &t in &tokens[prompt..] {
         let step = m
-            .forward(&Array::from_slice(&[t], &[1, 1]).unwrap(), Some(&mut cache[..]))
+            .forward(
+                &Array::from_slice(&[t], &[1, 1]).unwrap(),
+                Some(&mut cache[..]),
+            )
             .unwrap();
         let logits = m.logits(&step).unwrap();
         // One evaluation per step, as generation does.
@@ -173,21 +203,45 @@ fn meta_u32(v: u32) -> GgufValue {
 }
 
 /// The tiny model's metadata and tensors under llama.cpp's names.
-fn gguf_parts(g: &HashMap<String, Array>) -> (Vec<(String, Array)>, Vec<(String, GgufValue)>) {
+type Tensors = Vec<(String, Array)>;
+type Metadata = Vec<(String, GgufValue)>;
+
+fn gguf_parts(g: &HashMap<String, Array>) -> (Tensors, Metadata) {
     let c = config(true);
     let meta = vec![
         ("general.architecture".to_string(), GgufValue::from("llama")),
-        ("llama.embedding_length".to_string(), meta_u32(c.hidden_size as u32)),
-        ("llama.feed_forward_length".to_string(), meta_u32(c.intermediate_size as u32)),
-        ("llama.block_count".to_string(), meta_u32(c.num_hidden_layers as u32)),
-        ("llama.attention.head_count".to_string(), meta_u32(c.num_attention_heads as u32)),
-        ("llama.attention.head_count_kv".to_string(), meta_u32(c.num_key_value_heads as u32)),
+        (
+            "llama.embedding_length".to_string(),
+            meta_u32(c.hidden_size as u32),
+        ),
+        (
+            "llama.feed_forward_length".to_string(),
+            meta_u32(c.intermediate_size as u32),
+        ),
+        (
+            "llama.block_count".to_string(),
+            meta_u32(c.num_hidden_layers as u32),
+        ),
+        (
+            "llama.attention.head_count".to_string(),
+            meta_u32(c.num_attention_heads as u32),
+        ),
+        (
+            "llama.attention.head_count_kv".to_string(),
+            meta_u32(c.num_key_value_heads as u32),
+        ),
         (
             "llama.attention.layer_norm_rms_epsilon".to_string(),
             GgufValue::Array(Array::scalar(1e-5f32)),
         ),
-        ("llama.rope.freq_base".to_string(), GgufValue::Array(Array::scalar(10000.0f32))),
-        ("llama.vocab_size".to_string(), meta_u32(c.vocab_size as u32)),
+        (
+            "llama.rope.freq_base".to_string(),
+            GgufValue::Array(Array::scalar(10000.0f32)),
+        ),
+        (
+            "llama.vocab_size".to_string(),
+            meta_u32(c.vocab_size as u32),
+        ),
     ];
     let rename = |k: &str| -> String {
         let k = k
@@ -228,25 +282,40 @@ fn loads_float_gguf() {
     let file = gguf_bytes(&tensors, &meta);
     let m = Llama::from_gguf(&file).unwrap();
     assert_eq!(m.config(), &config(true));
-    let logits = m.logits(&m.forward(&g["in.tokens"], None).unwrap()).unwrap();
+    let logits = m
+        .logits(&m.forward(&g["in.tokens"], None).unwrap())
+        .unwrap();
     assert_close(&logits, &g["out.logits"], 1e-4, "logits from GGUF");
 
     // Strict: an unknown tensor, a missing one.
     let mut extra = tensors.clone();
-    extra.push(("blk.0.attn_qkv.weight".to_string(), mx::zeros(&[2], mx::float32).unwrap()));
-    let err = Llama::from_gguf(&gguf_bytes(&extra, &meta)).unwrap_err().to_string();
+    extra.push((
+        "blk.0.attn_qkv.weight".to_string(),
+        mx::zeros(&[2], mx::float32).unwrap(),
+    ));
+    let err = Llama::from_gguf(&gguf_bytes(&extra, &meta))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("blk.0.attn_qkv.weight"), "{err}");
     let missing: Vec<_> = tensors
         .iter()
         .filter(|(k, _)| k != "blk.1.ffn_up.weight")
         .cloned()
         .collect();
-    let err = format!("{:#}", Llama::from_gguf(&gguf_bytes(&missing, &meta)).unwrap_err());
+    let err = format!(
+        "{:#}",
+        Llama::from_gguf(&gguf_bytes(&missing, &meta)).unwrap_err()
+    );
     assert!(err.contains("layers.1.mlp.up_proj.weight"), "{err}");
     let mut no_heads = meta.clone();
     no_heads.retain(|(k, _)| k != "llama.attention.head_count");
-    let err = Llama::from_gguf(&gguf_bytes(&tensors, &no_heads)).unwrap_err().to_string();
-    assert!(err.contains("llama.attention.head_count is missing"), "{err}");
+    let err = Llama::from_gguf(&gguf_bytes(&tensors, &no_heads))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("llama.attention.head_count is missing"),
+        "{err}"
+    );
 }
 
 /// What `load_gguf` gives for Q4_x / Q8_0 tensors: MLX's affine triple with group size 32.
@@ -262,7 +331,10 @@ fn loads_quantized_gguf() {
             // The embedding in 8 bits (as SmolLM2's Q8_0 token_embd), the rest in 4.
             let bits = if stem == "token_embd" { 8 } else { 4 };
             let (q, s, b) = mx::quantize(w, Some(32), Some(bits), mx::QuantMode::Affine).unwrap();
-            let (s, b) = (s.astype(mx::float16).unwrap(), b.unwrap().astype(mx::float16).unwrap());
+            let (s, b) = (
+                s.astype(mx::float16).unwrap(),
+                b.unwrap().astype(mx::float16).unwrap(),
+            );
             quantized.insert(stem.to_string(), (q.clone(), s.clone(), b.clone(), bits));
             arrays.push((format!("{stem}.weight"), q));
             arrays.push((format!("{stem}.scales"), s));
@@ -284,24 +356,46 @@ fn loads_quantized_gguf() {
     // dtype).
     let same = |w: &Array, s: &Array, b: &Array, stem: &str| {
         let (fw, fs, fb, _) = &quantized[stem];
-        assert_eq!(w.to_vec::<u32>().unwrap(), fw.to_vec::<u32>().unwrap(), "{stem}");
+        assert_eq!(
+            w.to_vec::<u32>().unwrap(),
+            fw.to_vec::<u32>().unwrap(),
+            "{stem}"
+        );
         assert_eq!(s.dtype(), mx::float32);
         assert_close(s, &fs.astype(mx::float32).unwrap(), 0.0, stem);
         assert_close(b, &fb.astype(mx::float32).unwrap(), 0.0, stem);
     };
     let d = &m.layers[1].mlp.down_proj;
-    same(&d.weight, d.scales.as_ref().unwrap(), d.biases.as_ref().unwrap(), "blk.1.ffn_down");
+    same(
+        &d.weight,
+        d.scales.as_ref().unwrap(),
+        d.biases.as_ref().unwrap(),
+        "blk.1.ffn_down",
+    );
     let e = &m.embed_tokens;
-    same(&e.weight, e.scales.as_ref().unwrap(), e.biases.as_ref().unwrap(), "token_embd");
+    same(
+        &e.weight,
+        e.scales.as_ref().unwrap(),
+        e.biases.as_ref().unwrap(),
+        "token_embd",
+    );
     // Within the quantization error of the float model.
-    let logits = m.logits(&m.forward(&g["in.tokens"], None).unwrap()).unwrap();
+    let logits = m
+        .logits(&m.forward(&g["in.tokens"], None).unwrap())
+        .unwrap();
     let float = &g["out.logits"];
     let scale = float.abs().unwrap().max().unwrap().item::<f32>().unwrap();
     let d = max_diff(&logits, float);
-    assert!(d < 0.15 * scale, "quantized logits differ by {d} (logit scale {scale})");
+    assert!(
+        d < 0.15 * scale,
+        "quantized logits differ by {d} (logit scale {scale})"
+    );
     // The layers are really quantized: every projection runs quantized_matmul.
     let params = nn::flat_parameters(&m.parameters().unwrap());
-    let packed = params.iter().filter(|(_, a)| a.dtype() == mx::uint32).count();
+    let packed = params
+        .iter()
+        .filter(|(_, a)| a.dtype() == mx::uint32)
+        .count();
     assert_eq!(packed, 1 + 2 * 7);
 }
 
@@ -323,7 +417,10 @@ fn generation_is_greedy_and_seeded() {
     for &t in &out {
         let all = Array::from_slice(&seq, &[1, seq.len()]).unwrap();
         let logits = m.logits(&m.forward(&all, None).unwrap()).unwrap();
-        let last = mx::argmax_axis(&logits, -1, false).unwrap().to_vec::<u32>().unwrap();
+        let last = mx::argmax_axis(&logits, -1, false)
+            .unwrap()
+            .to_vec::<u32>()
+            .unwrap();
         assert_eq!(t, *last.last().unwrap());
         seq.push(t);
     }

@@ -61,9 +61,15 @@ fn pre_tokenizer_splits_like_gpt2() {
         ["Hello", ",", " world", "!", " it", "'s", " 2024"]
     );
     // Whitespace before a word keeps one space for the word; newlines stand alone.
-    assert_eq!(split(g, "a   b\n\nc "), ["a", "  ", " b", "\n", "\n", "c", " "]);
+    assert_eq!(
+        split(g, "a   b\n\nc "),
+        ["a", "  ", " b", "\n", "\n", "c", " "]
+    );
     assert_eq!(split(g, "x\ny"), ["x", "\n", "y"]);
-    assert_eq!(split(g, "we'll they're I'M"), ["we", "'ll", " they", "'re", " I", "'", "M"]);
+    assert_eq!(
+        split(g, "we'll they're I'M"),
+        ["we", "'ll", " they", "'re", " I", "'", "M"]
+    );
     assert_eq!(split(g, "((a))  ...b"), ["((", "a", "))", " ", " ...", "b"]);
     assert_eq!(split(g, "héllo wörld 東京"), ["héllo", " wörld", " 東京"]);
     // SmolLM: every digit alone, before GPT-2's split.
@@ -77,7 +83,10 @@ fn pre_tokenizer_splits_like_gpt2() {
 #[test]
 fn digits_are_single_tokens() {
     let tok = tokenizer("smollm");
-    assert_eq!(pieces(&tok, &tok.encode("a 123")), ["a", " ", "1", "2", "3"]);
+    assert_eq!(
+        pieces(&tok, &tok.encode("a 123")),
+        ["a", " ", "1", "2", "3"]
+    );
 }
 
 #[test]
@@ -86,8 +95,14 @@ fn special_tokens_match_whole() {
     let ids = tok.encode("<|im_start|>user\nhello<|im_end|>\n");
     assert_eq!(ids[0], 1);
     let end = ids.iter().position(|&i| i == 2).unwrap();
-    assert_eq!(pieces(&tok, &ids[1..end]), ["u", "s", "e", "r", "\n", "hello"]);
-    assert_eq!(tok.decode(&ids, false), "<|im_start|>user\nhello<|im_end|>\n");
+    assert_eq!(
+        pieces(&tok, &ids[1..end]),
+        ["u", "s", "e", "r", "\n", "hello"]
+    );
+    assert_eq!(
+        tok.decode(&ids, false),
+        "<|im_start|>user\nhello<|im_end|>\n"
+    );
     assert_eq!(tok.decode(&ids, true), "user\nhello\n");
     // A partial special token is ordinary text.
     let ids = tok.encode("<|im_");
@@ -187,7 +202,10 @@ fn from_gguf_metadata_and_chat_template() {
     assert_eq!(tok.bos(), Some(1));
     assert_eq!(tok.eos(), Some(2));
     assert_eq!(tok.vocab_size(), 3 + 256 + MERGES.len());
-    assert_eq!(pieces(&tok, &tok.encode("hello world")), ["hello", " wor", "l", "d"]);
+    assert_eq!(
+        pieces(&tok, &tok.encode("hello world")),
+        ["hello", " wor", "l", "d"]
+    );
     let prompt = tok.apply_chat_template("Hi", None).unwrap();
     assert_eq!(
         prompt,
@@ -216,9 +234,16 @@ fn from_gguf_metadata_and_chat_template() {
 #[test]
 fn bad_merges_are_errors() {
     let (tokens, types) = vocab();
-    let err = Tokenizer::new(tokens.clone(), &["h zz".to_string()], &types, None, None, "gpt2")
-        .unwrap_err()
-        .to_string();
+    let err = Tokenizer::new(
+        tokens.clone(),
+        &["h zz".to_string()],
+        &types,
+        None,
+        None,
+        "gpt2",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("not in the vocabulary"), "{err}");
     let err = Tokenizer::new(tokens, &[], &types, None, None, "nope")
         .unwrap_err()

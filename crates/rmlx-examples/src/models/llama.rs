@@ -109,14 +109,21 @@ impl LlamaConfig {
         };
         let hidden_size = need("embedding_length")?;
         let num_attention_heads = need("attention.head_count")?;
-        if num_attention_heads == 0 || hidden_size % num_attention_heads != 0 {
-            bail!("{arch}.attention.head_count ({num_attention_heads}) does not divide {arch}.embedding_length ({hidden_size})");
+        let key_length = int("attention.key_length")?;
+        if num_attention_heads == 0
+            || (key_length.is_none() && hidden_size % num_attention_heads != 0)
+        {
+            bail!(
+                "{arch}.attention.head_count ({num_attention_heads}) does not divide {arch}.embedding_length ({hidden_size})"
+            );
         }
         let num_key_value_heads = int("attention.head_count_kv")?.unwrap_or(num_attention_heads);
         if num_key_value_heads == 0 || num_attention_heads % num_key_value_heads != 0 {
-            bail!("{arch}.attention.head_count_kv ({num_key_value_heads}) does not divide the query heads ({num_attention_heads})");
+            bail!(
+                "{arch}.attention.head_count_kv ({num_key_value_heads}) does not divide the query heads ({num_attention_heads})"
+            );
         }
-        let head_dim = int("attention.key_length")?.unwrap_or(hidden_size / num_attention_heads);
+        let head_dim = key_length.unwrap_or(hidden_size / num_attention_heads);
         let vocab_size = match int("vocab_size")? {
             Some(v) => v,
             None => gguf
@@ -181,7 +188,7 @@ impl KVCache {
                 let fresh = mx::zeros(&[b, n, steps, d], dtype)?;
                 Ok(match old {
                     Some(old) => {
-                        let old = if prev % Self::STEP != 0 {
+                        let old = if !prev.is_multiple_of(Self::STEP) {
                             mx::slice(&old, [0, 0, 0, 0], [b, n, prev, d], [1, 1, 1, 1])?
                         } else {
                             old
@@ -270,7 +277,9 @@ impl Attention {
     pub fn forward(&self, x: &Array, cache: Option<&mut KVCache>) -> Result<Array> {
         let (b, l) = (x.shape()[0], x.shape()[1]);
         let heads = |p: &nn::Linear, n: usize| -> Result<Array> {
-            Ok(p.forward(x)?.reshape([b, l, n, self.head_dim])?.swapaxes(1, 2)?)
+            Ok(p.forward(x)?
+                .reshape([b, l, n, self.head_dim])?
+                .swapaxes(1, 2)?)
         };
         let q = heads(&self.q_proj, self.n_heads)?;
         let k = heads(&self.k_proj, self.n_kv_heads)?;
@@ -299,7 +308,9 @@ impl Attention {
         };
         let scale = (self.head_dim as f32).powf(-0.5);
         let o = mx::fast::scaled_dot_product_attention(&q, &k, &v, scale, mask, None)?;
-        let o = o.swapaxes(1, 2)?.reshape([b, l, self.n_heads * self.head_dim])?;
+        let o = o
+            .swapaxes(1, 2)?
+            .reshape([b, l, self.n_heads * self.head_dim])?;
         Ok(self.o_proj.forward(&o)?)
     }
 }
@@ -355,10 +366,7 @@ impl TransformerBlock {
             self_attn: Attention::new(c)?,
             mlp: Mlp::new(c.hidden_size, c.intermediate_size)?,
             input_layernorm: nn::RMSNorm::with_eps(c.hidden_size, c.rms_norm_eps as f64)?,
-            post_attention_layernorm: nn::RMSNorm::with_eps(
-                c.hidden_size,
-                c.rms_norm_eps as f64,
-            )?,
+            post_attention_layernorm: nn::RMSNorm::with_eps(c.hidden_size, c.rms_norm_eps as f64)?,
         })
     }
 
@@ -395,7 +403,9 @@ impl Llama {
     pub fn new(config: &LlamaConfig) -> Result<Self> {
         if config.num_attention_heads == 0
             || config.num_key_value_heads == 0
-            || config.num_attention_heads % config.num_key_value_heads != 0
+            || !config
+                .num_attention_heads
+                .is_multiple_of(config.num_key_value_heads)
         {
             bail!("the key/value heads must divide the query heads");
         }
