@@ -46,6 +46,7 @@ OPTIONS:
     --model PATH        A local GGUF file instead of the fetched SmolLM2 one
     --bench             Measure prompt processing (128 tokens) and generation (128 tokens),
                         median of 3 runs, instead of generating text
+    --show-tokens       Print the prompt's token ids (to stderr)
     --profile           Time the pieces of one generation step (after a 128-token context)
     -h, --help          Print this help
 
@@ -63,6 +64,7 @@ struct Args {
     model: Option<PathBuf>,
     bench: bool,
     profile: bool,
+    show_tokens: bool,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -77,6 +79,7 @@ fn parse_args() -> Result<Option<Args>> {
         model: None,
         bench: false,
         profile: false,
+        show_tokens: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -100,6 +103,7 @@ fn parse_args() -> Result<Option<Args>> {
             "--model" => a.model = Some(PathBuf::from(value("--model")?)),
             "--bench" => a.bench = true,
             "--profile" => a.profile = true,
+            "--show-tokens" => a.show_tokens = true,
             other => bail!("unknown argument '{other}' (see --help)"),
         }
     }
@@ -155,6 +159,10 @@ fn run() -> Result<()> {
         bail!("the prompt is empty");
     }
     eprintln!("prompt: {} tokens", prompt.len());
+    if args.show_tokens {
+        let ids: Vec<String> = prompt.iter().map(u32::to_string).collect();
+        eprintln!("token ids: {}", ids.join(","));
+    }
     if !args.chat {
         print!("{}", args.prompt);
     }
