@@ -155,7 +155,12 @@ fn run() -> Result<()> {
     } else {
         args.prompt.clone()
     };
-    let prompt = tokenizer.encode(&text);
+    let mut prompt = tokenizer.encode(&text);
+    if let Some(bos) = tokenizer.bos().filter(|_| tokenizer.add_bos())
+        && prompt.first() != Some(&bos)
+    {
+        prompt.insert(0, bos);
+    }
     if prompt.is_empty() {
         bail!("the prompt is empty");
     }

@@ -181,6 +181,7 @@ pub struct Tokenizer {
     byte_ids: [Option<u32>; 256],
     unk: Option<u32>,
     bos: Option<u32>,
+    add_bos: bool,
     eos: Option<u32>,
     pre: PreTokenizer,
     chat_template: Option<String>,
@@ -271,6 +272,7 @@ impl Tokenizer {
             unk: check(unk, "unknown")?,
             eos: check(eos, "end-of-sequence")?,
             bos: None,
+            add_bos: false,
             tokens,
             token_bytes,
             vocab,
@@ -319,6 +321,14 @@ impl Tokenizer {
         )?;
         tok.bos = meta_u32(gguf, "tokenizer.ggml.bos_token_id")?
             .filter(|&b| (b as usize) < tok.tokens.len());
+        tok.add_bos = tok.bos.is_some()
+            && match gguf.meta("tokenizer.ggml.add_bos_token") {
+                Some(GgufValue::Array(a)) if a.size() == 1 => a
+                    .astype(rmlx::core::bool_)
+                    .and_then(|a| a.item::<bool>())
+                    .unwrap_or(false),
+                _ => false,
+            };
         if let Some(GgufValue::String(t)) = gguf.meta("tokenizer.chat_template") {
             tok.chat_template = Some(t.clone());
         }
@@ -333,6 +343,12 @@ impl Tokenizer {
     /// The beginning-of-sequence id, if the file names one.
     pub fn bos(&self) -> Option<u32> {
         self.bos
+    }
+
+    /// Whether prompts start with the beginning-of-sequence token
+    /// (`tokenizer.ggml.add_bos_token`; `false` for SmolLM2).
+    pub fn add_bos(&self) -> bool {
+        self.add_bos
     }
 
     /// The end-of-sequence id, if the file names one.

@@ -156,32 +156,25 @@ fn quantized_model_matches_mlx() {
     assert_close(&logits, &g["out.logits_q4"], 1e-4, "4-bit logits");
 }
 
-/// Prompt through the cache, then one token at a time, equals the full forward.
-fn check_cached_equals_full(m: &Llama, tokens: &[u32], prompt: usize) {
+/// The tokens fed through the cache in chunks of the given sizes (the prompt, possibly in
+/// several chunks, then one token at a time), evaluated after each chunk, equal the full
+/// forward.
+fn check_cached_equals_full(m: &Llama, tokens: &[u32], chunks: &[usize]) {
+    assert_eq!(chunks.iter().sum::<usize>(), tokens.len());
     let all = Array::from_slice(tokens, &[1, tokens.len()]).unwrap();
     let full = m.logits(&m.forward(&all, None).unwrap()).unwrap();
     let mut cache = m.make_cache();
-    let mut parts = vec![
-        m.logits(
-            &m.forward(
-                &Array::from_slice(&tokens[..prompt], &[1, prompt]).unwrap(),
-                Some(&mut cache[..]),
-            )
-            .unwrap(),
-        )
-        .unwrap(),
-    ];
-    for &t in &tokens[prompt..] {
-        let step = m
-            .forward(
-                &Array::from_slice(&[t], &[1, 1]).unwrap(),
-                Some(&mut cache[..]),
-            )
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for &n in chunks {
+        let chunk = Array::from_slice(&tokens[start..start + n], &[1, n]).unwrap();
+        let logits = m
+            .logits(&m.forward(&chunk, Some(&mut cache[..])).unwrap())
             .unwrap();
-        let logits = m.logits(&step).unwrap();
         // One evaluation per step, as generation does.
         logits.eval().unwrap();
         parts.push(logits);
+        start += n;
     }
     assert_eq!(cache[0].offset(), tokens.len());
     let cached = mx::concatenate(&parts, 1).unwrap();
@@ -192,10 +185,17 @@ fn check_cached_equals_full(m: &Llama, tokens: &[u32], prompt: usize) {
 fn cached_decoding_equals_full_forward() {
     let g = goldens();
     let m = model(&g, true);
-    check_cached_equals_full(&m, &[3, 17, 42, 5, 60, 0, 29, 11, 8], 4);
-    // Across the cache's growth: 250 prompt positions, then 12 steps past 256.
-    let tokens: Vec<u32> = (0..262u32).map(|i| (i * 37 + 11) % 61).collect();
-    check_cached_equals_full(&m, &tokens, 250);
+    let tokens = [3, 17, 42, 5, 60, 0, 29, 11, 8];
+    check_cached_equals_full(&m, &tokens, &[4, 1, 1, 1, 1, 1]);
+    // A prompt in chunks (the causal mask aligns the chunk's queries with the last keys).
+    check_cached_equals_full(&m, &tokens, &[3, 4, 1, 1]);
+    // Across the cache's growth: 250 prompt positions, then 12 steps past 256, then a chunk
+    // that grows it again.
+    let tokens: Vec<u32> = (0..600u32).map(|i| (i * 37 + 11) % 61).collect();
+    let mut chunks = vec![250];
+    chunks.extend([1; 12]);
+    chunks.push(338);
+    check_cached_equals_full(&m, &tokens, &chunks);
 }
 
 fn meta_u32(v: u32) -> GgufValue {

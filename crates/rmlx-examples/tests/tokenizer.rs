@@ -184,6 +184,10 @@ fn gguf_tokenizer_metadata(template: Option<String>) -> Vec<(String, GgufValue)>
             "tokenizer.ggml.eos_token_id".to_string(),
             GgufValue::from(mx::Array::scalar(2u32)),
         ),
+        (
+            "tokenizer.ggml.add_bos_token".to_string(),
+            GgufValue::from(mx::Array::scalar(true)),
+        ),
     ];
     if let Some(t) = template {
         meta.push(("tokenizer.chat_template".to_string(), GgufValue::String(t)));
@@ -201,6 +205,7 @@ fn from_gguf_metadata_and_chat_template() {
     let tok = Tokenizer::from_gguf(&file).unwrap();
     assert_eq!(tok.bos(), Some(1));
     assert_eq!(tok.eos(), Some(2));
+    assert!(tok.add_bos());
     assert_eq!(tok.vocab_size(), 3 + 256 + MERGES.len());
     assert_eq!(
         pieces(&tok, &tok.encode("hello world")),
