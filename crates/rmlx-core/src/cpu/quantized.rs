@@ -22,6 +22,8 @@ use faer::{Accum, MatMut, MatRef, Par};
 use half::{bf16, f16};
 use rayon::prelude::*;
 
+use super::qmv::{self, Params, QWeights};
+
 /// Runs `$body` with `$T` bound to the element type of a float dtype; other dtypes are an
 /// error (the ops only let float dtypes through).
 macro_rules! float_dispatch {
@@ -949,6 +951,25 @@ fn as_f32<T: Element>(v: &[T]) -> Vec<f32> {
     v.iter().map(|x| x.to_f64() as f32).collect()
 }
 
+/// A slice of float elements as the fast path's parameter view (by its dtype).
+fn params<T: Element>(dtype: Dtype, v: &[T]) -> Params<'_> {
+    // SAFETY: the dtype says what `T` is; f16 and bf16 are 2-byte bit patterns, f32 is f32.
+    unsafe {
+        match dtype {
+            Dtype::Float16 => Params::F16(std::slice::from_raw_parts(v.as_ptr().cast(), v.len())),
+            Dtype::Bfloat16 => Params::Bf16(std::slice::from_raw_parts(v.as_ptr().cast(), v.len())),
+            _ => {
+                debug_assert_eq!(
+                    std::mem::size_of::<T>(),
+                    4,
+                    "the fast path takes f32, f16, bf16"
+                );
+                Params::F32(std::slice::from_raw_parts(v.as_ptr().cast(), v.len()))
+            }
+        }
+    }
+}
+
 /// Inputs of a product, dense per matrix, and the batch pairing of `x` and `w` matrices.
 pub(crate) struct QmmInputs<'a> {
     pub x: &'a Array,
@@ -990,7 +1011,14 @@ pub(crate) fn qmm(
         let wm = Mats::<u32>::new(inp.w, w_batches)?;
         let (wpr, gpr) = (inp.w.shape()[w_nd - 1], inp.scales.shape()[w_nd - 1]);
         let w_rows = inp.w.shape()[w_nd - 2];
-        let (sv, bv): (Vec<f32>, Option<Vec<f32>>) = if q.mode == QuantMode::Affine {
+        let fast_qmv = q.mode == QuantMode::Affine
+            && transpose
+            && inp.biases.is_some()
+            && matches!(dtype, Dtype::Float32 | Dtype::Float16 | Dtype::Bfloat16)
+            && qmv::supported(q.bits, q.group_size, k, m);
+        let (sv, bv): (Vec<f32>, Option<Vec<f32>>) = if fast_qmv {
+            (Vec::new(), None)
+        } else if q.mode == QuantMode::Affine {
             let s = as_f32(dense::<T>(inp.scales)?.as_slice());
             let b = match inp.biases {
                 Some(b) => Some(as_f32(dense::<T>(b)?.as_slice())),
@@ -1003,6 +1031,28 @@ pub(crate) fn qmm(
         };
         let s_per = w_rows * gpr;
         let mut block = vec![0f32; m * n];
+        if fast_qmv {
+            // Scales and biases stay in their stored type (converted per row inside).
+            let s = dense::<T>(inp.scales)?;
+            let b = dense::<T>(inp.biases.expect("affine products have biases"))?;
+            for (p, &(xi, wi)) in pairs.iter().enumerate() {
+                let woff = wm.offsets[wi];
+                let qw = QWeights {
+                    words: &wm.data.as_slice()[woff..woff + w_rows * wpr],
+                    scales: params(dtype, &s.as_slice()[wi * s_per..(wi + 1) * s_per]),
+                    biases: params(dtype, &b.as_slice()[wi * s_per..(wi + 1) * s_per]),
+                    bits: q.bits,
+                    group_size: q.group_size,
+                    n,
+                    k,
+                };
+                qmv::qmv_t(&qw, &xv[xi * m * k..(xi + 1) * m * k], m, &mut block);
+                for (o, &v) in out[p * m * n..(p + 1) * m * n].iter_mut().zip(&block) {
+                    *o = T::from_f64(v as f64);
+                }
+            }
+            return Ok(Data::from_buffer(buf, &spec.shape));
+        }
         for (p, &(xi, wi)) in pairs.iter().enumerate() {
             let xm = &xv[xi * m * k..(xi + 1) * m * k];
             let woff = wm.offsets[wi];

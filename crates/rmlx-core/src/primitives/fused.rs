@@ -187,10 +187,13 @@ impl Primitive for Compiled {
                     if is_splat(d) {
                         return vec![src[d.offset]; TILE];
                     }
-                    let mut v = Vec::with_capacity(n);
-                    crate::layout::for_each_offset(a.shape(), &d.strides, d.offset, |o| {
-                        v.push(src[o])
-                    });
+                    // Row by row (broadcast rows and transposes copy whole runs at once).
+                    let mut v = vec![0f32; n];
+                    let mut strides = vec![1isize; a.ndim()];
+                    for i in (0..a.ndim().saturating_sub(1)).rev() {
+                        strides[i] = strides[i + 1] * a.shape()[i + 1] as isize;
+                    }
+                    crate::cpu::copy::copy_into::<f32>(d, a.shape(), &mut v, 0, &strides);
                     v
                 })
             })
