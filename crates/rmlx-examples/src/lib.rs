@@ -5,3 +5,4 @@
 //! NAME`); the README lists them with what they show.
 
 pub mod fetch;
+pub mod models;
