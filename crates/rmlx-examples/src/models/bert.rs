@@ -178,7 +178,7 @@ impl BertEmbeddings {
                 .token_type_embeddings
                 .forward(&mx::zeros(&[1, 1], mx::int32)?)?,
         };
-        self.layer_norm.forward(&(&(&words + &positions)? + &types)?)
+        self.layer_norm.forward(&(&(&words + &positions) + &types))
     }
 }
 
@@ -257,7 +257,7 @@ impl BertAttention {
         };
         let o = o.transpose_axes([0, 2, 1, 3])?.reshape([b, l, h])?;
         let y = self.output.dense.forward(&o)?;
-        self.output.layer_norm.forward(&(&y + x)?)
+        self.output.layer_norm.forward(&(&y + x))
     }
 }
 
@@ -316,7 +316,7 @@ impl BertLayer {
             nn::gelu(&pre)?
         };
         let y = self.output.dense.forward(&act)?;
-        self.output.layer_norm.forward(&(&y + &a)?)
+        self.output.layer_norm.forward(&(&y + &a))
     }
 }
 
@@ -396,7 +396,7 @@ impl Bert {
             .map(|(k, a)| Ok((k, a.astype(mx::float32)?)))
             .collect::<Result<Vec<_>>>()?;
         self.load_weights_from(weights, true)?;
-        mx::eval(self.parameters()?.leaves())
+        mx::eval(&self.parameters()?.leaves())
     }
 
     /// The last hidden state `(B, L, hidden)` of `(B, L)` integer `input_ids`.

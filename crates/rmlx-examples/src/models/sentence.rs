@@ -201,3 +201,67 @@ pub fn pad(rows: &[&[u32]], pad_id: u32) -> mx::Result<Batch> {
 pub fn cosine_matrix(embeddings: &Array) -> mx::Result<Array> {
     mx::matmul(embeddings, &embeddings.transpose()?)
 }
+
+/// `n` varied English sentences, the same on every run and in `bench/peers_minilm.py` (which
+/// implements the same generator): one to four clauses of subject, verb, object and an
+/// optional place, from a 64-bit linear congruential generator seeded with 2024.
+///
+/// ```
+/// let s = rmlx_examples::models::sentence::bench_sentences(3);
+/// assert_eq!(s.len(), 3);
+/// assert!(s.iter().all(|x| x.ends_with('.')));
+/// assert_eq!(s, rmlx_examples::models::sentence::bench_sentences(3));
+/// ```
+pub fn bench_sentences(n: usize) -> Vec<String> {
+    const SUBJECTS: &[&str] = &[
+        "a man", "the woman", "my neighbour", "a small child", "the old dog", "two students",
+        "the pilot", "a young musician", "our teacher", "the chef", "a tired runner",
+        "the committee", "an engineer", "the farmer", "a group of tourists", "the cat",
+    ];
+    const VERBS: &[&str] = &[
+        "is eating", "painted", "will visit", "is reading", "repaired", "carried",
+        "is watching", "bought", "photographed", "is cleaning", "described", "forgot",
+        "is playing", "ordered", "discovered", "climbed",
+    ];
+    const OBJECTS: &[&str] = &[
+        "a piece of bread", "the red bicycle", "an ancient map", "a bowl of soup",
+        "the broken window", "a long letter", "the mountain", "a guitar", "the new library",
+        "a cup of coffee", "the football match", "a strange noise", "the quarterly report",
+        "a wooden boat", "the evening news", "a basket of apples",
+    ];
+    const PLACES: &[&str] = &[
+        "in the park", "near the river", "at the station", "before sunrise",
+        "after the storm", "in a quiet village", "on the busy street", "during the holidays",
+    ];
+    let mut state: u64 = 2024;
+    let mut next = move |k: usize| -> usize {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) % k as u64) as usize
+    };
+    (0..n)
+        .map(|_| {
+            let clauses = 1 + next(4);
+            let parts: Vec<String> = (0..clauses)
+                .map(|_| {
+                    let mut c = format!(
+                        "{} {} {}",
+                        SUBJECTS[next(SUBJECTS.len())],
+                        VERBS[next(VERBS.len())],
+                        OBJECTS[next(OBJECTS.len())]
+                    );
+                    if next(2) == 0 {
+                        c.push(' ');
+                        c.push_str(PLACES[next(PLACES.len())]);
+                    }
+                    c
+                })
+                .collect();
+            let s = parts.join(", and ");
+            let mut chars = s.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or(' ');
+            format!("{first}{}.", chars.as_str())
+        })
+        .collect()
+}
