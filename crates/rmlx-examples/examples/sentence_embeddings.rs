@@ -69,6 +69,8 @@ OPTIONS:
     --bench [N]         time N sentences (default 1000), generated deterministically, in batches
     --batch-size B      batch size for --bench and long inputs (default 32)
     --values K          leading values printed per embedding (default 6)
+    --profile           time each step of one encoder layer on a batch of 32 generated
+                        sentences (where the time goes)
     -h, --help          this help
 
 The model is fetched once into the cache folder ($RMLX_CACHE, else ~/.cache/rmlx).";
@@ -79,6 +81,7 @@ struct Args {
     bench: Option<usize>,
     batch_size: usize,
     values: usize,
+    profile: bool,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -88,6 +91,7 @@ fn parse_args() -> Result<Option<Args>> {
         bench: None,
         batch_size: 32,
         values: 6,
+        profile: false,
     };
     let mut it = std::env::args().skip(1).peekable();
     let number = |flag: &str, v: Option<String>| -> Result<usize> {
@@ -104,6 +108,7 @@ fn parse_args() -> Result<Option<Args>> {
         match a.as_str() {
             "-h" | "--help" => return Ok(None),
             "--verify" => args.verify = true,
+            "--profile" => args.profile = true,
             "--bench" => {
                 let n = match it.peek() {
                     Some(v) if v.parse::<usize>().is_ok() => number("--bench", it.next())?,
@@ -269,6 +274,68 @@ fn bench(encoder: &SentenceEncoder, n: usize, batch: usize) -> Result<()> {
     Ok(())
 }
 
+/// Median milliseconds of `f` (evaluated) over a few repetitions after a warm-up.
+fn time_ms(mut f: impl FnMut() -> mx::Result<mx::Array>) -> Result<f64> {
+    mx::eval([&f()?])?;
+    let mut ts: Vec<f64> = (0..15)
+        .map(|_| {
+            let t = Instant::now();
+            let y = f()?;
+            mx::eval([&y])?;
+            Ok(t.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect::<Result<_>>()?;
+    ts.sort_by(f64::total_cmp);
+    Ok(ts[ts.len() / 2])
+}
+
+fn profile(encoder: &SentenceEncoder, batch: usize) -> Result<()> {
+    use rmlx::nn::{self, Forward};
+    let sentences = bench_sentences(1000);
+    let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    let b = encoder.tokenize(&refs[..batch.min(refs.len())])?;
+    let (bs, len) = (b.input_ids.shape()[0], b.input_ids.shape()[1]);
+    let m = &encoder.model;
+    let layer = &m.encoder.layer[0];
+    let sa = &layer.attention.self_attention;
+    let x = m.embeddings.forward(&b.input_ids, None)?;
+    let mask = rmlx_examples::models::bert::additive_mask(&b.attention_mask)?;
+    let h = x.shape()[2];
+    let heads = m.config_heads();
+    let d = h / heads;
+    let q = sa.query.forward(&x)?.reshape([bs, len, heads, d])?.transpose_axes([0, 2, 1, 3])?;
+    let inter = layer.intermediate.dense.forward(&x)?;
+    let act = nn::gelu(&inter)?;
+    mx::eval([&x, &mask, &q, &inter, &act])?;
+    let tokens = (bs * len) as f64;
+    let i = inter.shape()[2] as f64;
+    let hf = h as f64;
+    println!("profile: one batch of {bs} sentences x {len} tokens (padded), layer 0; median ms");
+    let mut total = 0.0;
+    let mut row = |name: &str, ms: f64, flops: f64, count: f64| {
+        let gf = if flops > 0.0 { format!("{:6.1} GFLOP/s", flops / ms / 1e6) } else { String::new() };
+        println!("  {name:<44} {ms:8.3} ms  x{count}  {gf}");
+        total += ms * count;
+    };
+    row("embeddings (3 lookups, add, LayerNorm)", time_ms(|| m.embeddings.forward(&b.input_ids, None))?, 0.0, 1.0);
+    row("q/k/v projection (addmm, one of 3)", time_ms(|| sa.query.forward(&x))?, 2.0 * tokens * hf * hf, 3.0);
+    row("scaled_dot_product_attention", time_ms(|| mx::fast::scaled_dot_product_attention(&q, &q, &q, 0.125, &mask, None))?, 4.0 * (bs * heads * len * len * d) as f64, 1.0);
+    row("  same, unfused: matmul, add mask, softmax, matmul", time_ms(|| {
+        let s = mx::add(mx::multiply(mx::matmul(&q, &q.swapaxes(-1, -2)?)?, 0.125f32)?, &mask)?;
+        mx::matmul(&mx::softmax(&s, -1)?, &q)
+    })?, 4.0 * (bs * heads * len * len * d) as f64, 0.0);
+    row("attention output projection (addmm)", time_ms(|| layer.attention.output.dense.forward(&x))?, 2.0 * tokens * hf * hf, 1.0);
+    row("residual add + LayerNorm", time_ms(|| layer.attention.output.layer_norm.forward(&(&x + &x)))?, 0.0, 2.0);
+    row("intermediate (addmm h -> 4h)", time_ms(|| layer.intermediate.dense.forward(&x))?, 2.0 * tokens * hf * i, 1.0);
+    row("GELU (erf form, 4 elementwise ops)", time_ms(|| nn::gelu(&inter))?, 0.0, 1.0);
+    row("output (addmm 4h -> h)", time_ms(|| layer.output.dense.forward(&act))?, 2.0 * tokens * hf * i, 1.0);
+    println!("  {:<44} {total:8.3} ms", "sum for one layer (x counts)");
+    let whole = time_ms(|| m.forward(&b.input_ids, None, Some(&b.attention_mask)))?;
+    let nl = m.encoder.layer.len();
+    println!("  {:<44} {whole:8.3} ms  ({nl} layers: {:.3} ms a layer)", "whole model forward", whole / nl as f64);
+    Ok(())
+}
+
 fn run() -> Result<()> {
     let Some(args) = parse_args()? else {
         println!("{HELP}");
@@ -281,7 +348,10 @@ fn run() -> Result<()> {
     if let Some(n) = args.bench {
         bench(&encoder, n, args.batch_size)?;
     }
-    if !args.verify && args.bench.is_none() || !args.sentences.is_empty() {
+    if args.profile {
+        profile(&encoder, args.batch_size)?;
+    }
+    if !args.verify && args.bench.is_none() && !args.profile || !args.sentences.is_empty() {
         let sentences = if args.sentences.is_empty() {
             DEFAULT_SENTENCES.iter().map(|s| s.to_string()).collect()
         } else {

@@ -399,6 +399,14 @@ impl Bert {
         mx::eval(&self.parameters()?.leaves())
     }
 
+    /// Number of attention heads.
+    pub fn config_heads(&self) -> usize {
+        self.encoder
+            .layer
+            .first()
+            .map_or(1, |l| l.attention.self_attention.num_heads)
+    }
+
     /// The last hidden state `(B, L, hidden)` of `(B, L)` integer `input_ids`.
     /// `attention_mask` (`(B, L)`, 1 for tokens and 0 for padding) keeps padding out of the
     /// attention; `token_type_ids` default to zeros.
