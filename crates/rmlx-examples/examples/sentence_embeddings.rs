@@ -165,7 +165,10 @@ fn show(encoder: &SentenceEncoder, sentences: &[String], args: &Args) -> Result<
     let secs = t.elapsed().as_secs_f64();
     let (n, dims) = (emb.shape()[0], emb.shape()[1]);
     let values = emb.to_vec::<f32>()?;
-    println!("embeddings ({n} x {dims}, unit length; first {} values):", args.values.min(dims));
+    println!(
+        "embeddings ({n} x {dims}, unit length; first {} values):",
+        args.values.min(dims)
+    );
     for (i, s) in sentences.iter().enumerate() {
         let row = &values[i * dims..i * dims + args.values.min(dims)];
         let text: Vec<String> = row.iter().map(|v| format!("{v:+.4}")).collect();
@@ -217,7 +220,10 @@ fn verify(encoder: &SentenceEncoder) -> Result<()> {
     let mut worst = 0.0f32;
     for (i, row) in r.embeddings.iter().enumerate() {
         if row.len() != dims {
-            bail!("reference has {} values per sentence, model gives {dims}", row.len());
+            bail!(
+                "reference has {} values per sentence, model gives {dims}",
+                row.len()
+            );
         }
         for (a, b) in row.iter().zip(&got[i * dims..(i + 1) * dims]) {
             worst = worst.max((a - b).abs());
@@ -232,7 +238,10 @@ fn verify(encoder: &SentenceEncoder) -> Result<()> {
         "verify: {} sentences x {dims} values vs sentence-transformers: max abs difference {worst:.3e}",
         r.sentences.len()
     );
-    println!("verify: cosine({:?}, {:?}) = {cos:.4} (sentence-transformers: 0.7553)", refs[0], refs[1]);
+    println!(
+        "verify: cosine({:?}, {:?}) = {cos:.4} (sentence-transformers: 0.7553)",
+        refs[0], refs[1]
+    );
     if worst > 1e-4 {
         bail!("embeddings differ from sentence-transformers by {worst:.3e} (> 1e-4)");
     }
@@ -303,7 +312,11 @@ fn profile(encoder: &SentenceEncoder, batch: usize) -> Result<()> {
     let h = x.shape()[2];
     let heads = m.config_heads();
     let d = h / heads;
-    let q = sa.query.forward(&x)?.reshape([bs, len, heads, d])?.transpose_axes([0, 2, 1, 3])?;
+    let q = sa
+        .query
+        .forward(&x)?
+        .reshape([bs, len, heads, d])?
+        .transpose_axes([0, 2, 1, 3])?;
     let inter = layer.intermediate.dense.forward(&x)?;
     let act = nn::gelu(&inter)?;
     mx::eval([&x, &mask, &q, &inter, &act])?;
@@ -313,26 +326,89 @@ fn profile(encoder: &SentenceEncoder, batch: usize) -> Result<()> {
     println!("profile: one batch of {bs} sentences x {len} tokens (padded), layer 0; median ms");
     let mut total = 0.0;
     let mut row = |name: &str, ms: f64, flops: f64, count: f64| {
-        let gf = if flops > 0.0 { format!("{:6.1} GFLOP/s", flops / ms / 1e6) } else { String::new() };
+        let gf = if flops > 0.0 {
+            format!("{:6.1} GFLOP/s", flops / ms / 1e6)
+        } else {
+            String::new()
+        };
         println!("  {name:<44} {ms:8.3} ms  x{count}  {gf}");
         total += ms * count;
     };
-    row("embeddings (3 lookups, add, LayerNorm)", time_ms(|| m.embeddings.forward(&b.input_ids, None))?, 0.0, 1.0);
-    row("q/k/v projection (addmm, one of 3)", time_ms(|| sa.query.forward(&x))?, 2.0 * tokens * hf * hf, 3.0);
-    row("scaled_dot_product_attention", time_ms(|| mx::fast::scaled_dot_product_attention(&q, &q, &q, 0.125, &mask, None))?, 4.0 * (bs * heads * len * len * d) as f64, 1.0);
-    row("  same, unfused: matmul, add mask, softmax, matmul", time_ms(|| {
-        let s = mx::add(mx::multiply(mx::matmul(&q, &q.swapaxes(-1, -2)?)?, 0.125f32)?, &mask)?;
-        mx::matmul(&mx::softmax(&s, -1)?, &q)
-    })?, 4.0 * (bs * heads * len * len * d) as f64, 0.0);
-    row("attention output projection (addmm)", time_ms(|| layer.attention.output.dense.forward(&x))?, 2.0 * tokens * hf * hf, 1.0);
-    row("residual add + LayerNorm", time_ms(|| layer.attention.output.layer_norm.forward(&(&x + &x)))?, 0.0, 2.0);
-    row("intermediate (addmm h -> 4h)", time_ms(|| layer.intermediate.dense.forward(&x))?, 2.0 * tokens * hf * i, 1.0);
-    row("GELU (erf form, 4 elementwise ops)", time_ms(|| nn::gelu(&inter))?, 0.0, 1.0);
-    row("output (addmm 4h -> h)", time_ms(|| layer.output.dense.forward(&act))?, 2.0 * tokens * hf * i, 1.0);
+    row(
+        "embeddings (3 lookups, add, LayerNorm)",
+        time_ms(|| m.embeddings.forward(&b.input_ids, None))?,
+        0.0,
+        1.0,
+    );
+    row(
+        "q/k/v projection (addmm, one of 3)",
+        time_ms(|| sa.query.forward(&x))?,
+        2.0 * tokens * hf * hf,
+        3.0,
+    );
+    row(
+        "scaled_dot_product_attention",
+        time_ms(|| mx::fast::scaled_dot_product_attention(&q, &q, &q, 0.125, &mask, None))?,
+        4.0 * (bs * heads * len * len * d) as f64,
+        1.0,
+    );
+    row(
+        "  same, unfused: matmul, add mask, softmax, matmul",
+        time_ms(|| {
+            let s = mx::add(
+                mx::multiply(mx::matmul(&q, &q.swapaxes(-1, -2)?)?, 0.125f32)?,
+                &mask,
+            )?;
+            mx::matmul(&mx::softmax(&s, -1)?, &q)
+        })?,
+        4.0 * (bs * heads * len * len * d) as f64,
+        0.0,
+    );
+    row(
+        "attention output projection (addmm)",
+        time_ms(|| layer.attention.output.dense.forward(&x))?,
+        2.0 * tokens * hf * hf,
+        1.0,
+    );
+    row(
+        "residual add + LayerNorm",
+        time_ms(|| layer.attention.output.layer_norm.forward(&(&x + &x)))?,
+        0.0,
+        2.0,
+    );
+    row(
+        "intermediate (addmm h -> 4h)",
+        time_ms(|| layer.intermediate.dense.forward(&x))?,
+        2.0 * tokens * hf * i,
+        1.0,
+    );
+    row(
+        "GELU (erf form, 4 elementwise ops)",
+        time_ms(|| nn::gelu(&inter))?,
+        0.0,
+        1.0,
+    );
+    let compiled_gelu = mx::compile_shapeless(|x: &[mx::Array]| nn::gelu(&x[0]));
+    row(
+        "  same, mx::compile_shapeless'd (fused)",
+        time_ms(|| Ok(compiled_gelu(std::slice::from_ref(&inter))?.remove(0)))?,
+        0.0,
+        0.0,
+    );
+    row(
+        "output (addmm 4h -> h)",
+        time_ms(|| layer.output.dense.forward(&act))?,
+        2.0 * tokens * hf * i,
+        1.0,
+    );
     println!("  {:<44} {total:8.3} ms", "sum for one layer (x counts)");
     let whole = time_ms(|| m.forward(&b.input_ids, None, Some(&b.attention_mask)))?;
     let nl = m.encoder.layer.len();
-    println!("  {:<44} {whole:8.3} ms  ({nl} layers: {:.3} ms a layer)", "whole model forward", whole / nl as f64);
+    println!(
+        "  {:<44} {whole:8.3} ms  ({nl} layers: {:.3} ms a layer)",
+        "whole model forward",
+        whole / nl as f64
+    );
     Ok(())
 }
 

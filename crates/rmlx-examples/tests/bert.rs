@@ -121,10 +121,19 @@ fn strict_loading_reports_missing_and_extra_keys() {
         .load_safetensors(&file)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("Missing 1 parameters") && err.contains("pooler.dense.bias"), "{err}");
+    assert!(
+        err.contains("Missing 1 parameters") && err.contains("pooler.dense.bias"),
+        "{err}"
+    );
 
-    missing.push(("encoder.layer.9.output.dense.bias".into(), mx::zeros(&[32], mx::float32).unwrap()));
-    missing.push(("pooler.dense.bias".into(), mx::zeros(&[32], mx::float32).unwrap()));
+    missing.push((
+        "encoder.layer.9.output.dense.bias".into(),
+        mx::zeros(&[32], mx::float32).unwrap(),
+    ));
+    missing.push((
+        "pooler.dense.bias".into(),
+        mx::zeros(&[32], mx::float32).unwrap(),
+    ));
     let pairs: Vec<(&str, &Array)> = missing.iter().map(|(k, a)| (k.as_str(), a)).collect();
     mx::io::save_safetensors(file.to_str().unwrap(), &pairs, &[]).unwrap();
     let err = Bert::new(&config)
@@ -178,7 +187,12 @@ fn embeddings_match_transformers_mean_pooling() {
     // Alone, with no padding at all.
     for (i, s) in refs.iter().enumerate() {
         let e = enc.encode(&[s]).unwrap();
-        let row = mx::take(&want, &Array::from_slice(&[i as u32], &[1]).unwrap(), Some(0)).unwrap();
+        let row = mx::take(
+            &want,
+            &Array::from_slice(&[i as u32], &[1]).unwrap(),
+            Some(0),
+        )
+        .unwrap();
         assert!(max_abs_diff(&e, &row) < 1e-5, "{s}");
     }
     let cos = cosine_matrix(&batched).unwrap().to_vec::<f32>().unwrap();
@@ -203,7 +217,11 @@ fn reference_file_is_five_unit_vectors() {
         let norm: f32 = e.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5);
     }
-    let cos: f32 = r.embeddings[0].iter().zip(&r.embeddings[1]).map(|(a, b)| a * b).sum();
+    let cos: f32 = r.embeddings[0]
+        .iter()
+        .zip(&r.embeddings[1])
+        .map(|(a, b)| a * b)
+        .sum();
     assert!((cos - 0.755).abs() < 5e-4, "{cos}");
 }
 

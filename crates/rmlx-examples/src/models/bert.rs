@@ -89,7 +89,9 @@ impl BertConfig {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let config: BertConfig = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a BERT config.json", path.display()))?;
-        config.check().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        config
+            .check()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(config)
     }
 

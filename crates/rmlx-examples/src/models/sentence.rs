@@ -98,7 +98,11 @@ impl SentenceEncoder {
             .with_context(|| format!("cannot load the weights {}", weights.display()))?;
         model.eval()?;
         let tokenizer = load_tokenizer(tokenizer)?;
-        Self::new(model, tokenizer, max_length.min(config.max_position_embeddings))
+        Self::new(
+            model,
+            tokenizer,
+            max_length.min(config.max_position_embeddings),
+        )
     }
 
     /// The tokenizer (padding off, truncation set).
@@ -214,24 +218,68 @@ pub fn cosine_matrix(embeddings: &Array) -> mx::Result<Array> {
 /// ```
 pub fn bench_sentences(n: usize) -> Vec<String> {
     const SUBJECTS: &[&str] = &[
-        "a man", "the woman", "my neighbour", "a small child", "the old dog", "two students",
-        "the pilot", "a young musician", "our teacher", "the chef", "a tired runner",
-        "the committee", "an engineer", "the farmer", "a group of tourists", "the cat",
+        "a man",
+        "the woman",
+        "my neighbour",
+        "a small child",
+        "the old dog",
+        "two students",
+        "the pilot",
+        "a young musician",
+        "our teacher",
+        "the chef",
+        "a tired runner",
+        "the committee",
+        "an engineer",
+        "the farmer",
+        "a group of tourists",
+        "the cat",
     ];
     const VERBS: &[&str] = &[
-        "is eating", "painted", "will visit", "is reading", "repaired", "carried",
-        "is watching", "bought", "photographed", "is cleaning", "described", "forgot",
-        "is playing", "ordered", "discovered", "climbed",
+        "is eating",
+        "painted",
+        "will visit",
+        "is reading",
+        "repaired",
+        "carried",
+        "is watching",
+        "bought",
+        "photographed",
+        "is cleaning",
+        "described",
+        "forgot",
+        "is playing",
+        "ordered",
+        "discovered",
+        "climbed",
     ];
     const OBJECTS: &[&str] = &[
-        "a piece of bread", "the red bicycle", "an ancient map", "a bowl of soup",
-        "the broken window", "a long letter", "the mountain", "a guitar", "the new library",
-        "a cup of coffee", "the football match", "a strange noise", "the quarterly report",
-        "a wooden boat", "the evening news", "a basket of apples",
+        "a piece of bread",
+        "the red bicycle",
+        "an ancient map",
+        "a bowl of soup",
+        "the broken window",
+        "a long letter",
+        "the mountain",
+        "a guitar",
+        "the new library",
+        "a cup of coffee",
+        "the football match",
+        "a strange noise",
+        "the quarterly report",
+        "a wooden boat",
+        "the evening news",
+        "a basket of apples",
     ];
     const PLACES: &[&str] = &[
-        "in the park", "near the river", "at the station", "before sunrise",
-        "after the storm", "in a quiet village", "on the busy street", "during the holidays",
+        "in the park",
+        "near the river",
+        "at the station",
+        "before sunrise",
+        "after the storm",
+        "in a quiet village",
+        "on the busy street",
+        "during the holidays",
     ];
     let mut state: u64 = 2024;
     let mut next = move |k: usize| -> usize {
