@@ -56,6 +56,18 @@ pub struct Batch {
 }
 
 /// A BERT model, its tokenizer and the pooling: sentences in, unit-length embeddings out.
+///
+/// ```
+/// use rmlx_examples::models::sentence::{SentenceEncoder, cosine_matrix};
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/bert_tiny");
+/// let encoder = SentenceEncoder::from_files(
+///     &dir.join("config.json"), &dir.join("model.safetensors"), &dir.join("tokenizer.json"), 256)?;
+/// let e = encoder.encode(&["A man is eating food.", "A dog is playing."])?;
+/// assert_eq!(e.shape(), &[2, 32]);
+/// let cos = cosine_matrix(&e)?.to_vec::<f32>()?;
+/// assert!((cos[0] - 1.0).abs() < 1e-5 && cos[1] < 1.0);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 pub struct SentenceEncoder {
     /// The encoder.
     pub model: Bert,
