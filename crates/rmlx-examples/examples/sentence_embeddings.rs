@@ -348,7 +348,9 @@ fn profile(encoder: &SentenceEncoder, batch: usize) -> Result<()> {
     );
     row(
         "scaled_dot_product_attention",
-        time_ms(|| mx::fast::scaled_dot_product_attention(&q, &q, &q, 0.125, &mask, None))?,
+        time_ms(|| {
+            mx::fast::scaled_dot_product_attention(&q, &q, &q, 1.0 / (d as f32).sqrt(), &mask, None)
+        })?,
         4.0 * (bs * heads * len * len * d) as f64,
         1.0,
     );
@@ -356,7 +358,10 @@ fn profile(encoder: &SentenceEncoder, batch: usize) -> Result<()> {
         "  same, unfused: matmul, add mask, softmax, matmul",
         time_ms(|| {
             let s = mx::add(
-                mx::multiply(mx::matmul(&q, &q.swapaxes(-1, -2)?)?, 0.125f32)?,
+                mx::multiply(
+                    mx::matmul(&q, &q.swapaxes(-1, -2)?)?,
+                    1.0 / (d as f32).sqrt(),
+                )?,
                 &mask,
             )?;
             mx::matmul(&mx::softmax(&s, -1)?, &q)
