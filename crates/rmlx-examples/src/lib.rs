@@ -1,7 +1,8 @@
 //! The pieces rmlx's examples share: fetching pinned assets from the package registries
 //! ([`fetch`]), dataset readers ([`datasets`]), terminal progress bars ([`progress`]), charts
 //! ([`plot`]), image classifiers and their training loop ([`classifier`]), and language models
-//! with their tokenizer and generation loop ([`models`], [`tokenizer`], [`generate`]).
+//! with their tokenizer and generation loop, and a BERT sentence encoder ([`models`],
+//! [`tokenizer`], [`generate`]).
 //!
 //! The examples themselves are in `examples/` (`cargo run --release -p rmlx-examples --example
 //! NAME`); the README lists them with what they show.

@@ -1,3 +1,5 @@
-//! Models the examples share, written with rmlx-nn as mlx-lm / mlx-examples write them.
+//! Models the examples run, written with rmlx-nn as mlx-lm / mlx-examples write them.
 
+pub mod bert;
 pub mod llama;
+pub mod sentence;
