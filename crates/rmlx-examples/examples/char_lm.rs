@@ -230,10 +230,19 @@ impl Meta {
             meta.iter()
                 .find(|(key, _)| key == k)
                 .map(|(_, v)| v.as_str())
-                .ok_or_else(|| anyhow!("{}: not a char_lm checkpoint (no '{k}' entry)", file.display()))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: not a char_lm checkpoint (no '{k}' entry)",
+                        file.display()
+                    )
+                })
         };
         if get("format")? != FORMAT {
-            bail!("{}: not a char_lm checkpoint (format {})", file.display(), get("format")?);
+            bail!(
+                "{}: not a char_lm checkpoint (format {})",
+                file.display(),
+                get("format")?
+            );
         }
         let num = |k: &str| -> Result<usize> {
             get(k)?
@@ -421,11 +430,14 @@ fn run(args: Args) -> Result<()> {
         while meta.step < steps {
             let end = (meta.step / eval_every + 1) * eval_every;
             let end = end.min(steps);
-            let mut bar =
-                Progress::new(format!("steps {}-{end}/{steps}", meta.step + 1), end - meta.step)
-                    .unit("chars");
+            let mut bar = Progress::new(
+                format!("steps {}-{end}/{steps}", meta.step + 1),
+                end - meta.step,
+            )
+            .unit("chars");
             for step in meta.step..end {
-                let (x, y) = sample_batch(train, batch_size, context, step_seed(seed, step as u64))?;
+                let (x, y) =
+                    sample_batch(train, batch_size, context, step_seed(seed, step as u64))?;
                 let loss = trainer.step(&x, &y)?;
                 if !loss.is_finite() {
                     bail!("the loss is {loss} at step {}: lower --lr", step + 1);
@@ -470,9 +482,7 @@ fn run(args: Args) -> Result<()> {
 
     if sample_len > 0 {
         let prompt_text = args.prompt.clone().unwrap_or_else(|| "\n".into());
-        let prompt = vocab
-            .encode(prompt_text.as_bytes())
-            .context("--prompt")?;
+        let prompt = vocab.encode(prompt_text.as_bytes()).context("--prompt")?;
         if prompt.is_empty() {
             return Err(usage("--prompt must not be empty"));
         }

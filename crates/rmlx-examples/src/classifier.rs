@@ -576,7 +576,12 @@ pub fn load_checkpoint_with<M: Module>(
     model
         .load_weights_from(w.arrays, true)
         .map_err(mxe)
-        .with_context(|| format!("{} does not fit this model (it holds {what})", weights.display()))?;
+        .with_context(|| {
+            format!(
+                "{} does not fit this model (it holds {what})",
+                weights.display()
+            )
+        })?;
     let s = mx::io::safetensors::load_safetensors(&state)
         .map_err(mxe)
         .with_context(|| format!("reading {}", state.display()))?;

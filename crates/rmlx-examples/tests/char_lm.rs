@@ -70,7 +70,10 @@ fn batches_are_reproducible_windows() {
     // Each row is a window of the text and its targets are the next characters.
     for r in 0..8 {
         let row = &x1[r * 16..(r + 1) * 16];
-        let start = t.windows(16).position(|w| w == row).expect("a window of the text");
+        let start = t
+            .windows(16)
+            .position(|w| w == row)
+            .expect("a window of the text");
         assert_eq!(&y1[r * 16..(r + 1) * 16], &t[start + 1..start + 17]);
     }
     assert!(sample_batch(&t[..10], 2, 16, 0).is_err());
@@ -98,7 +101,13 @@ fn training_lowers_the_loss_and_samples_decode() {
     assert_eq!(v.decode(&out).len(), 30);
     let again = generate(trainer.model().unwrap(), &prompt, 30, 16, 0.8, &key).unwrap();
     assert_eq!(out, again);
-    assert!(Gpt::new(&GptConfig { heads: 5, ..cfg(v.len()) }).is_err());
+    assert!(
+        Gpt::new(&GptConfig {
+            heads: 5,
+            ..cfg(v.len())
+        })
+        .is_err()
+    );
 }
 
 fn run_steps(trainer: &mut Trainer<Gpt>, t: &[u32], steps: std::ops::Range<u64>) -> Vec<f32> {
@@ -122,10 +131,8 @@ fn weights(m: &Gpt) -> Vec<Vec<f32>> {
 fn resume_matches(compile: bool) {
     let v = Vocab::from_text(TEXT.as_bytes());
     let t = v.encode(TEXT.as_bytes()).unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "rmlx-charlm-test-{}-{compile}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("rmlx-charlm-test-{}-{compile}", std::process::id()));
     let path = dir.join("ck.safetensors");
 
     // The unbroken run: 6 steps.
