@@ -317,7 +317,7 @@ impl Vocab {
     /// # Ok::<(), anyhow::Error>(())
     /// ```
     pub fn from_hex(hex: &str) -> Result<Vocab> {
-        if hex.len() % 2 != 0 || !hex.is_ascii() {
+        if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
             bail!("not a hex vocabulary");
         }
         let bytes = (0..hex.len())
@@ -507,7 +507,7 @@ pub struct Gpt {
 impl Gpt {
     /// A freshly initialized model (seeded by `mx::random::seed`).
     pub fn new(cfg: &GptConfig) -> Result<Gpt> {
-        if cfg.heads == 0 || cfg.dim % cfg.heads != 0 {
+        if cfg.heads == 0 || !cfg.dim.is_multiple_of(cfg.heads) {
             bail!(
                 "--dim ({}) must be a multiple of --heads ({})",
                 cfg.dim,
