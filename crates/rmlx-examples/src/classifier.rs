@@ -336,13 +336,18 @@ impl<M: Module + Forward + Clone + 'static> Trainer<M> {
     /// Saves the weights to `path` and the optimizer state, with `meta` and the epoch, next
     /// to it (see [`checkpoint_paths`]).
     pub fn save_checkpoint(&mut self, path: &Path, meta: &CheckpointMeta) -> Result<()> {
+        self.save_checkpoint_with(path, &meta.to_strings())
+    }
+
+    /// [`Trainer::save_checkpoint`] with any metadata (string pairs stored in both files'
+    /// safetensors headers); [`load_checkpoint_with`] reads it back.
+    pub fn save_checkpoint_with(&mut self, path: &Path, meta: &[(String, String)]) -> Result<()> {
         self.sync()?;
         let (weights, state) = checkpoint_paths(path);
         if let Some(dir) = weights.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the folder {}", dir.display()))?;
         }
-        let meta = meta.to_strings();
         let meta_refs: Vec<(&str, &str)> =
             meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let params = arrays_of(&self.model.parameters().map_err(mxe)?);
@@ -547,6 +552,21 @@ pub fn load_checkpoint<M: Module>(
     model: &mut M,
     opt: &mut dyn Optimizer,
 ) -> Result<CheckpointMeta> {
+    let meta = read_checkpoint_meta(path)?;
+    let what = format!("a '{}' model", meta.model);
+    load_checkpoint_with(path, model, opt, &what)?;
+    Ok(meta)
+}
+
+/// Loads the weights and optimizer state written by [`Trainer::save_checkpoint_with`] into
+/// `model` and `opt` and returns the metadata of the weights file; `what` names the model
+/// the checkpoint holds, for the error when it does not fit.
+pub fn load_checkpoint_with<M: Module>(
+    path: &Path,
+    model: &mut M,
+    opt: &mut dyn Optimizer,
+    what: &str,
+) -> Result<Vec<(String, String)>> {
     let (weights, state) = checkpoint_paths(path);
     for p in [&weights, &state] {
         if !p.is_file() {
@@ -556,15 +576,14 @@ pub fn load_checkpoint<M: Module>(
     let w = mx::io::safetensors::load_safetensors(&weights)
         .map_err(mxe)
         .with_context(|| format!("reading {}", weights.display()))?;
-    let meta = CheckpointMeta::from_metadata(&w.metadata, &weights)?;
+    let meta = w.metadata.clone();
     model
         .load_weights_from(w.arrays, true)
         .map_err(mxe)
         .with_context(|| {
             format!(
-                "{} does not fit this model (it holds a '{}' model)",
-                weights.display(),
-                meta.model
+                "{} does not fit this model (it holds {what})",
+                weights.display()
             )
         })?;
     let s = mx::io::safetensors::load_safetensors(&state)

@@ -7,6 +7,7 @@
 //! The examples themselves are in `examples/` (`cargo run --release -p rmlx-examples --example
 //! NAME`); the README lists them with what they show.
 
+pub mod charlm;
 pub mod classifier;
 pub mod datasets;
 pub mod fetch;

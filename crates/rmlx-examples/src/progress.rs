@@ -80,6 +80,8 @@ pub struct Progress {
     loss_count: usize,
     /// Exponential moving average of the loss (what the bar shows).
     running_loss: Option<f32>,
+    /// What a sample is called in the throughput ("samples", "chars").
+    unit: &'static str,
 }
 
 impl Progress {
@@ -116,7 +118,21 @@ impl Progress {
             loss_sum: 0.0,
             loss_count: 0,
             running_loss: None,
+            unit: "samples",
         }
+    }
+
+    /// The bar with the throughput counted in `unit` (e.g. `"chars"`: `12.3k chars/s`).
+    ///
+    /// ```
+    /// use rmlx_examples::progress::{Mode, Progress};
+    /// let mut bar = Progress::with_mode("train", 10, Mode::Hidden).unit("chars");
+    /// bar.step(4096, Some(2.0));
+    /// assert!(bar.line().contains("chars/s"));
+    /// ```
+    pub fn unit(mut self, unit: &'static str) -> Progress {
+        self.unit = unit;
+        self
     }
 
     /// Records one step of `samples` samples (and its loss, if known), redrawing when due.
@@ -165,7 +181,7 @@ impl Progress {
         }
         let secs = elapsed.as_secs_f64();
         if self.samples > 0 && secs > 0.0 {
-            line += &format!("  {} samples/s", si(self.samples as f64 / secs));
+            line += &format!("  {} {}/s", si(self.samples as f64 / secs), self.unit);
         }
         line += &format!("  {}", clock(elapsed));
         if self.steps > 0 && self.steps < self.total {

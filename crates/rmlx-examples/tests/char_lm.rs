@@ -1,0 +1,172 @@
+//! The char_lm example's pieces on small made-up text: vocabulary, split, reproducible
+//! batches, a few training steps lowering the loss, and an exact resume from a checkpoint.
+
+use rmlx::core as mx;
+use rmlx::nn::Module;
+use rmlx_examples::charlm::{
+    Gpt, GptConfig, Vocab, eval_loss, generate, sample_batch, split, step_seed,
+};
+use rmlx_examples::classifier::{
+    OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, make_optimizer,
+};
+
+const TEXT: &str = "To be, or not to be, that is the question:\n\
+Whether 'tis nobler in the mind to suffer\n\
+The slings and arrows of outrageous fortune,\n\
+Or to take arms against a sea of troubles\n";
+
+fn cfg(vocab: usize) -> GptConfig {
+    GptConfig {
+        vocab,
+        layers: 2,
+        dim: 32,
+        heads: 4,
+        context: 16,
+    }
+}
+
+#[test]
+fn vocabulary_and_round_trip() {
+    let v = Vocab::from_text(TEXT.as_bytes());
+    let mut distinct: Vec<u8> = TEXT.bytes().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(v.bytes(), &distinct[..]);
+    let t = v.encode(TEXT.as_bytes()).unwrap();
+    assert_eq!(t.len(), TEXT.len());
+    assert!(t.iter().all(|&i| (i as usize) < v.len()));
+    assert_eq!(v.decode(&t), TEXT);
+    // Token order follows byte order.
+    assert_eq!(v.encode(b"\n").unwrap(), vec![0]);
+    let err = v.encode(b"Q").unwrap_err().to_string();
+    assert!(err.contains("'Q'"), "{err}");
+    assert_eq!(Vocab::from_hex(&v.to_hex()).unwrap(), v);
+    assert!(Vocab::from_hex("0g").is_err());
+}
+
+#[test]
+fn split_holds_out_the_tail() {
+    let t: Vec<u32> = (0..1000).collect();
+    let (train, valid) = split(&t, 0.1);
+    assert_eq!(train.len(), 900);
+    assert_eq!(valid[0], 900);
+    assert_eq!(valid.len(), 100);
+    let (train, valid) = split(&t, 0.0);
+    assert_eq!((train.len(), valid.len()), (1000, 0));
+}
+
+#[test]
+fn batches_are_reproducible_windows() {
+    let v = Vocab::from_text(TEXT.as_bytes());
+    let t = v.encode(TEXT.as_bytes()).unwrap();
+    let (x1, y1) = sample_batch(&t, 8, 16, step_seed(3, 5)).unwrap();
+    let (x2, y2) = sample_batch(&t, 8, 16, step_seed(3, 5)).unwrap();
+    let (x3, _) = sample_batch(&t, 8, 16, step_seed(3, 6)).unwrap();
+    assert_eq!(x1.shape(), &[8, 16]);
+    let (x1, y1) = (x1.to_vec::<u32>().unwrap(), y1.to_vec::<u32>().unwrap());
+    assert_eq!(x1, x2.to_vec::<u32>().unwrap());
+    assert_eq!(y1, y2.to_vec::<u32>().unwrap());
+    assert_ne!(x1, x3.to_vec::<u32>().unwrap());
+    // Each row is a window of the text and its targets are the next characters.
+    for r in 0..8 {
+        let row = &x1[r * 16..(r + 1) * 16];
+        let start = t
+            .windows(16)
+            .position(|w| w == row)
+            .expect("a window of the text");
+        assert_eq!(&y1[r * 16..(r + 1) * 16], &t[start + 1..start + 17]);
+    }
+    assert!(sample_batch(&t[..10], 2, 16, 0).is_err());
+}
+
+#[test]
+fn training_lowers_the_loss_and_samples_decode() {
+    let v = Vocab::from_text(TEXT.as_bytes());
+    let t = v.encode(TEXT.as_bytes()).unwrap();
+    mx::random::seed(0);
+    let model = Gpt::new(&cfg(v.len())).unwrap();
+    let before = eval_loss(&model, &t, 2, 8, 16).unwrap();
+    let opt = make_optimizer(OptimizerKind::AdamW, 3e-3).unwrap();
+    let mut trainer = Trainer::new(model, opt, false).unwrap();
+    for step in 0..40 {
+        let (x, y) = sample_batch(&t, 8, 16, step_seed(0, step)).unwrap();
+        trainer.step(&x, &y).unwrap();
+    }
+    let after = eval_loss(trainer.model().unwrap(), &t, 2, 8, 16).unwrap();
+    assert!(after < before - 0.5, "loss {before} -> {after}");
+    let prompt = v.encode(b"To be").unwrap();
+    let key = mx::random::key(1);
+    let out = generate(trainer.model().unwrap(), &prompt, 30, 16, 0.8, &key).unwrap();
+    assert_eq!(out.len(), 30);
+    assert_eq!(v.decode(&out).len(), 30);
+    let again = generate(trainer.model().unwrap(), &prompt, 30, 16, 0.8, &key).unwrap();
+    assert_eq!(out, again);
+    assert!(
+        Gpt::new(&GptConfig {
+            heads: 5,
+            ..cfg(v.len())
+        })
+        .is_err()
+    );
+}
+
+fn run_steps(trainer: &mut Trainer<Gpt>, t: &[u32], steps: std::ops::Range<u64>) -> Vec<f32> {
+    steps
+        .map(|s| {
+            let (x, y) = sample_batch(t, 4, 16, step_seed(7, s)).unwrap();
+            trainer.step(&x, &y).unwrap()
+        })
+        .collect()
+}
+
+fn weights(m: &Gpt) -> Vec<Vec<f32>> {
+    m.parameters()
+        .unwrap()
+        .leaves()
+        .iter()
+        .map(|a| a.to_vec::<f32>().unwrap())
+        .collect()
+}
+
+fn resume_matches(compile: bool) {
+    let v = Vocab::from_text(TEXT.as_bytes());
+    let t = v.encode(TEXT.as_bytes()).unwrap();
+    let dir =
+        std::env::temp_dir().join(format!("rmlx-charlm-test-{}-{compile}", std::process::id()));
+    let path = dir.join("ck.safetensors");
+
+    // The unbroken run: 6 steps.
+    mx::random::seed(11);
+    let model = Gpt::new(&cfg(v.len())).unwrap();
+    let fresh = model.clone();
+    let opt = make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap();
+    let mut a = Trainer::new(model, opt, compile).unwrap();
+    let mut losses_a = run_steps(&mut a, &t, 0..3);
+    let meta = vec![("step".to_string(), "3".to_string())];
+    a.save_checkpoint_with(&path, &meta).unwrap();
+    losses_a.extend(run_steps(&mut a, &t, 3..6));
+
+    // A new process would start from other weights: load the checkpoint over them.
+    let mut model = fresh;
+    let mut opt = make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap();
+    let got = load_checkpoint_with(&path, &mut model, opt.as_mut(), "a GPT").unwrap();
+    assert!(got.contains(&meta[0]));
+    let mut b = Trainer::new(model, opt, compile).unwrap();
+    assert_eq!(b.steps_done().unwrap(), 3);
+    let losses_b = run_steps(&mut b, &t, 3..6);
+    assert_eq!(&losses_a[3..], &losses_b[..]);
+    assert_eq!(weights(a.model().unwrap()), weights(b.model().unwrap()));
+    let (w, o) = checkpoint_paths(&path);
+    assert!(w.is_file() && o.is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn checkpoint_resume_continues_exactly() {
+    resume_matches(false);
+}
+
+#[test]
+fn checkpoint_resume_continues_exactly_compiled() {
+    resume_matches(true);
+}
