@@ -32,6 +32,16 @@ impl Params<'_> {
         }
     }
 
+    /// Elements `start .. start + buf.len()` as f32: borrowed when stored as f32, else
+    /// converted into `buf`.
+    fn row_f32<'b>(&'b self, start: usize, buf: &'b mut [f32]) -> &'b [f32] {
+        if let Params::F32(v) = self {
+            return &v[start..start + buf.len()];
+        }
+        self.row(start, buf);
+        buf
+    }
+
     /// Elements `start .. start + out.len()` as f32.
     fn row(&self, start: usize, out: &mut [f32]) {
         let n = out.len();
@@ -111,40 +121,62 @@ pub(crate) fn qmv_t(w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [f32]) {
         .chunks_exact(w.group_size)
         .map(|g| g.iter().sum::<f32>())
         .collect();
-    let rows_per_task = 16usize;
+    // A few tasks per thread: rows are cheap (a 576-wide row is ~100 ns), so many small
+    // tasks would spend more on scheduling than on the products.
+    let rows_per_task = n.div_ceil(4 * rayon::current_num_threads()).max(16);
     let out_ptr = OutPtr(out.as_mut_ptr());
-    (0..n.div_ceil(rows_per_task))
-        .into_par_iter()
-        .for_each(|t| {
-            let r0 = t * rows_per_task;
-            let r1 = (r0 + rows_per_task).min(n);
-            let mut sc = vec![0f32; gpr];
-            let mut bi = vec![0f32; gpr];
-            let mut res = [0f32; MAX_ROWS];
-            for r in r0..r1 {
-                w.scales.row(r * gpr, &mut sc);
-                w.biases.row(r * gpr, &mut bi);
-                let words = &w.words[r * (k / per)..(r + 1) * (k / per)];
-                let mut i0 = 0;
-                while i0 < m {
-                    let rows = (m - i0).min(4);
-                    let xs = &xp[i0 * k..(i0 + rows) * k];
-                    let dots = &mut res[i0..i0 + rows];
-                    // SAFETY: `supported` checked AVX2 and FMA; slices are sized by k.
-                    unsafe { row_dots(words, &sc, w.bits, w.group_size, xs, k, dots) };
-                    i0 += rows;
-                }
-                for (i, &d) in res[..m].iter().enumerate() {
-                    let bias: f32 = bi
-                        .iter()
-                        .zip(&xsum[i * gpr..(i + 1) * gpr])
-                        .map(|(b, s)| b * s)
-                        .sum();
-                    // SAFETY: row r of the output belongs to this task alone; i < m, r < n.
-                    unsafe { *out_ptr.get().add(i * n + r) = d + bias };
-                }
+    let run_task = |t: usize| {
+        let r0 = t * rows_per_task;
+        let r1 = (r0 + rows_per_task).min(n);
+        let mut sc_buf = vec![0f32; gpr];
+        let mut bi_buf = vec![0f32; gpr];
+        let mut res = [0f32; MAX_ROWS];
+        for r in r0..r1 {
+            let sc = w.scales.row_f32(r * gpr, &mut sc_buf);
+            let bi = w.biases.row_f32(r * gpr, &mut bi_buf);
+            let words = &w.words[r * (k / per)..(r + 1) * (k / per)];
+            let mut i0 = 0;
+            while i0 < m {
+                let rows = (m - i0).min(4);
+                let xs = &xp[i0 * k..(i0 + rows) * k];
+                let dots = &mut res[i0..i0 + rows];
+                // SAFETY: `supported` checked AVX2 and FMA; slices are sized by k.
+                unsafe { row_dots(words, sc, w.bits, w.group_size, xs, k, dots) };
+                i0 += rows;
             }
-        });
+            for (i, &d) in res[..m].iter().enumerate() {
+                let bias = dot8(bi, &xsum[i * gpr..(i + 1) * gpr]);
+                // SAFETY: row r of the output belongs to this task alone; i < m, r < n.
+                unsafe { *out_ptr.get().add(i * n + r) = d + bias };
+            }
+        }
+    };
+    let tasks = n.div_ceil(rows_per_task);
+    // Small products (under ~1M weights, tens of microseconds) stay on this thread: waking
+    // the pool would cost as much as the work.
+    if n * k * m < (1 << 20) {
+        (0..tasks).for_each(run_task);
+    } else {
+        (0..tasks).into_par_iter().for_each(run_task);
+    }
+}
+
+/// Dot product in eight independent lanes (vectorisable; the row's groups are few).
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for j in 0..8 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 #[derive(Clone, Copy)]
@@ -215,21 +247,25 @@ unsafe fn dots<const BITS: i32, const M: usize>(
         let mut acc = [_mm256_setzero_ps(); M];
         for b in 0..blocks {
             let mut v = _mm256_loadu_si256(words.as_ptr().add(8 * b) as *const __m256i);
-            let mut even = [_mm256_setzero_ps(); M];
-            let mut odd = [_mm256_setzero_ps(); M];
+            // Independent partial sums: a fused multiply-add has a latency of 4 cycles, so one
+            // or two rows of x need four chains each to keep the FMA units busy.
+            let chains = if M <= 2 { 4 } else { 2 };
+            let mut part = [[_mm256_setzero_ps(); M]; 4];
             let xb = xs.as_ptr().add(b * block);
-            let mut s = 0;
-            while s < per {
-                let c0 = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
+            for s in 0..per {
+                let c = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
                 v = _mm256_srli_epi32::<BITS>(v);
-                let c1 = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
-                v = _mm256_srli_epi32::<BITS>(v);
+                let p = &mut part[s % chains];
                 for i in 0..M {
-                    let xr = xb.add(i * k + s * 8);
-                    even[i] = _mm256_fmadd_ps(c0, _mm256_loadu_ps(xr), even[i]);
-                    odd[i] = _mm256_fmadd_ps(c1, _mm256_loadu_ps(xr.add(8)), odd[i]);
+                    let xr = _mm256_loadu_ps(xb.add(i * k + s * 8));
+                    p[i] = _mm256_fmadd_ps(c, xr, p[i]);
                 }
-                s += 2;
+            }
+            let mut sum = [_mm256_setzero_ps(); M];
+            for i in 0..M {
+                let first = _mm256_add_ps(part[0][i], part[1][i]);
+                let second = _mm256_add_ps(part[2][i], part[3][i]);
+                sum[i] = _mm256_add_ps(first, second);
             }
             // The scale of each lane's word: one group covers the block, or (4-bit, group 32)
             // lanes 0-3 and 4-7 are two groups.
@@ -242,7 +278,7 @@ unsafe fn dots<const BITS: i32, const M: usize>(
                 )
             };
             for i in 0..M {
-                acc[i] = _mm256_fmadd_ps(_mm256_add_ps(even[i], odd[i]), scale, acc[i]);
+                acc[i] = _mm256_fmadd_ps(sum[i], scale, acc[i]);
             }
         }
         for i in 0..M {
