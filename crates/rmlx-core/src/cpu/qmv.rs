@@ -78,7 +78,7 @@ pub(crate) fn supported(bits: usize, group_size: usize, k: usize, m: usize) -> b
     matches!(bits, 4 | 8)
         && matches!(group_size, 32 | 64 | 128)
         && k > 0
-        && k % codes_per_block == 0
+        && k.is_multiple_of(codes_per_block)
         && (1..=MAX_ROWS).contains(&m)
         && has_avx2_fma()
 }
@@ -255,10 +255,9 @@ unsafe fn dots<const BITS: i32, const M: usize>(
             for s in 0..per {
                 let c = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
                 v = _mm256_srli_epi32::<BITS>(v);
-                let p = &mut part[s % chains];
-                for i in 0..M {
+                for (i, p) in part[s % chains].iter_mut().enumerate() {
                     let xr = _mm256_loadu_ps(xb.add(i * k + s * 8));
-                    p[i] = _mm256_fmadd_ps(c, xr, p[i]);
+                    *p = _mm256_fmadd_ps(c, xr, *p);
                 }
             }
             let mut sum = [_mm256_setzero_ps(); M];
