@@ -20,6 +20,7 @@ use rmlx_examples::charlm::{
 use rmlx_examples::classifier::{
     OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, make_optimizer,
 };
+use rmlx_examples::cli::{self, usage};
 use rmlx_examples::progress::Progress;
 
 const HELP: &str = "\
@@ -75,21 +76,6 @@ struct Args {
     no_checkpoint: bool,
     resume: Option<PathBuf>,
     sample_only: bool,
-}
-
-#[derive(Debug)]
-struct Usage(String);
-
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Usage {}
-
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Usage(msg.into()))
 }
 
 fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
@@ -167,28 +153,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1).collect()) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}\n(run with --help for the options)");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<Usage>() => {
-            eprintln!("error: {e:#}\n(run with --help for the options)");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::run_main(HELP, std::env::args().skip(1).collect(), parse_args, run)
 }
 
 /// What a checkpoint records besides the arrays.

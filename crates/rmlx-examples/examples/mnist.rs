@@ -17,6 +17,7 @@ use rmlx_examples::classifier::{
     CheckpointMeta, Cnn, Mlp, OptimizerKind, Trainer, checkpoint_paths, epoch_seed,
     load_checkpoint, make_optimizer, read_checkpoint_meta, train_epoch,
 };
+use rmlx_examples::cli::{self, usage};
 use rmlx_examples::datasets::mnist::{self, Which};
 use rmlx_examples::plot::write_training_chart;
 use rmlx_examples::progress::{Mode, Progress};
@@ -70,22 +71,6 @@ struct Args {
     plot: Option<PathBuf>,
     train_size: Option<usize>,
     bench: bool,
-}
-
-/// A command-line mistake: printed with a hint to `--help`, exit code 2.
-#[derive(Debug)]
-struct Usage(String);
-
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Usage {}
-
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Usage(msg.into()))
 }
 
 fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
@@ -190,28 +175,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1).collect()) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}\n(run with --help for the options)");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<Usage>() => {
-            eprintln!("error: {e:#}\n(run with --help for the options)");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::run_main(HELP, std::env::args().skip(1).collect(), parse_args, run)
 }
 
 /// The resolved settings of a run (from the command line, the checkpoint and the defaults).

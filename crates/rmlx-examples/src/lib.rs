@@ -9,6 +9,7 @@
 
 pub mod charlm;
 pub mod classifier;
+pub mod cli;
 pub mod datasets;
 pub mod fetch;
 pub mod generate;
