@@ -18,7 +18,8 @@ use rmlx_examples::charlm::{
     Gpt, GptConfig, Vocab, eval_loss, generate, load_shakespeare, sample_batch, split, step_seed,
 };
 use rmlx_examples::classifier::{
-    OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, make_optimizer,
+    OptimizerKind, Trainer, checkpoint_entry, checkpoint_paths, load_checkpoint_with,
+    make_optimizer,
 };
 use rmlx_examples::cli::{self, usage};
 use rmlx_examples::progress::Progress;
@@ -191,17 +192,7 @@ impl Meta {
     }
 
     fn from_strings(meta: &[(String, String)], file: &std::path::Path) -> Result<Meta> {
-        let get = |k: &str| {
-            meta.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-                .ok_or_else(|| {
-                    anyhow!(
-                        "{}: not a char_lm checkpoint (no '{k}' entry)",
-                        file.display()
-                    )
-                })
-        };
+        let get = |k: &str| checkpoint_entry(meta, k, file, "a char_lm");
         if get("format")? != FORMAT {
             bail!(
                 "{}: not a char_lm checkpoint (format {})",

@@ -462,17 +462,7 @@ impl CheckpointMeta {
     }
 
     fn from_metadata(meta: &[(String, String)], file: &Path) -> Result<CheckpointMeta> {
-        let get = |k: &str| {
-            meta.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-                .ok_or_else(|| {
-                    anyhow!(
-                        "{}: not an rmlx checkpoint (no '{k}' entry)",
-                        file.display()
-                    )
-                })
-        };
+        let get = |k: &str| checkpoint_entry(meta, k, file, "an rmlx");
         if get("format")? != "rmlx-examples-classifier-1" {
             bail!(
                 "{}: unknown checkpoint format {}",
@@ -598,4 +588,31 @@ pub fn load_checkpoint_with<M: Module>(
         .map_err(mxe)
         .with_context(|| format!("{}: not a usable optimizer state", state.display()))?;
     Ok(meta)
+}
+
+/// The value of `key` in a checkpoint's metadata, or an error saying the file is not `kind`
+/// checkpoint ("an rmlx", "a char_lm").
+///
+/// ```
+/// use rmlx_examples::classifier::checkpoint_entry;
+/// let meta = vec![("step".to_string(), "3".to_string())];
+/// let path = std::path::Path::new("x.safetensors");
+/// assert_eq!(checkpoint_entry(&meta, "step", path, "an rmlx").unwrap(), "3");
+/// assert!(checkpoint_entry(&meta, "seed", path, "an rmlx").is_err());
+/// ```
+pub fn checkpoint_entry<'a>(
+    meta: &'a [(String, String)],
+    key: &str,
+    file: &Path,
+    kind: &str,
+) -> Result<&'a str> {
+    meta.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: not {kind} checkpoint (no '{key}' entry)",
+                file.display()
+            )
+        })
 }
