@@ -189,10 +189,7 @@ impl Primitive for Compiled {
                     }
                     // Row by row (broadcast rows and transposes copy whole runs at once).
                     let mut v = vec![0f32; n];
-                    let mut strides = vec![1isize; a.ndim()];
-                    for i in (0..a.ndim().saturating_sub(1)).rev() {
-                        strides[i] = strides[i + 1] * a.shape()[i + 1] as isize;
-                    }
+                    let strides = crate::array::row_major_strides(a.shape());
                     crate::cpu::copy::copy_into::<f32>(d, a.shape(), &mut v, 0, &strides);
                     v
                 })
