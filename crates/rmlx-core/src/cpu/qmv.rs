@@ -1,5 +1,5 @@
 //! `x @ w.T` for a few rows of `x` and affine 4- or 8-bit weights (the decoding step of a
-//! quantized language model), with AVX2 + FMA.
+//! quantized language model), with AVX2 + FMA, or AVX-512 BF16 for 4-bit weights.
 //!
 //! The generic path decodes each weight row to floats and then takes a dot product. Here the
 //! packed words are used as they are: eight words are loaded into one vector, and shifting it
@@ -8,6 +8,14 @@
 //! eight codes cost a shift, a mask, a conversion and a fused multiply-add. The affine bias
 //! needs no per-element work: `sum_j (s q_j + b) x_j = s sum_j q_j x_j + b sum_j x_j`, with the
 //! group sums of `x` computed once per call.
+//!
+//! Where the CPU has AVX-512 BF16 (AMD Zen 4, Intel Sapphire Rapids), 4-bit codes take a
+//! cheaper route: a 16-bit word permute looks up each code's bfloat16 value (exact: codes are
+//! small integers), and `vdpbf16ps` multiplies 32 of them by bfloat16 `x` and adds pairs into
+//! float32 lanes. `x` is split into two bfloat16 halves, `hi + lo`, so it keeps about 16
+//! significant bits and each product is exact in float32: the results agree with the float32
+//! path to about 1e-5 relative, not bfloat16's 1e-2. That is about three times fewer
+//! instructions per weight than the AVX2 path.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -97,26 +105,54 @@ fn has_avx2_fma() -> bool {
     }
 }
 
+/// Which inner kernel [`qmv_t`] runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kernel {
+    /// AVX2 + FMA: codes converted to f32, multiplied by f32 `x`.
+    Avx2,
+    /// AVX-512 BF16 (4-bit only): codes looked up as bfloat16 and multiplied by `x` split into
+    /// two bfloat16 halves.
+    Avx512Bf16,
+}
+
+/// The fastest kernel this CPU has for `bits`.
+fn best_kernel(bits: usize) -> Kernel {
+    if bits == 4 && has_avx512_bf16() {
+        Kernel::Avx512Bf16
+    } else {
+        Kernel::Avx2
+    }
+}
+
+fn has_avx512_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `out (m x n) = x (m x k) @ W.T`, `W` the dequantized weights. Call only when
 /// [`supported`] says so.
 pub(crate) fn qmv_t(w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [f32]) {
+    qmv_t_with(best_kernel(w.bits), w, x, m, out)
+}
+
+fn qmv_t_with(kernel: Kernel, w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [f32]) {
     let (k, n) = (w.k, w.n);
     let gpr = k / w.group_size;
     debug_assert!(w.scales.len() >= n * gpr && w.biases.len() >= n * gpr);
     let per = 32 / w.bits;
-    let block = 8 * per;
-    // x permuted per block of `block` values: position `s * 8 + i` holds the value that
-    // code `s` of word `i` multiplies (element `i * per + s` of the block).
-    let mut xp = vec![0f32; m * k];
-    for (src, dst) in x.chunks_exact(k).zip(xp.chunks_exact_mut(k)) {
-        for (sb, db) in src.chunks_exact(block).zip(dst.chunks_exact_mut(block)) {
-            for i in 0..8 {
-                for s in 0..per {
-                    db[s * 8 + i] = sb[i * per + s];
-                }
-            }
-        }
-    }
+    let xp = match kernel {
+        Kernel::Avx2 => XRows::F32(permute_x(x, k, per)),
+        Kernel::Avx512Bf16 => XRows::Bf16(split_x_bf16(x, k)),
+    };
     let xsum: Vec<f32> = x
         .chunks_exact(w.group_size)
         .map(|g| g.iter().sum::<f32>())
@@ -128,26 +164,67 @@ pub(crate) fn qmv_t(w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [f32]) {
     let run_task = |t: usize| {
         let r0 = t * rows_per_task;
         let r1 = (r0 + rows_per_task).min(n);
-        let mut sc_buf = vec![0f32; gpr];
-        let mut bi_buf = vec![0f32; gpr];
-        let mut res = [0f32; MAX_ROWS];
-        for r in r0..r1 {
-            let sc = w.scales.row_f32(r * gpr, &mut sc_buf);
-            let bi = w.biases.row_f32(r * gpr, &mut bi_buf);
-            let words = &w.words[r * (k / per)..(r + 1) * (k / per)];
-            let mut i0 = 0;
-            while i0 < m {
-                let rows = (m - i0).min(4);
-                let xs = &xp[i0 * k..(i0 + rows) * k];
-                let dots = &mut res[i0..i0 + rows];
-                // SAFETY: `supported` checked AVX2 and FMA; slices are sized by k.
-                unsafe { row_dots(words, sc, w.bits, w.group_size, xs, k, dots) };
-                i0 += rows;
+        let mut res = [0f32; 4 * MAX_ROWS];
+        match &xp {
+            XRows::F32(xp) => {
+                let mut sc_buf = vec![0f32; gpr];
+                let mut bi_buf = vec![0f32; gpr];
+                for r in r0..r1 {
+                    let words = &w.words[r * (k / per)..(r + 1) * (k / per)];
+                    let sc = w.scales.row_f32(r * gpr, &mut sc_buf);
+                    let bi = w.biases.row_f32(r * gpr, &mut bi_buf);
+                    let mut i0 = 0;
+                    while i0 < m {
+                        let rows = (m - i0).min(4);
+                        let xs = &xp[i0 * k..(i0 + rows) * k];
+                        let dots = &mut res[i0..i0 + rows];
+                        // SAFETY: `supported` checked AVX2 and FMA; slices are sized by k.
+                        unsafe { row_dots(words, sc, w.bits, w.group_size, xs, k, dots) };
+                        i0 += rows;
+                    }
+                    for (i, &d) in res[..m].iter().enumerate() {
+                        let bias = dot8(bi, &xsum[i * gpr..(i + 1) * gpr]);
+                        // SAFETY: row r of the output belongs to this task alone; i < m, r < n.
+                        unsafe { *out_ptr.get().add(i * n + r) = d + bias };
+                    }
+                }
             }
-            for (i, &d) in res[..m].iter().enumerate() {
-                let bias = dot8(bi, &xsum[i * gpr..(i + 1) * gpr]);
-                // SAFETY: row r of the output belongs to this task alone; i < m, r < n.
-                unsafe { *out_ptr.get().add(i * n + r) = d + bias };
+            XRows::Bf16(xb) => {
+                // Weight rows per kernel call: four with one row of x, two with two, else one.
+                let wide = match m {
+                    1 => 4,
+                    2 => 2,
+                    _ => 1,
+                };
+                let mut r = r0;
+                while r < r1 {
+                    let rows = if r + wide <= r1 { wide } else { 1 };
+                    let words = &w.words[r * (k / per)..(r + rows) * (k / per)];
+                    let params = RowParams {
+                        scales: w.scales,
+                        biases: w.biases,
+                        start: r * gpr,
+                    };
+                    let mut i0 = 0;
+                    while i0 < m {
+                        let xrows = (m - i0).min(4 / rows);
+                        let xs = &xb[i0 * 2 * k..(i0 + xrows) * 2 * k];
+                        let sums = &xsum[i0 * gpr..(i0 + xrows) * gpr];
+                        let dots = &mut res[..xrows * rows];
+                        // SAFETY: `best_kernel` checked AVX-512 F/BW/VL/BF16; slices are
+                        // sized by k, the rows and their groups.
+                        unsafe { row_dots_bf16(words, params, w.group_size, xs, sums, k, dots) };
+                        for (i, d) in dots.chunks_exact(rows).enumerate() {
+                            for (j, &v) in d.iter().enumerate() {
+                                // SAFETY: rows r..r + rows of the output belong to this task
+                                // alone; i0 + i < m, r + j < n.
+                                unsafe { *out_ptr.get().add((i0 + i) * n + r + j) = v };
+                            }
+                        }
+                        i0 += xrows;
+                    }
+                    r += rows;
+                }
             }
         }
     };
@@ -159,6 +236,89 @@ pub(crate) fn qmv_t(w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [f32]) {
     } else {
         (0..tasks).into_par_iter().for_each(run_task);
     }
+}
+
+/// The rows of `x` prepared for a kernel.
+enum XRows {
+    /// For [`Kernel::Avx2`]: see [`permute_x`].
+    F32(Vec<f32>),
+    /// For [`Kernel::Avx512Bf16`]: see [`split_x_bf16`].
+    Bf16(Vec<u16>),
+}
+
+/// The rows of `x` permuted per block of `8 * per` values: position `s * 8 + i` holds the
+/// value that code `s` of word `i` multiplies (element `i * per + s` of the block).
+fn permute_x(x: &[f32], k: usize, per: usize) -> Vec<f32> {
+    let block = 8 * per;
+    let mut xp = vec![0f32; x.len()];
+    for (src, dst) in x.chunks_exact(k).zip(xp.chunks_exact_mut(k)) {
+        for (sb, db) in src.chunks_exact(block).zip(dst.chunks_exact_mut(block)) {
+            for i in 0..8 {
+                for s in 0..per {
+                    db[s * 8 + i] = sb[i * per + s];
+                }
+            }
+        }
+    }
+    xp
+}
+
+/// Each row of `x` as two bfloat16 rows, `hi` then `lo` with `x ~ hi + lo` (about 16
+/// significant bits, against float32's 24: products of 4-bit codes with either half are exact
+/// in float32), permuted for the BF16 kernel. A 16-bit lane `j` of a block's weights holds
+/// codes `4j .. 4j + 3`; shifting by `4s` and looking up gives code `4j + s` in lane `j`, so
+/// position `s * L + j` of a block of `4L` values holds element `4j + s`. Blocks are 128 values
+/// (one 512-bit vector of weights), the last one 64 when `k` is an odd multiple of 64.
+fn split_x_bf16(x: &[f32], k: usize) -> Vec<u16> {
+    let mut out = vec![0u16; 2 * x.len()];
+    for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(2 * k)) {
+        let (hi, lo) = dst.split_at_mut(k);
+        let mut off = 0;
+        while off < k {
+            let len = if k - off >= 128 { 128 } else { 64 };
+            let lanes = len / 4;
+            for s in 0..4 {
+                for j in 0..lanes {
+                    let (h, l) = bf16_pair(src[off + 4 * j + s]);
+                    hi[off + s * lanes + j] = h;
+                    lo[off + s * lanes + j] = l;
+                }
+            }
+            off += len;
+        }
+    }
+    out
+}
+
+/// `v` as `hi + lo`, both bfloat16 bit patterns: `hi` rounded to nearest even (truncated
+/// where rounding would overflow to infinity), `lo` the rounded remainder.
+fn bf16_pair(v: f32) -> (u16, u16) {
+    let round = |f: f32| -> u16 {
+        let b = f.to_bits();
+        if f.is_nan() {
+            return ((b >> 16) | 0x40) as u16;
+        }
+        let r = ((b as u64 + 0x7FFF + ((b >> 16) & 1) as u64) >> 16) as u16;
+        if r & 0x7F80 == 0x7F80 && f.is_finite() {
+            (b >> 16) as u16
+        } else {
+            r
+        }
+    };
+    let hi = round(v);
+    if !v.is_finite() {
+        return (hi, 0);
+    }
+    let rest = v - f32::from_bits((hi as u32) << 16);
+    (hi, round(rest))
+}
+
+/// Scales and biases of one weight row, from group `start`.
+#[derive(Clone, Copy)]
+struct RowParams<'a> {
+    scales: Params<'a>,
+    biases: Params<'a>,
+    start: usize,
 }
 
 /// Dot product in eight independent lanes (vectorisable; the row's groups are few).
@@ -291,6 +451,216 @@ unsafe fn dots<const BITS: i32, const M: usize>(
     }
 }
 
+/// Dot products of `rows` consecutive packed 4-bit weight rows with `m` rows of `x` prepared
+/// by [`split_x_bf16`] (`xs`: `hi` then `lo`, `k` each per row), scales and biases applied
+/// (`xsum`: the group sums of each row of `x`). `words` holds the `rows` weight rows and
+/// `out[i * rows + r]` gets row `r` times row `i` of `x`; `rows * m` is at most 4, and `rows`
+/// is 1, 2 or 4.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
+unsafe fn row_dots_bf16(
+    words: &[u32],
+    row: RowParams<'_>,
+    group_size: usize,
+    xs: &[u16],
+    xsum: &[f32],
+    k: usize,
+    out: &mut [f32],
+) {
+    let rows = words.len() / (k / 8);
+    // SAFETY (all arms): the caller checked the CPU features.
+    unsafe {
+        match (out.len() / rows, rows) {
+            (1, 4) => dots_bf16::<1, 4>(words, row, group_size, xs, xsum, k, out),
+            (1, 2) => dots_bf16::<1, 2>(words, row, group_size, xs, xsum, k, out),
+            (1, _) => dots_bf16::<1, 1>(words, row, group_size, xs, xsum, k, out),
+            (2, 2) => dots_bf16::<2, 2>(words, row, group_size, xs, xsum, k, out),
+            (2, _) => dots_bf16::<2, 1>(words, row, group_size, xs, xsum, k, out),
+            (3, _) => dots_bf16::<3, 1>(words, row, group_size, xs, xsum, k, out),
+            _ => dots_bf16::<4, 1>(words, row, group_size, xs, xsum, k, out),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn row_dots_bf16(
+    _: &[u32],
+    _: RowParams<'_>,
+    _: usize,
+    _: &[u16],
+    _: &[f32],
+    _: usize,
+    _: &mut [f32],
+) {
+    unreachable!("the BF16 kernel is only chosen where AVX-512 BF16 is available")
+}
+
+/// `count` (at most 16) scales or biases from element `start`, as float32 lanes `0..count`
+/// (the other lanes zero).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn load_params(p: Params<'_>, start: usize, count: usize) -> __m512 {
+    debug_assert!(count <= 16 && start + count <= p.len());
+    let mask: u16 = ((1u32 << count) - 1) as u16;
+    // SAFETY: the masked loads touch only elements `start .. start + count`, inside `p`.
+    unsafe {
+        match p {
+            Params::F32(v) => _mm512_maskz_loadu_ps(mask, v.as_ptr().add(start)),
+            Params::F16(v) => _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(
+                mask,
+                v.as_ptr().add(start) as *const i16,
+            )),
+            Params::Bf16(v) => {
+                let h = _mm256_maskz_loadu_epi16(mask, v.as_ptr().add(start) as *const i16);
+                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+            }
+        }
+    }
+}
+
+/// The BF16 kernel for `M` rows of `x` and `R` weight rows: each block of weights is loaded
+/// and unpacked once for the `M` rows of `x`, and each block of `x` once for the `R` weight
+/// rows (with one row of `x`, loading `x` would otherwise cost more than the products).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
+#[inline]
+#[allow(clippy::needless_range_loop)] // c[r][s] and hi[r] are indexed together
+unsafe fn dots_bf16<const M: usize, const R: usize>(
+    words: &[u32],
+    row: RowParams<'_>,
+    group_size: usize,
+    xs: &[u16],
+    xsum: &[f32],
+    k: usize,
+    out: &mut [f32],
+) {
+    let gpr = k / group_size;
+    let wpr = k / 8;
+    assert!(
+        words.len() >= R * wpr
+            && xs.len() >= M * 2 * k
+            && xsum.len() >= M * gpr
+            && out.len() >= M * R
+            && row.scales.len().min(row.biases.len()) >= row.start + R * gpr
+            && k.is_multiple_of(64)
+            && 128 % group_size == 0
+    );
+    // SAFETY: every load below stays inside `words` (R rows of k / 8 words), `xs` (M rows of
+    // 2k), `xsum` (M rows of gpr) or the rows' scales and biases, as asserted above.
+    unsafe {
+        // bfloat16 of 0..15, twice: a 512-bit word permute indexes with the low 5 bits, which
+        // after a shift hold one code plus the low bit of the next (a 256-bit one uses 4).
+        let table: [u16; 32] = std::array::from_fn(|i| (((i & 15) as f32).to_bits() >> 16) as u16);
+        let t512 = _mm512_loadu_si512(table.as_ptr() as *const __m512i);
+        let t256 = _mm512_castsi512_si256(t512);
+        // Float lane `l` of a block sums codes `8l .. 8l + 7`: group `8l / group_size` of it.
+        let lane_group: [i32; 16] = std::array::from_fn(|l| (8 * l / group_size) as i32);
+        let lane_group = _mm512_loadu_si512(lane_group.as_ptr() as *const __m512i);
+        // acc[i][r]: x row i times weight row r, scales applied; the biases' part goes to
+        // the same accumulator through the group sums of x.
+        let mut acc = [[_mm512_setzero_ps(); R]; M];
+        let mut off = 0;
+        while off < k {
+            let wide = k - off >= 128;
+            let len = if wide { 128 } else { 64 };
+            let (g0, groups) = (off / group_size, len / group_size);
+            let mut scales = [_mm512_setzero_ps(); R];
+            let mut biases = [_mm512_setzero_ps(); R];
+            for r in 0..R {
+                let first = row.start + r * gpr + g0;
+                scales[r] =
+                    _mm512_permutexvar_ps(lane_group, load_params(row.scales, first, groups));
+                biases[r] = load_params(row.biases, first, groups);
+            }
+            if wide {
+                let mut c = [[_mm512_setzero_si512(); 4]; R];
+                for (r, cr) in c.iter_mut().enumerate() {
+                    let v =
+                        _mm512_loadu_si512(words.as_ptr().add(r * wpr + off / 8) as *const __m512i);
+                    *cr = [
+                        _mm512_permutexvar_epi16(v, t512),
+                        _mm512_permutexvar_epi16(_mm512_srli_epi16::<4>(v), t512),
+                        _mm512_permutexvar_epi16(_mm512_srli_epi16::<8>(v), t512),
+                        _mm512_permutexvar_epi16(_mm512_srli_epi16::<12>(v), t512),
+                    ];
+                }
+                for (i, acc_i) in acc.iter_mut().enumerate() {
+                    let xh = xs.as_ptr().add(i * 2 * k + off);
+                    let xl = xh.add(k);
+                    let mut hi = [_mm512_setzero_ps(); R];
+                    let mut lo = [_mm512_setzero_ps(); R];
+                    for s in 0..4 {
+                        let h: __m512bh = std::mem::transmute(_mm512_loadu_si512(
+                            xh.add(32 * s) as *const __m512i
+                        ));
+                        let l: __m512bh = std::mem::transmute(_mm512_loadu_si512(
+                            xl.add(32 * s) as *const __m512i
+                        ));
+                        for r in 0..R {
+                            let cs: __m512bh = std::mem::transmute(c[r][s]);
+                            hi[r] = _mm512_dpbf16_ps(hi[r], cs, h);
+                            lo[r] = _mm512_dpbf16_ps(lo[r], cs, l);
+                        }
+                    }
+                    for r in 0..R {
+                        acc_i[r] =
+                            _mm512_fmadd_ps(_mm512_add_ps(hi[r], lo[r]), scales[r], acc_i[r]);
+                    }
+                }
+            } else {
+                let mut c = [[_mm256_setzero_si256(); 4]; R];
+                for (r, cr) in c.iter_mut().enumerate() {
+                    let v =
+                        _mm256_loadu_si256(words.as_ptr().add(r * wpr + off / 8) as *const __m256i);
+                    *cr = [
+                        _mm256_permutexvar_epi16(v, t256),
+                        _mm256_permutexvar_epi16(_mm256_srli_epi16::<4>(v), t256),
+                        _mm256_permutexvar_epi16(_mm256_srli_epi16::<8>(v), t256),
+                        _mm256_permutexvar_epi16(_mm256_srli_epi16::<12>(v), t256),
+                    ];
+                }
+                for (i, acc_i) in acc.iter_mut().enumerate() {
+                    let xh = xs.as_ptr().add(i * 2 * k + off);
+                    let xl = xh.add(k);
+                    let mut hi = [_mm256_setzero_ps(); R];
+                    let mut lo = [_mm256_setzero_ps(); R];
+                    for s in 0..4 {
+                        let h: __m256bh = std::mem::transmute(_mm256_loadu_si256(
+                            xh.add(16 * s) as *const __m256i
+                        ));
+                        let l: __m256bh = std::mem::transmute(_mm256_loadu_si256(
+                            xl.add(16 * s) as *const __m256i
+                        ));
+                        for r in 0..R {
+                            let cs: __m256bh = std::mem::transmute(c[r][s]);
+                            hi[r] = _mm256_dpbf16_ps(hi[r], cs, h);
+                            lo[r] = _mm256_dpbf16_ps(lo[r], cs, l);
+                        }
+                    }
+                    for r in 0..R {
+                        let sum = _mm256_add_ps(hi[r], lo[r]);
+                        let part = _mm256_mul_ps(sum, _mm512_castps512_ps256(scales[r]));
+                        acc_i[r] = _mm512_add_ps(acc_i[r], _mm512_zextps256_ps512(part));
+                    }
+                }
+            }
+            for (i, acc_i) in acc.iter_mut().enumerate() {
+                let sums = load_params(Params::F32(&xsum[i * gpr..(i + 1) * gpr]), g0, groups);
+                for r in 0..R {
+                    acc_i[r] = _mm512_fmadd_ps(biases[r], sums, acc_i[r]);
+                }
+            }
+            off += len;
+        }
+        for (i, acc_i) in acc.iter().enumerate() {
+            for (r, a) in acc_i.iter().enumerate() {
+                out[i * R + r] = _mm512_reduce_add_ps(*a);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +692,9 @@ mod tests {
         };
         for &(bits, gs, k, n) in &[
             (4, 32, 128, 5),
+            (4, 32, 576, 40),
             (4, 64, 192, 17),
+            (4, 64, 64, 2),
             (4, 128, 256, 3),
             (8, 32, 96, 9),
             (8, 64, 128, 4),
@@ -351,24 +723,75 @@ mod tests {
                     k,
                 };
                 assert!(supported(bits, gs, k, m));
-                let mut out = vec![0f32; m * n];
-                qmv_t(&w, &x, m, &mut out);
-                for i in 0..m {
-                    for r in 0..n {
-                        let mut want = 0f64;
-                        for j in 0..k {
-                            let g = r * gpr + j / gs;
-                            let wv = codes[r * k + j] as f64 * scales[g] as f64 + biases[g] as f64;
-                            want += wv * x[i * k + j] as f64;
+                // The same weights with float16 scales and biases (rounded first, so the
+                // reference below holds for both).
+                let scales16: Vec<u16> = scales
+                    .iter()
+                    .map(|&v| half::f16::from_f32(v).to_bits())
+                    .collect();
+                let biases16: Vec<u16> = biases
+                    .iter()
+                    .map(|&v| half::f16::from_f32(v).to_bits())
+                    .collect();
+                let w16 = QWeights {
+                    scales: Params::F16(&scales16),
+                    biases: Params::F16(&biases16),
+                    ..w
+                };
+                let mut kernels = vec![Kernel::Avx2];
+                if bits == 4 && has_avx512_bf16() {
+                    kernels.push(Kernel::Avx512Bf16);
+                }
+                for kernel in kernels {
+                    for (weights, f16) in [(&w, false), (&w16, true)] {
+                        let mut out = vec![0f32; m * n];
+                        qmv_t_with(kernel, weights, &x, m, &mut out);
+                        for i in 0..m {
+                            for r in 0..n {
+                                let mut want = 0f64;
+                                for j in 0..k {
+                                    let g = r * gpr + j / gs;
+                                    let (mut sv, mut bv) = (scales[g], biases[g]);
+                                    if f16 {
+                                        sv = half::f16::from_f32(sv).to_f32();
+                                        bv = half::f16::from_f32(bv).to_f32();
+                                    }
+                                    let wv = codes[r * k + j] as f64 * sv as f64 + bv as f64;
+                                    want += wv * x[i * k + j] as f64;
+                                }
+                                let got = out[i * n + r] as f64;
+                                assert!(
+                                    (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                                    "{kernel:?} f16 {f16} bits {bits} gs {gs} m {m} ({i},{r}): \
+                                     {got} vs {want}"
+                                );
+                            }
                         }
-                        let got = out[i * n + r] as f64;
-                        assert!(
-                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "bits {bits} gs {gs} m {m} ({i},{r}): {got} vs {want}"
-                        );
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn bf16_pairs_keep_sixteen_bits() {
+        for &v in &[
+            1.0f32,
+            -3.141_592_7,
+            1e-20,
+            6.5e4,
+            3.4e38,
+            -3.4e38,
+            0.0,
+            -0.0,
+            1.000_123_4,
+        ] {
+            let (h, l) = bf16_pair(v);
+            let back = f32::from_bits((h as u32) << 16) + f32::from_bits((l as u32) << 16);
+            assert!((back - v).abs() <= v.abs() * 2f32.powi(-16), "{v}: {back}");
+        }
+        let (h, l) = bf16_pair(f32::INFINITY);
+        assert_eq!((f32::from_bits((h as u32) << 16), l), (f32::INFINITY, 0));
+        assert!(f32::from_bits((bf16_pair(f32::NAN).0 as u32) << 16).is_nan());
     }
 }
