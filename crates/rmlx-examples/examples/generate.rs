@@ -265,7 +265,7 @@ fn bench(model: &Llama, tokenizer: &Tokenizer) -> Result<()> {
         "pp{N}: {:.1} tokens/s, tg{N}: {:.1} tokens/s (median of {RUNS}; {} threads)",
         median(pp),
         median(tg),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        worker_threads()
     );
     Ok(())
 }
@@ -419,4 +419,14 @@ fn profile(model: &Llama) -> Result<()> {
         100.0 * (total - accounted) / total
     );
     Ok(())
+}
+
+/// The kernels' worker threads: `RAYON_NUM_THREADS` when set (as rayon reads it), else one
+/// per core.
+fn worker_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
