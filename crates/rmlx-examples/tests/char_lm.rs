@@ -2,12 +2,13 @@
 //! batches, a few training steps lowering the loss, and an exact resume from a checkpoint.
 
 use rmlx::core as mx;
-use rmlx::nn::Module;
+use rmlx::core::tree::tree_flatten;
+use rmlx::nn::{self, Module};
 use rmlx_examples::charlm::{
     Gpt, GptConfig, Vocab, eval_loss, generate, sample_batch, split, step_seed,
 };
 use rmlx_examples::classifier::{
-    OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, make_optimizer,
+    OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, loss_fn, make_optimizer,
 };
 
 const TEXT: &str = "To be, or not to be, that is the question:\n\
@@ -169,4 +170,64 @@ fn checkpoint_resume_continues_exactly() {
 #[test]
 fn checkpoint_resume_continues_exactly_compiled() {
     resume_matches(true);
+}
+
+/// One batch through a tiny GPT whose weights come from the PyTorch reference
+/// (tools/reference/char_lm_torch.py, golden by tools/goldens/gen_examples_char_lm.py): the
+/// loss and the gradient of every parameter match torch's.
+#[test]
+fn gradients_match_torch() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/goldens/char_lm_grads.safetensors"
+    );
+    let st = mx::io::safetensors::load_safetensors(path).unwrap();
+    let get = |k: &str| {
+        st.arrays
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(|| panic!("{k} missing from the golden"))
+    };
+    let weights: Vec<(String, mx::Array)> = st
+        .arrays
+        .iter()
+        .filter(|(k, _)| !k.starts_with("grad.") && !["x", "y", "loss"].contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let x = get("x").astype(mx::uint32).unwrap();
+    let y = get("y").astype(mx::uint32).unwrap();
+    let cfg = GptConfig {
+        vocab: 84,
+        layers: 2,
+        dim: 16,
+        heads: 2,
+        context: 12,
+    };
+    let mut model = Gpt::new(&cfg).unwrap();
+    model.load_weights_from(weights, true).unwrap();
+    let (loss, grads) = nn::value_and_grad(loss_fn::<Gpt>)(&model, &[x, y]).unwrap();
+    let want = get("loss").to_vec::<f32>().unwrap()[0];
+    let got = loss.item::<f32>().unwrap();
+    assert!((got - want).abs() < 1e-5, "loss {got} vs torch {want}");
+    let flat = tree_flatten(&grads, "");
+    assert_eq!(flat.len(), 2 + 2 * 12 + 4, "one gradient per parameter");
+    let mut worst = Vec::new();
+    for (k, g) in flat {
+        let g = g.as_array().unwrap().to_vec::<f32>().unwrap();
+        let w = get(&format!("grad.{k}")).to_vec::<f32>().unwrap();
+        assert_eq!(g.len(), w.len(), "{k}");
+        let scale = w.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let err = g
+            .iter()
+            .zip(&w)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()))
+            / scale;
+        worst.push((k, err));
+    }
+    let bad: Vec<_> = worst.iter().filter(|(_, e)| *e > 1e-4).collect();
+    assert!(
+        bad.is_empty(),
+        "gradients off (relative to the largest): {bad:?}"
+    );
 }
