@@ -4,8 +4,9 @@
 use rmlx::core as mx;
 use rmlx::core::tree::tree_flatten;
 use rmlx::nn::{self, Module};
+use rmlx::optimizers as optim;
 use rmlx_examples::charlm::{
-    Gpt, GptConfig, Vocab, eval_loss, generate, sample_batch, split, step_seed,
+    Gpt, GptConfig, Vocab, eval_loss, generate, lr_schedule, sample_batch, split, step_seed,
 };
 use rmlx_examples::classifier::{
     OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, loss_fn, make_optimizer,
@@ -129,18 +130,34 @@ fn weights(m: &Gpt) -> Vec<Vec<f32>> {
         .collect()
 }
 
-fn resume_matches(compile: bool) {
+/// The optimizer of the tests: MLX's AdamW at 1e-3, or (`scheduled`) the example's
+/// bias-corrected AdamW with warmup and cosine decay.
+fn optimizer(scheduled: bool) -> Box<dyn optim::Optimizer + Send> {
+    if scheduled {
+        let opts = optim::AdamWOptions {
+            bias_correction: true,
+            ..Default::default()
+        };
+        Box::new(optim::AdamW::with_options(lr_schedule(1e-3, 2, Some(6)).unwrap(), &opts).unwrap())
+    } else {
+        make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap()
+    }
+}
+
+fn resume_matches(compile: bool, scheduled: bool) {
     let v = Vocab::from_text(TEXT.as_bytes());
     let t = v.encode(TEXT.as_bytes()).unwrap();
-    let dir =
-        std::env::temp_dir().join(format!("rmlx-charlm-test-{}-{compile}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "rmlx-charlm-test-{}-{compile}-{scheduled}",
+        std::process::id()
+    ));
     let path = dir.join("ck.safetensors");
 
     // The unbroken run: 6 steps.
     mx::random::seed(11);
     let model = Gpt::new(&cfg(v.len())).unwrap();
     let fresh = model.clone();
-    let opt = make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap();
+    let opt = optimizer(scheduled);
     let mut a = Trainer::new(model, opt, compile).unwrap();
     let mut losses_a = run_steps(&mut a, &t, 0..3);
     let meta = vec![("step".to_string(), "3".to_string())];
@@ -149,7 +166,7 @@ fn resume_matches(compile: bool) {
 
     // A new process would start from other weights: load the checkpoint over them.
     let mut model = fresh;
-    let mut opt = make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap();
+    let mut opt = optimizer(scheduled);
     let got = load_checkpoint_with(&path, &mut model, opt.as_mut(), "a GPT").unwrap();
     assert!(got.contains(&meta[0]));
     let mut b = Trainer::new(model, opt, compile).unwrap();
@@ -164,12 +181,18 @@ fn resume_matches(compile: bool) {
 
 #[test]
 fn checkpoint_resume_continues_exactly() {
-    resume_matches(false);
+    resume_matches(false, false);
 }
 
 #[test]
 fn checkpoint_resume_continues_exactly_compiled() {
-    resume_matches(true);
+    resume_matches(true, false);
+}
+
+#[test]
+fn checkpoint_resume_continues_exactly_with_the_schedule() {
+    resume_matches(false, true);
+    resume_matches(true, true);
 }
 
 /// One batch through a tiny GPT whose weights come from the PyTorch reference
