@@ -14,12 +14,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use rmlx::core as mx;
 use rmlx::nn::Module;
+use rmlx::optimizers::{self as optim, Optimizer};
 use rmlx_examples::charlm::{
-    Gpt, GptConfig, Vocab, eval_loss, generate, load_shakespeare, sample_batch, split, step_seed,
+    Gpt, GptConfig, Vocab, eval_loss, generate, load_shakespeare, lr_schedule, sample_batch, split,
+    step_seed,
 };
 use rmlx_examples::classifier::{
-    OptimizerKind, Trainer, checkpoint_entry, checkpoint_paths, load_checkpoint_with,
-    make_optimizer,
+    Trainer, checkpoint_entry, checkpoint_paths, load_checkpoint_with,
 };
 use rmlx_examples::cli::{self, usage};
 use rmlx_examples::progress::Progress;
@@ -41,9 +42,12 @@ OPTIONS:
     --heads N            attention heads (default 4)
     --context N          characters of context (default 128)
     --batch-size N       windows per step (default 32)
-    --steps N            total optimizer steps (default 600)
-    --lr X               AdamW learning rate (default 2e-3)
-    --eval-every N       steps between validation losses and checkpoints (default 200)
+    --steps N            total optimizer steps (default {STEPS})
+    --lr X               peak learning rate of AdamW (bias-corrected) (default {LR})
+    --warmup N           steps of linear warmup from 0 to --lr (default {WARMUP})
+    --constant-lr        keep --lr after the warmup (default: cosine decay to --lr / 10 at
+                         --steps; a resumed run keeps the schedule it started with)
+    --eval-every N       steps between validation losses and checkpoints (default 100)
     --compile            compile the training step (forward, backward and update)
     --seed N             seed of the weights, the batches and the sampling (default 0)
     --temp X             sampling temperature, 0 for greedy (default 0.8)
@@ -67,6 +71,8 @@ struct Args {
     batch_size: Option<usize>,
     steps: Option<usize>,
     lr: Option<f64>,
+    warmup: Option<usize>,
+    constant_lr: bool,
     eval_every: Option<usize>,
     compile: bool,
     seed: Option<u64>,
@@ -113,6 +119,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
             "--steps" => a.steps = Some(number(&name, value("a number")?)?),
             "--eval-every" => a.eval_every = Some(positive(&name, value("a number")?)?),
             "--sample-len" => a.sample_len = Some(number(&name, value("a number")?)?),
+            "--warmup" => a.warmup = Some(number(&name, value("a number")?)?),
             "--lr" => {
                 let lr: f64 = number(&name, value("a number")?)?;
                 if !(lr.is_finite() && lr > 0.0) {
@@ -131,12 +138,15 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
             "--prompt" => a.prompt = Some(value("a text")?),
             "--checkpoint" => a.checkpoint = Some(value("a path")?.into()),
             "--resume" => a.resume = Some(value("a path")?.into()),
-            "--compile" | "--no-checkpoint" | "--sample-only" if inline.is_some() => {
+            "--compile" | "--no-checkpoint" | "--sample-only" | "--constant-lr"
+                if inline.is_some() =>
+            {
                 return Err(usage(format!("{name} takes no value")));
             }
             "--compile" => a.compile = true,
             "--no-checkpoint" => a.no_checkpoint = true,
             "--sample-only" => a.sample_only = true,
+            "--constant-lr" => a.constant_lr = true,
             other => return Err(usage(format!("unknown argument '{other}'"))),
         }
     }
@@ -153,8 +163,28 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>> {
     Ok(Some(a))
 }
 
+/// The defaults of a run.
+const STEPS: usize = 700;
+const LR: f64 = 2e-3;
+const WARMUP: usize = 50;
+
+/// MLX's AdamW defaults (betas 0.9, 0.999; eps 1e-8; weight decay 0.01) with bias
+/// correction: MLX's default leaves it out, which makes the first few hundred updates up to
+/// several times larger than `--lr` (`1 / sqrt(1 - 0.999^t)`), and the loss stalls near the
+/// bigram level (see docs/examples/char_lm.md).
+fn adamw_options() -> optim::AdamWOptions {
+    optim::AdamWOptions {
+        bias_correction: true,
+        ..Default::default()
+    }
+}
+
 fn main() -> ExitCode {
-    cli::run_main(HELP, std::env::args().skip(1).collect(), parse_args, run)
+    let help = HELP
+        .replace("{LR}", &LR.to_string())
+        .replace("{WARMUP}", &WARMUP.to_string())
+        .replace("{STEPS}", &STEPS.to_string());
+    cli::run_main(&help, std::env::args().skip(1).collect(), parse_args, run)
 }
 
 /// What a checkpoint records besides the arrays.
@@ -167,12 +197,18 @@ struct Meta {
     vocab: Vocab,
     seed: u64,
     batch_size: usize,
+    /// Peak learning rate.
+    lr: f64,
+    /// Warmup steps.
+    warmup: usize,
+    /// The step where the cosine decay ends (0: constant learning rate after the warmup).
+    decay_steps: usize,
     step: usize,
     /// `(step, validation loss)` so far.
     valid: Vec<(usize, f32)>,
 }
 
-const FORMAT: &str = "rmlx-examples-charlm-1";
+const FORMAT: &str = "rmlx-examples-charlm-2";
 
 impl Meta {
     fn to_strings(&self) -> Vec<(String, String)> {
@@ -186,6 +222,9 @@ impl Meta {
             ("vocab".into(), self.vocab.to_hex()),
             ("seed".into(), self.seed.to_string()),
             ("batch_size".into(), self.batch_size.to_string()),
+            ("lr".into(), self.lr.to_string()),
+            ("warmup".into(), self.warmup.to_string()),
+            ("decay_steps".into(), self.decay_steps.to_string()),
             ("step".into(), self.step.to_string()),
             ("valid".into(), valid.join(",")),
         ]
@@ -225,6 +264,11 @@ impl Meta {
                 .parse()
                 .map_err(|_| anyhow!("{}: corrupt 'seed' entry", file.display()))?,
             batch_size: num("batch_size")?,
+            lr: get("lr")?
+                .parse()
+                .map_err(|_| anyhow!("{}: corrupt 'lr' entry", file.display()))?,
+            warmup: num("warmup")?,
+            decay_steps: num("decay_steps")?,
             step: num("step")?,
             valid,
         })
@@ -281,9 +325,21 @@ fn run(args: Args) -> Result<()> {
     let context = pick(args.context, s.map(|m| m.context), 128, "--context")?;
     let batch_size = pick(args.batch_size, s.map(|m| m.batch_size), 32, "--batch-size")?;
     let seed = pick(args.seed, s.map(|m| m.seed), 0, "--seed")?;
-    let steps = args.steps.unwrap_or(600);
-    let lr = args.lr.unwrap_or(2e-3);
-    let eval_every = args.eval_every.unwrap_or(200);
+    let steps = args.steps.unwrap_or(STEPS);
+    let lr = pick(args.lr, s.map(|m| m.lr), LR, "--lr")?;
+    let warmup = pick(args.warmup, s.map(|m| m.warmup), WARMUP, "--warmup")?;
+    let decay_steps = match s {
+        Some(m) if args.constant_lr && m.decay_steps != 0 => {
+            return Err(usage(
+                "the checkpoint's run decays its learning rate: drop --constant-lr or start a \
+                 new run",
+            ));
+        }
+        Some(m) => m.decay_steps,
+        None if args.constant_lr => 0,
+        None => steps,
+    };
+    let eval_every = args.eval_every.unwrap_or(100);
     let temp = args.temp.unwrap_or(0.8);
     let sample_len = args.sample_len.unwrap_or(500);
     if dim % heads != 0 {
@@ -330,12 +386,18 @@ fn run(args: Args) -> Result<()> {
         vocab: vocab.clone(),
         seed,
         batch_size,
+        lr,
+        warmup,
+        decay_steps,
         step: 0,
         valid: Vec::new(),
     };
     mx::random::seed(seed);
     let mut model = Gpt::new(&meta.config())?;
-    let mut opt = make_optimizer(OptimizerKind::AdamW, lr)?;
+    let schedule = lr_schedule(lr, warmup, (decay_steps > 0).then_some(decay_steps))?;
+    let mut opt: Box<dyn Optimizer + Send> = Box::new(
+        optim::AdamW::with_options(schedule, &adamw_options()).map_err(|e| anyhow!("{e}"))?,
+    );
     if let (Some(path), Some(m)) = (&args.resume, s) {
         let what = format!("a {}-layer dim-{} GPT", m.layers, m.dim);
         load_checkpoint_with(path, &mut model, opt.as_mut(), &what)?;
@@ -358,10 +420,18 @@ fn run(args: Args) -> Result<()> {
     if let Some((_, tokens)) = &data {
         let (train, valid) = split(tokens, 0.1);
         eprintln!(
-            "training: {} train / {} validation characters; AdamW lr {lr}; batch {batch_size}; \
-             steps {}..{steps}; seed {seed}{}",
+            "training: {} train / {} validation characters; AdamW lr {lr} ({}); batch \
+             {batch_size}; steps {}..{steps}; seed {seed}{}",
             train.len(),
             valid.len(),
+            match (warmup, decay_steps) {
+                (0, 0) => "constant".to_string(),
+                (w, 0) => format!("{w} warmup steps, then constant"),
+                (w, d) => format!(
+                    "{w} warmup steps, cosine decay to {} at step {d}",
+                    lr / 10.0
+                ),
+            },
             meta.step,
             if args.compile { "; compiled step" } else { "" }
         );

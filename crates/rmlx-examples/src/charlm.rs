@@ -440,6 +440,53 @@ pub fn eval_loss<M: Forward>(
     Ok((total / n as f64) as f32)
 }
 
+/// The learning rate of a run: linear warmup from 0 to `lr` over `warmup` steps, then (when
+/// `decay_steps` is given) a cosine decay to `lr / 10` at step `decay_steps`, constant after
+/// that; without `decay_steps`, constant at `lr` after the warmup. Built from rmlx's
+/// schedulers (`linear_schedule`, `cosine_decay`, `join_schedules`), evaluated at the step
+/// before each update as MLX does (the first update, at step 0, has rate 0 with a warmup).
+///
+/// ```
+/// use rmlx::optimizers::{LearningRate, Optimizer, AdamW};
+/// use rmlx_examples::charlm::lr_schedule;
+/// let opt = AdamW::new(lr_schedule(1e-2, 10, Some(110))?)?;
+/// assert_eq!(opt.learning_rate()?.item::<f32>()?, 0.0);
+/// let LearningRate::Schedule(s) = lr_schedule(1e-2, 10, Some(110))? else { unreachable!() };
+/// let at = |step: u64| s.call(&rmlx::core::Array::scalar(step)).unwrap().item::<f32>().unwrap();
+/// assert!((at(5) - 5e-3).abs() < 1e-7);
+/// assert!((at(10) - 1e-2).abs() < 1e-7);
+/// assert!((at(60) - 5.5e-3).abs() < 1e-6);
+/// assert!((at(500) - 1e-3).abs() < 1e-7);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+pub fn lr_schedule(
+    lr: f64,
+    warmup: usize,
+    decay_steps: Option<usize>,
+) -> Result<rmlx::optimizers::LearningRate> {
+    use rmlx::optimizers::schedulers::{cosine_decay, join_schedules, linear_schedule};
+    let after = match decay_steps {
+        Some(total) => {
+            let n = total.saturating_sub(warmup).max(1) as i64;
+            Some(cosine_decay(lr, n, lr / 10.0).map_err(mxe)?)
+        }
+        None => None,
+    };
+    Ok(match (warmup, after) {
+        (0, Some(decay)) => decay.into(),
+        (0, None) => lr.into(),
+        (w, after) => {
+            let ramp = linear_schedule(0.0, lr, w as i64).map_err(mxe)?;
+            match after {
+                Some(decay) => join_schedules(vec![ramp, decay], &[w as i64])
+                    .map_err(mxe)?
+                    .into(),
+                None => ramp.into(),
+            }
+        }
+    })
+}
+
 /// The shape of a [`Gpt`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GptConfig {

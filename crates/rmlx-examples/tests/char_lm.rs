@@ -2,12 +2,14 @@
 //! batches, a few training steps lowering the loss, and an exact resume from a checkpoint.
 
 use rmlx::core as mx;
-use rmlx::nn::Module;
+use rmlx::core::tree::tree_flatten;
+use rmlx::nn::{self, Module};
+use rmlx::optimizers as optim;
 use rmlx_examples::charlm::{
-    Gpt, GptConfig, Vocab, eval_loss, generate, sample_batch, split, step_seed,
+    Gpt, GptConfig, Vocab, eval_loss, generate, lr_schedule, sample_batch, split, step_seed,
 };
 use rmlx_examples::classifier::{
-    OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, make_optimizer,
+    OptimizerKind, Trainer, checkpoint_paths, load_checkpoint_with, loss_fn, make_optimizer,
 };
 
 const TEXT: &str = "To be, or not to be, that is the question:\n\
@@ -128,18 +130,34 @@ fn weights(m: &Gpt) -> Vec<Vec<f32>> {
         .collect()
 }
 
-fn resume_matches(compile: bool) {
+/// The optimizer of the tests: MLX's AdamW at 1e-3, or (`scheduled`) the example's
+/// bias-corrected AdamW with warmup and cosine decay.
+fn optimizer(scheduled: bool) -> Box<dyn optim::Optimizer + Send> {
+    if scheduled {
+        let opts = optim::AdamWOptions {
+            bias_correction: true,
+            ..Default::default()
+        };
+        Box::new(optim::AdamW::with_options(lr_schedule(1e-3, 2, Some(6)).unwrap(), &opts).unwrap())
+    } else {
+        make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap()
+    }
+}
+
+fn resume_matches(compile: bool, scheduled: bool) {
     let v = Vocab::from_text(TEXT.as_bytes());
     let t = v.encode(TEXT.as_bytes()).unwrap();
-    let dir =
-        std::env::temp_dir().join(format!("rmlx-charlm-test-{}-{compile}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "rmlx-charlm-test-{}-{compile}-{scheduled}",
+        std::process::id()
+    ));
     let path = dir.join("ck.safetensors");
 
     // The unbroken run: 6 steps.
     mx::random::seed(11);
     let model = Gpt::new(&cfg(v.len())).unwrap();
     let fresh = model.clone();
-    let opt = make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap();
+    let opt = optimizer(scheduled);
     let mut a = Trainer::new(model, opt, compile).unwrap();
     let mut losses_a = run_steps(&mut a, &t, 0..3);
     let meta = vec![("step".to_string(), "3".to_string())];
@@ -148,7 +166,7 @@ fn resume_matches(compile: bool) {
 
     // A new process would start from other weights: load the checkpoint over them.
     let mut model = fresh;
-    let mut opt = make_optimizer(OptimizerKind::AdamW, 1e-3).unwrap();
+    let mut opt = optimizer(scheduled);
     let got = load_checkpoint_with(&path, &mut model, opt.as_mut(), "a GPT").unwrap();
     assert!(got.contains(&meta[0]));
     let mut b = Trainer::new(model, opt, compile).unwrap();
@@ -163,10 +181,76 @@ fn resume_matches(compile: bool) {
 
 #[test]
 fn checkpoint_resume_continues_exactly() {
-    resume_matches(false);
+    resume_matches(false, false);
 }
 
 #[test]
 fn checkpoint_resume_continues_exactly_compiled() {
-    resume_matches(true);
+    resume_matches(true, false);
+}
+
+#[test]
+fn checkpoint_resume_continues_exactly_with_the_schedule() {
+    resume_matches(false, true);
+    resume_matches(true, true);
+}
+
+/// One batch through a tiny GPT whose weights come from the PyTorch reference
+/// (tools/reference/char_lm_torch.py, golden by tools/goldens/gen_examples_char_lm.py): the
+/// loss and the gradient of every parameter match torch's.
+#[test]
+fn gradients_match_torch() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/goldens/char_lm_grads.safetensors"
+    );
+    let st = mx::io::safetensors::load_safetensors(path).unwrap();
+    let get = |k: &str| {
+        st.arrays
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(|| panic!("{k} missing from the golden"))
+    };
+    let weights: Vec<(String, mx::Array)> = st
+        .arrays
+        .iter()
+        .filter(|(k, _)| !k.starts_with("grad.") && !["x", "y", "loss"].contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let x = get("x").astype(mx::uint32).unwrap();
+    let y = get("y").astype(mx::uint32).unwrap();
+    let cfg = GptConfig {
+        vocab: 84,
+        layers: 2,
+        dim: 16,
+        heads: 2,
+        context: 12,
+    };
+    let mut model = Gpt::new(&cfg).unwrap();
+    model.load_weights_from(weights, true).unwrap();
+    let (loss, grads) = nn::value_and_grad(loss_fn::<Gpt>)(&model, &[x, y]).unwrap();
+    let want = get("loss").to_vec::<f32>().unwrap()[0];
+    let got = loss.item::<f32>().unwrap();
+    assert!((got - want).abs() < 1e-5, "loss {got} vs torch {want}");
+    let flat = tree_flatten(&grads, "");
+    assert_eq!(flat.len(), 2 + 2 * 12 + 4, "one gradient per parameter");
+    let mut worst = Vec::new();
+    for (k, g) in flat {
+        let g = g.as_array().unwrap().to_vec::<f32>().unwrap();
+        let w = get(&format!("grad.{k}")).to_vec::<f32>().unwrap();
+        assert_eq!(g.len(), w.len(), "{k}");
+        let scale = w.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let err = g
+            .iter()
+            .zip(&w)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()))
+            / scale;
+        worst.push((k, err));
+    }
+    let bad: Vec<_> = worst.iter().filter(|(_, e)| *e > 1e-4).collect();
+    assert!(
+        bad.is_empty(),
+        "gradients off (relative to the largest): {bad:?}"
+    );
 }
