@@ -6,6 +6,9 @@ use crate::optimizer::{
 };
 use rmlx_core::tree::Tree;
 use rmlx_core::{self as mx, Array, Error, Result};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 macro_rules! per_parameter_base {
     () => {
@@ -511,6 +514,60 @@ fn adam_init(parameter: &Array, state: &mut Tree) -> Result<()> {
     Ok(())
 }
 
+/// Adam's elementwise rule on `[gradient, parameter, m, v, s1(, s2)]`: returns `[m', v',
+/// parameter']`. Without bias correction `s1` is the learning rate; with it, `s1` and `s2` are
+/// the corrections `lr / (1 - b1^t)` and `rsqrt(1 - b2^t)`. MLX's operations, in its order.
+fn adam_rule(b1: f64, b2: f64, eps: f64, xs: &[Array]) -> Result<Vec<Array>> {
+    let (g, p, m, v) = (&xs[0], &xs[1], &xs[2], &xs[3]);
+    let m = mx::add(mx::multiply(b1, m)?, mx::multiply(1.0 - b1, g)?)?;
+    let v = mx::add(
+        mx::multiply(b2, v)?,
+        mx::multiply(1.0 - b2, mx::square(g)?)?,
+    )?;
+    let p = if let Some(c2) = xs.get(5) {
+        let numerator = mx::multiply(&xs[4], &m)?;
+        let denominator = mx::add(mx::multiply(mx::sqrt(&v)?, c2)?, eps)?;
+        mx::subtract(p, mx::divide(numerator, denominator)?)?
+    } else {
+        let num = mx::multiply(&xs[4], &m)?;
+        mx::subtract(p, mx::divide(num, mx::add(mx::sqrt(&v)?, eps)?)?)?
+    };
+    Ok(vec![m, v, p])
+}
+
+/// A compiled rule: one call per parameter.
+type CompiledRule = Rc<dyn Fn(&[Array]) -> Result<Vec<Array>>>;
+
+thread_local! {
+    /// Adam's rule compiled once per (betas, eps, bias correction), on this thread.
+    static ADAM_RULES: RefCell<HashMap<(u64, u64, u64, bool), CompiledRule>> =
+        RefCell::new(HashMap::new());
+}
+
+/// Runs [`adam_rule`]: through `compile` for float32 parameters, where the update then runs
+/// as three fused elementwise passes (m, v, then the parameter) instead of about a dozen
+/// separate ones, with the same kernels and so the same results; plainly otherwise.
+fn run_adam_rule(b1: f64, b2: f64, eps: f64, xs: &[Array]) -> Result<Vec<Array>> {
+    let fusible = xs[..4]
+        .iter()
+        .all(|x| x.dtype() == mx::float32 && x.shape() == xs[0].shape());
+    if !fusible {
+        return adam_rule(b1, b2, eps, xs);
+    }
+    let key = (b1.to_bits(), b2.to_bits(), eps.to_bits(), xs.len() == 6);
+    let rule = ADAM_RULES.with(|rules| {
+        rules
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| {
+                let f = mx::compile(move |xs: &[Array]| adam_rule(b1, b2, eps, xs));
+                Rc::new(f) as CompiledRule
+            })
+            .clone()
+    });
+    rule(xs)
+}
+
 fn adam_apply(
     options: &AdamOptions,
     ctx: &StepContext,
@@ -523,25 +580,23 @@ fn adam_apply(
     let eps = options.eps;
     let m = state_get(state, "m")?;
     let v = state_get(state, "v")?;
-    let m = mx::add(mx::multiply(b1, &m)?, mx::multiply(1.0 - b1, gradient)?)?;
-    let v = mx::add(
-        mx::multiply(b2, &v)?,
-        mx::multiply(1.0 - b2, mx::square(gradient)?)?,
-    )?;
-    state_set(state, "m", m.clone());
-    state_set(state, "v", v.clone());
+    let mut xs = vec![gradient.clone(), parameter.clone(), m, v];
     if options.bias_correction {
         let step = &ctx.step;
         let c1 =
             mx::divide(&lr, mx::subtract(1, mx::power(b1, step)?)?)?.astype(gradient.dtype())?;
         let c2 = mx::rsqrt(mx::subtract(1, mx::power(b2, step)?)?)?.astype(gradient.dtype())?;
-        let numerator = mx::multiply(&c1, &m)?;
-        let denominator = mx::add(mx::multiply(mx::sqrt(&v)?, &c2)?, eps)?;
-        mx::subtract(parameter, mx::divide(numerator, denominator)?)
+        xs.extend([c1, c2]);
     } else {
-        let num = mx::multiply(&lr, &m)?;
-        mx::subtract(parameter, mx::divide(num, mx::add(mx::sqrt(&v)?, eps)?)?)
+        xs.push(lr);
     }
+    let mut out = run_adam_rule(b1, b2, eps, &xs)?;
+    let p = out.pop().expect("three outputs");
+    let v = out.pop().expect("three outputs");
+    let m = out.pop().expect("three outputs");
+    state_set(state, "m", m);
+    state_set(state, "v", v);
+    Ok(p)
 }
 
 impl PerParameter for Adam {

@@ -204,10 +204,23 @@ fn run<T: Element + faer::traits::ComplexField>(
         if let (true, Some(cv), Some(co)) = (use_c, cv, p.c.as_ref()) {
             let base = co.offsets[i] as isize;
             for r in 0..m {
-                for col in 0..n {
-                    let idx = base + r as isize * co.row_stride + col as isize * co.col_stride;
-                    // SAFETY: (r, col) is inside the block of product i.
-                    unsafe { *dst_ptr.add(r * n + col) = beta * cv[idx as usize] };
+                let row = base + r as isize * co.row_stride;
+                // SAFETY: row r of the block of product i.
+                let d = unsafe { std::slice::from_raw_parts_mut(dst_ptr.add(r * n), n) };
+                if co.col_stride == 1 {
+                    // Whole rows (a row-major addend, or a bias broadcast over the rows).
+                    let src = &cv[row as usize..row as usize + n];
+                    if scale.beta == 1.0 {
+                        d.copy_from_slice(src);
+                    } else {
+                        for (o, &x) in d.iter_mut().zip(src) {
+                            *o = beta * x;
+                        }
+                    }
+                } else {
+                    for (col, o) in d.iter_mut().enumerate() {
+                        *o = beta * cv[(row + col as isize * co.col_stride) as usize];
+                    }
                 }
             }
         }

@@ -1,14 +1,59 @@
 //! Matrix-product primitives. Inputs arrive in the output dtype, with batch dimensions
 //! broadcast to the output's; the math runs in [`crate::cpu::gemm`].
 
-use crate::array::{Array, Data};
+use crate::array::{Array, Data, State};
 use crate::cpu::gemm::{self, Scale};
 use crate::cpu::num::Num;
 use crate::dtype::Dtype;
 use crate::element::C64;
 use crate::error::Result;
 use crate::primitive::{OutputSpec, Primitive, same_params};
+use crate::primitives::shape::Transpose;
 use half::{bf16, f16};
+
+/// Whether `x` is a pending transpose of the last two axes (`w.T` of a matrix, `swapaxes(x,
+/// -1, -2)`), whose cotangent is transposed back by the transpose's own rule.
+fn is_matrix_transpose(x: &Array) -> bool {
+    match &*x.inner.lock_state() {
+        State::Pending(n) => n
+            .primitive
+            .as_any()
+            .downcast_ref::<Transpose>()
+            .is_some_and(|t| {
+                let k = t.axes.len();
+                k >= 2
+                    && t.axes[..k - 2].iter().enumerate().all(|(i, &a)| a == i)
+                    && t.axes[k - 2] == k - 1
+                    && t.axes[k - 1] == k - 2
+            }),
+        _ => false,
+    }
+}
+
+/// The cotangent of `a` in `a @ b` from the output's cotangent `c`: `c @ b^T`. When `a` is
+/// itself a transpose (its rule transposes this back), the product is taken as
+/// `(b @ c^T)^T` instead (the same sums), so the cotangent of the transposed array comes out
+/// row-major, not as a transposed view every later elementwise op would have to gather.
+fn grad_lhs(c: &Array, b: &Array, a: &Array) -> Result<Array> {
+    use crate::ops::{matmul, swapaxes};
+    if is_matrix_transpose(a) {
+        swapaxes(&matmul(b, &swapaxes(c, -1, -2)?)?, -1, -2)
+    } else {
+        matmul(c, &swapaxes(b, -1, -2)?)
+    }
+}
+
+/// The cotangent of `b` in `a @ b`: `a^T @ c`, or `(c^T @ a)^T` when `b` is a transpose (a
+/// linear layer's `w.T`), so that the weight's gradient comes out row-major (see
+/// [`grad_lhs`]).
+fn grad_rhs(a: &Array, c: &Array, b: &Array) -> Result<Array> {
+    use crate::ops::{matmul, swapaxes};
+    if is_matrix_transpose(b) {
+        swapaxes(&matmul(&swapaxes(c, -1, -2)?, a)?, -1, -2)
+    } else {
+        matmul(&swapaxes(a, -1, -2)?, c)
+    }
+}
 
 /// `a @ b` over broadcast batch dimensions (inputs `[a, b]`).
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -60,9 +105,9 @@ impl Primitive for Matmul {
             .iter()
             .map(|&i| {
                 if i == 0 {
-                    crate::ops::matmul(c, &crate::ops::swapaxes(&primals[1], -1, -2)?)
+                    grad_lhs(c, &primals[1], &primals[0])
                 } else {
-                    crate::ops::matmul(&crate::ops::swapaxes(&primals[0], -1, -2)?, c)
+                    grad_rhs(&primals[0], c, &primals[1])
                 }
             })
             .collect()
@@ -158,8 +203,8 @@ impl Primitive for AddMM {
             .iter()
             .map(|&i| match i {
                 0 => scaled(self.beta),
-                1 => ops::matmul(&scaled(self.alpha)?, &ops::swapaxes(&primals[2], -1, -2)?),
-                _ => ops::matmul(&ops::swapaxes(&primals[1], -1, -2)?, &scaled(self.alpha)?),
+                1 => grad_lhs(&scaled(self.alpha)?, &primals[2], &primals[1]),
+                _ => grad_rhs(&primals[1], &scaled(self.alpha)?, &primals[2]),
             })
             .collect()
     }
