@@ -5,7 +5,7 @@
 //! bfloat16; float64 for float64) and rounds once when it stores a result. Rows are split
 //! across both cores with rayon.
 
-use crate::array::{Array, Data, buffer_elements_mut};
+use crate::array::{Array, Data, buffer_elements_mut, row_major_strides};
 use crate::cpu::PARALLEL_THRESHOLD;
 use crate::cpu::copy::copy_into;
 use crate::cpu::vmath;
@@ -148,48 +148,39 @@ impl Store<f32> for bf16 {
     }
 }
 
-/// An input's elements in row-major order: borrowed when it already is dense, else copied
-/// into a buffer of the crate's allocator (reused across calls: a fresh `Vec` of a few MB
-/// would cost a page fault per 4 KB on every call).
+/// An input's elements in row-major order: borrowed when it already is dense, else copied.
 struct Dense<T> {
     data: Data,
+    copy: Option<Vec<T>>,
     len: usize,
-    _elem: std::marker::PhantomData<T>,
 }
 
 impl<T: Element> Dense<T> {
     fn new(a: &Array) -> Result<Self> {
         let data = a.ready_data()?;
         let len = a.size();
-        let data = if data.row_contiguous || len == 0 {
-            data
-        } else {
-            let spec = OutputSpec {
-                shape: a.shape().to_vec(),
-                dtype: a.dtype(),
-            };
-            let (mut buf, strides) = Data::alloc(&spec)?;
-            copy_into(
-                &data,
-                a.shape(),
-                buffer_elements_mut::<T>(&mut buf),
-                0,
-                &strides,
-            );
-            Data::from_buffer(buf, a.shape())
-        };
+        if data.row_contiguous || len == 0 {
+            return Ok(Dense {
+                data,
+                copy: None,
+                len,
+            });
+        }
+        let mut v = vec![T::default(); len];
+        copy_into(&data, a.shape(), &mut v, 0, &row_major_strides(a.shape()));
         Ok(Dense {
             data,
+            copy: Some(v),
             len,
-            _elem: std::marker::PhantomData,
         })
     }
 
     fn as_slice(&self) -> &[T] {
-        if self.len == 0 {
-            return &[];
+        match &self.copy {
+            Some(v) => v,
+            None if self.len == 0 => &[],
+            None => &self.data.elements::<T>()[self.data.offset..self.data.offset + self.len],
         }
-        &self.data.elements::<T>()[self.data.offset..self.data.offset + self.len]
     }
 }
 
