@@ -189,6 +189,7 @@ fn qmv_t_with(kernel: Kernel, w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [
                 }
             }
             XRows::Bf16(xb) => {
+                let kp = padded_len(k);
                 // Weight rows per kernel call: four with one row of x, two with two, else one.
                 let wide = match m {
                     1 => 4,
@@ -207,7 +208,7 @@ fn qmv_t_with(kernel: Kernel, w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [
                     let mut i0 = 0;
                     while i0 < m {
                         let xrows = (m - i0).min(4 / rows);
-                        let xs = &xb[i0 * PARTS * k..(i0 + xrows) * PARTS * k];
+                        let xs = &xb[i0 * PARTS * kp..(i0 + xrows) * PARTS * kp];
                         let sums = &xsum[i0 * gpr..(i0 + xrows) * gpr];
                         let dots = &mut res[..xrows * rows];
                         // SAFETY: `best_kernel` checked AVX-512 F/BW/VL/BF16; slices are
@@ -267,30 +268,35 @@ fn permute_x(x: &[f32], k: usize, per: usize) -> Vec<f32> {
 /// and the dot products are as accurate as float32 ones.
 const PARTS: usize = 3;
 
-/// Each row of `x` as [`PARTS`] bfloat16 rows (`hi`, `mid`, `lo`, `k` values each), permuted
-/// for the BF16 kernel. A 16-bit lane `j` of a block's weights holds codes `4j .. 4j + 3`;
-/// shifting by `4s` and looking up gives code `4j + s` in lane `j`, so position `s * L + j` of
-/// a block of `4L` values holds element `4j + s`. Blocks are 128 values (one 512-bit vector of
-/// weights), the last one 64 when `k` is an odd multiple of 64.
+/// Each row of `x` as [`PARTS`] bfloat16 rows (`hi`, `mid`, `lo`, [`padded_len`] values each),
+/// permuted for the BF16 kernel. A 16-bit lane `j` of a block's weights holds codes
+/// `4j .. 4j + 3`; shifting by `4s` and looking up gives code `4j + s` in lane `j`, so position
+/// `s * 32 + j` of a block of 128 values holds element `4j + s`. When `k` is an odd multiple of
+/// 64 the last block is half empty: its missing elements are zeros.
 fn split_x_bf16(x: &[f32], k: usize) -> Vec<u16> {
-    let mut out = vec![0u16; PARTS * x.len()];
-    for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(PARTS * k)) {
-        let mut off = 0;
-        while off < k {
-            let len = if k - off >= 128 { 128 } else { 64 };
-            let lanes = len / 4;
+    let kp = padded_len(k);
+    let mut out = vec![0u16; PARTS * kp * (x.len() / k)];
+    for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(PARTS * kp)) {
+        for off in (0..k).step_by(128) {
             for s in 0..4 {
-                for j in 0..lanes {
-                    let parts = bf16_parts(src[off + 4 * j + s]);
-                    for (p, v) in parts.into_iter().enumerate() {
-                        dst[p * k + off + s * lanes + j] = v;
+                for j in 0..32 {
+                    let idx = off + 4 * j + s;
+                    if idx >= k {
+                        continue;
+                    }
+                    for (p, part) in bf16_parts(src[idx]).into_iter().enumerate() {
+                        dst[p * kp + off + s * 32 + j] = part;
                     }
                 }
             }
-            off += len;
         }
     }
     out
+}
+
+/// `k` rounded up to whole 128-value blocks.
+fn padded_len(k: usize) -> usize {
+    k.div_ceil(128) * 128
 }
 
 /// `v` as `hi + mid + lo`, bfloat16 bit patterns, each the truncated remainder of the ones
@@ -450,7 +456,7 @@ unsafe fn dots<const BITS: i32, const M: usize>(
 }
 
 /// Dot products of `rows` consecutive packed 4-bit weight rows with `m` rows of `x` prepared
-/// by [`split_x_bf16`] (`xs`: [`PARTS`] rows of `k` per row of `x`), scales and biases applied
+/// by [`split_x_bf16`] (`xs`: [`PARTS`] rows of [`padded_len`] per row of `x`), scales and biases applied
 /// (`xsum`: the group sums of each row of `x`). `words` holds the `rows` weight rows and
 /// `out[i * rows + r]` gets row `r` times row `i` of `x`; `rows * m` is at most 4, and `rows`
 /// is 1, 2 or 4.
@@ -535,9 +541,10 @@ unsafe fn dots_bf16<const M: usize, const R: usize>(
 ) {
     let gpr = k / group_size;
     let wpr = k / 8;
+    let kp = padded_len(k);
     assert!(
         words.len() >= R * wpr
-            && xs.len() >= M * PARTS * k
+            && xs.len() >= M * PARTS * kp
             && xsum.len() >= M * gpr
             && out.len() >= M * R
             && row.scales.len().min(row.biases.len()) >= row.start + R * gpr
@@ -545,13 +552,12 @@ unsafe fn dots_bf16<const M: usize, const R: usize>(
             && 128 % group_size == 0
     );
     // SAFETY: every load below stays inside `words` (R rows of k / 8 words), `xs` (M rows of
-    // PARTS * k), `xsum` (M rows of gpr) or the rows' scales and biases, as asserted above.
+    // PARTS * kp), `xsum` (M rows of gpr) or the rows' scales and biases, as asserted above.
     unsafe {
         // bfloat16 of 0..15, twice: a 512-bit word permute indexes with the low 5 bits, which
-        // after a shift hold one code plus the low bit of the next (a 256-bit one uses 4).
+        // after a shift hold one code plus the low bit of the next.
         let table: [u16; 32] = std::array::from_fn(|i| (((i & 15) as f32).to_bits() >> 16) as u16);
         let t512 = _mm512_loadu_si512(table.as_ptr() as *const __m512i);
-        let t256 = _mm512_castsi512_si256(t512);
         // Float lane `l` of a block sums codes `8l .. 8l + 7`: group `8l / group_size` of it.
         let lane_group: [i32; 16] = std::array::from_fn(|l| (8 * l / group_size) as i32);
         let lane_group = _mm512_loadu_si512(lane_group.as_ptr() as *const __m512i);
@@ -571,75 +577,44 @@ unsafe fn dots_bf16<const M: usize, const R: usize>(
                     _mm512_permutexvar_ps(lane_group, load_params(row.scales, first, groups));
                 biases[r] = load_params(row.biases, first, groups);
             }
-            if wide {
-                let mut v = [_mm512_setzero_si512(); R];
-                for (r, vr) in v.iter_mut().enumerate() {
-                    *vr =
-                        _mm512_loadu_si512(words.as_ptr().add(r * wpr + off / 8) as *const __m512i);
-                }
-                for (i, acc_i) in acc.iter_mut().enumerate() {
-                    let xb = xs.as_ptr().add(i * PARTS * k + off);
-                    // One chain per (weight row, part of x): independent additions.
-                    let mut part = [[_mm512_setzero_ps(); PARTS]; R];
-                    for s in 0..4 {
-                        let mut xp = [_mm512_setzero_si512(); PARTS];
-                        for (p, xpp) in xp.iter_mut().enumerate() {
-                            *xpp = _mm512_loadu_si512(xb.add(p * k + 32 * s) as *const __m512i);
-                        }
-                        for r in 0..R {
-                            let shifted = match s {
-                                0 => v[r],
-                                1 => _mm512_srli_epi16::<4>(v[r]),
-                                2 => _mm512_srli_epi16::<8>(v[r]),
-                                _ => _mm512_srli_epi16::<12>(v[r]),
-                            };
-                            let codes: __m512bh =
-                                std::mem::transmute(_mm512_permutexvar_epi16(shifted, t512));
-                            for p in 0..PARTS {
-                                let xv: __m512bh = std::mem::transmute(xp[p]);
-                                part[r][p] = _mm512_dpbf16_ps(part[r][p], codes, xv);
-                            }
-                        }
+            let mut v = [_mm512_setzero_si512(); R];
+            for (r, vr) in v.iter_mut().enumerate() {
+                let wp = words.as_ptr().add(r * wpr + off / 8);
+                // The last 64 codes of a row fill half a vector; the rest reads as code 0,
+                // against zero padding in x.
+                *vr = if wide {
+                    _mm512_loadu_si512(wp as *const __m512i)
+                } else {
+                    _mm512_maskz_loadu_epi32(0x00FF, wp as *const i32)
+                };
+            }
+            for (i, acc_i) in acc.iter_mut().enumerate() {
+                let xb = xs.as_ptr().add(i * PARTS * kp + off);
+                // One chain per (weight row, part of x): independent additions.
+                let mut part = [[_mm512_setzero_ps(); PARTS]; R];
+                for s in 0..4 {
+                    let mut xp = [_mm512_setzero_si512(); PARTS];
+                    for (p, xpp) in xp.iter_mut().enumerate() {
+                        *xpp = _mm512_loadu_si512(xb.add(p * kp + 32 * s) as *const __m512i);
                     }
                     for r in 0..R {
-                        let sum = _mm512_add_ps(_mm512_add_ps(part[r][0], part[r][1]), part[r][2]);
-                        acc_i[r] = _mm512_fmadd_ps(sum, scales[r], acc_i[r]);
-                    }
-                }
-            } else {
-                let mut v = [_mm256_setzero_si256(); R];
-                for (r, vr) in v.iter_mut().enumerate() {
-                    *vr =
-                        _mm256_loadu_si256(words.as_ptr().add(r * wpr + off / 8) as *const __m256i);
-                }
-                for (i, acc_i) in acc.iter_mut().enumerate() {
-                    let xb = xs.as_ptr().add(i * PARTS * k + off);
-                    let mut part = [[_mm256_setzero_ps(); PARTS]; R];
-                    for s in 0..4 {
-                        let mut xp = [_mm256_setzero_si256(); PARTS];
-                        for (p, xpp) in xp.iter_mut().enumerate() {
-                            *xpp = _mm256_loadu_si256(xb.add(p * k + 16 * s) as *const __m256i);
-                        }
-                        for r in 0..R {
-                            let shifted = match s {
-                                0 => v[r],
-                                1 => _mm256_srli_epi16::<4>(v[r]),
-                                2 => _mm256_srli_epi16::<8>(v[r]),
-                                _ => _mm256_srli_epi16::<12>(v[r]),
-                            };
-                            let codes: __m256bh =
-                                std::mem::transmute(_mm256_permutexvar_epi16(shifted, t256));
-                            for p in 0..PARTS {
-                                let xv: __m256bh = std::mem::transmute(xp[p]);
-                                part[r][p] = _mm256_dpbf16_ps(part[r][p], codes, xv);
-                            }
+                        let shifted = match s {
+                            0 => v[r],
+                            1 => _mm512_srli_epi16::<4>(v[r]),
+                            2 => _mm512_srli_epi16::<8>(v[r]),
+                            _ => _mm512_srli_epi16::<12>(v[r]),
+                        };
+                        let codes: __m512bh =
+                            std::mem::transmute(_mm512_permutexvar_epi16(shifted, t512));
+                        for p in 0..PARTS {
+                            let xv: __m512bh = std::mem::transmute(xp[p]);
+                            part[r][p] = _mm512_dpbf16_ps(part[r][p], codes, xv);
                         }
                     }
-                    for r in 0..R {
-                        let sum = _mm256_add_ps(_mm256_add_ps(part[r][0], part[r][1]), part[r][2]);
-                        let scaled = _mm256_mul_ps(sum, _mm512_castps512_ps256(scales[r]));
-                        acc_i[r] = _mm512_add_ps(acc_i[r], _mm512_zextps256_ps512(scaled));
-                    }
+                }
+                for r in 0..R {
+                    let sum = _mm512_add_ps(_mm512_add_ps(part[r][0], part[r][1]), part[r][2]);
+                    acc_i[r] = _mm512_fmadd_ps(sum, scales[r], acc_i[r]);
                 }
             }
             for (i, acc_i) in acc.iter_mut().enumerate() {
