@@ -1,0 +1,201 @@
+"""Autodiff and vectorisation over Python functions of pytrees of arrays.
+
+The compiled transforms (``rmlx._ext._*_flat``) work on flat lists of arrays; this layer
+flattens the arguments a user passes (lists, tuples, dicts of arrays), rebuilds them inside
+the transformed function, and shapes the results the way MLX returns them.
+"""
+
+from rmlx import _ext
+
+array = _ext.array
+
+
+def _flatten(tree):
+    """The array leaves of ``tree`` and a function that rebuilds it from new leaves."""
+    leaves = []
+
+    def walk(t):
+        if isinstance(t, array):
+            leaves.append(t)
+            i = len(leaves) - 1
+            return lambda xs: xs[i]
+        if isinstance(t, (list, tuple)):
+            parts = [walk(x) for x in t]
+            kind = type(t)
+            if kind in (list, tuple):
+                return lambda xs: kind(p(xs) for p in parts)
+            return lambda xs: kind(*(p(xs) for p in parts))  # namedtuple
+        if isinstance(t, dict):
+            parts = {k: walk(v) for k, v in t.items()}
+            return lambda xs: {k: p(xs) for k, p in parts.items()}
+        return lambda xs: t
+
+    rebuild = walk(tree)
+    return leaves, rebuild
+
+
+def _norm_argnums(argnums, argnames, nargs):
+    if argnums is None:
+        argnums = () if argnames else 0
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    out = []
+    for a in nums:
+        if a < 0:
+            a += nargs
+        if a < 0 or a >= nargs:
+            raise ValueError(
+                f"[grad] Invalid argument number for function with {nargs} arguments."
+            )
+        out.append(a)
+    if len(set(out)) != len(out):
+        raise ValueError("[grad] Repeat argument number provided.")
+    return out, single
+
+
+def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
+    nums, single = _norm_argnums(argnums, argnames, len(args))
+    if isinstance(argnames, str):
+        argnames = (argnames,)
+    argnames = tuple(argnames or ())
+    # Flatten the differentiated arguments (positional by number, keyword by name).
+    targets = [args[i] for i in nums] + [kwargs[n] for n in argnames]
+    leaves, rebuild = _flatten(targets)
+    holder = {}
+
+    def flat(xs):
+        parts = rebuild(xs)
+        call_args = list(args)
+        for k, i in enumerate(nums):
+            call_args[i] = parts[k]
+        call_kwargs = dict(kwargs)
+        for k, n in enumerate(argnames):
+            call_kwargs[n] = parts[len(nums) + k]
+        out = fun(*call_args, **call_kwargs)
+        if isinstance(out, array):
+            holder["tree"] = None
+            return [out]
+        if isinstance(out, (list, tuple)) and out and isinstance(out[0], array):
+            first = out[0]
+            rest, rest_rebuild = _flatten(list(out[1:]))
+            holder["tree"] = (type(out), rest_rebuild)
+            return [first] + rest
+        raise ValueError(
+            "[value_and_grad] The return value of the function whose gradient we want to "
+            "compute should be either a scalar array or a tuple with the first value being a "
+            "scalar array (Union[array, Tuple[array, Any, ...]]); but "
+            f"{type(out).__name__} was returned."
+        )
+
+    vals, grads = _ext._value_and_grad_flat(flat, leaves, list(range(len(leaves))))
+    g = rebuild(grads)
+    pos = g[: len(nums)]
+    kw = {n: g[len(nums) + k] for k, n in enumerate(argnames)}
+    if argnames:
+        g_out = (pos[0] if single else tuple(pos), kw) if nums else kw
+    else:
+        g_out = pos[0] if single else tuple(pos)
+    tree = holder.get("tree")
+    if tree is None:
+        value = vals[0]
+    else:
+        kind, rest_rebuild = tree
+        value = (vals[0], *rest_rebuild(vals[1:]))
+        if kind is list:
+            value = list(value)
+    return value, g_out
+
+
+def value_and_grad(fun, argnums=None, argnames=()):
+    """A function returning ``(fun(*args), gradient)`` (``mx.value_and_grad``)."""
+
+    def wrapper(*args, **kwargs):
+        return _value_and_grad_impl(fun, argnums, argnames, args, kwargs)
+
+    return wrapper
+
+
+def grad(fun, argnums=None, argnames=()):
+    """A function returning the gradient of ``fun`` (``mx.grad``)."""
+
+    def wrapper(*args, **kwargs):
+        return _value_and_grad_impl(fun, argnums, argnames, args, kwargs)[1]
+
+    return wrapper
+
+
+def _outputs(out):
+    if isinstance(out, array):
+        return [out]
+    return list(out)
+
+
+def vjp(fun, primals, cotangents):
+    """``(outputs, vjps)`` of ``fun`` at ``primals`` (lists of arrays), as ``mx.vjp``."""
+    primals, cotangents = list(primals), list(cotangents)
+    outs, vjps = _ext._vjp_flat(
+        lambda xs: _outputs(fun(*xs)), primals, cotangents, list(range(len(primals)))
+    )
+    return outs, vjps
+
+
+def jvp(fun, primals, tangents):
+    """``(outputs, jvps)`` of ``fun`` at ``primals`` (lists of arrays), as ``mx.jvp``."""
+    return _ext._jvp_flat(lambda xs: _outputs(fun(*xs)), list(primals), list(tangents))
+
+
+def vmap(fun, in_axes=0, out_axes=0):
+    """``fun`` vectorised over ``in_axes`` of its arguments (``mx.vmap``)."""
+
+    def wrapper(*args):
+        leaves, rebuild = _flatten(list(args))
+        if isinstance(in_axes, (list, tuple)):
+            if len(in_axes) != len(args):
+                raise ValueError(
+                    f"[vmap] The number of in axes ({len(in_axes)}) must match the number "
+                    f"of arguments ({len(args)})."
+                )
+            axes = []
+            for a, ax in zip(args, in_axes):
+                n = len(_flatten(a)[0])
+                axes.extend([ax] * n)
+        else:
+            axes = [in_axes] * len(leaves)
+        holder = {}
+
+        def flat(xs):
+            out = fun(*rebuild(xs))
+            leaves_out, rebuild_out = _flatten(out)
+            holder["rebuild"] = rebuild_out
+            holder["n"] = len(leaves_out)
+            return leaves_out
+
+        # Trace once to learn the number of outputs, then map.
+        if isinstance(out_axes, (list, tuple)):
+            oaxes = list(out_axes)
+        else:
+            probe = _probe_outputs(fun, args, in_axes)
+            oaxes = [out_axes] * probe
+        res = _ext._vmap_flat(flat, leaves, axes, oaxes)
+        return holder["rebuild"](res)
+
+    return wrapper
+
+
+def _probe_outputs(fun, args, in_axes):
+    """The number of array outputs of ``fun`` on one slice of its mapped arguments."""
+    sliced = []
+    axes = in_axes if isinstance(in_axes, (list, tuple)) else [in_axes] * len(args)
+
+    def take0(x, ax):
+        if isinstance(x, array) and ax is not None:
+            return _ext.take(x, 0, axis=ax)
+        if isinstance(x, (list, tuple)):
+            return type(x)(take0(v, ax) for v in x)
+        if isinstance(x, dict):
+            return {k: take0(v, ax) for k, v in x.items()}
+        return x
+
+    for a, ax in zip(args, axes):
+        sliced.append(take0(a, ax))
+    return len(_flatten(fun(*sliced))[0])

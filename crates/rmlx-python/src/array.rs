@@ -1,0 +1,565 @@
+//! The `mx.array` class: construction, read-back, numpy conversion, operators and indexing.
+//! Methods that only forward to a module function (`a.sum(...)`) are attached in Python
+//! (`python/rmlx/core/__init__.py`).
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyComplex, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyTuple};
+use rmlx_core::{self as mx, Array, AxisSlice, C64, Dtype, Index, Operand};
+
+use crate::convert::{
+    PyResultExt, array_from_py, array_to_bytes, py_scalar, to_array, to_dtype, to_operand,
+    to_operands, wrap,
+};
+use crate::dtype::PyDtype;
+
+/// An N-dimensional array: a lazy node of rmlx's graph, computed on first read.
+#[pyclass(name = "array", module = "mlx.core", weakref, subclass)]
+pub struct PyArray {
+    pub inner: Array,
+}
+
+impl PyArray {
+    pub fn new(inner: Array) -> Self {
+        PyArray { inner }
+    }
+}
+
+/// The Python values of an array's elements.
+fn element_to_py(py: Python<'_>, flat: &FlatValues) -> PyResult<Vec<Py<PyAny>>> {
+    Ok(match flat {
+        FlatValues::Bool(v) => v.iter().map(|&x| PyBool::new(py, x).to_owned().into_any().unbind()).collect(),
+        FlatValues::Int(v) => v.iter().map(|&x| PyInt::new(py, x).into_any().unbind()).collect(),
+        FlatValues::Uint(v) => v.iter().map(|&x| PyInt::new(py, x).into_any().unbind()).collect(),
+        FlatValues::Float(v) => v.iter().map(|&x| PyFloat::new(py, x).into_any().unbind()).collect(),
+        FlatValues::Complex(v) => v
+            .iter()
+            .map(|c| PyComplex::from_doubles(py, c.re as f64, c.im as f64).into_any().unbind())
+            .collect(),
+    })
+}
+
+/// An array's values widened to the Python types they become.
+enum FlatValues {
+    Bool(Vec<bool>),
+    Int(Vec<i64>),
+    Uint(Vec<u64>),
+    Float(Vec<f64>),
+    Complex(Vec<C64>),
+}
+
+fn flat_values(a: &Array) -> PyResult<FlatValues> {
+    let d = a.dtype();
+    Ok(if d == Dtype::Bool {
+        FlatValues::Bool(a.to_vec::<bool>().py()?)
+    } else if d == Dtype::Uint64 {
+        FlatValues::Uint(a.to_vec::<u64>().py()?)
+    } else if d.is_integer() {
+        FlatValues::Int(mx::astype(a, Dtype::Int64).py()?.to_vec::<i64>().py()?)
+    } else if d.is_complex() {
+        FlatValues::Complex(a.to_vec::<C64>().py()?)
+    } else {
+        FlatValues::Float(mx::astype(a, Dtype::Float64).py()?.to_vec::<f64>().py()?)
+    })
+}
+
+/// Nested Python lists of `values` (row-major) with `shape`.
+fn nest(py: Python<'_>, values: &[Py<PyAny>], shape: &[usize]) -> PyResult<Py<PyAny>> {
+    if shape.is_empty() {
+        return Ok(values[0].clone_ref(py));
+    }
+    let n = shape[0];
+    let inner: usize = shape[1..].iter().product();
+    let mut items = Vec::with_capacity(n);
+    for i in 0..n {
+        items.push(nest(py, &values[i * inner..(i + 1) * inner], &shape[1..])?);
+    }
+    Ok(PyList::new(py, items)?.into_any().unbind())
+}
+
+/// A Python index (`1`, `1:3`, `None`, `...`, an array, or a tuple of these) as rmlx indices.
+pub fn to_index(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Index>> {
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t.iter().map(|o| to_index_entry(&o)).collect();
+    }
+    Ok(vec![to_index_entry(obj)?])
+}
+
+fn opt_isize(o: &Bound<'_, PyAny>) -> PyResult<Option<isize>> {
+    if o.is_none() {
+        return Ok(None);
+    }
+    if let Ok(a) = o.cast::<PyArray>() {
+        return Ok(Some(a.borrow().inner.item::<i64>().py()? as isize));
+    }
+    Ok(Some(o.extract::<isize>().map_err(|_| {
+        PyValueError::new_err("Slice indices must be integers or None.")
+    })?))
+}
+
+fn to_index_entry(obj: &Bound<'_, PyAny>) -> PyResult<Index> {
+    if obj.is_none() {
+        return Ok(Index::NewAxis);
+    }
+    if obj.is_instance_of::<PyEllipsis>() {
+        return Ok(Index::Ellipsis);
+    }
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        return Ok(Index::Int(obj.extract::<isize>()?));
+    }
+    if let Ok(s) = obj.cast::<PySlice>() {
+        let start = opt_isize(&s.getattr("start")?)?;
+        let stop = opt_isize(&s.getattr("stop")?)?;
+        let step = opt_isize(&s.getattr("step")?)?.unwrap_or(1);
+        if step == 0 {
+            return Err(PyValueError::new_err("slice step cannot be zero"));
+        }
+        return Ok(Index::Slice(AxisSlice::new(start, stop, step)));
+    }
+    if let Ok(a) = obj.cast::<PyArray>() {
+        return Ok(Index::Array(a.borrow().inner.clone()));
+    }
+    if obj.is_instance_of::<PyList>() || obj.hasattr("__array_interface__")? {
+        return Ok(Index::Array(array_from_py(obj, None)?));
+    }
+    Err(PyValueError::new_err(format!(
+        "Cannot index mlx array using the given type {}.",
+        obj.get_type().name()?
+    )))
+}
+
+fn binary(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+    op: fn(Operand, Operand) -> mx::Result<Array>,
+) -> PyResult<Py<PyArray>> {
+    let (x, y) = to_operands(a, b)?;
+    wrap(py, op(x, y).py()?)
+}
+
+macro_rules! binary_dunders {
+    ($(($fwd:ident, $rev:ident, $op:path)),* $(,)?) => {
+        #[pymethods]
+        impl PyArray {
+            $(
+                fn $fwd(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
+                    binary(slf.py(), slf.as_any(), other, |x, y| $op(x, y))
+                }
+                fn $rev(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
+                    binary(slf.py(), other, slf.as_any(), |x, y| $op(x, y))
+                }
+            )*
+        }
+    };
+}
+
+binary_dunders!(
+    (__add__, __radd__, mx::add),
+    (__sub__, __rsub__, mx::subtract),
+    (__mul__, __rmul__, mx::multiply),
+    (__truediv__, __rtruediv__, mx::divide),
+    (__floordiv__, __rfloordiv__, mx::floor_divide),
+    (__mod__, __rmod__, mx::remainder),
+    (__and__, __rand__, mx::bitwise_and),
+    (__or__, __ror__, mx::bitwise_or),
+    (__xor__, __rxor__, mx::bitwise_xor),
+    (__lshift__, __rlshift__, mx::left_shift),
+    (__rshift__, __rrshift__, mx::right_shift),
+);
+
+/// An in-place operator: the result replaces the array this Python object holds (MLX arrays
+/// are immutable values; `a += 1` rebinds the handle, as in MLX).
+macro_rules! inplace_dunders {
+    ($(($name:ident, $op:path)),* $(,)?) => {
+        #[pymethods]
+        impl PyArray {
+            $(
+                fn $name(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<()> {
+                    let (x, y) = to_operands(slf.as_any(), other)?;
+                    let out = $op(x, y).py()?;
+                    let dtype = slf.borrow().inner.dtype();
+                    if out.dtype() != dtype {
+                        // MLX casts the result back only when allowed; keep its dtype rule.
+                        let out = mx::astype(&out, dtype).py()?;
+                        slf.borrow_mut().inner = out;
+                    } else {
+                        slf.borrow_mut().inner = out;
+                    }
+                    Ok(())
+                }
+            )*
+        }
+    };
+}
+
+inplace_dunders!(
+    (__iadd__, mx::add),
+    (__isub__, mx::subtract),
+    (__imul__, mx::multiply),
+    (__itruediv__, mx::divide),
+    (__ifloordiv__, mx::floor_divide),
+    (__imod__, mx::remainder),
+    (__iand__, mx::bitwise_and),
+    (__ior__, mx::bitwise_or),
+    (__ixor__, mx::bitwise_xor),
+    (__ilshift__, mx::left_shift),
+    (__irshift__, mx::right_shift),
+);
+
+#[pymethods]
+impl PyArray {
+    #[new]
+    #[pyo3(signature = (val, dtype=None))]
+    fn py_new(val: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Ok(PyArray::new(array_from_py(val, to_dtype(dtype)?)?))
+    }
+
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.inner.shape())
+    }
+
+    #[getter]
+    fn dtype(&self) -> PyDtype {
+        PyDtype(self.inner.dtype())
+    }
+
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.inner.ndim()
+    }
+
+    #[getter]
+    fn size(&self) -> usize {
+        self.inner.size()
+    }
+
+    #[getter]
+    fn itemsize(&self) -> usize {
+        self.inner.itemsize()
+    }
+
+    #[getter]
+    fn nbytes(&self) -> usize {
+        self.inner.nbytes()
+    }
+
+    #[getter(T)]
+    fn transposed(&self, py: Python<'_>) -> PyResult<Py<PyArray>> {
+        wrap(py, mx::transpose(&self.inner, None::<Vec<isize>>).py()?)
+    }
+
+    #[getter]
+    fn real(&self, py: Python<'_>) -> PyResult<Py<PyArray>> {
+        wrap(py, mx::real(&self.inner).py()?)
+    }
+
+    #[getter]
+    fn imag(&self, py: Python<'_>) -> PyResult<Py<PyArray>> {
+        wrap(py, mx::imag(&self.inner).py()?)
+    }
+
+    /// `a.at[idx].add(v)` and the other scatter updates.
+    #[getter]
+    fn at(&self) -> ArrayAt {
+        ArrayAt { array: self.inner.clone() }
+    }
+
+    /// The value of a one-element array as a Python scalar.
+    fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if self.inner.size() != 1 {
+            return Err(PyValueError::new_err(
+                "item can only be called on arrays of size 1.",
+            ));
+        }
+        let vals = flat_values(&self.inner)?;
+        Ok(element_to_py(py, &vals)?.remove(0))
+    }
+
+    /// The array as nested Python lists.
+    fn tolist(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let vals = flat_values(&self.inner)?;
+        let items = element_to_py(py, &vals)?;
+        nest(py, &items, self.inner.shape())
+    }
+
+    #[pyo3(signature = (dtype, stream=None))]
+    fn astype(
+        &self,
+        py: Python<'_>,
+        dtype: &Bound<'_, PyAny>,
+        stream: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyArray>> {
+        let _ = stream;
+        let d = to_dtype(Some(dtype))?.ok_or_else(|| PyTypeError::new_err("dtype is None"))?;
+        wrap(py, mx::astype(&self.inner, d).py()?)
+    }
+
+    /// numpy's conversion hook: `np.array(a)`.
+    #[pyo3(signature = (dtype=None, copy=None))]
+    fn __array__(
+        &self,
+        py: Python<'_>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = copy;
+        let d = self.inner.dtype();
+        let np_name = match d {
+            Dtype::Bool => "bool",
+            Dtype::Bfloat16 => {
+                return Err(PyValueError::new_err(
+                    "'bfloat16' is not a valid PEP 3118 buffer format string",
+                ));
+            }
+            _ => d.name(),
+        };
+        let bytes = array_to_bytes(&self.inner)?;
+        let np = py.import("numpy")?;
+        let buf = pyo3::types::PyBytes::new(py, &bytes);
+        let flat = np.call_method1("frombuffer", (buf, np.getattr(np_name)?))?;
+        let out = flat
+            .call_method1("reshape", (PyTuple::new(py, self.inner.shape())?,))?
+            .call_method0("copy")?;
+        match dtype {
+            Some(dt) if !dt.is_none() => Ok(out.call_method1("astype", (dt,))?.unbind()),
+            _ => Ok(out.unbind()),
+        }
+    }
+
+    fn __repr__(&self) -> PyResult<String> {
+        self.inner.eval().py()?;
+        Ok(format!("{}", self.inner))
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        match self.inner.shape().first() {
+            Some(&n) => Ok(n),
+            None => Err(PyTypeError::new_err("len() 0-dimensional array.")),
+        }
+    }
+
+    fn __iter__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let a = slf.borrow().inner.clone();
+        let n = *a
+            .shape()
+            .first()
+            .ok_or_else(|| PyTypeError::new_err("iteration over a 0-d array"))?;
+        let mut items = Vec::with_capacity(n);
+        for i in 0..n {
+            items.push(wrap(py, a.index([Index::Int(i as isize)]).py()?)?);
+        }
+        Ok(PyList::new(py, items)?.into_any().try_iter()?.into_any().unbind())
+    }
+
+    fn __bool__(&self) -> PyResult<bool> {
+        if self.inner.size() != 1 {
+            return Err(PyValueError::new_err(
+                "The truth value of an array with more than one element is ambiguous.",
+            ));
+        }
+        Ok(mx::astype(&self.inner, Dtype::Bool).py()?.item::<bool>().py()?)
+    }
+
+    fn __int__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let v = self.item(py)?;
+        Ok(py.import("builtins")?.getattr("int")?.call1((v,))?.unbind())
+    }
+
+    fn __float__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let v = self.item(py)?;
+        Ok(py.import("builtins")?.getattr("float")?.call1((v,))?.unbind())
+    }
+
+    fn __index__(&self) -> PyResult<i64> {
+        if !self.inner.dtype().is_integer() || self.inner.size() != 1 {
+            return Err(PyTypeError::new_err(
+                "Only integer arrays of size 1 can be converted to an index.",
+            ));
+        }
+        mx::astype(&self.inner, Dtype::Int64).py()?.item::<i64>().py()
+    }
+
+    fn __hash__(&self) -> usize {
+        self.inner.id()
+    }
+
+    fn __neg__(&self, py: Python<'_>) -> PyResult<Py<PyArray>> {
+        wrap(py, mx::negative(&self.inner).py()?)
+    }
+
+    fn __pos__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __abs__(&self, py: Python<'_>) -> PyResult<Py<PyArray>> {
+        wrap(py, mx::abs(&self.inner).py()?)
+    }
+
+    fn __invert__(&self, py: Python<'_>) -> PyResult<Py<PyArray>> {
+        wrap(py, mx::bitwise_invert(&self.inner).py()?)
+    }
+
+    fn __pow__(
+        slf: &Bound<'_, Self>,
+        other: &Bound<'_, PyAny>,
+        _modulo: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyArray>> {
+        binary(slf.py(), slf.as_any(), other, |x, y| mx::power(x, y))
+    }
+
+    fn __rpow__(
+        slf: &Bound<'_, Self>,
+        other: &Bound<'_, PyAny>,
+        _modulo: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyArray>> {
+        binary(slf.py(), other, slf.as_any(), |x, y| mx::power(x, y))
+    }
+
+    fn __ipow__(
+        slf: &Bound<'_, Self>,
+        other: &Bound<'_, PyAny>,
+        _modulo: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let (x, y) = to_operands(slf.as_any(), other)?;
+        let out = mx::power(x, y).py()?;
+        slf.borrow_mut().inner = out;
+        Ok(())
+    }
+
+    fn __matmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
+        let b = to_array(other)?;
+        wrap(py, mx::matmul(&self.inner, &b).py()?)
+    }
+
+    fn __rmatmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
+        let a = to_array(other)?;
+        wrap(py, mx::matmul(&a, &self.inner).py()?)
+    }
+
+    fn __imatmul__(&mut self, other: &Bound<'_, PyAny>) -> PyResult<()> {
+        let b = to_array(other)?;
+        self.inner = mx::matmul(&self.inner, &b).py()?;
+        Ok(())
+    }
+
+    fn __eq__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(slf, other, |x, y| mx::equal(x, y))
+    }
+
+    fn __ne__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(slf, other, |x, y| mx::not_equal(x, y))
+    }
+
+    fn __lt__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(slf, other, |x, y| mx::less(x, y))
+    }
+
+    fn __le__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(slf, other, |x, y| mx::less_equal(x, y))
+    }
+
+    fn __gt__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(slf, other, |x, y| mx::greater(x, y))
+    }
+
+    fn __ge__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(slf, other, |x, y| mx::greater_equal(x, y))
+    }
+
+    fn __getitem__(&self, py: Python<'_>, idx: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
+        let idx = to_index(idx)?;
+        wrap(py, self.inner.index(idx).py()?)
+    }
+
+    fn __setitem__(&mut self, idx: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let idx = to_index(idx)?;
+        let v = to_operand(value, Some(self.inner.dtype()))?;
+        self.inner.index_put(idx, v).py()
+    }
+
+    fn __copy__(&self) -> PyArray {
+        PyArray::new(self.inner.clone())
+    }
+
+    #[pyo3(signature = (memo=None))]
+    fn __deepcopy__(&self, memo: Option<&Bound<'_, PyAny>>) -> PyResult<PyArray> {
+        let _ = memo;
+        Ok(PyArray::new(self.inner.clone()))
+    }
+
+    fn __getstate__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.__array__(py, None, None)
+    }
+
+    fn __setstate__(&mut self, state: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner = array_from_py(state, None)?;
+        Ok(())
+    }
+
+    fn __reduce__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let cls = py.import("mlx.core").or_else(|_| py.import("rmlx.core"))?.getattr("array")?;
+        let np = self.__array__(py, None, None)?;
+        let dtype = Py::new(py, PyDtype(self.inner.dtype()))?;
+        Ok((cls, (np, dtype)).into_pyobject(py)?.into_any().unbind())
+    }
+}
+
+fn compare(
+    slf: &Bound<'_, PyArray>,
+    other: &Bound<'_, PyAny>,
+    op: fn(Operand, Operand) -> mx::Result<Array>,
+) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let convertible = other.cast::<PyArray>().is_ok()
+        || py_scalar(other)?.is_some()
+        || other.is_instance_of::<PyList>()
+        || other.hasattr("__array_interface__")?;
+    if !convertible {
+        return Ok(py.NotImplemented());
+    }
+    let other = if other.is_instance_of::<PyList>() {
+        Py::new(py, PyArray::new(array_from_py(other, None)?))?.into_bound(py).into_any()
+    } else {
+        other.clone()
+    };
+    Ok(binary(py, slf.as_any(), &other, op)?.into_any())
+}
+
+/// `a.at[idx]`: the pending index of a scatter update.
+#[pyclass(name = "ArrayAt", module = "mlx.core")]
+pub struct ArrayAt {
+    array: Array,
+}
+
+#[pymethods]
+impl ArrayAt {
+    fn __getitem__(&self, idx: &Bound<'_, PyAny>) -> PyResult<ArrayAtIndexed> {
+        Ok(ArrayAtIndexed { at: self.array.at(to_index(idx)?) })
+    }
+}
+
+/// `a.at[idx]` with its index: `.add(v)`, `.subtract`, `.multiply`, `.divide`, `.maximum`,
+/// `.minimum`, each applied once per occurrence of an index.
+#[pyclass(name = "ArrayAtIndexed", module = "mlx.core")]
+pub struct ArrayAtIndexed {
+    at: mx::AtIndexer,
+}
+
+macro_rules! at_methods {
+    ($($name:ident),*) => {
+        #[pymethods]
+        impl ArrayAtIndexed {
+            $(
+                fn $name(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
+                    let v = to_operand(value, None)?;
+                    wrap(py, self.at.$name(v).py()?)
+                }
+            )*
+        }
+    };
+}
+
+at_methods!(add, subtract, multiply, divide, maximum, minimum);

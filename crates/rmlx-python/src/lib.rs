@@ -1,0 +1,23 @@
+//! rmlx as a Python extension: the `mlx.core` API, importable as `rmlx.core` (the compiled part
+//! is `rmlx._ext`; `python/rmlx/core/__init__.py` adds the pure-Python layer: pytrees for the
+//! transforms and the array methods that forward to functions).
+
+mod array;
+mod convert;
+mod dtype;
+mod ops;
+mod transforms;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<array::PyArray>()?;
+    m.add_class::<array::ArrayAt>()?;
+    m.add_class::<array::ArrayAtIndexed>()?;
+    dtype::register(m)?;
+    ops::register(m)?;
+    transforms::register(m)?;
+    m.add("__version__", "0.32.4")?;
+    Ok(())
+}

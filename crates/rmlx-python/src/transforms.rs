@@ -1,0 +1,114 @@
+//! Transforms over Python functions, on flat lists of arrays. The pytree handling (argnums,
+//! nested arguments, `has_aux`-style outputs) lives in Python (`rmlx/core/_transforms.py`),
+//! which calls these with a function from a list of arrays to a list of arrays.
+
+use std::cell::RefCell;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+use rmlx_core::{self as mx, Array};
+
+use crate::array::PyArray;
+use crate::convert::{to_arrays, wrap_list};
+
+thread_local! {
+    /// The Python exception raised inside a transformed function, re-raised unchanged once the
+    /// transform returns (rmlx sees it as a runtime error meanwhile).
+    static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// Calls the Python function `f` on a list of arrays; its result must be a list/tuple of arrays.
+fn call_flat(f: &Py<PyAny>, xs: &[Array]) -> mx::Result<Vec<Array>> {
+    Python::attach(|py| {
+        let run = || -> PyResult<Vec<Array>> {
+            let args: Vec<Py<PyArray>> = xs
+                .iter()
+                .map(|a| Py::new(py, PyArray::new(a.clone())))
+                .collect::<PyResult<_>>()?;
+            let out = f.call1(py, (PyList::new(py, args)?,))?;
+            to_arrays(out.bind(py))
+        };
+        run().map_err(|e| {
+            let msg = e.to_string();
+            PENDING.with(|p| *p.borrow_mut() = Some(e));
+            mx::Error::runtime(msg)
+        })
+    })
+}
+
+/// Turns a transform's result into Python: the Python exception if the function raised one.
+fn finish<T>(r: mx::Result<T>) -> PyResult<T> {
+    let pending = PENDING.with(|p| p.borrow_mut().take());
+    match (r, pending) {
+        (Ok(v), _) => Ok(v),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(crate::convert::to_py_err(e)),
+    }
+}
+
+/// `(outputs, grads)` of `f` at `primals`: the gradient of the first output (a scalar) with
+/// respect to the primals in `argnums`.
+#[pyfunction]
+fn _value_and_grad_flat(
+    py: Python<'_>,
+    f: Py<PyAny>,
+    primals: &Bound<'_, PyAny>,
+    argnums: Vec<usize>,
+) -> PyResult<Py<PyTuple>> {
+    let xs = to_arrays(primals)?;
+    let vg = mx::value_and_grad(|a: &[Array]| call_flat(&f, a), &argnums[..]);
+    let (vals, grads) = finish(vg(&xs))?;
+    Ok(PyTuple::new(py, [wrap_list(py, vals)?, wrap_list(py, grads)?])?.unbind())
+}
+
+/// `(outputs, vjps)` of `f` at `primals` with `cotangents` (one per output).
+#[pyfunction]
+fn _vjp_flat(
+    py: Python<'_>,
+    f: Py<PyAny>,
+    primals: &Bound<'_, PyAny>,
+    cotangents: &Bound<'_, PyAny>,
+    argnums: Vec<usize>,
+) -> PyResult<Py<PyTuple>> {
+    let xs = to_arrays(primals)?;
+    let cts = to_arrays(cotangents)?;
+    let (outs, vjps) = finish(mx::vjp_argnums(|a: &[Array]| call_flat(&f, a), &xs, &cts, &argnums))?;
+    Ok(PyTuple::new(py, [wrap_list(py, outs)?, wrap_list(py, vjps)?])?.unbind())
+}
+
+/// `(outputs, jvps)` of `f` at `primals` with `tangents` (one per primal).
+#[pyfunction]
+fn _jvp_flat(
+    py: Python<'_>,
+    f: Py<PyAny>,
+    primals: &Bound<'_, PyAny>,
+    tangents: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyTuple>> {
+    let xs = to_arrays(primals)?;
+    let ts = to_arrays(tangents)?;
+    let (outs, jvps) = finish(mx::jvp(|a: &[Array]| call_flat(&f, a), &xs, &ts))?;
+    Ok(PyTuple::new(py, [wrap_list(py, outs)?, wrap_list(py, jvps)?])?.unbind())
+}
+
+/// `f` vectorised over `in_axes` (one per input, `None` for unmapped), outputs stacked along
+/// `out_axes` (one per output).
+#[pyfunction]
+fn _vmap_flat(
+    py: Python<'_>,
+    f: Py<PyAny>,
+    inputs: &Bound<'_, PyAny>,
+    in_axes: Vec<Option<isize>>,
+    out_axes: Vec<Option<isize>>,
+) -> PyResult<Py<PyList>> {
+    let xs = to_arrays(inputs)?;
+    let vf = mx::vmap(|a: &[Array]| call_flat(&f, a), &in_axes, &out_axes);
+    wrap_list(py, finish(vf(&xs))?)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_value_and_grad_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_vjp_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_jvp_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_vmap_flat, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+"""Tests of the Python bindings (no MLX needed): pytest crates/rmlx-python/tests."""
+
+import math
+
+import numpy as np
+import pytest
+
+import rmlx
+import rmlx.core as mx
+
+
+def test_construction_and_dtypes():
+    assert mx.array(5).dtype == mx.int32
+    assert mx.array(2**40).dtype == mx.int64
+    assert mx.array(1.5).dtype == mx.float32
+    assert mx.array(True).dtype == mx.bool_
+    assert mx.array([1, 2.0]).dtype == mx.float32
+    assert mx.array([True, 2]).dtype == mx.int32
+    assert mx.array([1 + 2j]).dtype == mx.complex64
+    assert mx.array([]).shape == (0,)
+    assert mx.array([[]]).shape == (1, 0)
+    assert mx.array([1.7, 2.2], mx.int32).tolist() == [1, 2]
+    assert mx.array([mx.array(1), mx.array(2)]).tolist() == [1, 2]
+    assert repr(mx.float32) == "mlx.core.float32"
+    assert mx.float16.size == 2
+    with pytest.raises(ValueError, match="non-uniform length"):
+        mx.array([[1, 2], [3]])
+    with pytest.raises(ValueError, match="extra dimension"):
+        mx.array([1, [2]])
+
+
+def test_repr_item_tolist():
+    a = mx.array([[1, 2], [3, 4]])
+    assert repr(a) == "array([[1, 2],\n       [3, 4]], dtype=int32)"
+    assert a.tolist() == [[1, 2], [3, 4]]
+    assert mx.array(2.5).item() == 2.5
+    assert isinstance(mx.array(3).item(), int)
+    assert mx.array([1 + 2j]).tolist() == [1 + 2j]
+    with pytest.raises(ValueError):
+        a.item()
+
+
+def test_numpy_round_trip():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    a = mx.array(x)
+    assert a.shape == (3, 4) and a.dtype == mx.float32
+    assert np.array_equal(np.array(a), x)
+    assert mx.array(np.array([1.0])).dtype == mx.float32  # float64 numpy -> float32
+    assert mx.array(np.array([1], dtype=np.int64)).dtype == mx.int64
+    assert mx.array(x.T).tolist() == x.T.tolist()  # non-contiguous input
+    assert np.array(mx.array([True, False])).dtype == np.bool_
+
+
+def test_operators_and_weak_scalars():
+    a = mx.array([1.0, 2.0], dtype=mx.float16)
+    assert (a * 2.0).dtype == mx.float16
+    assert (2 + mx.array([1, 2])).tolist() == [3, 4]
+    assert (mx.array([1, 2]) / 2).tolist() == [0.5, 1.0]
+    assert (mx.array([5, 7]) // 2).tolist() == [2, 3]
+    assert (2 ** mx.array([1, 2])).tolist() == [2, 4]
+    assert (mx.array([[1.0, 2], [3, 4]]) @ mx.array([1.0, 1])).tolist() == [3, 7]
+    assert (mx.array([1, 2]) == 2).tolist() == [False, True]
+    assert (-mx.array([1, -2])).tolist() == [-1, 2]
+    b = mx.array([1, 2])
+    b += 1
+    assert b.tolist() == [2, 3]
+    with pytest.raises(ValueError):
+        mx.array([1, 2]) + mx.array([1, 2, 3])
+
+
+def test_indexing():
+    a = mx.arange(12).reshape(3, 4)
+    assert a[1].tolist() == [4, 5, 6, 7]
+    assert a[:, 1].tolist() == [1, 5, 9]
+    assert a[::-1, 0].tolist() == [8, 4, 0]
+    assert a[None, ..., 1].shape == (1, 3)
+    assert a[mx.array([2, 0])].shape == (2, 4)
+    with pytest.raises(IndexError):
+        a[3]
+    a[0, 0] = 100
+    assert a[0, 0].item() == 100
+    b = mx.zeros(3).at[mx.array([0, 0, 2])].add(1.0)
+    assert b.tolist() == [2.0, 0.0, 1.0]
+
+
+def test_reductions_and_methods():
+    a = mx.arange(6, dtype=mx.float32).reshape(2, 3)
+    assert mx.sum(a).item() == 15.0
+    assert a.sum(axis=1).tolist() == [3.0, 12.0]
+    assert a.mean(axis=0, keepdims=True).shape == (1, 3)
+    assert a.max().item() == 5.0
+    assert mx.argmax(a, axis=1).tolist() == [2, 2]
+    assert a.T.shape == (3, 2)
+    assert a.reshape(3, 2).shape == (3, 2)
+    assert a.transpose(1, 0).shape == (3, 2)
+    assert mx.var(mx.array([1.0, 2.0, 3.0, 4.0]), ddof=1).item() == pytest.approx(1.6666666)
+    assert mx.cumsum(mx.array([1, 2, 3])).tolist() == [1, 3, 6]
+
+
+def test_creation():
+    assert mx.zeros((2, 3)).dtype == mx.float32
+    assert mx.ones(3, dtype=mx.int32).tolist() == [1, 1, 1]
+    assert mx.full((2,), 7).tolist() == [7, 7]
+    assert mx.arange(5).tolist() == [0, 1, 2, 3, 4]
+    assert mx.arange(1, 2, 0.5).tolist() == [1.0, 1.5]
+    assert mx.arange(0, 3, dtype=mx.float32).dtype == mx.float32
+    assert mx.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]
+    assert mx.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+def test_grad_over_pytrees():
+    def loss(params, x):
+        return mx.sum(params["w"] * x + params["b"][0])
+
+    params = {"w": mx.array([1.0, 2.0]), "b": [mx.array(0.5)]}
+    x = mx.array([3.0, 4.0])
+    value, grads = mx.value_and_grad(loss)(params, x)
+    assert value.item() == pytest.approx(12.0)
+    assert grads["w"].tolist() == [3.0, 4.0]
+    assert grads["b"][0].item() == pytest.approx(2.0)
+    dx = mx.grad(loss, argnums=1)(params, x)
+    assert dx.tolist() == [1.0, 2.0]
+    g = mx.grad(lambda x: (mx.sum(x * x), x))  # auxiliary outputs are allowed
+    with pytest.raises(ValueError):
+        mx.grad(lambda x: 1.0)(mx.array(1.0))
+    assert g(mx.array([1.0, 2.0])).tolist() == [2.0, 4.0]
+
+
+def test_python_errors_pass_through_transforms():
+    def bad(x):
+        raise KeyError("from inside")
+
+    with pytest.raises(KeyError, match="from inside"):
+        mx.grad(bad)(mx.array(1.0))
+
+
+def test_vjp_jvp_vmap():
+    outs, vjps = mx.vjp(lambda x: x * x, [mx.array([1.0, 2.0])], [mx.array([1.0, 1.0])])
+    assert vjps[0].tolist() == [2.0, 4.0]
+    outs, jvps = mx.jvp(lambda x: mx.sin(x), [mx.array(0.0)], [mx.array(1.0)])
+    assert jvps[0].item() == pytest.approx(1.0)
+    f = mx.vmap(lambda x, y: x @ y, in_axes=(0, None))
+    out = f(mx.ones((4, 2, 3)), mx.ones((3, 5)))
+    assert out.shape == (4, 2, 5)
+
+
+def test_use_as_mlx():
+    core = rmlx.use_as_mlx()
+    import mlx.core as mlx_core
+
+    assert mlx_core is core
+    assert math.isclose(mlx_core.exp(mlx_core.array(0.0)).item(), 1.0)
