@@ -378,22 +378,6 @@ pub fn to_shape(obj: &Bound<'_, PyAny>) -> PyResult<Vec<isize>> {
         .map_err(|_| PyTypeError::new_err("shape must be an int or a sequence of ints."))
 }
 
-/// An optional shape argument with non-negative sizes.
-pub fn to_dims(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<usize>> {
-    match obj {
-        None => Ok(vec![]),
-        Some(o) if o.is_none() => Ok(vec![]),
-        Some(o) => to_shape(o)?
-            .into_iter()
-            .map(|d| {
-                usize::try_from(d).map_err(|_| {
-                    PyValueError::new_err(format!("Negative dimensions not allowed: {d}."))
-                })
-            })
-            .collect(),
-    }
-}
-
 /// A dtype argument (`mx.float32`); `None` stays `None`.
 pub fn to_dtype(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Dtype>> {
     match obj {

@@ -4,8 +4,13 @@
 
 mod array;
 mod convert;
+mod device;
 mod dtype;
+mod misc_ops;
+mod nn_ops;
 mod ops;
+mod random;
+mod submodules;
 mod transforms;
 
 use pyo3::prelude::*;
@@ -17,6 +22,11 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::ArrayAtIndexed>()?;
     dtype::register(m)?;
     ops::register(m)?;
+    misc_ops::register(m)?;
+    nn_ops::register(m)?;
+    device::register(m)?;
+    random::register(m)?;
+    submodules::register(m)?;
     transforms::register(m)?;
     m.add("__version__", "0.32.4")?;
     Ok(())

@@ -12,3 +12,10 @@ __version__ = _ext.__version__
 
 _attach(array, globals())
 del _attach
+
+import sys as _sys
+
+# `import mlx.core.random` / `from mlx.core import fft` style access.
+for _name in ("random", "linalg", "fft", "fast", "metal", "cuda"):
+    _sys.modules[f"{__name__}.{_name}"] = getattr(_ext, _name)
+del _sys, _name

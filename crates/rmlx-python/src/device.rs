@@ -1,0 +1,282 @@
+//! Devices and streams (`mx.cpu`, `mx.Device`, `mx.Stream`, `mx.stream(...)`), the memory
+//! functions, and the `metal` / `cuda` namespaces (rmlx runs on the CPU only: they report no
+//! GPU).
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rmlx_core::{self as mx, Device, DeviceType, Stream};
+
+use crate::convert::PyResultExt;
+
+/// `mx.cpu` / `mx.gpu`: a kind of device.
+#[pyclass(name = "DeviceType", module = "mlx.core", frozen, eq, hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PyDeviceType(pub DeviceType);
+
+#[pymethods]
+impl PyDeviceType {
+    fn __repr__(&self) -> &'static str {
+        match self.0 {
+            DeviceType::Cpu => "DeviceType.cpu",
+            DeviceType::Gpu => "DeviceType.gpu",
+        }
+    }
+}
+
+/// A device: a type and an index.
+#[pyclass(name = "Device", module = "mlx.core", frozen, eq, hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PyDevice(pub Device);
+
+#[pymethods]
+impl PyDevice {
+    #[new]
+    #[pyo3(signature = (r#type, index=0))]
+    fn py_new(r#type: PyDeviceType, index: usize) -> Self {
+        PyDevice(Device::new(r#type.0, index))
+    }
+
+    #[getter(r#type)]
+    fn device_type(&self) -> PyDeviceType {
+        PyDeviceType(self.0.device_type)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{}", self.0)
+    }
+}
+
+/// A stream of a device.
+#[pyclass(name = "Stream", module = "mlx.core", frozen, eq, hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PyStream(pub Stream);
+
+#[pymethods]
+impl PyStream {
+    #[getter]
+    fn device(&self) -> PyDevice {
+        PyDevice(self.0.device)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{}", self.0)
+    }
+}
+
+/// A `Device` from a `Device` or a `DeviceType`.
+fn to_device(obj: &Bound<'_, PyAny>) -> PyResult<Device> {
+    if let Ok(d) = obj.cast::<PyDevice>() {
+        return Ok(d.get().0);
+    }
+    if let Ok(t) = obj.cast::<PyDeviceType>() {
+        return Ok(Device::new(t.get().0, 0));
+    }
+    Err(PyValueError::new_err("Expected a Device or a DeviceType."))
+}
+
+/// A `Stream` from a `Stream`, a `Device` (its default stream) or a `DeviceType`.
+pub fn to_stream(obj: &Bound<'_, PyAny>) -> PyResult<Stream> {
+    if let Ok(s) = obj.cast::<PyStream>() {
+        return Ok(s.get().0);
+    }
+    mx::default_stream(to_device(obj)?).py()
+}
+
+#[pyfunction]
+fn default_device() -> PyDevice {
+    PyDevice(mx::default_device())
+}
+
+#[pyfunction]
+fn set_default_device(device: &Bound<'_, PyAny>) -> PyResult<()> {
+    mx::set_default_device(to_device(device)?).py()
+}
+
+#[pyfunction]
+#[pyo3(signature = (device=None))]
+fn default_stream(device: Option<&Bound<'_, PyAny>>) -> PyResult<PyStream> {
+    let d = match device {
+        Some(d) => to_device(d)?,
+        None => mx::default_device(),
+    };
+    Ok(PyStream(mx::default_stream(d).py()?))
+}
+
+#[pyfunction]
+fn set_default_stream(stream: &Bound<'_, PyAny>) -> PyResult<()> {
+    mx::set_default_stream(to_stream(stream)?).py()
+}
+
+#[pyfunction]
+fn new_stream(device: &Bound<'_, PyAny>) -> PyResult<PyStream> {
+    Ok(PyStream(mx::new_stream(to_device(device)?).py()?))
+}
+
+#[pyfunction]
+fn new_thread_local_stream(device: &Bound<'_, PyAny>) -> PyResult<PyStream> {
+    Ok(PyStream(mx::new_thread_local_stream(to_device(device)?).py()?))
+}
+
+#[pyfunction]
+#[pyo3(signature = (stream=None))]
+fn synchronize(stream: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    let s = match stream {
+        Some(s) if !s.is_none() => Some(to_stream(s)?),
+        _ => None,
+    };
+    mx::synchronize(s);
+    Ok(())
+}
+
+#[pyfunction]
+fn clear_streams() {
+    mx::clear_streams();
+}
+
+#[pyfunction]
+fn is_available(device: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(mx::is_available(to_device(device)?))
+}
+
+#[pyfunction]
+fn device_count(device_type: PyDeviceType) -> usize {
+    mx::device_count(device_type.0)
+}
+
+#[pyfunction]
+#[pyo3(signature = (device=None))]
+fn device_info<'py>(py: Python<'py>, device: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyDict>> {
+    let d = match device {
+        Some(d) if !d.is_none() => Some(to_device(d)?),
+        _ => None,
+    };
+    let info = mx::device_info(d).py()?;
+    let out = PyDict::new(py);
+    for (k, v) in info {
+        match v.parse::<i64>() {
+            Ok(n) => out.set_item(k, n)?,
+            Err(_) => out.set_item(k, v)?,
+        }
+    }
+    Ok(out)
+}
+
+/// The entered stream of a `with mx.stream(s):` block.
+#[pyclass(name = "StreamContext", module = "mlx.core", unsendable)]
+pub struct StreamContext {
+    stream: Stream,
+    guard: Option<mx::StreamGuard>,
+}
+
+#[pymethods]
+impl StreamContext {
+    fn __enter__(&mut self) {
+        self.guard = Some(mx::stream(self.stream));
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&mut self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.guard = None;
+    }
+}
+
+/// `with mx.stream(s):` runs the block's ops on `s` (a Stream, Device or DeviceType).
+#[pyfunction]
+fn stream(s: &Bound<'_, PyAny>) -> PyResult<StreamContext> {
+    Ok(StreamContext { stream: to_stream(s)?, guard: None })
+}
+
+// Memory functions.
+
+#[pyfunction]
+fn get_active_memory() -> usize {
+    mx::get_active_memory()
+}
+
+#[pyfunction]
+fn get_peak_memory() -> usize {
+    mx::get_peak_memory()
+}
+
+#[pyfunction]
+fn reset_peak_memory() {
+    mx::reset_peak_memory()
+}
+
+#[pyfunction]
+fn get_cache_memory() -> usize {
+    mx::get_cache_memory()
+}
+
+#[pyfunction]
+fn set_memory_limit(limit: usize) -> usize {
+    mx::set_memory_limit(limit)
+}
+
+#[pyfunction]
+fn get_memory_limit() -> usize {
+    mx::get_memory_limit()
+}
+
+#[pyfunction]
+fn set_cache_limit(limit: usize) -> usize {
+    mx::set_cache_limit(limit)
+}
+
+#[pyfunction]
+fn set_wired_limit(limit: usize) -> usize {
+    mx::set_wired_limit(limit)
+}
+
+#[pyfunction]
+fn clear_cache() {
+    mx::clear_cache()
+}
+
+/// `mx.metal.is_available()` / `mx.cuda.is_available()`: rmlx has no GPU backend.
+#[pyfunction]
+fn gpu_backend_available() -> bool {
+    false
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyDeviceType>()?;
+    m.add_class::<PyDevice>()?;
+    m.add_class::<PyStream>()?;
+    m.add_class::<StreamContext>()?;
+    m.add("cpu", PyDeviceType(DeviceType::Cpu))?;
+    m.add("gpu", PyDeviceType(DeviceType::Gpu))?;
+    for f in [
+        wrap_pyfunction!(default_device, m)?,
+        wrap_pyfunction!(set_default_device, m)?,
+        wrap_pyfunction!(default_stream, m)?,
+        wrap_pyfunction!(set_default_stream, m)?,
+        wrap_pyfunction!(new_stream, m)?,
+        wrap_pyfunction!(new_thread_local_stream, m)?,
+        wrap_pyfunction!(synchronize, m)?,
+        wrap_pyfunction!(clear_streams, m)?,
+        wrap_pyfunction!(is_available, m)?,
+        wrap_pyfunction!(device_count, m)?,
+        wrap_pyfunction!(device_info, m)?,
+        wrap_pyfunction!(stream, m)?,
+        wrap_pyfunction!(get_active_memory, m)?,
+        wrap_pyfunction!(get_peak_memory, m)?,
+        wrap_pyfunction!(reset_peak_memory, m)?,
+        wrap_pyfunction!(get_cache_memory, m)?,
+        wrap_pyfunction!(set_memory_limit, m)?,
+        wrap_pyfunction!(get_memory_limit, m)?,
+        wrap_pyfunction!(set_cache_limit, m)?,
+        wrap_pyfunction!(set_wired_limit, m)?,
+        wrap_pyfunction!(clear_cache, m)?,
+    ] {
+        m.add_function(f)?;
+    }
+    for name in ["metal", "cuda"] {
+        let sub = PyModule::new(m.py(), name)?;
+        let f = wrap_pyfunction!(gpu_backend_available, &sub)?;
+        sub.add("is_available", f)?;
+        m.add_submodule(&sub)?;
+    }
+    Ok(())
+}
