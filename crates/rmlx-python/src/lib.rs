@@ -6,6 +6,7 @@ mod array;
 mod convert;
 mod device;
 mod dtype;
+mod io;
 mod misc_ops;
 mod nn_ops;
 mod ops;
@@ -26,6 +27,7 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nn_ops::register(m)?;
     device::register(m)?;
     random::register(m)?;
+    io::register(m)?;
     submodules::register(m)?;
     transforms::register(m)?;
     m.add("__version__", "0.32.4")?;

@@ -105,7 +105,51 @@ fn _vmap_flat(
     wrap_list(py, finish(vf(&xs))?)
 }
 
+type FlatFn = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>>>;
+
+/// A compiled flat function (`_compile_flat`): traced once per input shapes and dtypes, then
+/// replayed as a fused graph.
+#[pyclass(name = "CompiledFunction", module = "mlx.core", unsendable)]
+pub struct CompiledFunction {
+    f: FlatFn,
+}
+
+#[pymethods]
+impl CompiledFunction {
+    fn __call__(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+        let xs = to_arrays(inputs)?;
+        wrap_list(py, finish((self.f)(&xs))?)
+    }
+}
+
+/// Compiles `f` (a function from a list of arrays to a list of arrays).
+#[pyfunction]
+#[pyo3(signature = (f, shapeless=false))]
+fn _compile_flat(f: Py<PyAny>, shapeless: bool) -> CompiledFunction {
+    let g = move |a: &[Array]| call_flat(&f, a);
+    let f: FlatFn = if shapeless {
+        Box::new(mx::compile_shapeless(g))
+    } else {
+        Box::new(mx::compile(g))
+    };
+    CompiledFunction { f }
+}
+
+#[pyfunction]
+fn disable_compile() {
+    mx::disable_compile()
+}
+
+#[pyfunction]
+fn enable_compile() {
+    mx::enable_compile()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<CompiledFunction>()?;
+    m.add_function(wrap_pyfunction!(_compile_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(disable_compile, m)?)?;
+    m.add_function(wrap_pyfunction!(enable_compile, m)?)?;
     m.add_function(wrap_pyfunction!(_value_and_grad_flat, m)?)?;
     m.add_function(wrap_pyfunction!(_vjp_flat, m)?)?;
     m.add_function(wrap_pyfunction!(_jvp_flat, m)?)?;

@@ -5,7 +5,7 @@ from rmlx._ext import *  # noqa: F401,F403
 from rmlx._ext import array, Dtype, DtypeCategory  # noqa: F401
 from rmlx import _ext
 
-from ._transforms import grad, value_and_grad, vjp, jvp, vmap  # noqa: F401
+from ._transforms import grad, value_and_grad, vjp, jvp, vmap, compile  # noqa: F401
 from ._methods import attach as _attach
 
 __version__ = _ext.__version__

@@ -199,3 +199,66 @@ def _probe_outputs(fun, args, in_axes):
     for a, ax in zip(args, axes):
         sliced.append(take0(a, ax))
     return len(_flatten(fun(*sliced))[0])
+
+
+def _structure_key(tree):
+    """A hashable description of ``tree`` with arrays replaced by their dtype and rank (the
+    compiled trace depends on everything else: constants, containers, keyword names)."""
+
+    def walk(t):
+        if isinstance(t, array):
+            return ("array",)
+        if isinstance(t, (list, tuple)):
+            return (type(t).__name__, tuple(walk(x) for x in t))
+        if isinstance(t, dict):
+            return ("dict", tuple((k, walk(v)) for k, v in t.items()))
+        return ("const", type(t).__name__, repr(t))
+
+    return walk(tree)
+
+
+def compile(fun=None, inputs=None, outputs=None, shapeless=False):
+    """``mx.compile``: ``fun`` traced once per kind of input and replayed as a fused graph.
+
+    Functions that capture state through ``inputs``/``outputs`` run uncompiled (same results,
+    no fusion): rmlx's Python layer does not yet thread captured state through a trace.
+    """
+    import functools
+
+    if fun is None:
+        return functools.partial(compile, inputs=inputs, outputs=outputs, shapeless=shapeless)
+    if inputs is not None or outputs is not None:
+
+        @functools.wraps(fun)
+        def eager(*args, **kwargs):
+            return fun(*args, **kwargs)
+
+        return eager
+
+    cache = {}
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        leaves, rebuild = _flatten((args, kwargs))
+        try:
+            key = _structure_key((args, kwargs))
+            hash(key)
+        except Exception:  # noqa: BLE001 - an unhashable constant: run uncompiled
+            return fun(*args, **kwargs)
+        entry = cache.get(key)
+        if entry is None:
+            holder = {}
+
+            def flat(xs):
+                a, k = rebuild(xs)
+                out = fun(*a, **k)
+                out_leaves, out_rebuild = _flatten(out)
+                holder["rebuild"] = out_rebuild
+                return out_leaves
+
+            entry = (_ext._compile_flat(flat, shapeless), holder)
+            cache[key] = entry
+        res = entry[0](leaves)
+        return entry[1]["rebuild"](res)
+
+    return wrapper
