@@ -280,3 +280,104 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// mx.distributed: one process (rmlx has no communication backend); the collectives are the
+// identity on a group of size 1, as in MLX without a backend.
+
+/// A group of processes (`mx.distributed.init()`); always of size 1 in rmlx.
+#[pyclass(name = "Group", module = "mlx.core.distributed")]
+#[derive(Clone)]
+pub struct PyGroup(mx::distributed::Group);
+
+#[pymethods]
+impl PyGroup {
+    fn rank(&self) -> usize {
+        self.0.rank()
+    }
+
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+
+    #[pyo3(signature = (color, key=-1))]
+    fn split(&self, color: i32, key: i32) -> PyResult<PyGroup> {
+        let key = if key < 0 { None } else { Some(key) };
+        Ok(PyGroup(self.0.split(color, key).py()?))
+    }
+}
+
+fn group_of(group: Option<&Bound<'_, PyAny>>) -> PyResult<Option<mx::distributed::Group>> {
+    match group {
+        Some(g) if !g.is_none() => Ok(Some(g.cast::<PyGroup>()?.borrow().0.clone())),
+        _ => Ok(None),
+    }
+}
+
+#[pyfunction]
+#[pyo3(name = "is_available", signature = (backend="any"))]
+fn distributed_is_available(backend: &str) -> bool {
+    let _ = backend;
+    mx::distributed::is_available()
+}
+
+#[pyfunction]
+#[pyo3(signature = (strict=false, backend="any"))]
+fn init(strict: bool, backend: &str) -> PyResult<PyGroup> {
+    let _ = backend;
+    Ok(PyGroup(mx::distributed::init(strict).py()?))
+}
+
+macro_rules! collectives {
+    ($($name:ident),*) => {$(
+        #[pyfunction]
+        #[pyo3(signature = (x, *, group=None, stream=None))]
+        fn $name(py: Python<'_>, x: &Bound<'_, PyAny>, group: Option<&Bound<'_, PyAny>>, stream: Option<&Bound<'_, PyAny>>) -> PyResult<Py<crate::array::PyArray>> {
+            let _ = stream;
+            crate::convert::wrap(py, mx::distributed::$name(&crate::convert::to_array(x)?, group_of(group)?).py()?)
+        }
+    )*};
+}
+
+collectives!(all_sum, all_max, all_min, all_gather, sum_scatter);
+
+#[pyfunction]
+#[pyo3(signature = (x, dst, *, group=None, stream=None))]
+fn send(py: Python<'_>, x: &Bound<'_, PyAny>, dst: usize, group: Option<&Bound<'_, PyAny>>, stream: Option<&Bound<'_, PyAny>>) -> PyResult<Py<crate::array::PyArray>> {
+    let _ = stream;
+    crate::convert::wrap(py, mx::distributed::send(&crate::convert::to_array(x)?, dst, group_of(group)?).py()?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (shape, dtype, src, *, group=None, stream=None))]
+fn recv(py: Python<'_>, shape: Vec<usize>, dtype: crate::dtype::PyDtype, src: usize, group: Option<&Bound<'_, PyAny>>, stream: Option<&Bound<'_, PyAny>>) -> PyResult<Py<crate::array::PyArray>> {
+    let _ = stream;
+    crate::convert::wrap(py, mx::distributed::recv(&shape, dtype.0, src, group_of(group)?).py()?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, src, *, group=None, stream=None))]
+fn recv_like(py: Python<'_>, x: &Bound<'_, PyAny>, src: usize, group: Option<&Bound<'_, PyAny>>, stream: Option<&Bound<'_, PyAny>>) -> PyResult<Py<crate::array::PyArray>> {
+    let _ = stream;
+    crate::convert::wrap(py, mx::distributed::recv_like(&crate::convert::to_array(x)?, src, group_of(group)?).py()?)
+}
+
+pub fn register_distributed(parent: &Bound<'_, PyModule>) -> PyResult<()> {
+    let m = PyModule::new(parent.py(), "distributed")?;
+    m.add_class::<PyGroup>()?;
+    for f in [
+        wrap_pyfunction!(distributed_is_available, &m)?,
+        wrap_pyfunction!(init, &m)?,
+        wrap_pyfunction!(all_sum, &m)?,
+        wrap_pyfunction!(all_max, &m)?,
+        wrap_pyfunction!(all_min, &m)?,
+        wrap_pyfunction!(all_gather, &m)?,
+        wrap_pyfunction!(sum_scatter, &m)?,
+        wrap_pyfunction!(send, &m)?,
+        wrap_pyfunction!(recv, &m)?,
+        wrap_pyfunction!(recv_like, &m)?,
+    ] {
+        m.add_function(f)?;
+    }
+    parent.add_submodule(&m)
+}

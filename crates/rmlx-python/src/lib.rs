@@ -26,6 +26,7 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     misc_ops::register(m)?;
     nn_ops::register(m)?;
     device::register(m)?;
+    device::register_distributed(m)?;
     random::register(m)?;
     io::register(m)?;
     submodules::register(m)?;

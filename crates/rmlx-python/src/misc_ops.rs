@@ -101,10 +101,9 @@ fn broadcast_shapes<'py>(py: Python<'py>, shapes: &Bound<'py, PyTuple>) -> PyRes
 }
 
 #[pyfunction]
-#[pyo3(signature = (a, /, v, *, right=false, stream=None))]
-fn searchsorted(py: Python<'_>, a: &Any<'_>, v: &Any<'_>, right: bool, stream: Option<&Any<'_>>) -> Arr {
+#[pyo3(signature = (a, /, v, *, side="left", stream=None))]
+fn searchsorted(py: Python<'_>, a: &Any<'_>, v: &Any<'_>, side: &str, stream: Option<&Any<'_>>) -> Arr {
     let _ = stream;
-    let side = if right { "right" } else { "left" };
     wrap(py, mx::searchsorted_side(&to_array(a)?, &to_array(v)?, side).py()?)
 }
 

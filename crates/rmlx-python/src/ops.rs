@@ -274,25 +274,30 @@ fn scalar_f64(s: Scalar) -> f64 {
 
 /// `mx.arange(stop)` / `mx.arange(start, stop, step=None, dtype=None)`.
 #[pyfunction]
-#[pyo3(signature = (start_or_stop, stop=None, step=None, dtype=None, *, stream=None))]
+#[pyo3(signature = (start=None, stop=None, step=None, dtype=None, *, stream=None))]
 fn arange(
     py: Python<'_>,
-    start_or_stop: &Any<'_>,
+    start: Option<&Any<'_>>,
     stop: Option<&Any<'_>>,
     step: Option<&Any<'_>>,
     dtype: Option<&Any<'_>>,
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
-    let first = scalar_arg(start_or_stop, "start")?;
-    let (start, stop) = match stop.filter(|s| !s.is_none()) {
-        Some(s) => (first, scalar_arg(s, "stop")?),
-        None => (Scalar::Int(0), first),
+    let given = |o: Option<&Any<'_>>, name: &str| -> PyResult<Option<Scalar>> {
+        match o.filter(|o| !o.is_none()) {
+            Some(o) => Ok(Some(scalar_arg(o, name)?)),
+            None => Ok(None),
+        }
     };
-    let step = match step.filter(|s| !s.is_none()) {
-        Some(s) => scalar_arg(s, "step")?,
-        None => Scalar::Int(1),
+    let (start, stop) = match (given(start, "start")?, given(stop, "stop")?) {
+        (Some(a), Some(b)) => (a, b),
+        (Some(b), None) | (None, Some(b)) => (Scalar::Int(0), b),
+        (None, None) => {
+            return Err(PyTypeError::new_err("arange() missing required argument 'stop'"));
+        }
     };
+    let step = given(step, "step")?.unwrap_or(Scalar::Int(1));
     let out = match to_dtype(dtype)? {
         Some(d) => mx::arange_dtype(scalar_f64(start), scalar_f64(stop), scalar_f64(step), d),
         None => mx::arange(ScalarArg(start), ScalarArg(stop), ScalarArg(step)),
@@ -302,14 +307,15 @@ fn arange(
 
 /// `mx.linspace(start, stop, num=50, dtype=float32)`.
 #[pyfunction]
-#[pyo3(signature = (start, stop, num=50, dtype=None, *, stream=None))]
-fn linspace(py: Python<'_>, start: &Any<'_>, stop: &Any<'_>, num: i64, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+#[pyo3(signature = (start, stop, num=50, dtype=None, *, endpoint=true, stream=None))]
+#[allow(clippy::too_many_arguments)]
+fn linspace(py: Python<'_>, start: &Any<'_>, stop: &Any<'_>, num: i64, dtype: Option<&Any<'_>>, endpoint: bool, stream: Option<&Any<'_>>) -> Arr {
     let _ = stream;
     let num = usize::try_from(num)
         .map_err(|_| PyValueError::new_err(format!("[linspace] number of samples, {num}, must be non-negative.")))?;
     let (a, b) = (scalar_arg(start, "start")?, scalar_arg(stop, "stop")?);
     let d = dtype_or(dtype, Dtype::Float32)?;
-    wrap(py, mx::linspace_with(ScalarArg(a), ScalarArg(b), num, true, d).py()?)
+    wrap(py, mx::linspace_with(ScalarArg(a), ScalarArg(b), num, endpoint, d).py()?)
 }
 
 /// `mx.eye(n, m=None, k=0, dtype=float32)`.

@@ -16,6 +16,6 @@ del _attach
 import sys as _sys
 
 # `import mlx.core.random` / `from mlx.core import fft` style access.
-for _name in ("random", "linalg", "fft", "fast", "metal", "cuda"):
+for _name in ("random", "linalg", "fft", "fast", "metal", "cuda", "distributed"):
     _sys.modules[f"{__name__}.{_name}"] = getattr(_ext, _name)
 del _sys, _name
