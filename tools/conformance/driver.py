@@ -1,4 +1,5 @@
-"""Runs one MLX test file with unittest and writes each test's outcome as JSON.
+"""Runs one MLX test file with unittest and writes each test's outcome (and, for failures and
+errors, the exception's first line) as JSON.
 
     python driver.py <test_file.py> <out.json>
 
@@ -16,9 +17,16 @@ class Recorder(unittest.TextTestResult):
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
         self.outcomes = {}
+        self.messages = {}
 
     def _id(self, test):
         return test.id().split(".", 1)[-1]
+
+    def _note(self, test, err):
+        """The last line of the exception: its type and message (the cause, for grouping)."""
+        kind, value = err[0], err[1]
+        text = str(value).strip().splitlines()
+        self.messages[self._id(test)] = f"{kind.__name__}: {text[0] if text else ''}"[:300]
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -27,10 +35,12 @@ class Recorder(unittest.TextTestResult):
     def addFailure(self, test, err):
         super().addFailure(test, err)
         self.outcomes[self._id(test)] = "fail"
+        self._note(test, err)
 
     def addError(self, test, err):
         super().addError(test, err)
         self.outcomes[self._id(test)] = "error"
+        self._note(test, err)
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
@@ -49,6 +59,7 @@ class Recorder(unittest.TextTestResult):
         if err is not None:
             failed = issubclass(err[0], test.failureException)
             self.outcomes[self._id(test)] = "fail" if failed else "error"
+            self._note(test, err)
 
 
 def main():
@@ -63,10 +74,13 @@ def main():
         suite = unittest.defaultTestLoader.loadTestsFromModule(module)
         runner = unittest.TextTestRunner(resultclass=Recorder, verbosity=1, stream=sys.stderr)
         result = runner.run(suite)
-        outcomes = result.outcomes
+        outcomes = {
+            t: {"outcome": o, "message": result.messages.get(t, "")}
+            for t, o in result.outcomes.items()
+        }
     except Exception as e:  # noqa: BLE001 - an import failure is the file's one error
         print(f"import failed: {type(e).__name__}: {e}", file=sys.stderr)
-        outcomes = {"<import>": "error"}
+        outcomes = {"<import>": {"outcome": "error", "message": f"{type(e).__name__}: {e}"}}
     with open(out, "w") as f:
         json.dump(outcomes, f)
 

@@ -111,9 +111,9 @@ def main():
         status, results, tail = run_file(os.path.join(tests_dir, f), tests_dir, env,
                                          args.timeout)
         counts = {k: 0 for k in totals}
-        for test, outcome in results.items():
-            counts[outcome] += 1
-            every[f"{f}::{test}"] = outcome
+        for test, r in results.items():
+            counts[r["outcome"]] += 1
+            every[f"{f}::{test}"] = r
         for k in totals:
             totals[k] += counts[k]
         rows.append((f, counts, status))

@@ -333,6 +333,20 @@ impl PyArray {
         Ok(format!("{}", self.inner))
     }
 
+    /// `f"{a:.2f}"` formats the value of a one-element array; other arrays take an empty spec.
+    fn __format__(&self, py: Python<'_>, spec: &str) -> PyResult<Py<PyAny>> {
+        if spec.is_empty() {
+            return Ok(self.__repr__()?.into_pyobject(py)?.into_any().unbind());
+        }
+        if self.inner.size() != 1 {
+            return Err(PyTypeError::new_err(
+                "unsupported format string passed to mlx.core.array.__format__",
+            ));
+        }
+        let v = self.item(py)?;
+        Ok(v.bind(py).call_method1("__format__", (spec,))?.unbind())
+    }
+
     fn __len__(&self) -> PyResult<usize> {
         match self.inner.shape().first() {
             Some(&n) => Ok(n),

@@ -19,6 +19,11 @@ impl PyDtype {
     fn __repr__(&self) -> String {
         format!("mlx.core.{}", self.0.name())
     }
+
+    /// Pickles as the module attribute it is (`mlx.core.float32`).
+    fn __reduce__(&self) -> &'static str {
+        if self.0 == Dtype::Bool { "bool_" } else { self.0.name() }
+    }
 }
 
 /// A kind of dtype (`mx.floating`, `mx.integer`...), for `mx.issubdtype`.

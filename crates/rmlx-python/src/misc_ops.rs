@@ -30,6 +30,10 @@ pub struct Finfo {
     #[pyo3(get)]
     eps: f64,
     #[pyo3(get)]
+    bits: usize,
+    #[pyo3(get)]
+    smallest_normal: f64,
+    #[pyo3(get)]
     dtype: PyDtype,
 }
 
@@ -38,7 +42,14 @@ impl Finfo {
     #[new]
     fn py_new(dtype: &Any<'_>) -> PyResult<Self> {
         let f = mx::finfo(dtype_arg(dtype)?).py()?;
-        Ok(Finfo { min: f.min, max: f.max, eps: f.eps, dtype: PyDtype(f.dtype) })
+        Ok(Finfo {
+            min: f.min,
+            max: f.max,
+            eps: f.eps,
+            bits: f.bits,
+            smallest_normal: f.smallest_normal,
+            dtype: PyDtype(f.dtype),
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -256,6 +267,55 @@ fn einsum_path(py: Python<'_>, subscripts: &str, operands: &Bound<'_, PyTuple>) 
     Ok(PyTuple::new(py, [PyList::new(py, path)?.into_any(), text.into_pyobject(py)?.into_any()])?.unbind())
 }
 
+fn dtype_kind(o: &Any<'_>) -> PyResult<mx::DtypeKind> {
+    if let Ok(d) = o.cast::<PyDtype>() {
+        return Ok(mx::DtypeKind::Dtype(d.get().0));
+    }
+    mx::DtypeKind::from_name(&o.extract::<String>()?).py()
+}
+
+/// `mx.isdtype(dtype, kind)`: `kind` is a dtype, a kind name (`"real floating"`...) or a tuple
+/// of them.
+#[pyfunction]
+fn isdtype(dtype: PyDtype, kind: &Any<'_>) -> PyResult<bool> {
+    let kinds: Vec<mx::DtypeKind> = if let Ok(t) = kind.cast::<PyTuple>() {
+        t.iter().map(|k| dtype_kind(&k)).collect::<PyResult<_>>()?
+    } else {
+        vec![dtype_kind(kind)?]
+    };
+    Ok(mx::isdtype(dtype.0, &kinds))
+}
+
+/// The print precision (`-1`: MLX's default); `mx.set_printoptions` / `mx.printoptions` are in
+/// Python over these two.
+#[pyfunction]
+fn _get_print_precision() -> i32 {
+    mx::get_printoptions().precision
+}
+
+#[pyfunction]
+fn _set_print_precision(precision: i32) {
+    mx::set_printoptions(mx::PrintOptions { precision })
+}
+
+/// `mx.depends(inputs, dependencies)`: `inputs` that also wait for `dependencies`.
+#[pyfunction]
+fn depends(py: Python<'_>, inputs: &Any<'_>, dependencies: &Any<'_>) -> PyResult<Py<PyAny>> {
+    let single = inputs.cast::<PyArray>().is_ok();
+    let ins = if single { vec![to_array(inputs)?] } else { to_arrays(inputs)? };
+    let deps = if dependencies.cast::<PyArray>().is_ok() {
+        vec![to_array(dependencies)?]
+    } else {
+        to_arrays(dependencies)?
+    };
+    let out = mx::depends(&ins, &deps).py()?;
+    if single {
+        Ok(wrap(py, out.into_iter().next().expect("one output"))?.into_any())
+    } else {
+        Ok(wrap_list(py, out)?.into_any())
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Finfo>()?;
     m.add_class::<Iinfo>()?;
@@ -288,6 +348,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(trunc, m)?,
         wrap_pyfunction!(convolve, m)?,
         wrap_pyfunction!(einsum_path, m)?,
+        wrap_pyfunction!(isdtype, m)?,
+        wrap_pyfunction!(_get_print_precision, m)?,
+        wrap_pyfunction!(_set_print_precision, m)?,
+        wrap_pyfunction!(depends, m)?,
     ] {
         m.add_function(f)?;
     }

@@ -36,6 +36,27 @@ fn call_flat(f: &Py<PyAny>, xs: &[Array]) -> mx::Result<Vec<Array>> {
     })
 }
 
+/// Calls the Python function `f` with `args` (already Python objects); its result must be a
+/// list/tuple of arrays.
+fn call_py(f: &Py<PyAny>, args: impl FnOnce(Python<'_>) -> PyResult<Vec<Py<PyAny>>>) -> mx::Result<Vec<Array>> {
+    Python::attach(|py| {
+        let run = || -> PyResult<Vec<Array>> {
+            let a = PyTuple::new(py, args(py)?)?;
+            let out = f.call1(py, a)?;
+            to_arrays(out.bind(py))
+        };
+        run().map_err(|e| {
+            let msg = e.to_string();
+            PENDING.with(|p| *p.borrow_mut() = Some(e));
+            mx::Error::runtime(msg)
+        })
+    })
+}
+
+fn py_list(py: Python<'_>, xs: &[Array]) -> PyResult<Py<PyAny>> {
+    Ok(wrap_list(py, xs.to_vec())?.into_any())
+}
+
 /// Turns a transform's result into Python: the Python exception if the function raised one.
 fn finish<T>(r: mx::Result<T>) -> PyResult<T> {
     let pending = PENDING.with(|p| p.borrow_mut().take());
@@ -135,6 +156,66 @@ fn _compile_flat(f: Py<PyAny>, shapeless: bool) -> CompiledFunction {
     CompiledFunction { f }
 }
 
+/// Calls `fun` on `inputs` as a custom function: its gradient, forward derivative and
+/// vectorised form come from the given Python functions (flat lists of arrays; see
+/// `custom_function` in `_transforms.py`).
+#[pyfunction]
+#[pyo3(signature = (fun, inputs, vjp=None, jvp=None, vmap=None))]
+fn _custom_call(
+    py: Python<'_>,
+    fun: Py<PyAny>,
+    inputs: &Bound<'_, PyAny>,
+    vjp: Option<Py<PyAny>>,
+    jvp: Option<Py<PyAny>>,
+    vmap: Option<Py<PyAny>>,
+) -> PyResult<Py<PyList>> {
+    let xs = to_arrays(inputs)?;
+    let mut cf = mx::custom_function(move |a: &[Array]| call_flat(&fun, a));
+    if let Some(v) = vjp {
+        cf = cf.with_vjp(move |p: &[Array], c: &[Array], o: &[Array]| {
+            call_py(&v, |py| Ok(vec![py_list(py, p)?, py_list(py, c)?, py_list(py, o)?]))
+        });
+    }
+    if let Some(j) = jvp {
+        cf = cf.with_jvp(move |p: &[Array], t: &[Array], argnums: &[usize]| {
+            let argnums = argnums.to_vec();
+            call_py(&j, |py| {
+                let nums = PyList::new(py, argnums)?.into_any().unbind();
+                Ok(vec![py_list(py, p)?, py_list(py, t)?, nums])
+            })
+        });
+    }
+    if let Some(m) = vmap {
+        cf = cf.with_vmap(move |a: &[Array], axes: &[Option<usize>]| {
+            let axes = axes.to_vec();
+            // The Python side returns the outputs followed by their axes (one list).
+            Python::attach(|py| {
+                let run = || -> PyResult<(Vec<Array>, Vec<Option<usize>>)> {
+                    let ax = PyList::new(py, axes)?.into_any().unbind();
+                    let out = m.call1(py, (py_list(py, a)?, ax))?;
+                    let (outs, out_axes): (Bound<'_, PyAny>, Vec<Option<usize>>) = out.bind(py).extract()?;
+                    Ok((to_arrays(&outs)?, out_axes))
+                };
+                run().map_err(|e| {
+                    let msg = e.to_string();
+                    PENDING.with(|p| *p.borrow_mut() = Some(e));
+                    mx::Error::runtime(msg)
+                })
+            })
+        });
+    }
+    wrap_list(py, finish(cf.call(&xs))?)
+}
+
+/// Calls `fun` on `inputs` as a checkpoint: its intermediates are recomputed for the gradient
+/// instead of kept.
+#[pyfunction]
+fn _checkpoint_call(py: Python<'_>, fun: Py<PyAny>, inputs: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+    let xs = to_arrays(inputs)?;
+    let f = mx::checkpoint(move |a: &[Array]| call_flat(&fun, a));
+    wrap_list(py, finish(f(&xs))?)
+}
+
 #[pyfunction]
 fn disable_compile() {
     mx::disable_compile()
@@ -148,6 +229,8 @@ fn enable_compile() {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CompiledFunction>()?;
     m.add_function(wrap_pyfunction!(_compile_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_custom_call, m)?)?;
+    m.add_function(wrap_pyfunction!(_checkpoint_call, m)?)?;
     m.add_function(wrap_pyfunction!(disable_compile, m)?)?;
     m.add_function(wrap_pyfunction!(enable_compile, m)?)?;
     m.add_function(wrap_pyfunction!(_value_and_grad_flat, m)?)?;

@@ -150,3 +150,48 @@ def test_use_as_mlx():
 
     assert mlx_core is core
     assert math.isclose(mlx_core.exp(mlx_core.array(0.0)).item(), 1.0)
+
+
+def test_custom_function_vjp_and_checkpoint():
+    @mx.custom_function
+    def f(x):
+        return mx.sin(x)
+
+    @f.vjp
+    def f_vjp(primals, cotangent, output):
+        return (cotangent * 10.0,)
+
+    g = mx.grad(lambda x: mx.sum(f(x)))(mx.array([0.5, 1.0]))
+    assert g.tolist() == [10.0, 10.0]
+    h = mx.grad(lambda x: mx.sum(mx.checkpoint(lambda y: y * y)(x)))(mx.array([3.0]))
+    assert h.tolist() == [6.0]
+
+
+def test_compile_matches_eager():
+    def f(x, y, scale=2.0):
+        return mx.exp(x) * y + scale
+
+    c = mx.compile(f)
+    x, y = mx.array([0.0, 1.0]), mx.array([2.0, 3.0])
+    assert mx.allclose(c(x, y), f(x, y)).item()
+    assert mx.allclose(c(x, y, scale=5.0), f(x, y, scale=5.0)).item()  # a new constant retraces
+
+
+def test_save_load_round_trip(tmp_path):
+    a = mx.arange(6, dtype=mx.float32).reshape(2, 3)
+    mx.save(str(tmp_path / "a.npy"), a)
+    assert mx.load(str(tmp_path / "a.npy")).tolist() == a.tolist()
+    mx.save_safetensors(str(tmp_path / "w"), {"w": a}, metadata={"k": "v"})
+    arrays, meta = mx.load(str(tmp_path / "w.safetensors"), return_metadata=True)
+    assert arrays["w"].tolist() == a.tolist() and meta == {"k": "v"}
+    with pytest.raises(ValueError):
+        mx.load(str(tmp_path / "a.unknown"))
+
+
+def test_random_is_reproducible():
+    mx.random.seed(3)
+    a = mx.random.normal((4,))
+    mx.random.seed(3)
+    assert mx.array_equal(a, mx.random.normal((4,))).item()
+    k = mx.random.key(0)
+    assert mx.random.uniform(shape=(2,), key=k).tolist() == mx.random.uniform(shape=(2,), key=k).tolist()

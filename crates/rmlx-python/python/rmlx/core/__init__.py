@@ -5,7 +5,7 @@ from rmlx._ext import *  # noqa: F401,F403
 from rmlx._ext import array, Dtype, DtypeCategory  # noqa: F401
 from rmlx import _ext
 
-from ._transforms import grad, value_and_grad, vjp, jvp, vmap, compile  # noqa: F401
+from ._transforms import grad, value_and_grad, vjp, jvp, vmap, compile, custom_function, checkpoint  # noqa: F401
 from ._methods import attach as _attach
 
 __version__ = _ext.__version__
@@ -19,3 +19,39 @@ import sys as _sys
 for _name in ("random", "linalg", "fft", "fast", "metal", "cuda", "distributed"):
     _sys.modules[f"{__name__}.{_name}"] = getattr(_ext, _name)
 del _sys, _name
+
+
+class PrintOptions:
+    """The print options (``mx.get_printoptions()``)."""
+
+    def __init__(self, precision):
+        self.precision = precision
+
+    def __repr__(self):
+        return f"PrintOptions(precision={self.precision})"
+
+
+def set_printoptions(precision=-1):
+    """Set the number of decimals arrays print with (``-1``: MLX's default style)."""
+    _ext._set_print_precision(precision)
+
+
+def get_printoptions():
+    """The current print options."""
+    return PrintOptions(_ext._get_print_precision())
+
+
+class printoptions:
+    """``with mx.printoptions(precision=4):`` prints with 4 decimals inside the block."""
+
+    def __init__(self, precision=-1):
+        self._precision = precision
+
+    def __enter__(self):
+        self._previous = _ext._get_print_precision()
+        _ext._set_print_precision(self._precision)
+        return self
+
+    def __exit__(self, *exc):
+        _ext._set_print_precision(self._previous)
+        return False

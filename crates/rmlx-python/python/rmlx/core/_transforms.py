@@ -262,3 +262,104 @@ def compile(fun=None, inputs=None, outputs=None, shapeless=False):
         return entry[1]["rebuild"](res)
 
     return wrapper
+
+
+class custom_function:
+    """``mx.custom_function``: a function whose vjp, jvp or vmap you give.
+
+    ::
+
+        @mx.custom_function
+        def f(x, y):
+            return mx.sin(x) * y
+
+        @f.vjp
+        def f_vjp(primals, cotangent, output):
+            x, y = primals
+            return cotangent * mx.cos(x) * y, cotangent * mx.sin(x)
+
+    The arguments are arrays; the output an array or a tuple of arrays.
+    """
+
+    def __init__(self, fun):
+        import functools
+
+        self._fun = fun
+        self._vjp = None
+        self._jvp = None
+        self._vmap = None
+        functools.update_wrapper(self, fun)
+
+    def vjp(self, f):
+        self._vjp = f
+        return f
+
+    def jvp(self, f):
+        self._jvp = f
+        return f
+
+    def vmap(self, f):
+        self._vmap = f
+        return f
+
+    def __call__(self, *args, **kwargs):
+        shape = {}
+
+        def flat(xs):
+            out = self._fun(*xs, **kwargs)
+            shape["single"] = isinstance(out, array)
+            return _outputs(out)
+
+        def pack(xs):
+            return xs[0] if shape["single"] else tuple(xs)
+
+        def vjp_flat(primals, cotangents, outputs):
+            g = self._vjp(tuple(primals), pack(cotangents), pack(outputs))
+            return [g] if isinstance(g, array) else list(g)
+
+        def jvp_flat(primals, tangents, argnums):
+            full = [None] * len(primals)
+            for t, i in zip(tangents, argnums):
+                full[i] = t
+            full = [t if t is not None else _ext.zeros_like(p) for t, p in zip(full, primals)]
+            out = self._jvp(tuple(primals), tuple(full))
+            return [out] if isinstance(out, array) else list(out)
+
+        def vmap_flat(inputs, axes):
+            outs, out_axes = self._vmap(tuple(inputs), tuple(axes))
+            if isinstance(outs, array):
+                outs, out_axes = [outs], [out_axes]
+            return list(outs), list(out_axes)
+
+        res = _ext._custom_call(
+            flat,
+            list(args),
+            vjp_flat if self._vjp else None,
+            jvp_flat if self._jvp else None,
+            vmap_flat if self._vmap else None,
+        )
+        return pack(res)
+
+
+def checkpoint(fun):
+    """``mx.checkpoint``: ``fun`` whose intermediates are recomputed in the backward pass
+    instead of kept (the results are the same, the memory lower)."""
+    import functools
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        leaves, rebuild = _flatten(list(args))
+        holder = {}
+
+        def flat(xs):
+            out = fun(*rebuild(xs), **kwargs)
+            out_leaves, out_rebuild = _flatten(out)
+            holder["rebuild"] = out_rebuild
+            return out_leaves
+
+        if not leaves:
+            return fun(*args, **kwargs)
+        res = _ext._checkpoint_call(flat, leaves)
+        return holder["rebuild"](res)
+
+    return wrapper
