@@ -134,6 +134,11 @@ fn binary(
     b: &Bound<'_, PyAny>,
     op: fn(Operand, Operand) -> mx::Result<Array>,
 ) -> PyResult<Py<PyArray>> {
+    // Fast path for two arrays: the common case in a loop of ops.
+    if let (Ok(x), Ok(y)) = (a.cast::<PyArray>(), b.cast::<PyArray>()) {
+        let (x, y) = (x.borrow().inner.clone(), y.borrow().inner.clone());
+        return wrap(py, op(Operand::Array(x), Operand::Array(y)).py()?);
+    }
     let (x, y) = to_operands(a, b)?;
     wrap(py, op(x, y).py()?)
 }
