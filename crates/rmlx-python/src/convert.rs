@@ -403,6 +403,12 @@ pub fn wrap_list(py: Python<'_>, v: Vec<Array>) -> PyResult<Py<PyList>> {
     Ok(PyList::new(py, items)?.unbind())
 }
 
+/// Wraps a list of arrays as a Python tuple.
+pub fn wrap_tuple(py: Python<'_>, v: Vec<Array>) -> PyResult<Py<PyTuple>> {
+    let items: Vec<Py<PyArray>> = v.into_iter().map(|a| wrap(py, a)).collect::<PyResult<_>>()?;
+    Ok(PyTuple::new(py, items)?.unbind())
+}
+
 /// Wraps a pair of arrays as a Python tuple.
 pub fn wrap_pair(py: Python<'_>, (a, b): (Array, Array)) -> PyResult<Py<PyTuple>> {
     Ok(PyTuple::new(py, [wrap(py, a)?, wrap(py, b)?])?.unbind())

@@ -10,12 +10,27 @@ use rmlx_core::{self as mx, Device, DeviceType, Stream};
 use crate::convert::PyResultExt;
 
 /// `mx.cpu` / `mx.gpu`: a kind of device.
-#[pyclass(name = "DeviceType", module = "mlx.core", frozen, eq, hash)]
+#[pyclass(name = "DeviceType", module = "mlx.core", frozen)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PyDeviceType(pub DeviceType);
 
 #[pymethods]
 impl PyDeviceType {
+    /// Equal to the same DeviceType, or to a Device of this type with index 0.
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        if let Ok(t) = other.cast::<PyDeviceType>() {
+            return t.get().0 == self.0;
+        }
+        if let Ok(d) = other.cast::<PyDevice>() {
+            return d.get().0 == Device::new(self.0, 0);
+        }
+        false
+    }
+
+    fn __hash__(&self) -> u64 {
+        self.0 as u64
+    }
+
     fn __repr__(&self) -> &'static str {
         match self.0 {
             DeviceType::Cpu => "DeviceType.cpu",
@@ -25,7 +40,7 @@ impl PyDeviceType {
 }
 
 /// A device: a type and an index.
-#[pyclass(name = "Device", module = "mlx.core", frozen, eq, hash)]
+#[pyclass(name = "Device", module = "mlx.core", frozen)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PyDevice(pub Device);
 
@@ -35,6 +50,21 @@ impl PyDevice {
     #[pyo3(signature = (r#type, index=0))]
     fn py_new(r#type: PyDeviceType, index: usize) -> Self {
         PyDevice(Device::new(r#type.0, index))
+    }
+
+    /// Equal to another Device with the same type and index, or to its DeviceType (index 0).
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        if let Ok(d) = other.cast::<PyDevice>() {
+            return d.get().0 == self.0;
+        }
+        if let Ok(t) = other.cast::<PyDeviceType>() {
+            return self.0 == Device::new(t.get().0, 0);
+        }
+        false
+    }
+
+    fn __hash__(&self) -> u64 {
+        (self.0.device_type as u64) << 32 | self.0.index as u64
     }
 
     #[getter(r#type)]

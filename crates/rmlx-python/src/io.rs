@@ -149,9 +149,18 @@ fn load(py: Python<'_>, file: &Any<'_>, format: Option<&str>, return_metadata: b
         }
         (Some(p), false) => (io::load_format(p, format).py()?, None),
         (None, _) => {
-            let fmt = format.ok_or_else(|| {
+            // A file object's format comes from its name's extension, as for a path.
+            let from_name: Option<String> = match file.getattr("name") {
+                Ok(n) => n
+                    .extract::<String>()
+                    .ok()
+                    .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string())),
+                Err(_) => None,
+            };
+            let fmt = format.map(str::to_string).or(from_name).ok_or_else(|| {
                 PyValueError::new_err("[load] The format must be given to load from a file object.")
             })?;
+            let fmt = fmt.as_str();
             let data: Vec<u8> = file.call_method0("read")?.extract()?;
             match fmt {
                 "npy" => (Loaded::Array(io::npy::parse_npy(&data).py()?), None),

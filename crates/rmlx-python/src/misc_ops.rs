@@ -202,9 +202,9 @@ fn slice_update(py: Python<'_>, a: &Any<'_>, update: &Any<'_>, start_indices: &A
 
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=0, *, stream=None))]
-fn unstack(py: Python<'_>, a: &Any<'_>, axis: isize, stream: Option<&Any<'_>>) -> PyResult<Py<PyList>> {
+fn unstack(py: Python<'_>, a: &Any<'_>, axis: isize, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
     let _ = stream;
-    wrap_list(py, mx::unstack(&to_array(a)?, axis).py()?)
+    crate::convert::wrap_tuple(py, mx::unstack(&to_array(a)?, axis).py()?)
 }
 
 macro_rules! windows {

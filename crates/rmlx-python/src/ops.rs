@@ -10,7 +10,7 @@ use rmlx_core::ops::{CloseOptions, ScalarArg, ScanOptions};
 
 use crate::array::PyArray;
 use crate::convert::{
-    PyResultExt, array_from_py, py_scalar, to_array, to_arrays, to_axes, to_dtype, to_operand, to_operands, to_shape, wrap, wrap_list, wrap_pair,
+    PyResultExt, array_from_py, py_scalar, to_array, to_arrays, to_axes, to_dtype, to_operand, to_operands, to_shape, wrap, wrap_list, wrap_pair, wrap_tuple,
 };
 
 type Arr = PyResult<Py<PyArray>>;
@@ -679,6 +679,8 @@ fn pad(py: Python<'_>, a: &Any<'_>, pad_width: &Any<'_>, mode: &str, constant_va
         let p: (usize, usize) = pad_width.extract()?;
         vec![p]
     };
+    // One (before, after) pair applies to every axis, as in MLX.
+    let widths = if widths.len() == 1 && a.ndim() > 1 { vec![widths[0]; a.ndim()] } else { widths };
     let mode = mode.parse::<mx::ops::PadMode>().py()?;
     let value = match constant_values {
         Some(v) if !v.is_none() => to_operand(v, Some(a.dtype()))?,
@@ -787,10 +789,10 @@ pub fn collect_arrays(obj: &Any<'_>, out: &mut Vec<Array>) -> PyResult<()> {
 /// `mx.meshgrid(*arrays, sparse=False, indexing="xy")`.
 #[pyfunction]
 #[pyo3(signature = (*arrays, sparse=false, indexing="xy", stream=None))]
-fn meshgrid(py: Python<'_>, arrays: &Bound<'_, PyTuple>, sparse: bool, indexing: &str, stream: Option<&Any<'_>>) -> PyResult<Py<PyList>> {
+fn meshgrid(py: Python<'_>, arrays: &Bound<'_, PyTuple>, sparse: bool, indexing: &str, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     let v = to_arrays(arrays.as_any())?;
-    wrap_list(py, mx::meshgrid(&v, sparse, indexing).py()?)
+    wrap_tuple(py, mx::meshgrid(&v, sparse, indexing).py()?)
 }
 
 /// `mx.trace(a, offset=0, axis1=0, axis2=1, dtype=None)`.

@@ -244,6 +244,19 @@ fn permutation(py: Python<'_>, x: &Any<'_>, axis: isize, key: Option<&Any<'_>>, 
     wrap(py, out.py()?)
 }
 
+/// The arrays of the global random state (the current key, once one is drawn or seeded).
+#[pyfunction]
+fn _state_get(py: Python<'_>) -> PyResult<Py<pyo3::types::PyList>> {
+    crate::convert::wrap_list(py, rnd::state().get())
+}
+
+/// Replaces the arrays of the global random state.
+#[pyfunction]
+fn _state_set(values: &Any<'_>) -> PyResult<()> {
+    rnd::state().set(crate::convert::to_arrays(values)?);
+    Ok(())
+}
+
 pub fn register(parent: &Bound<'_, PyModule>) -> PyResult<()> {
     let m = PyModule::new(parent.py(), "random")?;
     for f in [
@@ -261,6 +274,8 @@ pub fn register(parent: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(laplace, &m)?,
         wrap_pyfunction!(multivariate_normal, &m)?,
         wrap_pyfunction!(permutation, &m)?,
+        wrap_pyfunction!(_state_get, &m)?,
+        wrap_pyfunction!(_state_set, &m)?,
     ] {
         m.add_function(f)?;
     }

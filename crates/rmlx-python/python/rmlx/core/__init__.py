@@ -15,6 +15,27 @@ del _attach
 
 import sys as _sys
 
+
+class _RandomState:
+    """``mx.random.state``: the global random state as a list-like of arrays (the key)."""
+
+    def __getitem__(self, i):
+        return _ext.random._state_get()[i]
+
+    def __setitem__(self, i, value):
+        state = _ext.random._state_get()
+        state[i] = value
+        _ext.random._state_set(state)
+
+    def __len__(self):
+        return len(_ext.random._state_get())
+
+    def __iter__(self):
+        return iter(_ext.random._state_get())
+
+
+_ext.random.state = _RandomState()
+
 # `import mlx.core.random` / `from mlx.core import fft` style access.
 for _name in ("random", "linalg", "fft", "fast", "metal", "cuda", "distributed"):
     _sys.modules[f"{__name__}.{_name}"] = getattr(_ext, _name)

@@ -22,9 +22,9 @@ def _flatten(tree):
         if isinstance(t, (list, tuple)):
             parts = [walk(x) for x in t]
             kind = type(t)
-            if kind in (list, tuple):
-                return lambda xs: kind(p(xs) for p in parts)
-            return lambda xs: kind(*(p(xs) for p in parts))  # namedtuple
+            if hasattr(kind, "_fields"):  # a namedtuple takes its fields as arguments
+                return lambda xs: kind(*(p(xs) for p in parts))
+            return lambda xs: kind([p(xs) for p in parts])
         if isinstance(t, dict):
             parts = {k: walk(v) for k, v in t.items()}
             return lambda xs: {k: p(xs) for k, p in parts.items()}
