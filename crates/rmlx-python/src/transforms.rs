@@ -216,6 +216,69 @@ fn _checkpoint_call(py: Python<'_>, fun: Py<PyAny>, inputs: &Bound<'_, PyAny>) -
     wrap_list(py, finish(f(&xs))?)
 }
 
+/// Writes `f` traced on `inputs` (flat lists of arrays) to `path`.
+#[pyfunction]
+fn _export_flat(path: String, f: Py<PyAny>, inputs: &Bound<'_, PyAny>) -> PyResult<()> {
+    let xs = to_arrays(inputs)?;
+    finish(mx::export_function(path, |a: &[Array]| call_flat(&f, a), &xs))
+}
+
+/// A function read back by `_import_flat`: call it with a list of arrays.
+#[pyclass(name = "ImportedFunction", module = "mlx.core", unsendable)]
+pub struct ImportedFunction {
+    f: mx::ImportedFunction,
+}
+
+#[pymethods]
+impl ImportedFunction {
+    fn __call__(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+        let xs = to_arrays(inputs)?;
+        wrap_list(py, self.f.call(&xs).map_err(crate::convert::to_py_err)?)
+    }
+}
+
+#[pyfunction]
+fn _import_flat(path: String) -> PyResult<ImportedFunction> {
+    Ok(ImportedFunction { f: mx::import_function(path).map_err(crate::convert::to_py_err)? })
+}
+
+/// Collects traces of `f` for several example inputs, then writes them all (`mx.exporter`).
+#[pyclass(name = "FunctionExporter", module = "mlx.core", unsendable)]
+pub struct FunctionExporter {
+    inner: Option<mx::FunctionExporter<FlatFn>>,
+}
+
+#[pymethods]
+impl FunctionExporter {
+    fn add(&mut self, inputs: &Bound<'_, PyAny>) -> PyResult<()> {
+        let xs = to_arrays(inputs)?;
+        let e = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("[exporter] Already closed."))?;
+        finish(e.call(&xs))
+    }
+
+    fn close(&mut self) -> PyResult<()> {
+        match self.inner.take() {
+            Some(e) => e.close().map_err(crate::convert::to_py_err),
+            None => Ok(()),
+        }
+    }
+}
+
+#[pyfunction]
+fn _exporter_flat(path: String, f: Py<PyAny>) -> FunctionExporter {
+    let g: FlatFn = Box::new(move |a: &[Array]| call_flat(&f, a));
+    FunctionExporter { inner: Some(mx::exporter(path, g)) }
+}
+
+/// The graph behind `outputs` in Graphviz DOT.
+#[pyfunction]
+fn _export_to_dot(outputs: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(mx::export_to_dot(&to_arrays(outputs)?))
+}
+
 #[pyfunction]
 fn disable_compile() {
     mx::disable_compile()
@@ -231,6 +294,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_compile_flat, m)?)?;
     m.add_function(wrap_pyfunction!(_custom_call, m)?)?;
     m.add_function(wrap_pyfunction!(_checkpoint_call, m)?)?;
+    m.add_class::<ImportedFunction>()?;
+    m.add_class::<FunctionExporter>()?;
+    m.add_function(wrap_pyfunction!(_export_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_import_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_exporter_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_export_to_dot, m)?)?;
     m.add_function(wrap_pyfunction!(disable_compile, m)?)?;
     m.add_function(wrap_pyfunction!(enable_compile, m)?)?;
     m.add_function(wrap_pyfunction!(_value_and_grad_flat, m)?)?;

@@ -195,3 +195,19 @@ def test_random_is_reproducible():
     assert mx.array_equal(a, mx.random.normal((4,))).item()
     k = mx.random.key(0)
     assert mx.random.uniform(shape=(2,), key=k).tolist() == mx.random.uniform(shape=(2,), key=k).tolist()
+
+
+def test_export_import_round_trip(tmp_path):
+    def f(x, y, scale=None):
+        return mx.exp(x) * y + scale
+
+    path = str(tmp_path / "f.mlxfn")
+    x, y, s = mx.array([0.0, 1.0]), mx.array([2.0, 3.0]), mx.array(1.0)
+    mx.export_function(path, f, x, y, scale=s)
+    (out,) = mx.import_function(path)(x, y, scale=s)
+    assert mx.allclose(out, f(x, y, scale=s)).item()
+    with mx.exporter(str(tmp_path / "g.mlxfn"), lambda a: a * 2) as export:
+        export(mx.array([1.0]))
+        export(mx.array([1.0, 2.0]))
+    g = mx.import_function(str(tmp_path / "g.mlxfn"))
+    assert g(mx.array([1.0, 2.0]))[0].tolist() == [2.0, 4.0]

@@ -6,6 +6,7 @@ from rmlx._ext import array, Dtype, DtypeCategory  # noqa: F401
 from rmlx import _ext
 
 from ._transforms import grad, value_and_grad, vjp, jvp, vmap, compile, custom_function, checkpoint  # noqa: F401
+from ._transforms import export_function, import_function, exporter, export_to_dot  # noqa: F401
 from ._methods import attach as _attach
 
 __version__ = _ext.__version__

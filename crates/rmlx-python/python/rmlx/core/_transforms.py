@@ -363,3 +363,87 @@ def checkpoint(fun):
         return holder["rebuild"](res)
 
     return wrapper
+
+
+def _export_leaves(args, kwargs):
+    """The array leaves of a call: positional arguments, then keyword arguments by name."""
+    leaves, _ = _flatten([list(args), [kwargs[k] for k in sorted(kwargs)]])
+    return leaves
+
+
+def _flat_caller(fun, args, kwargs):
+    """``fun`` as a function of the flat leaves of ``(args, kwargs)``."""
+    names = sorted(kwargs)
+    _, rebuild = _flatten([list(args), [kwargs[k] for k in names]])
+
+    def flat(xs):
+        a, kw = rebuild(xs)
+        return _flatten(fun(*a, **dict(zip(names, kw))))[0]
+
+    return flat
+
+
+def _fspath(file):
+    import os
+
+    return os.fspath(file)
+
+
+def export_function(file, fun, *args, shapeless=False, **kwargs):
+    """``mx.export_function``: write ``fun`` traced on the example arguments to ``file``."""
+    if shapeless:
+        raise ValueError("[export_function] shapeless export is not supported by rmlx yet.")
+    _ext._export_flat(_fspath(file), _flat_caller(fun, args, kwargs), _export_leaves(args, kwargs))
+
+
+class _Imported:
+    def __init__(self, f):
+        self._f = f
+
+    def __call__(self, *args, **kwargs):
+        return tuple(self._f(_export_leaves(args, kwargs)))
+
+
+def import_function(file):
+    """``mx.import_function``: a function read back from ``file``; it returns a tuple."""
+    return _Imported(_ext._import_flat(_fspath(file)))
+
+
+class exporter:
+    """``with mx.exporter(file, fun) as export: export(x); export(y)`` writes one trace per
+    kind of input to ``file`` when the block ends."""
+
+    def __init__(self, file, fun, shapeless=False):
+        if shapeless:
+            raise ValueError("[exporter] shapeless export is not supported by rmlx yet.")
+        self._file = _fspath(file)
+        self._fun = fun
+        self._exporter = None
+
+    def __call__(self, *args, **kwargs):
+        if self._exporter is None:
+            self._exporter = _ext._exporter_flat(self._file, _flat_caller(self._fun, args, kwargs))
+        self._exporter.add(_export_leaves(args, kwargs))
+
+    def close(self):
+        if self._exporter is not None:
+            self._exporter.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def export_to_dot(file, *args, **kwargs):
+    """``mx.export_to_dot``: write the graph behind the given arrays to ``file`` (a path or a
+    writable text file) in Graphviz DOT."""
+    outputs, _ = _flatten([list(args), list(kwargs.values())])
+    dot = _ext._export_to_dot(outputs)
+    if hasattr(file, "write"):
+        file.write(dot)
+    else:
+        with open(_fspath(file), "w") as f:
+            f.write(dot)
