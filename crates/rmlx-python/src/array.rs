@@ -173,8 +173,8 @@ binary_dunders!(
     (__rshift__, __rrshift__, mx::right_shift),
 );
 
-/// An in-place operator: the result replaces the array this Python object holds (MLX arrays
-/// are immutable values; `a += 1` rebinds the handle, as in MLX).
+/// An in-place operator: the result replaces the array this Python object holds, so every
+/// name bound to the object sees it (`b = a; a += 1` changes `b`), as in MLX.
 macro_rules! inplace_dunders {
     ($(($name:ident, $op:path)),* $(,)?) => {
         #[pymethods]
@@ -183,14 +183,7 @@ macro_rules! inplace_dunders {
                 fn $name(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<()> {
                     let (x, y) = to_operands(slf.as_any(), other)?;
                     let out = $op(x, y).py()?;
-                    let dtype = slf.borrow().inner.dtype();
-                    if out.dtype() != dtype {
-                        // MLX casts the result back only when allowed; keep its dtype rule.
-                        let out = mx::astype(&out, dtype).py()?;
-                        slf.borrow_mut().inner = out;
-                    } else {
-                        slf.borrow_mut().inner = out;
-                    }
+                    slf.borrow_mut().inner = out;
                     Ok(())
                 }
             )*
@@ -202,7 +195,6 @@ inplace_dunders!(
     (__iadd__, mx::add),
     (__isub__, mx::subtract),
     (__imul__, mx::multiply),
-    (__itruediv__, mx::divide),
     (__ifloordiv__, mx::floor_divide),
     (__imod__, mx::remainder),
     (__iand__, mx::bitwise_and),
@@ -435,6 +427,18 @@ impl PyArray {
         _modulo: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyArray>> {
         binary(slf.py(), other, slf.as_any(), |x, y| mx::power(x, y))
+    }
+
+    fn __itruediv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (x, y) = to_operands(slf.as_any(), other)?;
+        let out = mx::divide(x, y).py()?;
+        if out.dtype() != slf.borrow().inner.dtype() {
+            return Err(PyValueError::new_err(
+                "In place division cannot cast to non-floating point type.",
+            ));
+        }
+        slf.borrow_mut().inner = out;
+        Ok(())
     }
 
     fn __ipow__(

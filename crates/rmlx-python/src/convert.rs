@@ -255,6 +255,15 @@ pub fn array_from_py(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<A
     if is_numpy_like(obj) {
         return array_from_numpy(obj, dtype);
     }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        // Bytes are a uint8 vector, as in MLX.
+        let v = b.as_bytes();
+        let a = Array::from_slice(v, &[v.len()]).py()?;
+        return match dtype {
+            Some(d) if d != Dtype::Uint8 => mx::astype(&a, d).py(),
+            _ => Ok(a),
+        };
+    }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut shape = Vec::new();
         let mut leaves = Vec::new();
