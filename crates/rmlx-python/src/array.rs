@@ -462,9 +462,12 @@ impl PyArray {
         wrap(py, mx::matmul(&a, &self.inner).py()?)
     }
 
-    fn __imatmul__(&mut self, other: &Bound<'_, PyAny>) -> PyResult<()> {
+    // Takes `slf` rather than `&mut self`: `a @= a` must read `other` (the same object) before
+    // the array is borrowed for writing.
+    fn __imatmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<()> {
         let b = to_array(other)?;
-        self.inner = mx::matmul(&self.inner, &b).py()?;
+        let out = mx::matmul(&slf.borrow().inner, &b).py()?;
+        slf.borrow_mut().inner = out;
         Ok(())
     }
 
@@ -497,10 +500,15 @@ impl PyArray {
         wrap(py, self.inner.index(idx).py()?)
     }
 
-    fn __setitem__(&mut self, idx: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    // `a[i] = a[j]` or `a[a > 0] = 0`: the index and value are read before the write borrow.
+    fn __setitem__(slf: &Bound<'_, Self>, idx: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let idx = to_index(idx)?;
-        let v = to_operand(value, Some(self.inner.dtype()))?;
-        self.inner.index_put(idx, v).py()
+        let dtype = slf.borrow().inner.dtype();
+        let v = to_operand(value, Some(dtype))?;
+        let mut a = slf.borrow().inner.clone();
+        a.index_put(idx, v).py()?;
+        slf.borrow_mut().inner = a;
+        Ok(())
     }
 
     fn __copy__(&self) -> PyArray {
@@ -536,19 +544,15 @@ fn compare(
     op: fn(Operand, Operand) -> mx::Result<Array>,
 ) -> PyResult<Py<PyAny>> {
     let py = slf.py();
+    // Arrays, scalars and numpy arrays compare elementwise; any other object (a list, None) is
+    // simply not equal, as in MLX.
     let convertible = other.cast::<PyArray>().is_ok()
         || py_scalar(other)?.is_some()
-        || other.is_instance_of::<PyList>()
         || other.hasattr("__array_interface__")?;
     if !convertible {
         return Ok(py.NotImplemented());
     }
-    let other = if other.is_instance_of::<PyList>() {
-        Py::new(py, PyArray::new(array_from_py(other, None)?))?.into_bound(py).into_any()
-    } else {
-        other.clone()
-    };
-    Ok(binary(py, slf.as_any(), &other, op)?.into_any())
+    Ok(binary(py, slf.as_any(), other, op)?.into_any())
 }
 
 /// `a.at[idx]`: the pending index of a scatter update.
@@ -556,6 +560,25 @@ fn compare(
 pub struct ArrayAt {
     array: Array,
 }
+
+macro_rules! at_without_index {
+    ($($name:ident),*) => {
+        #[pymethods]
+        impl ArrayAt {
+            $(
+                #[pyo3(signature = (*_args))]
+                fn $name(&self, _args: &Bound<'_, PyTuple>) -> PyResult<()> {
+                    Err(PyValueError::new_err(concat!(
+                        "Cannot ", stringify!($name),
+                        " without an index: use a.at[idx].", stringify!($name), "(value)."
+                    )))
+                }
+            )*
+        }
+    };
+}
+
+at_without_index!(add, subtract, multiply, divide, maximum, minimum);
 
 #[pymethods]
 impl ArrayAt {

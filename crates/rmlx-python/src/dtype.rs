@@ -77,8 +77,13 @@ fn promote_types(a: PyDtype, b: PyDtype) -> PyDtype {
 /// `mx.can_cast(from_, to)`.
 #[pyfunction]
 #[pyo3(name = "can_cast")]
-fn can_cast_py(from_: PyDtype, to: PyDtype) -> bool {
-    mx::can_cast(from_.0, to.0)
+fn can_cast_py(from_: &Bound<'_, PyAny>, to: PyDtype) -> PyResult<bool> {
+    // `from_` may be a dtype or an array (its dtype).
+    let from = match from_.cast::<crate::array::PyArray>() {
+        Ok(a) => a.borrow().inner.dtype(),
+        Err(_) => from_.extract::<PyDtype>()?.0,
+    };
+    Ok(mx::can_cast(from, to.0))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

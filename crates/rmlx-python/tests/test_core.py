@@ -211,3 +211,20 @@ def test_export_import_round_trip(tmp_path):
         export(mx.array([1.0, 2.0]))
     g = mx.import_function(str(tmp_path / "g.mlxfn"))
     assert g(mx.array([1.0, 2.0]))[0].tolist() == [2.0, 4.0]
+
+
+def test_in_place_ops_alias_and_self_operands():
+    a = mx.array([[1.0, 2.0], [3.0, 4.0]])
+    b = a
+    b @= a  # the operand is the array being updated
+    assert a.tolist() == [[7.0, 10.0], [15.0, 22.0]]
+    c = mx.array([1, 2, 3])
+    c[0] = c[2]
+    assert c.tolist() == [3, 2, 3]
+    d = mx.array([1, 2])
+    e = d
+    d += 1.5  # the result's dtype is kept, and every name sees it
+    assert e.dtype == mx.float32 and e.tolist() == [2.5, 3.5]
+    with pytest.raises(ValueError, match="In place division"):
+        f = mx.array([1])
+        f /= 1

@@ -58,6 +58,12 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
     if isinstance(argnames, str):
         argnames = (argnames,)
     argnames = tuple(argnames or ())
+    for n in argnames:
+        if n not in kwargs:
+            raise ValueError(
+                f"[grad] Can't compute the gradient of argument {n} because the function "
+                "was not called with it as a keyword argument."
+            )
     # Flatten the differentiated arguments (positional by number, keyword by name).
     targets = [args[i] for i in nums] + [kwargs[n] for n in argnames]
     leaves, rebuild = _flatten(targets)
@@ -92,7 +98,8 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
     pos = g[: len(nums)]
     kw = {n: g[len(nums) + k] for k, n in enumerate(argnames)}
     if argnames:
-        g_out = (pos[0] if single else tuple(pos), kw) if nums else kw
+        positional = None if not nums else (pos[0] if single else tuple(pos))
+        g_out = (positional, kw)
     else:
         g_out = pos[0] if single else tuple(pos)
     tree = holder.get("tree")
