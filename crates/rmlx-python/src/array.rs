@@ -5,11 +5,11 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyComplex, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyTuple};
-use rmlx_core::{self as mx, Array, AxisSlice, C64, Dtype, Index, Operand};
+use rmlx_core::{self as mx, Array, AxisSlice, Dtype, Index, Operand, C64};
 
 use crate::convert::{
-    PyResultExt, array_from_py, array_to_bytes, py_scalar, to_array, to_dtype, to_operand,
-    to_operands, wrap,
+    array_from_py, array_to_bytes, py_scalar, to_array, to_dtype, to_operand, to_operands, wrap,
+    PyResultExt,
 };
 use crate::dtype::PyDtype;
 
@@ -28,13 +28,29 @@ impl PyArray {
 /// The Python values of an array's elements.
 fn element_to_py(py: Python<'_>, flat: &FlatValues) -> PyResult<Vec<Py<PyAny>>> {
     Ok(match flat {
-        FlatValues::Bool(v) => v.iter().map(|&x| PyBool::new(py, x).to_owned().into_any().unbind()).collect(),
-        FlatValues::Int(v) => v.iter().map(|&x| PyInt::new(py, x).into_any().unbind()).collect(),
-        FlatValues::Uint(v) => v.iter().map(|&x| PyInt::new(py, x).into_any().unbind()).collect(),
-        FlatValues::Float(v) => v.iter().map(|&x| PyFloat::new(py, x).into_any().unbind()).collect(),
+        FlatValues::Bool(v) => v
+            .iter()
+            .map(|&x| PyBool::new(py, x).to_owned().into_any().unbind())
+            .collect(),
+        FlatValues::Int(v) => v
+            .iter()
+            .map(|&x| PyInt::new(py, x).into_any().unbind())
+            .collect(),
+        FlatValues::Uint(v) => v
+            .iter()
+            .map(|&x| PyInt::new(py, x).into_any().unbind())
+            .collect(),
+        FlatValues::Float(v) => v
+            .iter()
+            .map(|&x| PyFloat::new(py, x).into_any().unbind())
+            .collect(),
         FlatValues::Complex(v) => v
             .iter()
-            .map(|c| PyComplex::from_doubles(py, c.re as f64, c.im as f64).into_any().unbind())
+            .map(|c| {
+                PyComplex::from_doubles(py, c.re as f64, c.im as f64)
+                    .into_any()
+                    .unbind()
+            })
             .collect(),
     })
 }
@@ -260,7 +276,9 @@ impl PyArray {
     /// `a.at[idx].add(v)` and the other scatter updates.
     #[getter]
     fn at(&self) -> ArrayAt {
-        ArrayAt { array: self.inner.clone() }
+        ArrayAt {
+            array: self.inner.clone(),
+        }
     }
 
     /// The value of a one-element array as a Python scalar.
@@ -362,7 +380,11 @@ impl PyArray {
         for i in 0..n {
             items.push(wrap(py, a.index([Index::Int(i as isize)]).py()?)?);
         }
-        Ok(PyList::new(py, items)?.into_any().try_iter()?.into_any().unbind())
+        Ok(PyList::new(py, items)?
+            .into_any()
+            .try_iter()?
+            .into_any()
+            .unbind())
     }
 
     fn __bool__(&self) -> PyResult<bool> {
@@ -371,7 +393,10 @@ impl PyArray {
                 "The truth value of an array with more than one element is ambiguous.",
             ));
         }
-        Ok(mx::astype(&self.inner, Dtype::Bool).py()?.item::<bool>().py()?)
+        mx::astype(&self.inner, Dtype::Bool)
+            .py()?
+            .item::<bool>()
+            .py()
     }
 
     fn __int__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -381,7 +406,11 @@ impl PyArray {
 
     fn __float__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let v = self.item(py)?;
-        Ok(py.import("builtins")?.getattr("float")?.call1((v,))?.unbind())
+        Ok(py
+            .import("builtins")?
+            .getattr("float")?
+            .call1((v,))?
+            .unbind())
     }
 
     fn __index__(&self) -> PyResult<i64> {
@@ -390,7 +419,10 @@ impl PyArray {
                 "Only integer arrays of size 1 can be converted to an index.",
             ));
         }
-        mx::astype(&self.inner, Dtype::Int64).py()?.item::<i64>().py()
+        mx::astype(&self.inner, Dtype::Int64)
+            .py()?
+            .item::<i64>()
+            .py()
     }
 
     fn __hash__(&self) -> usize {
@@ -418,7 +450,7 @@ impl PyArray {
         other: &Bound<'_, PyAny>,
         _modulo: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyArray>> {
-        binary(slf.py(), slf.as_any(), other, |x, y| mx::power(x, y))
+        binary(slf.py(), slf.as_any(), other, mx::power)
     }
 
     fn __rpow__(
@@ -426,7 +458,7 @@ impl PyArray {
         other: &Bound<'_, PyAny>,
         _modulo: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyArray>> {
-        binary(slf.py(), other, slf.as_any(), |x, y| mx::power(x, y))
+        binary(slf.py(), other, slf.as_any(), mx::power)
     }
 
     fn __itruediv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -472,27 +504,27 @@ impl PyArray {
     }
 
     fn __eq__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, |x, y| mx::equal(x, y))
+        compare(slf, other, mx::equal)
     }
 
     fn __ne__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, |x, y| mx::not_equal(x, y))
+        compare(slf, other, mx::not_equal)
     }
 
     fn __lt__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, |x, y| mx::less(x, y))
+        compare(slf, other, mx::less)
     }
 
     fn __le__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, |x, y| mx::less_equal(x, y))
+        compare(slf, other, mx::less_equal)
     }
 
     fn __gt__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, |x, y| mx::greater(x, y))
+        compare(slf, other, mx::greater)
     }
 
     fn __ge__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, |x, y| mx::greater_equal(x, y))
+        compare(slf, other, mx::greater_equal)
     }
 
     fn __getitem__(&self, py: Python<'_>, idx: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
@@ -501,7 +533,11 @@ impl PyArray {
     }
 
     // `a[i] = a[j]` or `a[a > 0] = 0`: the index and value are read before the write borrow.
-    fn __setitem__(slf: &Bound<'_, Self>, idx: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        slf: &Bound<'_, Self>,
+        idx: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let idx = to_index(idx)?;
         let dtype = slf.borrow().inner.dtype();
         let v = to_operand(value, Some(dtype))?;
@@ -531,7 +567,10 @@ impl PyArray {
     }
 
     fn __reduce__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let cls = py.import("mlx.core").or_else(|_| py.import("rmlx.core"))?.getattr("array")?;
+        let cls = py
+            .import("mlx.core")
+            .or_else(|_| py.import("rmlx.core"))?
+            .getattr("array")?;
         let np = self.__array__(py, None, None)?;
         let dtype = Py::new(py, PyDtype(self.inner.dtype()))?;
         Ok((cls, (np, dtype)).into_pyobject(py)?.into_any().unbind())
@@ -583,7 +622,9 @@ at_without_index!(add, subtract, multiply, divide, maximum, minimum);
 #[pymethods]
 impl ArrayAt {
     fn __getitem__(&self, idx: &Bound<'_, PyAny>) -> PyResult<ArrayAtIndexed> {
-        Ok(ArrayAtIndexed { at: self.array.at(to_index(idx)?) })
+        Ok(ArrayAtIndexed {
+            at: self.array.at(to_index(idx)?),
+        })
     }
 }
 

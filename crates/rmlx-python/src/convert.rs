@@ -1,12 +1,10 @@
 //! Python values to rmlx values and back: errors, dtypes, scalars, nested lists, numpy arrays,
 //! axes and shapes.
 
-use pyo3::exceptions::{
-    PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError,
-};
+use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyComplex, PyFloat, PyInt, PyList, PySequence, PyTuple};
-use rmlx_core::{self as mx, Array, C64, Dtype, ErrorKind, Operand, Scalar};
+use rmlx_core::{self as mx, Array, Dtype, ErrorKind, Operand, Scalar, C64};
 
 use crate::array::PyArray;
 use crate::dtype::PyDtype;
@@ -50,7 +48,10 @@ pub fn py_scalar(obj: &Bound<'_, PyAny>) -> PyResult<Option<Scalar>> {
         return Ok(Some(Scalar::Float(obj.extract::<f64>()?)));
     }
     if let Ok(c) = obj.cast::<PyComplex>() {
-        return Ok(Some(Scalar::Complex(C64::new(c.real() as f32, c.imag() as f32))));
+        return Ok(Some(Scalar::Complex(C64::new(
+            c.real() as f32,
+            c.imag() as f32,
+        ))));
     }
     Ok(None)
 }
@@ -105,7 +106,10 @@ fn array_from_numpy(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<Ar
         _ => (arr, numpy_dtype(kind, size)?),
     };
     // Native byte order: ascontiguousarray keeps a big-endian array big-endian.
-    let arr = arr.call_method1("astype", (arr.getattr("dtype")?.call_method1("newbyteorder", ("=",))?,))?;
+    let arr = arr.call_method1(
+        "astype",
+        (arr.getattr("dtype")?.call_method1("newbyteorder", ("=",))?,),
+    )?;
     let bytes = arr.call_method0("tobytes")?;
     let bytes = bytes.cast::<PyBytes>()?.as_bytes();
     let a = array_from_bytes(bytes, &shape, native)?;
@@ -115,7 +119,11 @@ fn array_from_numpy(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<Ar
         None if native == Dtype::Float64 => Dtype::Float32,
         None => native,
     };
-    if want == native { Ok(a) } else { mx::astype(&a, want).py() }
+    if want == native {
+        Ok(a)
+    } else {
+        mx::astype(&a, want).py()
+    }
 }
 
 /// An array of `dtype` and `shape` from its native-endian bytes.
@@ -132,7 +140,7 @@ pub fn array_from_bytes(bytes: &[u8], shape: &[usize], dtype: Dtype) -> PyResult
         // SAFETY: `T` is a plain-old-data element type of `dtype.size()` bytes (bool bytes are
         // 0/1 from numpy), and `bytes` holds exactly `n` of them.
         unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr() as *mut u8, bytes.len());
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr().cast::<u8>(), bytes.len());
             v.set_len(n);
         }
         Array::from_slice(&v, shape).py()
@@ -147,7 +155,7 @@ pub fn array_to_bytes(a: &Array) -> PyResult<Vec<u8>> {
         let mut out = vec![0u8; n];
         // SAFETY: copies the bytes of `v` (plain-old-data elements) into a buffer of the same
         // length.
-        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr() as *const u8, out.as_mut_ptr(), n) };
+        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr().cast::<u8>(), out.as_mut_ptr(), n) };
         Ok(out)
     })
 }
@@ -306,7 +314,9 @@ fn array_from_nested_arrays(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyR
     }
     let d = match dtype {
         Some(d) => d,
-        None => parts.iter().fold(Dtype::Bool, |d, a| mx::promote_types(d, a.dtype())),
+        None => parts
+            .iter()
+            .fold(Dtype::Bool, |d, a| mx::promote_types(d, a.dtype())),
     };
     let parts: Vec<Array> = parts
         .iter()
@@ -335,10 +345,7 @@ pub fn to_operand(obj: &Bound<'_, PyAny>, like: Option<Dtype>) -> PyResult<Opera
 }
 
 /// Two operands of a binary op: a non-array operand takes the array operand's dtype.
-pub fn to_operands(
-    a: &Bound<'_, PyAny>,
-    b: &Bound<'_, PyAny>,
-) -> PyResult<(Operand, Operand)> {
+pub fn to_operands(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<(Operand, Operand)> {
     let da = a.cast::<PyArray>().ok().map(|x| x.borrow().inner.dtype());
     let db = b.cast::<PyArray>().ok().map(|x| x.borrow().inner.dtype());
     Ok((to_operand(a, db)?, to_operand(b, da)?))
@@ -408,13 +415,19 @@ pub fn wrap(py: Python<'_>, a: Array) -> PyResult<Py<PyArray>> {
 
 /// Wraps a list of arrays as a Python list.
 pub fn wrap_list(py: Python<'_>, v: Vec<Array>) -> PyResult<Py<PyList>> {
-    let items: Vec<Py<PyArray>> = v.into_iter().map(|a| wrap(py, a)).collect::<PyResult<_>>()?;
+    let items: Vec<Py<PyArray>> = v
+        .into_iter()
+        .map(|a| wrap(py, a))
+        .collect::<PyResult<_>>()?;
     Ok(PyList::new(py, items)?.unbind())
 }
 
 /// Wraps a list of arrays as a Python tuple.
 pub fn wrap_tuple(py: Python<'_>, v: Vec<Array>) -> PyResult<Py<PyTuple>> {
-    let items: Vec<Py<PyArray>> = v.into_iter().map(|a| wrap(py, a)).collect::<PyResult<_>>()?;
+    let items: Vec<Py<PyArray>> = v
+        .into_iter()
+        .map(|a| wrap(py, a))
+        .collect::<PyResult<_>>()?;
     Ok(PyTuple::new(py, items)?.unbind())
 }
 

@@ -145,7 +145,9 @@ fn new_stream(device: &Bound<'_, PyAny>) -> PyResult<PyStream> {
 
 #[pyfunction]
 fn new_thread_local_stream(device: &Bound<'_, PyAny>) -> PyResult<PyStream> {
-    Ok(PyStream(mx::new_thread_local_stream(to_device(device)?).py()?))
+    Ok(PyStream(
+        mx::new_thread_local_stream(to_device(device)?).py()?,
+    ))
 }
 
 #[pyfunction]
@@ -176,7 +178,10 @@ fn device_count(device_type: PyDeviceType) -> usize {
 
 #[pyfunction]
 #[pyo3(signature = (device=None))]
-fn device_info<'py>(py: Python<'py>, device: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyDict>> {
+fn device_info<'py>(
+    py: Python<'py>,
+    device: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = match device {
         Some(d) if !d.is_none() => Some(to_device(d)?),
         _ => None,
@@ -214,7 +219,10 @@ impl StreamContext {
 /// `with mx.stream(s):` runs the block's ops on `s` (a Stream, Device or DeviceType).
 #[pyfunction]
 fn stream(s: &Bound<'_, PyAny>) -> PyResult<StreamContext> {
-    Ok(StreamContext { stream: to_stream(s)?, guard: None })
+    Ok(StreamContext {
+        stream: to_stream(s)?,
+        guard: None,
+    })
 }
 
 // Memory functions.
@@ -339,7 +347,7 @@ impl PyGroup {
 
 fn group_of(group: Option<&Bound<'_, PyAny>>) -> PyResult<Option<mx::distributed::Group>> {
     match group {
-        Some(g) if !g.is_none() => Ok(Some(g.cast::<PyGroup>()?.borrow().0.clone())),
+        Some(g) if !g.is_none() => Ok(Some(g.cast::<PyGroup>()?.borrow().0)),
         _ => Ok(None),
     }
 }
@@ -373,23 +381,51 @@ collectives!(all_sum, all_max, all_min, all_gather, sum_scatter);
 
 #[pyfunction]
 #[pyo3(signature = (x, dst, *, group=None, stream=None))]
-fn send(py: Python<'_>, x: &Bound<'_, PyAny>, dst: usize, group: Option<&Bound<'_, PyAny>>, stream: Option<&Bound<'_, PyAny>>) -> PyResult<Py<crate::array::PyArray>> {
+fn send(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    dst: usize,
+    group: Option<&Bound<'_, PyAny>>,
+    stream: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<crate::array::PyArray>> {
     let _ = stream;
-    crate::convert::wrap(py, mx::distributed::send(&crate::convert::to_array(x)?, dst, group_of(group)?).py()?)
+    crate::convert::wrap(
+        py,
+        mx::distributed::send(&crate::convert::to_array(x)?, dst, group_of(group)?).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype, src, *, group=None, stream=None))]
-fn recv(py: Python<'_>, shape: Vec<usize>, dtype: crate::dtype::PyDtype, src: usize, group: Option<&Bound<'_, PyAny>>, stream: Option<&Bound<'_, PyAny>>) -> PyResult<Py<crate::array::PyArray>> {
+fn recv(
+    py: Python<'_>,
+    shape: Vec<usize>,
+    dtype: crate::dtype::PyDtype,
+    src: usize,
+    group: Option<&Bound<'_, PyAny>>,
+    stream: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<crate::array::PyArray>> {
     let _ = stream;
-    crate::convert::wrap(py, mx::distributed::recv(&shape, dtype.0, src, group_of(group)?).py()?)
+    crate::convert::wrap(
+        py,
+        mx::distributed::recv(&shape, dtype.0, src, group_of(group)?).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (x, src, *, group=None, stream=None))]
-fn recv_like(py: Python<'_>, x: &Bound<'_, PyAny>, src: usize, group: Option<&Bound<'_, PyAny>>, stream: Option<&Bound<'_, PyAny>>) -> PyResult<Py<crate::array::PyArray>> {
+fn recv_like(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    src: usize,
+    group: Option<&Bound<'_, PyAny>>,
+    stream: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<crate::array::PyArray>> {
     let _ = stream;
-    crate::convert::wrap(py, mx::distributed::recv_like(&crate::convert::to_array(x)?, src, group_of(group)?).py()?)
+    crate::convert::wrap(
+        py,
+        mx::distributed::recv_like(&crate::convert::to_array(x)?, src, group_of(group)?).py()?,
+    )
 }
 
 pub fn register_distributed(parent: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,7 +1,7 @@
 //! `mx.Dtype` (`mx.float32`...), `mx.DtypeCategory` (`mx.floating`...) and the dtype functions.
 
 use pyo3::prelude::*;
-use rmlx_core::{self as mx, ALL_DTYPES, Dtype, DtypeCategory, DtypeOrCategory};
+use rmlx_core::{self as mx, Dtype, DtypeCategory, DtypeOrCategory, ALL_DTYPES};
 
 /// An array's element type, as `mx.float32`.
 #[pyclass(name = "Dtype", module = "mlx.core", frozen, eq, hash)]
@@ -22,7 +22,11 @@ impl PyDtype {
 
     /// Pickles as the module attribute it is (`mlx.core.float32`).
     fn __reduce__(&self) -> &'static str {
-        if self.0 == Dtype::Bool { "bool_" } else { self.0.name() }
+        if self.0 == Dtype::Bool {
+            "bool_"
+        } else {
+            self.0.name()
+        }
     }
 }
 
@@ -45,7 +49,10 @@ const CATEGORIES: [(&str, DtypeCategory); 8] = [
 #[pymethods]
 impl PyDtypeCategory {
     fn __repr__(&self) -> String {
-        let name = CATEGORIES.iter().find(|c| c.1 == self.0).map_or("?", |c| c.0);
+        let name = CATEGORIES
+            .iter()
+            .find(|c| c.1 == self.0)
+            .map_or("?", |c| c.0);
         format!("DtypeCategory.{name}")
     }
 }

@@ -8,7 +8,7 @@ use rmlx_core::io::{self, GgufValue, Loaded, Metadata};
 use rmlx_core::Array;
 
 use crate::array::PyArray;
-use crate::convert::{PyResultExt, to_array, wrap};
+use crate::convert::{to_array, wrap, PyResultExt};
 
 type Any<'py> = Bound<'py, PyAny>;
 
@@ -18,7 +18,9 @@ fn path_of(file: &Any<'_>) -> PyResult<Option<String>> {
         return Ok(None);
     }
     let os = file.py().import("os")?;
-    Ok(Some(os.call_method1("fspath", (file,))?.extract::<String>()?))
+    Ok(Some(
+        os.call_method1("fspath", (file,))?.extract::<String>()?,
+    ))
 }
 
 fn write_bytes(file: &Any<'_>, bytes: &[u8]) -> PyResult<()> {
@@ -47,7 +49,12 @@ fn save(file: &Any<'_>, arr: &Any<'_>) -> PyResult<()> {
     }
 }
 
-fn savez_impl(file: &Any<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>, compress: bool) -> PyResult<()> {
+fn savez_impl(
+    file: &Any<'_>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+    compress: bool,
+) -> PyResult<()> {
     let mut arrays = Vec::new();
     for (i, a) in args.iter().enumerate() {
         arrays.push((format!("arr_{i}"), to_array(&a)?));
@@ -65,28 +72,46 @@ fn savez_impl(file: &Any<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'
 
 #[pyfunction]
 #[pyo3(signature = (file, *args, **kwargs))]
-fn savez(file: &Any<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn savez(
+    file: &Any<'_>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     savez_impl(file, args, kwargs, false)
 }
 
 #[pyfunction]
 #[pyo3(signature = (file, *args, **kwargs))]
-fn savez_compressed(file: &Any<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn savez_compressed(
+    file: &Any<'_>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     savez_impl(file, args, kwargs, true)
 }
 
 #[pyfunction]
 #[pyo3(signature = (file, arrays, metadata=None))]
-fn save_safetensors(file: &Any<'_>, arrays: &Bound<'_, PyDict>, metadata: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn save_safetensors(
+    file: &Any<'_>,
+    arrays: &Bound<'_, PyDict>,
+    metadata: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     let arrays = named(arrays)?;
     let meta: Vec<(String, String)> = match metadata {
-        Some(m) => m.iter().map(|(k, v)| Ok((k.extract()?, v.extract()?))).collect::<PyResult<_>>()?,
+        Some(m) => m
+            .iter()
+            .map(|(k, v)| Ok((k.extract()?, v.extract()?)))
+            .collect::<PyResult<_>>()?,
         None => vec![],
     };
     let meta_refs: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     match path_of(file)? {
         Some(p) => io::safetensors::save_safetensors(p, &refs(&arrays), &meta_refs).py(),
-        None => write_bytes(file, &io::safetensors::to_bytes(&refs(&arrays), &meta_refs).py()?),
+        None => write_bytes(
+            file,
+            &io::safetensors::to_bytes(&refs(&arrays), &meta_refs).py()?,
+        ),
     }
 }
 
@@ -107,16 +132,27 @@ fn gguf_value(v: &Any<'_>) -> PyResult<GgufValue> {
 
 #[pyfunction]
 #[pyo3(signature = (file, arrays, metadata=None))]
-fn save_gguf(file: &Any<'_>, arrays: &Bound<'_, PyDict>, metadata: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn save_gguf(
+    file: &Any<'_>,
+    arrays: &Bound<'_, PyDict>,
+    metadata: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     let arrays = named(arrays)?;
     let meta: Vec<(String, GgufValue)> = match metadata {
-        Some(m) => m.iter().map(|(k, v)| Ok((k.extract()?, gguf_value(&v)?))).collect::<PyResult<_>>()?,
+        Some(m) => m
+            .iter()
+            .map(|(k, v)| Ok((k.extract()?, gguf_value(&v)?)))
+            .collect::<PyResult<_>>()?,
         None => vec![],
     };
-    let meta_refs: Vec<(&str, GgufValue)> = meta.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let meta_refs: Vec<(&str, GgufValue)> =
+        meta.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     match path_of(file)? {
         Some(p) => io::gguf::save_gguf(p, &refs(&arrays), &meta_refs).py(),
-        None => write_bytes(file, &io::gguf::to_gguf_bytes(&refs(&arrays), &meta_refs).py()?),
+        None => write_bytes(
+            file,
+            &io::gguf::to_gguf_bytes(&refs(&arrays), &meta_refs).py()?,
+        ),
     }
 }
 
@@ -139,7 +175,13 @@ fn gguf_value_to_py(py: Python<'_>, v: GgufValue) -> PyResult<Py<PyAny>> {
 /// `mx.load(file, format=None, return_metadata=False)`.
 #[pyfunction]
 #[pyo3(signature = (file, /, format=None, return_metadata=false, *, stream=None))]
-fn load(py: Python<'_>, file: &Any<'_>, format: Option<&str>, return_metadata: bool, stream: Option<&Any<'_>>) -> PyResult<Py<PyAny>> {
+fn load(
+    py: Python<'_>,
+    file: &Any<'_>,
+    format: Option<&str>,
+    return_metadata: bool,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyAny>> {
     let _ = stream;
     let path = path_of(file)?;
     let (arrays, meta) = match (&path, return_metadata) {
@@ -167,13 +209,20 @@ fn load(py: Python<'_>, file: &Any<'_>, format: Option<&str>, return_metadata: b
                 "npz" => (Loaded::Arrays(io::npz::parse_npz(&data).py()?), None),
                 "safetensors" => {
                     let s = io::safetensors::from_bytes(&data).py()?;
-                    (Loaded::Arrays(s.arrays), Some(Metadata::Strings(s.metadata)))
+                    (
+                        Loaded::Arrays(s.arrays),
+                        Some(Metadata::Strings(s.metadata)),
+                    )
                 }
                 "gguf" => {
                     let g = io::gguf::from_bytes(&data).py()?;
                     (Loaded::Arrays(g.arrays), Some(Metadata::Gguf(g.metadata)))
                 }
-                other => return Err(PyValueError::new_err(format!("[load] Unknown file format {other}"))),
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "[load] Unknown file format {other}"
+                    )))
+                }
             }
         }
     };
@@ -198,7 +247,9 @@ fn load(py: Python<'_>, file: &Any<'_>, format: Option<&str>, return_metadata: b
         }
         None => {}
     }
-    Ok(PyTuple::new(py, [value, md.into_any().unbind()])?.into_any().unbind())
+    Ok(PyTuple::new(py, [value, md.into_any().unbind()])?
+        .into_any()
+        .unbind())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -7,7 +7,9 @@ use pyo3::types::{PyInt, PyList, PyTuple};
 use rmlx_core::{self as mx, Dtype, DtypeOrArray};
 
 use crate::array::PyArray;
-use crate::convert::{PyResultExt, to_array, to_arrays, to_axes, to_dtype, to_operand, to_shape, wrap, wrap_list};
+use crate::convert::{
+    to_array, to_arrays, to_axes, to_dtype, to_operand, to_shape, wrap, wrap_list, PyResultExt,
+};
 use crate::dtype::PyDtype;
 
 type Arr = PyResult<Py<PyArray>>;
@@ -53,7 +55,10 @@ impl Finfo {
     }
 
     fn __repr__(&self) -> String {
-        format!("finfo(min={:e}, max={:e}, dtype={})", self.min, self.max, self.dtype.0)
+        format!(
+            "finfo(min={:e}, max={:e}, dtype={})",
+            self.min, self.max, self.dtype.0
+        )
     }
 }
 
@@ -73,11 +78,18 @@ impl Iinfo {
     #[new]
     fn py_new(dtype: &Any<'_>) -> PyResult<Self> {
         let i = mx::iinfo(dtype_arg(dtype)?).py()?;
-        Ok(Iinfo { min: i.min, max: i.max, dtype: PyDtype(i.dtype) })
+        Ok(Iinfo {
+            min: i.min,
+            max: i.max,
+            dtype: PyDtype(i.dtype),
+        })
     }
 
     fn __repr__(&self) -> String {
-        format!("iinfo(min={}, max={}, dtype={})", self.min, self.max, self.dtype.0)
+        format!(
+            "iinfo(min={}, max={}, dtype={})",
+            self.min, self.max, self.dtype.0
+        )
     }
 }
 
@@ -102,20 +114,37 @@ fn result_type(args: &Bound<'_, PyTuple>) -> PyResult<PyDtype> {
 /// `mx.broadcast_shapes(*shapes)`.
 #[pyfunction]
 #[pyo3(signature = (*shapes))]
-fn broadcast_shapes<'py>(py: Python<'py>, shapes: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
+fn broadcast_shapes<'py>(
+    py: Python<'py>,
+    shapes: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyTuple>> {
     if shapes.is_empty() {
-        return Err(PyValueError::new_err("[broadcast_shapes] Need at least one shape."));
+        return Err(PyValueError::new_err(
+            "[broadcast_shapes] Need at least one shape.",
+        ));
     }
-    let v: Vec<Vec<usize>> = shapes.iter().map(|s| s.extract::<Vec<usize>>()).collect::<PyResult<_>>()?;
+    let v: Vec<Vec<usize>> = shapes
+        .iter()
+        .map(|s| s.extract::<Vec<usize>>())
+        .collect::<PyResult<_>>()?;
     let refs: Vec<&[usize]> = v.iter().map(|s| s.as_slice()).collect();
     PyTuple::new(py, mx::broadcast_shapes(&refs).py()?)
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, /, v, *, side="left", stream=None))]
-fn searchsorted(py: Python<'_>, a: &Any<'_>, v: &Any<'_>, side: &str, stream: Option<&Any<'_>>) -> Arr {
+fn searchsorted(
+    py: Python<'_>,
+    a: &Any<'_>,
+    v: &Any<'_>,
+    side: &str,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::searchsorted_side(&to_array(a)?, &to_array(v)?, side).py()?)
+    wrap(
+        py,
+        mx::searchsorted_side(&to_array(a)?, &to_array(v)?, side).py()?,
+    )
 }
 
 #[pyfunction]
@@ -129,12 +158,21 @@ fn diff(py: Python<'_>, a: &Any<'_>, n: usize, axis: isize, stream: Option<&Any<
 #[pyo3(signature = (a, b, /, axis=-1, *, stream=None))]
 fn vecdot(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, axis: isize, stream: Option<&Any<'_>>) -> Arr {
     let _ = stream;
-    wrap(py, mx::vecdot_axis(&to_array(a)?, &to_array(b)?, axis).py()?)
+    wrap(
+        py,
+        mx::vecdot_axis(&to_array(a)?, &to_array(b)?, axis).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, /, shift, axis=None, *, stream=None))]
-fn roll(py: Python<'_>, a: &Any<'_>, shift: &Any<'_>, axis: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn roll(
+    py: Python<'_>,
+    a: &Any<'_>,
+    shift: &Any<'_>,
+    axis: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let shift: mx::ops::RollShift = if shift.is_instance_of::<PyInt>() {
@@ -163,14 +201,31 @@ fn flip(py: Python<'_>, a: &Any<'_>, axis: Option<&Any<'_>>, stream: Option<&Any
 
 #[pyfunction]
 #[pyo3(signature = (a, nan=0.0, posinf=None, neginf=None, *, stream=None))]
-fn nan_to_num(py: Python<'_>, a: &Any<'_>, nan: f32, posinf: Option<f32>, neginf: Option<f32>, stream: Option<&Any<'_>>) -> Arr {
+fn nan_to_num(
+    py: Python<'_>,
+    a: &Any<'_>,
+    nan: f32,
+    posinf: Option<f32>,
+    neginf: Option<f32>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::nan_to_num_with(to_operand(a, None)?, nan, posinf, neginf).py()?)
+    wrap(
+        py,
+        mx::nan_to_num_with(to_operand(a, None)?, nan, posinf, neginf).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, /, shape=None, strides=None, offset=0, *, stream=None))]
-fn as_strided(py: Python<'_>, a: &Any<'_>, shape: Option<&Any<'_>>, strides: Option<Vec<isize>>, offset: usize, stream: Option<&Any<'_>>) -> Arr {
+fn as_strided(
+    py: Python<'_>,
+    a: &Any<'_>,
+    shape: Option<&Any<'_>>,
+    strides: Option<Vec<isize>>,
+    offset: usize,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let shape = match shape {
@@ -179,30 +234,57 @@ fn as_strided(py: Python<'_>, a: &Any<'_>, shape: Option<&Any<'_>>, strides: Opt
     };
     let strides = match strides {
         Some(s) => s,
-        None => mx::array::row_major_strides(&shape.iter().map(|&d| d as usize).collect::<Vec<_>>()),
+        None => {
+            mx::array::row_major_strides(&shape.iter().map(|&d| d as usize).collect::<Vec<_>>())
+        }
     };
     wrap(py, mx::as_strided(&a, shape, &strides, offset).py()?)
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, /, start_indices, axes, slice_size, *, stream=None))]
-fn slice(py: Python<'_>, a: &Any<'_>, start_indices: &Any<'_>, axes: Vec<isize>, slice_size: Vec<usize>, stream: Option<&Any<'_>>) -> Arr {
+fn slice(
+    py: Python<'_>,
+    a: &Any<'_>,
+    start_indices: &Any<'_>,
+    axes: Vec<isize>,
+    slice_size: Vec<usize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::slice_dynamic(&to_array(a)?, &to_array(start_indices)?, axes, slice_size).py()?)
+    wrap(
+        py,
+        mx::slice_dynamic(&to_array(a)?, &to_array(start_indices)?, axes, slice_size).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, /, update, start_indices, axes, *, stream=None))]
-fn slice_update(py: Python<'_>, a: &Any<'_>, update: &Any<'_>, start_indices: &Any<'_>, axes: Vec<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn slice_update(
+    py: Python<'_>,
+    a: &Any<'_>,
+    update: &Any<'_>,
+    start_indices: &Any<'_>,
+    axes: Vec<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let u = to_operand(update, Some(a.dtype()))?;
-    wrap(py, mx::slice_update_dynamic(&a, u, &to_array(start_indices)?, axes).py()?)
+    wrap(
+        py,
+        mx::slice_update_dynamic(&a, u, &to_array(start_indices)?, axes).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=0, *, stream=None))]
-fn unstack(py: Python<'_>, a: &Any<'_>, axis: isize, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
+fn unstack(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis: isize,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     crate::convert::wrap_tuple(py, mx::unstack(&to_array(a)?, axis).py()?)
 }
@@ -238,7 +320,10 @@ fn contiguous(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
 #[pyo3(signature = (a, b, /, *, stream=None))]
 fn logical_xor(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
     let _ = stream;
-    wrap(py, mx::logical_xor(to_operand(a, None)?, to_operand(b, None)?).py()?)
+    wrap(
+        py,
+        mx::logical_xor(to_operand(a, None)?, to_operand(b, None)?).py()?,
+    )
 }
 
 #[pyfunction]
@@ -258,13 +343,24 @@ fn convolve(py: Python<'_>, a: &Any<'_>, v: &Any<'_>, mode: &str, stream: Option
 
 #[pyfunction]
 #[pyo3(signature = (subscripts, *operands))]
-fn einsum_path(py: Python<'_>, subscripts: &str, operands: &Bound<'_, PyTuple>) -> PyResult<Py<PyTuple>> {
+fn einsum_path(
+    py: Python<'_>,
+    subscripts: &str,
+    operands: &Bound<'_, PyTuple>,
+) -> PyResult<Py<PyTuple>> {
     let (path, text) = mx::einsum_path(subscripts, &to_arrays(operands.as_any())?).py()?;
     let path: Vec<Py<PyTuple>> = path
         .into_iter()
         .map(|p| PyTuple::new(py, p).map(|t| t.unbind()))
         .collect::<PyResult<_>>()?;
-    Ok(PyTuple::new(py, [PyList::new(py, path)?.into_any(), text.into_pyobject(py)?.into_any()])?.unbind())
+    Ok(PyTuple::new(
+        py,
+        [
+            PyList::new(py, path)?.into_any(),
+            text.into_pyobject(py)?.into_any(),
+        ],
+    )?
+    .unbind())
 }
 
 fn dtype_kind(o: &Any<'_>) -> PyResult<mx::DtypeKind> {
@@ -302,7 +398,11 @@ fn _set_print_precision(precision: i32) {
 #[pyfunction]
 fn depends(py: Python<'_>, inputs: &Any<'_>, dependencies: &Any<'_>) -> PyResult<Py<PyAny>> {
     let single = inputs.cast::<PyArray>().is_ok();
-    let ins = if single { vec![to_array(inputs)?] } else { to_arrays(inputs)? };
+    let ins = if single {
+        vec![to_array(inputs)?]
+    } else {
+        to_arrays(inputs)?
+    };
     let deps = if dependencies.cast::<PyArray>().is_ok() {
         vec![to_array(dependencies)?]
     } else {

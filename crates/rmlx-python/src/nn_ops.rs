@@ -6,7 +6,7 @@ use rmlx_core::ops::{ConvArg, ConvPadding, QuantMode};
 use rmlx_core::{self as mx};
 
 use crate::array::PyArray;
-use crate::convert::{PyResultExt, to_array, to_dtype, to_opt_array, wrap};
+use crate::convert::{to_array, to_dtype, to_opt_array, wrap, PyResultExt};
 
 type Arr = PyResult<Py<PyArray>>;
 type Any<'py> = Bound<'py, PyAny>;
@@ -132,7 +132,14 @@ fn quant_mode(mode: &str) -> PyResult<QuantMode> {
 /// affine, `(w_q, scales)` otherwise.
 #[pyfunction]
 #[pyo3(signature = (w, /, group_size=None, bits=None, mode="affine", *, stream=None))]
-fn quantize(py: Python<'_>, w: &Any<'_>, group_size: Option<usize>, bits: Option<usize>, mode: &str, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
+fn quantize(
+    py: Python<'_>,
+    w: &Any<'_>,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+    mode: &str,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     let (q, s, b) = mx::quantize(&to_array(w)?, group_size, bits, quant_mode(mode)?).py()?;
     let mut items = vec![wrap(py, q)?, wrap(py, s)?];
@@ -158,7 +165,15 @@ fn dequantize(
 ) -> Arr {
     let _ = stream;
     let b = to_opt_array(biases)?;
-    let out = mx::dequantize(&to_array(w)?, &to_array(scales)?, b.as_ref(), group_size, bits, quant_mode(mode)?, to_dtype(dtype)?);
+    let out = mx::dequantize(
+        &to_array(w)?,
+        &to_array(scales)?,
+        b.as_ref(),
+        group_size,
+        bits,
+        quant_mode(mode)?,
+        to_dtype(dtype)?,
+    );
     wrap(py, out.py()?)
 }
 
@@ -179,7 +194,16 @@ fn quantized_matmul(
 ) -> Arr {
     let _ = stream;
     let b = to_opt_array(biases)?;
-    let out = mx::quantized_matmul(&to_array(x)?, &to_array(w)?, &to_array(scales)?, b.as_ref(), transpose, group_size, bits, quant_mode(mode)?);
+    let out = mx::quantized_matmul(
+        &to_array(x)?,
+        &to_array(w)?,
+        &to_array(scales)?,
+        b.as_ref(),
+        transpose,
+        group_size,
+        bits,
+        quant_mode(mode)?,
+    );
     wrap(py, out.py()?)
 }
 
@@ -202,10 +226,23 @@ fn gather_qmm(
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
-    let (b, l, r) = (to_opt_array(biases)?, to_opt_array(lhs_indices)?, to_opt_array(rhs_indices)?);
+    let (b, l, r) = (
+        to_opt_array(biases)?,
+        to_opt_array(lhs_indices)?,
+        to_opt_array(rhs_indices)?,
+    );
     let out = mx::gather_qmm(
-        &to_array(x)?, &to_array(w)?, &to_array(scales)?, b.as_ref(), l.as_ref(), r.as_ref(),
-        transpose, group_size, bits, quant_mode(mode)?, sorted_indices,
+        &to_array(x)?,
+        &to_array(w)?,
+        &to_array(scales)?,
+        b.as_ref(),
+        l.as_ref(),
+        r.as_ref(),
+        transpose,
+        group_size,
+        bits,
+        quant_mode(mode)?,
+        sorted_indices,
     );
     wrap(py, out.py()?)
 }
@@ -224,15 +261,30 @@ fn gather_mm(
 ) -> Arr {
     let _ = stream;
     let (l, r) = (to_opt_array(lhs_indices)?, to_opt_array(rhs_indices)?);
-    let out = mx::gather_mm(&to_array(a)?, &to_array(b)?, l.as_ref(), r.as_ref(), sorted_indices);
+    let out = mx::gather_mm(
+        &to_array(a)?,
+        &to_array(b)?,
+        l.as_ref(),
+        r.as_ref(),
+        sorted_indices,
+    );
     wrap(py, out.py()?)
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, b, /, segments, *, stream=None))]
-fn segmented_mm(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, segments: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
+fn segmented_mm(
+    py: Python<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    segments: &Any<'_>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::segmented_mm(&to_array(a)?, &to_array(b)?, &to_array(segments)?).py()?)
+    wrap(
+        py,
+        mx::segmented_mm(&to_array(a)?, &to_array(b)?, &to_array(segments)?).py()?,
+    )
 }
 
 #[pyfunction]
@@ -249,14 +301,30 @@ fn block_masked_mm(
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
-    let (o, l, r) = (to_opt_array(mask_out)?, to_opt_array(mask_lhs)?, to_opt_array(mask_rhs)?);
-    let out = mx::block_masked_mm(&to_array(a)?, &to_array(b)?, block_size, o.as_ref(), l.as_ref(), r.as_ref());
+    let (o, l, r) = (
+        to_opt_array(mask_out)?,
+        to_opt_array(mask_lhs)?,
+        to_opt_array(mask_rhs)?,
+    );
+    let out = mx::block_masked_mm(
+        &to_array(a)?,
+        &to_array(b)?,
+        block_size,
+        o.as_ref(),
+        l.as_ref(),
+        r.as_ref(),
+    );
     wrap(py, out.py()?)
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, scale=None, *, stream=None))]
-fn hadamard_transform(py: Python<'_>, a: &Any<'_>, scale: Option<f32>, stream: Option<&Any<'_>>) -> Arr {
+fn hadamard_transform(
+    py: Python<'_>,
+    a: &Any<'_>,
+    scale: Option<f32>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::hadamard_transform(&to_array(a)?, scale).py()?)
 }

@@ -5,12 +5,13 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList, PyTuple};
-use rmlx_core::{self as mx, Array, Dtype, Scalar};
 use rmlx_core::ops::{CloseOptions, ScalarArg, ScanOptions};
+use rmlx_core::{self as mx, Array, Dtype, Scalar};
 
 use crate::array::PyArray;
 use crate::convert::{
-    PyResultExt, array_from_py, py_scalar, to_array, to_arrays, to_axes, to_dtype, to_operand, to_operands, to_shape, wrap, wrap_list, wrap_pair, wrap_tuple,
+    array_from_py, py_scalar, to_array, to_arrays, to_axes, to_dtype, to_operand, to_operands,
+    to_shape, wrap, wrap_list, wrap_pair, wrap_tuple, PyResultExt,
 };
 
 type Arr = PyResult<Py<PyArray>>;
@@ -34,10 +35,50 @@ macro_rules! unary_ops {
 }
 
 unary_ops!(
-    abs, sign, negative, square, sqrt, rsqrt, reciprocal, exp, expm1, log, log2, log10,
-    log1p, sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, tanh, arcsinh, arccosh, arctanh,
-    floor, ceil, sigmoid, erf, erfinv, isnan, isinf, isfinite, isposinf, isneginf, logical_not,
-    bitwise_invert, real, imag, conjugate, conj, degrees, radians, stop_gradient,
+    abs,
+    sign,
+    negative,
+    square,
+    sqrt,
+    rsqrt,
+    reciprocal,
+    exp,
+    expm1,
+    log,
+    log2,
+    log10,
+    log1p,
+    sin,
+    cos,
+    tan,
+    arcsin,
+    arccos,
+    arctan,
+    sinh,
+    cosh,
+    tanh,
+    arcsinh,
+    arccosh,
+    arctanh,
+    floor,
+    ceil,
+    sigmoid,
+    erf,
+    erfinv,
+    isnan,
+    isinf,
+    isfinite,
+    isposinf,
+    isneginf,
+    logical_not,
+    bitwise_invert,
+    real,
+    imag,
+    conjugate,
+    conj,
+    degrees,
+    radians,
+    stop_gradient,
 );
 
 macro_rules! binary_ops {
@@ -59,15 +100,41 @@ macro_rules! binary_ops {
 }
 
 binary_ops!(
-    add, subtract, multiply, divide, floor_divide, remainder, power, maximum, minimum,
-    arctan2, logaddexp, equal, not_equal, greater, greater_equal, less, less_equal, logical_and,
-    logical_or, bitwise_and, bitwise_or, bitwise_xor, left_shift, right_shift,
+    add,
+    subtract,
+    multiply,
+    divide,
+    floor_divide,
+    remainder,
+    power,
+    maximum,
+    minimum,
+    arctan2,
+    logaddexp,
+    equal,
+    not_equal,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    logical_and,
+    logical_or,
+    bitwise_and,
+    bitwise_or,
+    bitwise_xor,
+    left_shift,
+    right_shift,
 );
 
 /// `mx.divmod(a, b)`.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, *, stream=None))]
-fn divmod(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
+fn divmod(
+    py: Python<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     let (x, y) = to_operands(a, b)?;
     wrap_pair(py, mx::divmod(x, y).py()?)
@@ -127,7 +194,14 @@ reduce_ops!(
 /// `mx.var(a, axis=None, keepdims=False, ddof=0)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=None, keepdims=false, ddof=0, *, stream=None))]
-fn var(py: Python<'_>, a: &Any<'_>, axis: Option<&Any<'_>>, keepdims: bool, ddof: i64, stream: Option<&Any<'_>>) -> Arr {
+fn var(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis: Option<&Any<'_>>,
+    keepdims: bool,
+    ddof: i64,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let axes = to_axes(axis)?.unwrap_or_else(|| all_axes(&a));
@@ -137,7 +211,14 @@ fn var(py: Python<'_>, a: &Any<'_>, axis: Option<&Any<'_>>, keepdims: bool, ddof
 /// `mx.std(a, axis=None, keepdims=False, ddof=0)`.
 #[pyfunction]
 #[pyo3(name = "std", signature = (a, /, axis=None, keepdims=false, ddof=0, *, stream=None))]
-fn std_(py: Python<'_>, a: &Any<'_>, axis: Option<&Any<'_>>, keepdims: bool, ddof: i64, stream: Option<&Any<'_>>) -> Arr {
+fn std_(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis: Option<&Any<'_>>,
+    keepdims: bool,
+    ddof: i64,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let axes = to_axes(axis)?.unwrap_or_else(|| all_axes(&a));
@@ -147,7 +228,13 @@ fn std_(py: Python<'_>, a: &Any<'_>, axis: Option<&Any<'_>>, keepdims: bool, ddo
 /// `mx.argmax(a, axis=None, keepdims=False)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=None, keepdims=false, *, stream=None))]
-fn argmax(py: Python<'_>, a: &Any<'_>, axis: Option<isize>, keepdims: bool, stream: Option<&Any<'_>>) -> Arr {
+fn argmax(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis: Option<isize>,
+    keepdims: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::argmax_opts(to_array(a)?, axis, keepdims).py()?)
 }
@@ -155,7 +242,13 @@ fn argmax(py: Python<'_>, a: &Any<'_>, axis: Option<isize>, keepdims: bool, stre
 /// `mx.argmin(a, axis=None, keepdims=False)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=None, keepdims=false, *, stream=None))]
-fn argmin(py: Python<'_>, a: &Any<'_>, axis: Option<isize>, keepdims: bool, stream: Option<&Any<'_>>) -> Arr {
+fn argmin(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis: Option<isize>,
+    keepdims: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::argmin_opts(to_array(a)?, axis, keepdims).py()?)
 }
@@ -163,10 +256,19 @@ fn argmin(py: Python<'_>, a: &Any<'_>, axis: Option<isize>, keepdims: bool, stre
 /// `mx.softmax(a, axis=None, *, precise=False)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=None, *, precise=false, stream=None))]
-fn softmax(py: Python<'_>, a: &Any<'_>, axis: Option<&Any<'_>>, precise: bool, stream: Option<&Any<'_>>) -> Arr {
+fn softmax(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis: Option<&Any<'_>>,
+    precise: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let axes = to_axes(axis)?;
-    wrap(py, mx::softmax_opts(to_array(a)?, axes.as_deref(), precise).py()?)
+    wrap(
+        py,
+        mx::softmax_opts(to_array(a)?, axes.as_deref(), precise).py()?,
+    )
 }
 
 macro_rules! scan_ops {
@@ -212,9 +314,17 @@ fn dtype_or(dtype: Option<&Any<'_>>, default: Dtype) -> PyResult<Dtype> {
 /// `mx.zeros(shape, dtype=float32)`.
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, *, stream=None))]
-fn zeros(py: Python<'_>, shape: &Any<'_>, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn zeros(
+    py: Python<'_>,
+    shape: &Any<'_>,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::zeros(to_shape(shape)?, dtype_or(dtype, Dtype::Float32)?).py()?)
+    wrap(
+        py,
+        mx::zeros(to_shape(shape)?, dtype_or(dtype, Dtype::Float32)?).py()?,
+    )
 }
 
 /// `mx.ones(shape, dtype=float32)`.
@@ -222,13 +332,22 @@ fn zeros(py: Python<'_>, shape: &Any<'_>, dtype: Option<&Any<'_>>, stream: Optio
 #[pyo3(signature = (shape, dtype=None, *, stream=None))]
 fn ones(py: Python<'_>, shape: &Any<'_>, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
     let _ = stream;
-    wrap(py, mx::ones(to_shape(shape)?, dtype_or(dtype, Dtype::Float32)?).py()?)
+    wrap(
+        py,
+        mx::ones(to_shape(shape)?, dtype_or(dtype, Dtype::Float32)?).py()?,
+    )
 }
 
 /// `mx.full(shape, vals, dtype=None)`.
 #[pyfunction]
 #[pyo3(signature = (shape, vals, dtype=None, *, stream=None))]
-fn full(py: Python<'_>, shape: &Any<'_>, vals: &Any<'_>, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn full(
+    py: Python<'_>,
+    shape: &Any<'_>,
+    vals: &Any<'_>,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let v = to_operand(vals, None)?;
     wrap(py, mx::full(to_shape(shape)?, v, to_dtype(dtype)?).py()?)
@@ -253,7 +372,13 @@ fn ones_like(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
 /// `mx.full_like(a, vals, dtype=None)`.
 #[pyfunction]
 #[pyo3(signature = (a, vals, dtype=None, *, stream=None))]
-fn full_like(py: Python<'_>, a: &Any<'_>, vals: &Any<'_>, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn full_like(
+    py: Python<'_>,
+    a: &Any<'_>,
+    vals: &Any<'_>,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let v = to_operand(vals, None)?;
     wrap(py, mx::full_like(&to_array(a)?, v, to_dtype(dtype)?).py()?)
@@ -294,7 +419,9 @@ fn arange(
         (Some(a), Some(b)) => (a, b),
         (Some(b), None) | (None, Some(b)) => (Scalar::Int(0), b),
         (None, None) => {
-            return Err(PyTypeError::new_err("arange() missing required argument 'stop'"));
+            return Err(PyTypeError::new_err(
+                "arange() missing required argument 'stop'",
+            ));
         }
     };
     let step = given(step, "step")?.unwrap_or(Scalar::Int(1));
@@ -309,19 +436,40 @@ fn arange(
 #[pyfunction]
 #[pyo3(signature = (start, stop, num=50, dtype=None, *, endpoint=true, stream=None))]
 #[allow(clippy::too_many_arguments)]
-fn linspace(py: Python<'_>, start: &Any<'_>, stop: &Any<'_>, num: i64, dtype: Option<&Any<'_>>, endpoint: bool, stream: Option<&Any<'_>>) -> Arr {
+fn linspace(
+    py: Python<'_>,
+    start: &Any<'_>,
+    stop: &Any<'_>,
+    num: i64,
+    dtype: Option<&Any<'_>>,
+    endpoint: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    let num = usize::try_from(num)
-        .map_err(|_| PyValueError::new_err(format!("[linspace] number of samples, {num}, must be non-negative.")))?;
+    let num = usize::try_from(num).map_err(|_| {
+        PyValueError::new_err(format!(
+            "[linspace] number of samples, {num}, must be non-negative."
+        ))
+    })?;
     let (a, b) = (scalar_arg(start, "start")?, scalar_arg(stop, "stop")?);
     let d = dtype_or(dtype, Dtype::Float32)?;
-    wrap(py, mx::linspace_with(ScalarArg(a), ScalarArg(b), num, endpoint, d).py()?)
+    wrap(
+        py,
+        mx::linspace_with(ScalarArg(a), ScalarArg(b), num, endpoint, d).py()?,
+    )
 }
 
 /// `mx.eye(n, m=None, k=0, dtype=float32)`.
 #[pyfunction]
 #[pyo3(signature = (n, m=None, k=0, dtype=None, *, stream=None))]
-fn eye(py: Python<'_>, n: usize, m: Option<usize>, k: isize, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn eye(
+    py: Python<'_>,
+    n: usize,
+    m: Option<usize>,
+    k: isize,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::eye(n, m, k, dtype_or(dtype, Dtype::Float32)?).py()?)
 }
@@ -337,7 +485,14 @@ fn identity(py: Python<'_>, n: usize, dtype: Option<&Any<'_>>, stream: Option<&A
 /// `mx.tri(n, m=None, k=0, dtype=float32)`.
 #[pyfunction]
 #[pyo3(signature = (n, m=None, k=0, dtype=None, *, stream=None))]
-fn tri(py: Python<'_>, n: usize, m: Option<usize>, k: isize, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn tri(
+    py: Python<'_>,
+    n: usize,
+    m: Option<usize>,
+    k: isize,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::tri(n, m, k, dtype_or(dtype, Dtype::Float32)?).py()?)
 }
@@ -380,7 +535,12 @@ fn transpose(py: Python<'_>, a: &Any<'_>, axes: Option<&Any<'_>>, stream: Option
 /// `mx.permute_dims(a, axes=None)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axes=None, *, stream=None))]
-fn permute_dims(py: Python<'_>, a: &Any<'_>, axes: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn permute_dims(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axes: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     transpose(py, a, axes, stream)
 }
 
@@ -404,7 +564,13 @@ fn expand_dims(py: Python<'_>, a: &Any<'_>, axis: &Any<'_>, stream: Option<&Any<
 /// `mx.flatten(a, start_axis=0, end_axis=-1)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, start_axis=0, end_axis=-1, *, stream=None))]
-fn flatten(py: Python<'_>, a: &Any<'_>, start_axis: isize, end_axis: isize, stream: Option<&Any<'_>>) -> Arr {
+fn flatten(
+    py: Python<'_>,
+    a: &Any<'_>,
+    start_axis: isize,
+    end_axis: isize,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::flatten(&to_array(a)?, start_axis, end_axis).py()?)
 }
@@ -412,15 +578,30 @@ fn flatten(py: Python<'_>, a: &Any<'_>, start_axis: isize, end_axis: isize, stre
 /// `mx.unflatten(a, axis, shape)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axis, shape, *, stream=None))]
-fn unflatten(py: Python<'_>, a: &Any<'_>, axis: isize, shape: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
+fn unflatten(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis: isize,
+    shape: &Any<'_>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::unflatten(&to_array(a)?, axis, to_shape(shape)?).py()?)
+    wrap(
+        py,
+        mx::unflatten(&to_array(a)?, axis, to_shape(shape)?).py()?,
+    )
 }
 
 /// `mx.swapaxes(a, axis1, axis2)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axis1, axis2, *, stream=None))]
-fn swapaxes(py: Python<'_>, a: &Any<'_>, axis1: isize, axis2: isize, stream: Option<&Any<'_>>) -> Arr {
+fn swapaxes(
+    py: Python<'_>,
+    a: &Any<'_>,
+    axis1: isize,
+    axis2: isize,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::swapaxes(&to_array(a)?, axis1, axis2).py()?)
 }
@@ -428,7 +609,13 @@ fn swapaxes(py: Python<'_>, a: &Any<'_>, axis1: isize, axis2: isize, stream: Opt
 /// `mx.moveaxis(a, source, destination)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, source, destination, *, stream=None))]
-fn moveaxis(py: Python<'_>, a: &Any<'_>, source: isize, destination: isize, stream: Option<&Any<'_>>) -> Arr {
+fn moveaxis(
+    py: Python<'_>,
+    a: &Any<'_>,
+    source: isize,
+    destination: isize,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::moveaxis(&to_array(a)?, source, destination).py()?)
 }
@@ -438,24 +625,39 @@ fn moveaxis(py: Python<'_>, a: &Any<'_>, source: isize, destination: isize, stre
 #[pyo3(signature = (a, /, shape, *, stream=None))]
 fn broadcast_to(py: Python<'_>, a: &Any<'_>, shape: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
     let _ = stream;
-    wrap(py, mx::broadcast_to(to_operand(a, None)?, to_shape(shape)?).py()?)
+    wrap(
+        py,
+        mx::broadcast_to(to_operand(a, None)?, to_shape(shape)?).py()?,
+    )
 }
 
 /// `mx.broadcast_arrays(*arrays)`.
 #[pyfunction]
 #[pyo3(signature = (*arrays, stream=None))]
-fn broadcast_arrays(py: Python<'_>, arrays: &Bound<'_, PyTuple>, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
+fn broadcast_arrays(
+    py: Python<'_>,
+    arrays: &Bound<'_, PyTuple>,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     let v = to_arrays(arrays.as_any())?;
     let out = mx::broadcast_arrays(&v).py()?;
-    let items: Vec<Py<PyArray>> = out.into_iter().map(|a| wrap(py, a)).collect::<PyResult<_>>()?;
+    let items: Vec<Py<PyArray>> = out
+        .into_iter()
+        .map(|a| wrap(py, a))
+        .collect::<PyResult<_>>()?;
     Ok(PyTuple::new(py, items)?.unbind())
 }
 
 /// `mx.concatenate(arrays, axis=0)`; `axis=None` flattens first.
 #[pyfunction]
 #[pyo3(signature = (arrays, axis=Some(0), *, stream=None))]
-fn concatenate(py: Python<'_>, arrays: &Any<'_>, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn concatenate(
+    py: Python<'_>,
+    arrays: &Any<'_>,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let v = to_arrays(arrays)?;
     let out = match axis {
@@ -483,7 +685,13 @@ fn stack(py: Python<'_>, arrays: &Any<'_>, axis: isize, stream: Option<&Any<'_>>
 /// `mx.split(a, indices_or_sections, axis=0)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, indices_or_sections, axis=0, *, stream=None))]
-fn split(py: Python<'_>, a: &Any<'_>, indices_or_sections: &Any<'_>, axis: isize, stream: Option<&Any<'_>>) -> PyResult<Py<PyList>> {
+fn split(
+    py: Python<'_>,
+    a: &Any<'_>,
+    indices_or_sections: &Any<'_>,
+    axis: isize,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyList>> {
     let _ = stream;
     let a = to_array(a)?;
     let out = if indices_or_sections.is_instance_of::<PyInt>() {
@@ -499,7 +707,13 @@ fn split(py: Python<'_>, a: &Any<'_>, indices_or_sections: &Any<'_>, axis: isize
 /// `mx.where(condition, x, y)`.
 #[pyfunction]
 #[pyo3(name = "where", signature = (condition, x, y, /, *, stream=None))]
-fn where_(py: Python<'_>, condition: &Any<'_>, x: &Any<'_>, y: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
+fn where_(
+    py: Python<'_>,
+    condition: &Any<'_>,
+    x: &Any<'_>,
+    y: &Any<'_>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let (xo, yo) = to_operands(x, y)?;
     wrap(py, mx::where_(to_operand(condition, None)?, xo, yo).py()?)
@@ -508,7 +722,13 @@ fn where_(py: Python<'_>, condition: &Any<'_>, x: &Any<'_>, y: &Any<'_>, stream:
 /// `mx.clip(a, a_min, a_max)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, a_min, a_max, *, stream=None))]
-fn clip(py: Python<'_>, a: &Any<'_>, a_min: Option<&Any<'_>>, a_max: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn clip(
+    py: Python<'_>,
+    a: &Any<'_>,
+    a_min: Option<&Any<'_>>,
+    a_max: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let lo = match a_min.filter(|o| !o.is_none()) {
         Some(o) => Some(to_operand(o, None)?),
@@ -532,9 +752,20 @@ fn matmul(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, stream: Option<&Any<'_>>) ->
 /// `mx.addmm(c, a, b, alpha=1.0, beta=1.0)`.
 #[pyfunction]
 #[pyo3(signature = (c, a, b, /, alpha=1.0, beta=1.0, *, stream=None))]
-fn addmm(py: Python<'_>, c: &Any<'_>, a: &Any<'_>, b: &Any<'_>, alpha: f32, beta: f32, stream: Option<&Any<'_>>) -> Arr {
+fn addmm(
+    py: Python<'_>,
+    c: &Any<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    alpha: f32,
+    beta: f32,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::addmm(&to_array(c)?, &to_array(a)?, &to_array(b)?, alpha, beta).py()?)
+    wrap(
+        py,
+        mx::addmm(&to_array(c)?, &to_array(a)?, &to_array(b)?, alpha, beta).py()?,
+    )
 }
 
 macro_rules! pair_ops {
@@ -576,7 +807,13 @@ fn argsort(py: Python<'_>, a: &Any<'_>, axis: Option<isize>, stream: Option<&Any
 /// `mx.topk(a, k, axis=-1)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, k, axis=Some(-1), *, stream=None))]
-fn topk(py: Python<'_>, a: &Any<'_>, k: isize, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn topk(
+    py: Python<'_>,
+    a: &Any<'_>,
+    k: isize,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::topk_axis(&to_array(a)?, k, axis).py()?)
 }
@@ -584,7 +821,13 @@ fn topk(py: Python<'_>, a: &Any<'_>, k: isize, axis: Option<isize>, stream: Opti
 /// `mx.partition(a, kth, axis=-1)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, kth, axis=Some(-1), *, stream=None))]
-fn partition(py: Python<'_>, a: &Any<'_>, kth: isize, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn partition(
+    py: Python<'_>,
+    a: &Any<'_>,
+    kth: isize,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::partition_axis(&to_array(a)?, kth, axis).py()?)
 }
@@ -592,7 +835,13 @@ fn partition(py: Python<'_>, a: &Any<'_>, kth: isize, axis: Option<isize>, strea
 /// `mx.argpartition(a, kth, axis=-1)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, kth, axis=Some(-1), *, stream=None))]
-fn argpartition(py: Python<'_>, a: &Any<'_>, kth: isize, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn argpartition(
+    py: Python<'_>,
+    a: &Any<'_>,
+    kth: isize,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::argpartition_axis(&to_array(a)?, kth, axis).py()?)
 }
@@ -600,7 +849,13 @@ fn argpartition(py: Python<'_>, a: &Any<'_>, kth: isize, axis: Option<isize>, st
 /// `mx.take(a, indices, axis=None)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, indices, axis=None, *, stream=None))]
-fn take(py: Python<'_>, a: &Any<'_>, indices: &Any<'_>, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn take(
+    py: Python<'_>,
+    a: &Any<'_>,
+    indices: &Any<'_>,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let out = if indices.is_instance_of::<PyInt>() {
@@ -614,51 +869,116 @@ fn take(py: Python<'_>, a: &Any<'_>, indices: &Any<'_>, axis: Option<isize>, str
 /// `mx.take_along_axis(a, indices, axis=None)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, indices, axis=None, *, stream=None))]
-fn take_along_axis(py: Python<'_>, a: &Any<'_>, indices: &Any<'_>, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn take_along_axis(
+    py: Python<'_>,
+    a: &Any<'_>,
+    indices: &Any<'_>,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::take_along_axis(&to_array(a)?, &to_array(indices)?, axis).py()?)
+    wrap(
+        py,
+        mx::take_along_axis(&to_array(a)?, &to_array(indices)?, axis).py()?,
+    )
 }
 
 /// `mx.put_along_axis(a, indices, values, axis=None)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, indices, values, axis=None, *, stream=None))]
-fn put_along_axis(py: Python<'_>, a: &Any<'_>, indices: &Any<'_>, values: &Any<'_>, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn put_along_axis(
+    py: Python<'_>,
+    a: &Any<'_>,
+    indices: &Any<'_>,
+    values: &Any<'_>,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let v = to_operand(values, Some(a.dtype()))?;
-    wrap(py, mx::put_along_axis(&a, &to_array(indices)?, v, axis).py()?)
+    wrap(
+        py,
+        mx::put_along_axis(&a, &to_array(indices)?, v, axis).py()?,
+    )
 }
 
 /// `mx.isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False)`.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, rtol=1e-5, atol=1e-8, *, equal_nan=false, stream=None))]
-fn isclose(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, rtol: f64, atol: f64, equal_nan: bool, stream: Option<&Any<'_>>) -> Arr {
+fn isclose(
+    py: Python<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    rtol: f64,
+    atol: f64,
+    equal_nan: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    let opts = CloseOptions { rtol, atol, equal_nan };
-    wrap(py, mx::isclose_with(&to_array(a)?, &to_array(b)?, opts).py()?)
+    let opts = CloseOptions {
+        rtol,
+        atol,
+        equal_nan,
+    };
+    wrap(
+        py,
+        mx::isclose_with(&to_array(a)?, &to_array(b)?, opts).py()?,
+    )
 }
 
 /// `mx.allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False)`.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, rtol=1e-5, atol=1e-8, *, equal_nan=false, stream=None))]
-fn allclose(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, rtol: f64, atol: f64, equal_nan: bool, stream: Option<&Any<'_>>) -> Arr {
+fn allclose(
+    py: Python<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    rtol: f64,
+    atol: f64,
+    equal_nan: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    let opts = CloseOptions { rtol, atol, equal_nan };
-    wrap(py, mx::allclose_with(&to_array(a)?, &to_array(b)?, opts).py()?)
+    let opts = CloseOptions {
+        rtol,
+        atol,
+        equal_nan,
+    };
+    wrap(
+        py,
+        mx::allclose_with(&to_array(a)?, &to_array(b)?, opts).py()?,
+    )
 }
 
 /// `mx.array_equal(a, b, equal_nan=False)`.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, equal_nan=false, *, stream=None))]
-fn array_equal(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, equal_nan: bool, stream: Option<&Any<'_>>) -> Arr {
+fn array_equal(
+    py: Python<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    equal_nan: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::array_equal(to_operand(a, None)?, to_operand(b, None)?, equal_nan).py()?)
+    wrap(
+        py,
+        mx::array_equal(to_operand(a, None)?, to_operand(b, None)?, equal_nan).py()?,
+    )
 }
 
 /// `mx.pad(a, pad_width, mode="constant", constant_values=0)`.
 #[pyfunction]
 #[pyo3(signature = (a, pad_width, mode="constant", constant_values=None, *, stream=None))]
-fn pad(py: Python<'_>, a: &Any<'_>, pad_width: &Any<'_>, mode: &str, constant_values: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn pad(
+    py: Python<'_>,
+    a: &Any<'_>,
+    pad_width: &Any<'_>,
+    mode: &str,
+    constant_values: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let widths: Vec<(usize, usize)> = if pad_width.is_instance_of::<PyInt>() {
@@ -672,7 +992,9 @@ fn pad(py: Python<'_>, a: &Any<'_>, pad_width: &Any<'_>, mode: &str, constant_va
             .map(|p| match p.as_slice() {
                 [a] => Ok((*a, *a)),
                 [a, b] => Ok((*a, *b)),
-                _ => Err(PyValueError::new_err("pad_width entries must be (before, after).")),
+                _ => Err(PyValueError::new_err(
+                    "pad_width entries must be (before, after).",
+                )),
             })
             .collect::<PyResult<_>>()?
     } else {
@@ -680,7 +1002,11 @@ fn pad(py: Python<'_>, a: &Any<'_>, pad_width: &Any<'_>, mode: &str, constant_va
         vec![p]
     };
     // One (before, after) pair applies to every axis, as in MLX.
-    let widths = if widths.len() == 1 && a.ndim() > 1 { vec![widths[0]; a.ndim()] } else { widths };
+    let widths = if widths.len() == 1 && a.ndim() > 1 {
+        vec![widths[0]; a.ndim()]
+    } else {
+        widths
+    };
     let mode = mode.parse::<mx::ops::PadMode>().py()?;
     let value = match constant_values {
         Some(v) if !v.is_none() => to_operand(v, Some(a.dtype()))?,
@@ -692,7 +1018,13 @@ fn pad(py: Python<'_>, a: &Any<'_>, pad_width: &Any<'_>, mode: &str, constant_va
 /// `mx.repeat(a, repeats, axis=None)`.
 #[pyfunction]
 #[pyo3(signature = (a, repeats, axis=None, *, stream=None))]
-fn repeat(py: Python<'_>, a: &Any<'_>, repeats: usize, axis: Option<isize>, stream: Option<&Any<'_>>) -> Arr {
+fn repeat(
+    py: Python<'_>,
+    a: &Any<'_>,
+    repeats: usize,
+    axis: Option<isize>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let out = match axis {
@@ -721,7 +1053,14 @@ fn diag(py: Python<'_>, a: &Any<'_>, k: isize, stream: Option<&Any<'_>>) -> Arr 
 /// `mx.diagonal(a, offset=0, axis1=0, axis2=1)`.
 #[pyfunction]
 #[pyo3(signature = (a, offset=0, axis1=0, axis2=1, *, stream=None))]
-fn diagonal(py: Python<'_>, a: &Any<'_>, offset: isize, axis1: isize, axis2: isize, stream: Option<&Any<'_>>) -> Arr {
+fn diagonal(
+    py: Python<'_>,
+    a: &Any<'_>,
+    offset: isize,
+    axis1: isize,
+    axis2: isize,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     wrap(py, mx::diagonal(&to_array(a)?, offset, axis1, axis2).py()?)
 }
@@ -789,7 +1128,13 @@ pub fn collect_arrays(obj: &Any<'_>, out: &mut Vec<Array>) -> PyResult<()> {
 /// `mx.meshgrid(*arrays, sparse=False, indexing="xy")`.
 #[pyfunction]
 #[pyo3(signature = (*arrays, sparse=false, indexing="xy", stream=None))]
-fn meshgrid(py: Python<'_>, arrays: &Bound<'_, PyTuple>, sparse: bool, indexing: &str, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
+fn meshgrid(
+    py: Python<'_>,
+    arrays: &Bound<'_, PyTuple>,
+    sparse: bool,
+    indexing: &str,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     let v = to_arrays(arrays.as_any())?;
     wrap_tuple(py, mx::meshgrid(&v, sparse, indexing).py()?)
@@ -798,9 +1143,20 @@ fn meshgrid(py: Python<'_>, arrays: &Bound<'_, PyTuple>, sparse: bool, indexing:
 /// `mx.trace(a, offset=0, axis1=0, axis2=1, dtype=None)`.
 #[pyfunction]
 #[pyo3(signature = (a, /, offset=0, axis1=0, axis2=1, dtype=None, *, stream=None))]
-fn trace(py: Python<'_>, a: &Any<'_>, offset: isize, axis1: isize, axis2: isize, dtype: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn trace(
+    py: Python<'_>,
+    a: &Any<'_>,
+    offset: isize,
+    axis1: isize,
+    axis2: isize,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::trace(&to_array(a)?, offset, axis1, axis2, to_dtype(dtype)?).py()?)
+    wrap(
+        py,
+        mx::trace(&to_array(a)?, offset, axis1, axis2, to_dtype(dtype)?).py()?,
+    )
 }
 
 /// `mx.atleast_1d(*arys)` and friends: one array in, one out; several in, a list out.
@@ -826,15 +1182,29 @@ atleast!(atleast_1d, atleast_2d, atleast_3d);
 /// `mx.einsum(subscripts, *operands)`.
 #[pyfunction]
 #[pyo3(signature = (subscripts, *operands, stream=None))]
-fn einsum(py: Python<'_>, subscripts: &str, operands: &Bound<'_, PyTuple>, stream: Option<&Any<'_>>) -> Arr {
+fn einsum(
+    py: Python<'_>,
+    subscripts: &str,
+    operands: &Bound<'_, PyTuple>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::einsum(subscripts, &to_arrays(operands.as_any())?).py()?)
+    wrap(
+        py,
+        mx::einsum(subscripts, &to_arrays(operands.as_any())?).py()?,
+    )
 }
 
 /// `mx.tensordot(a, b, axes=2)`.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, axes=None, *, stream=None))]
-fn tensordot(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, axes: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn tensordot(
+    py: Python<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    axes: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let (a, b) = (to_array(a)?, to_array(b)?);
     let out = match axes.filter(|o| !o.is_none()) {

@@ -2,10 +2,10 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
-use rmlx_core::{self as mx, Array, Dtype, random as rnd};
+use rmlx_core::{self as mx, random as rnd, Array, Dtype};
 
 use crate::array::PyArray;
-use crate::convert::{PyResultExt, to_array, to_dtype, to_operand, to_shape, wrap};
+use crate::convert::{to_array, to_dtype, to_operand, to_shape, wrap, PyResultExt};
 
 type Arr = PyResult<Py<PyArray>>;
 type Any<'py> = Bound<'py, PyAny>;
@@ -54,9 +54,18 @@ fn split(py: Python<'_>, key: &Any<'_>, num: usize, stream: Option<&Any<'_>>) ->
 
 #[pyfunction]
 #[pyo3(signature = (shape=None, width=4, key=None, stream=None))]
-fn bits(py: Python<'_>, shape: Option<&Any<'_>>, width: usize, key: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn bits(
+    py: Python<'_>,
+    shape: Option<&Any<'_>>,
+    width: usize,
+    key: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, rnd::bits(shape_of(shape)?, width, key_of(key)?.as_ref()).py()?)
+    wrap(
+        py,
+        rnd::bits(shape_of(shape)?, width, key_of(key)?.as_ref()).py()?,
+    )
 }
 
 #[pyfunction]
@@ -80,7 +89,10 @@ fn uniform(
         _ => mx::Operand::Scalar(mx::Scalar::Float(1.0)),
     };
     let d = dtype_of(dtype, Dtype::Float32)?;
-    wrap(py, rnd::uniform(lo, hi, shape_of(shape)?, d, key_of(key)?.as_ref()).py()?)
+    wrap(
+        py,
+        rnd::uniform(lo, hi, shape_of(shape)?, d, key_of(key)?.as_ref()).py()?,
+    )
 }
 
 #[pyfunction]
@@ -129,19 +141,31 @@ fn randint(
     let _ = stream;
     let d = dtype_of(dtype, Dtype::Int32)?;
     let (lo, hi) = (to_operand(low, None)?, to_operand(high, None)?);
-    wrap(py, rnd::randint(lo, hi, shape_of(shape)?, d, key_of(key)?.as_ref()).py()?)
+    wrap(
+        py,
+        rnd::randint(lo, hi, shape_of(shape)?, d, key_of(key)?.as_ref()).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (p=None, shape=None, key=None, stream=None))]
-fn bernoulli(py: Python<'_>, p: Option<&Any<'_>>, shape: Option<&Any<'_>>, key: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn bernoulli(
+    py: Python<'_>,
+    p: Option<&Any<'_>>,
+    shape: Option<&Any<'_>>,
+    key: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let p = match p {
         Some(p) if !p.is_none() => to_operand(p, None)?,
         _ => mx::Operand::Scalar(mx::Scalar::Float(0.5)),
     };
     let dims = dims_of(shape)?;
-    wrap(py, rnd::bernoulli(p, dims.as_deref(), key_of(key)?.as_ref()).py()?)
+    wrap(
+        py,
+        rnd::bernoulli(p, dims.as_deref(), key_of(key)?.as_ref()).py()?,
+    )
 }
 
 #[pyfunction]
@@ -159,15 +183,27 @@ fn truncated_normal(
     let d = dtype_of(dtype, Dtype::Float32)?;
     let dims = dims_of(shape)?;
     let (lo, hi) = (to_operand(lower, None)?, to_operand(upper, None)?);
-    wrap(py, rnd::truncated_normal(lo, hi, dims.as_deref(), d, key_of(key)?.as_ref()).py()?)
+    wrap(
+        py,
+        rnd::truncated_normal(lo, hi, dims.as_deref(), d, key_of(key)?.as_ref()).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape=None, dtype=None, key=None, stream=None))]
-fn gumbel(py: Python<'_>, shape: Option<&Any<'_>>, dtype: Option<&Any<'_>>, key: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn gumbel(
+    py: Python<'_>,
+    shape: Option<&Any<'_>>,
+    dtype: Option<&Any<'_>>,
+    key: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let d = dtype_of(dtype, Dtype::Float32)?;
-    wrap(py, rnd::gumbel(shape_of(shape)?, d, key_of(key)?.as_ref()).py()?)
+    wrap(
+        py,
+        rnd::gumbel(shape_of(shape)?, d, key_of(key)?.as_ref()).py()?,
+    )
 }
 
 #[pyfunction]
@@ -210,7 +246,10 @@ fn laplace(
 ) -> Arr {
     let _ = stream;
     let d = dtype_of(dtype, Dtype::Float32)?;
-    wrap(py, rnd::laplace(shape_of(shape)?, d, loc, scale, key_of(key)?.as_ref()).py()?)
+    wrap(
+        py,
+        rnd::laplace(shape_of(shape)?, d, loc, scale, key_of(key)?.as_ref()).py()?,
+    )
 }
 
 #[pyfunction]
@@ -227,13 +266,25 @@ fn multivariate_normal(
     let _ = stream;
     let d = dtype_of(dtype, Dtype::Float32)?;
     let s = dims_of(shape)?.unwrap_or_default();
-    let out = rnd::multivariate_normal(&to_array(mean)?, &to_array(cov)?, &s, d, key_of(key)?.as_ref());
+    let out = rnd::multivariate_normal(
+        &to_array(mean)?,
+        &to_array(cov)?,
+        &s,
+        d,
+        key_of(key)?.as_ref(),
+    );
     wrap(py, out.py()?)
 }
 
 #[pyfunction]
 #[pyo3(signature = (x, axis=0, key=None, stream=None))]
-fn permutation(py: Python<'_>, x: &Any<'_>, axis: isize, key: Option<&Any<'_>>, stream: Option<&Any<'_>>) -> Arr {
+fn permutation(
+    py: Python<'_>,
+    x: &Any<'_>,
+    axis: isize,
+    key: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let k = key_of(key)?;
     let out = if x.is_instance_of::<PyInt>() {

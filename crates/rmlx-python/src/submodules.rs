@@ -6,7 +6,7 @@ use pyo3::types::{PyFloat, PyInt, PyString, PyTuple};
 use rmlx_core::{fast as mxfast, fft as mxfft, linalg as mxlinalg};
 
 use crate::array::PyArray;
-use crate::convert::{PyResultExt, to_array, to_axes, to_opt_array, wrap, wrap_pair};
+use crate::convert::{to_array, to_axes, to_opt_array, wrap, wrap_pair, PyResultExt};
 
 type Arr = PyResult<Py<PyArray>>;
 type Any<'py> = Bound<'py, PyAny>;
@@ -18,17 +18,28 @@ fn norm_ord(ord: Option<&Any<'_>>) -> PyResult<Option<mxlinalg::NormOrd>> {
     match ord {
         None => Ok(None),
         Some(o) if o.is_none() => Ok(None),
-        Some(o) if o.is_instance_of::<PyString>() => Ok(Some(o.extract::<String>()?.as_str().into())),
+        Some(o) if o.is_instance_of::<PyString>() => {
+            Ok(Some(o.extract::<String>()?.as_str().into()))
+        }
         Some(o) if o.is_instance_of::<PyInt>() || o.is_instance_of::<PyFloat>() => {
             Ok(Some(o.extract::<f64>()?.into()))
         }
-        Some(_) => Err(PyValueError::new_err("[mxlinalg::norm] ord must be a number or a string.")),
+        Some(_) => Err(PyValueError::new_err(
+            "[mxlinalg::norm] ord must be a number or a string.",
+        )),
     }
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, /, ord=None, axis=None, keepdims=false, *, stream=None))]
-fn norm(py: Python<'_>, a: &Any<'_>, ord: Option<&Any<'_>>, axis: Option<&Any<'_>>, keepdims: bool, stream: Option<&Any<'_>>) -> Arr {
+fn norm(
+    py: Python<'_>,
+    a: &Any<'_>,
+    ord: Option<&Any<'_>>,
+    axis: Option<&Any<'_>>,
+    keepdims: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let a = to_array(a)?;
     let out = match (norm_ord(ord)?, to_axes(axis)?) {
@@ -76,11 +87,19 @@ fn qr(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> PyResult<Py<PyTu
 
 #[pyfunction]
 #[pyo3(signature = (a, compute_uv=true, *, stream=None))]
-fn svd(py: Python<'_>, a: &Any<'_>, compute_uv: bool, stream: Option<&Any<'_>>) -> PyResult<Py<PyAny>> {
+fn svd(
+    py: Python<'_>,
+    a: &Any<'_>,
+    compute_uv: bool,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyAny>> {
     let _ = stream;
     let out = mxlinalg::svd_uv(&to_array(a)?, compute_uv).py()?;
     if compute_uv {
-        let items: Vec<Py<PyArray>> = out.into_iter().map(|x| wrap(py, x)).collect::<PyResult<_>>()?;
+        let items: Vec<Py<PyArray>> = out
+            .into_iter()
+            .map(|x| wrap(py, x))
+            .collect::<PyResult<_>>()?;
         Ok(PyTuple::new(py, items)?.into_any().unbind())
     } else {
         Ok(wrap(py, out.into_iter().next().expect("singular values"))?.into_any())
@@ -98,7 +117,12 @@ fn eigvalsh(py: Python<'_>, a: &Any<'_>, UPLO: &str, stream: Option<&Any<'_>>) -
 #[pyfunction]
 #[pyo3(signature = (a, UPLO="L", *, stream=None))]
 #[allow(non_snake_case)]
-fn eigh(py: Python<'_>, a: &Any<'_>, UPLO: &str, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
+fn eigh(
+    py: Python<'_>,
+    a: &Any<'_>,
+    UPLO: &str,
+    stream: Option<&Any<'_>>,
+) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     wrap_pair(py, mxlinalg::eigh(&to_array(a)?, UPLO).py()?)
 }
@@ -115,7 +139,10 @@ fn eig(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> PyResult<Py<PyT
 fn lu(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> PyResult<Py<PyTuple>> {
     let _ = stream;
     let out = mxlinalg::lu(&to_array(a)?).py()?;
-    let items: Vec<Py<PyArray>> = out.into_iter().map(|x| wrap(py, x)).collect::<PyResult<_>>()?;
+    let items: Vec<Py<PyArray>> = out
+        .into_iter()
+        .map(|x| wrap(py, x))
+        .collect::<PyResult<_>>()?;
     Ok(PyTuple::new(py, items)?.unbind())
 }
 
@@ -142,16 +169,28 @@ fn solve(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, stream: Option<&Any<'_>>) -> 
 
 #[pyfunction]
 #[pyo3(signature = (a, b, *, upper=false, stream=None))]
-fn solve_triangular(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, upper: bool, stream: Option<&Any<'_>>) -> Arr {
+fn solve_triangular(
+    py: Python<'_>,
+    a: &Any<'_>,
+    b: &Any<'_>,
+    upper: bool,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mxlinalg::solve_triangular(&to_array(a)?, &to_array(b)?, upper).py()?)
+    wrap(
+        py,
+        mxlinalg::solve_triangular(&to_array(a)?, &to_array(b)?, upper).py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, b, axis=-1, *, stream=None))]
 fn cross(py: Python<'_>, a: &Any<'_>, b: &Any<'_>, axis: isize, stream: Option<&Any<'_>>) -> Arr {
     let _ = stream;
-    wrap(py, mxlinalg::cross(&to_array(a)?, &to_array(b)?, axis).py()?)
+    wrap(
+        py,
+        mxlinalg::cross(&to_array(a)?, &to_array(b)?, axis).py()?,
+    )
 }
 
 fn register_linalg(parent: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -200,7 +239,12 @@ macro_rules! fft_1d {
     )*};
 }
 
-fft_1d!((fft, fft_with), (ifft, ifft_with), (rfft, rfft_with), (irfft, irfft_with));
+fft_1d!(
+    (fft, fft_with),
+    (ifft, ifft_with),
+    (rfft, rfft_with),
+    (irfft, irfft_with)
+);
 
 fn opt_list(o: Option<&Any<'_>>) -> PyResult<Option<Vec<isize>>> {
     match o {
@@ -298,7 +342,13 @@ fn register_fft(parent: &Bound<'_, PyModule>) -> PyResult<()> {
 
 #[pyfunction]
 #[pyo3(signature = (x, weight, eps, *, stream=None))]
-fn rms_norm(py: Python<'_>, x: &Any<'_>, weight: Option<&Any<'_>>, eps: f32, stream: Option<&Any<'_>>) -> Arr {
+fn rms_norm(
+    py: Python<'_>,
+    x: &Any<'_>,
+    weight: Option<&Any<'_>>,
+    eps: f32,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let w = to_opt_array(weight)?;
     wrap(py, mxfast::rms_norm(&to_array(x)?, w.as_ref(), eps).py()?)
@@ -306,10 +356,20 @@ fn rms_norm(py: Python<'_>, x: &Any<'_>, weight: Option<&Any<'_>>, eps: f32, str
 
 #[pyfunction]
 #[pyo3(signature = (x, weight, bias, eps, *, stream=None))]
-fn layer_norm(py: Python<'_>, x: &Any<'_>, weight: Option<&Any<'_>>, bias: Option<&Any<'_>>, eps: f32, stream: Option<&Any<'_>>) -> Arr {
+fn layer_norm(
+    py: Python<'_>,
+    x: &Any<'_>,
+    weight: Option<&Any<'_>>,
+    bias: Option<&Any<'_>>,
+    eps: f32,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
     let (w, b) = (to_opt_array(weight)?, to_opt_array(bias)?);
-    wrap(py, mxfast::layer_norm(&to_array(x)?, w.as_ref(), b.as_ref(), eps).py()?)
+    wrap(
+        py,
+        mxfast::layer_norm(&to_array(x)?, w.as_ref(), b.as_ref(), eps).py()?,
+    )
 }
 
 #[pyfunction]
@@ -333,7 +393,19 @@ fn rope(
         to_array(offset)?.into()
     };
     let f = to_opt_array(freqs)?;
-    wrap(py, mxfast::rope(&to_array(a)?, dims, traditional, base, scale, off, f.as_ref()).py()?)
+    wrap(
+        py,
+        mxfast::rope(
+            &to_array(a)?,
+            dims,
+            traditional,
+            base,
+            scale,
+            off,
+            f.as_ref(),
+        )
+        .py()?,
+    )
 }
 
 #[pyfunction]
@@ -366,7 +438,14 @@ fn scaled_dot_product_attention(
         Some(m) => mxfast::AttentionMask::Array(to_array(m)?),
     };
     let s = to_opt_array(sinks)?;
-    let out = mxfast::scaled_dot_product_attention(&to_array(q)?, &to_array(k)?, &to_array(v)?, scale, mask, s.as_ref());
+    let out = mxfast::scaled_dot_product_attention(
+        &to_array(q)?,
+        &to_array(k)?,
+        &to_array(v)?,
+        scale,
+        mask,
+        s.as_ref(),
+    );
     wrap(py, out.py()?)
 }
 

@@ -38,7 +38,10 @@ fn call_flat(f: &Py<PyAny>, xs: &[Array]) -> mx::Result<Vec<Array>> {
 
 /// Calls the Python function `f` with `args` (already Python objects); its result must be a
 /// list/tuple of arrays.
-fn call_py(f: &Py<PyAny>, args: impl FnOnce(Python<'_>) -> PyResult<Vec<Py<PyAny>>>) -> mx::Result<Vec<Array>> {
+fn call_py(
+    f: &Py<PyAny>,
+    args: impl FnOnce(Python<'_>) -> PyResult<Vec<Py<PyAny>>>,
+) -> mx::Result<Vec<Array>> {
     Python::attach(|py| {
         let run = || -> PyResult<Vec<Array>> {
             let a = PyTuple::new(py, args(py)?)?;
@@ -93,7 +96,12 @@ fn _vjp_flat(
 ) -> PyResult<Py<PyTuple>> {
     let xs = to_arrays(primals)?;
     let cts = to_arrays(cotangents)?;
-    let (outs, vjps) = finish(mx::vjp_argnums(|a: &[Array]| call_flat(&f, a), &xs, &cts, &argnums))?;
+    let (outs, vjps) = finish(mx::vjp_argnums(
+        |a: &[Array]| call_flat(&f, a),
+        &xs,
+        &cts,
+        &argnums,
+    ))?;
     Ok(PyTuple::new(py, [wrap_list(py, outs)?, wrap_list(py, vjps)?])?.unbind())
 }
 
@@ -173,7 +181,9 @@ fn _custom_call(
     let mut cf = mx::custom_function(move |a: &[Array]| call_flat(&fun, a));
     if let Some(v) = vjp {
         cf = cf.with_vjp(move |p: &[Array], c: &[Array], o: &[Array]| {
-            call_py(&v, |py| Ok(vec![py_list(py, p)?, py_list(py, c)?, py_list(py, o)?]))
+            call_py(&v, |py| {
+                Ok(vec![py_list(py, p)?, py_list(py, c)?, py_list(py, o)?])
+            })
         });
     }
     if let Some(j) = jvp {
@@ -193,7 +203,8 @@ fn _custom_call(
                 let run = || -> PyResult<(Vec<Array>, Vec<Option<usize>>)> {
                     let ax = PyList::new(py, axes)?.into_any().unbind();
                     let out = m.call1(py, (py_list(py, a)?, ax))?;
-                    let (outs, out_axes): (Bound<'_, PyAny>, Vec<Option<usize>>) = out.bind(py).extract()?;
+                    let (outs, out_axes): (Bound<'_, PyAny>, Vec<Option<usize>>) =
+                        out.bind(py).extract()?;
                     Ok((to_arrays(&outs)?, out_axes))
                 };
                 run().map_err(|e| {
@@ -210,7 +221,11 @@ fn _custom_call(
 /// Calls `fun` on `inputs` as a checkpoint: its intermediates are recomputed for the gradient
 /// instead of kept.
 #[pyfunction]
-fn _checkpoint_call(py: Python<'_>, fun: Py<PyAny>, inputs: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+fn _checkpoint_call(
+    py: Python<'_>,
+    fun: Py<PyAny>,
+    inputs: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyList>> {
     let xs = to_arrays(inputs)?;
     let f = mx::checkpoint(move |a: &[Array]| call_flat(&fun, a));
     wrap_list(py, finish(f(&xs))?)
@@ -220,7 +235,11 @@ fn _checkpoint_call(py: Python<'_>, fun: Py<PyAny>, inputs: &Bound<'_, PyAny>) -
 #[pyfunction]
 fn _export_flat(path: String, f: Py<PyAny>, inputs: &Bound<'_, PyAny>) -> PyResult<()> {
     let xs = to_arrays(inputs)?;
-    finish(mx::export_function(path, |a: &[Array]| call_flat(&f, a), &xs))
+    finish(mx::export_function(
+        path,
+        |a: &[Array]| call_flat(&f, a),
+        &xs,
+    ))
 }
 
 /// A function read back by `_import_flat`: call it with a list of arrays.
@@ -239,7 +258,9 @@ impl ImportedFunction {
 
 #[pyfunction]
 fn _import_flat(path: String) -> PyResult<ImportedFunction> {
-    Ok(ImportedFunction { f: mx::import_function(path).map_err(crate::convert::to_py_err)? })
+    Ok(ImportedFunction {
+        f: mx::import_function(path).map_err(crate::convert::to_py_err)?,
+    })
 }
 
 /// Collects traces of `f` for several example inputs, then writes them all (`mx.exporter`).
@@ -252,10 +273,9 @@ pub struct FunctionExporter {
 impl FunctionExporter {
     fn add(&mut self, inputs: &Bound<'_, PyAny>) -> PyResult<()> {
         let xs = to_arrays(inputs)?;
-        let e = self
-            .inner
-            .as_mut()
-            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("[exporter] Already closed."))?;
+        let e = self.inner.as_mut().ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err("[exporter] Already closed.")
+        })?;
         finish(e.call(&xs))
     }
 
@@ -270,7 +290,9 @@ impl FunctionExporter {
 #[pyfunction]
 fn _exporter_flat(path: String, f: Py<PyAny>) -> FunctionExporter {
     let g: FlatFn = Box::new(move |a: &[Array]| call_flat(&f, a));
-    FunctionExporter { inner: Some(mx::exporter(path, g)) }
+    FunctionExporter {
+        inner: Some(mx::exporter(path, g)),
+    }
 }
 
 /// The graph behind `outputs` in Graphviz DOT.
