@@ -102,8 +102,12 @@ fn result_type(args: &Bound<'_, PyTuple>) -> PyResult<PyDtype> {
     for a in args.iter() {
         if let Ok(d) = a.cast::<PyDtype>() {
             dtypes.push(d.get().0);
-        } else {
+        } else if a.cast::<PyArray>().is_ok() {
             arrays.push(to_array(&a)?);
+        } else {
+            return Err(PyValueError::new_err(
+                "[result_type] Inputs must be arrays or dtypes.",
+            ));
         }
     }
     let mut inputs: Vec<DtypeOrArray<'_>> = dtypes.iter().map(|&d| DtypeOrArray::from(d)).collect();

@@ -34,6 +34,40 @@ def _flatten(tree):
     return leaves, rebuild
 
 
+def _check_argnums(argnums, argnames):
+    """MLX's checks of ``grad``'s arguments, made when the transform is created."""
+    if argnums is None:
+        return
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    try:
+        nums = tuple(nums)
+    except TypeError:
+        raise TypeError("argnums must be an int or a sequence of ints") from None
+    if not all(isinstance(a, int) for a in nums):
+        raise TypeError("argnums must be an int or a sequence of ints")
+    if not nums and not argnames:
+        raise ValueError(
+            "[grad] Must specify at least one argument in argnums or argnames."
+        )
+    if len(set(nums)) != len(nums):
+        raise ValueError("[grad] Repeat argument number provided.")
+
+
+def _only_arrays(tree):
+    """Raises MLX's error unless every leaf of ``tree`` is an array."""
+    if isinstance(tree, array):
+        return
+    if isinstance(tree, (list, tuple)):
+        for t in tree:
+            _only_arrays(t)
+        return
+    if isinstance(tree, dict):
+        for t in tree.values():
+            _only_arrays(t)
+        return
+    raise ValueError("[tree_flatten] The argument should contain only arrays")
+
+
 def _norm_argnums(argnums, argnames, nargs):
     if argnums is None:
         argnums = () if argnames else 0
@@ -66,6 +100,7 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
             )
     # Flatten the differentiated arguments (positional by number, keyword by name).
     targets = [args[i] for i in nums] + [kwargs[n] for n in argnames]
+    _only_arrays(targets)
     leaves, rebuild = _flatten(targets)
     holder = {}
 
@@ -78,6 +113,14 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
         for k, n in enumerate(argnames):
             call_kwargs[n] = parts[len(nums) + k]
         out = fun(*call_args, **call_kwargs)
+        first = out if isinstance(out, array) else (
+            out[0] if isinstance(out, (list, tuple)) and out else None
+        )
+        if isinstance(first, array) and first.ndim != 0:
+            raise ValueError(
+                f"[vjp] Output shape {_shape_text(first.shape)} does not match cotangent shape (). "
+                "If you are using grad your function must return a scalar."
+            )
         if isinstance(out, array):
             holder["tree"] = None
             return [out]
@@ -113,8 +156,13 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
     return value, g_out
 
 
+def _shape_text(shape):
+    return "(" + ",".join(str(d) for d in shape) + ")"
+
+
 def value_and_grad(fun, argnums=None, argnames=()):
     """A function returning ``(fun(*args), gradient)`` (``mx.value_and_grad``)."""
+    _check_argnums(argnums, argnames)
 
     def wrapper(*args, **kwargs):
         return _value_and_grad_impl(fun, argnums, argnames, args, kwargs)
@@ -124,6 +172,7 @@ def value_and_grad(fun, argnums=None, argnames=()):
 
 def grad(fun, argnums=None, argnames=()):
     """A function returning the gradient of ``fun`` (``mx.grad``)."""
+    _check_argnums(argnums, argnames)
 
     def wrapper(*args, **kwargs):
         return _value_and_grad_impl(fun, argnums, argnames, args, kwargs)[1]
@@ -219,7 +268,12 @@ def _structure_key(tree):
             return (type(t).__name__, tuple(walk(x) for x in t))
         if isinstance(t, dict):
             return ("dict", tuple((k, walk(v)) for k, v in t.items()))
-        return ("const", type(t).__name__, repr(t))
+        if t is None or isinstance(t, (bool, int, float, complex, str)):
+            return ("const", type(t).__name__, repr(t))
+        raise ValueError(
+            "[compile] Function arguments must be trees of arrays or constants (floats, ints, "
+            f"strings, or None), but received type {type(t).__module__}.{type(t).__qualname__}."
+        )
 
     return walk(tree)
 
@@ -247,11 +301,7 @@ def compile(fun=None, inputs=None, outputs=None, shapeless=False):
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
         leaves, rebuild = _flatten((args, kwargs))
-        try:
-            key = _structure_key((args, kwargs))
-            hash(key)
-        except Exception:  # noqa: BLE001 - an unhashable constant: run uncompiled
-            return fun(*args, **kwargs)
+        key = _structure_key((args, kwargs))
         entry = cache.get(key)
         if entry is None:
             holder = {}
