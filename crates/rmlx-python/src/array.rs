@@ -135,6 +135,15 @@ fn to_index_entry(obj: &Bound<'_, PyAny>) -> PyResult<Index> {
     if let Ok(a) = obj.cast::<PyArray>() {
         return Ok(Index::Array(a.borrow().inner.clone()));
     }
+    // A numpy integer (or anything with __index__ and no shape) is one position.
+    let ndim: usize = match obj.getattr("ndim") {
+        Ok(n) => n.extract().unwrap_or(0),
+        Err(_) => 0,
+    };
+    if ndim == 0 && !obj.is_instance_of::<PyList>() && obj.hasattr("__index__")? {
+        let i = obj.py().import("operator")?.call_method1("index", (obj,))?;
+        return Ok(Index::Int(i.extract::<isize>()?));
+    }
     if obj.is_instance_of::<PyList>() || obj.hasattr("__array_interface__")? {
         return Ok(Index::Array(array_from_py(obj, None)?));
     }

@@ -90,7 +90,9 @@ fn numpy_dtype(kind: char, size: usize) -> PyResult<Dtype> {
 fn array_from_numpy(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<Array> {
     let py = obj.py();
     let np = py.import("numpy")?;
-    let arr = np.call_method1("ascontiguousarray", (obj,))?;
+    // asarray keeps a numpy scalar 0-d (ascontiguousarray would make it 1-d); tobytes in C
+    // order below copies a non-contiguous array row by row.
+    let arr = np.call_method1("asarray", (obj,))?;
     let npdt = arr.getattr("dtype")?;
     let kind: String = npdt.getattr("kind")?.extract()?;
     let size: usize = npdt.getattr("itemsize")?.extract()?;
@@ -105,12 +107,12 @@ fn array_from_numpy(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<Ar
         ('f', 8) => (arr, Dtype::Float64),
         _ => (arr, numpy_dtype(kind, size)?),
     };
-    // Native byte order: ascontiguousarray keeps a big-endian array big-endian.
-    let arr = arr.call_method1(
-        "astype",
-        (arr.getattr("dtype")?.call_method1("newbyteorder", ("=",))?,),
-    )?;
-    let bytes = arr.call_method0("tobytes")?;
+    // Native byte order: a big-endian array stays big-endian through asarray.
+    let native_order = arr.getattr("dtype")?.call_method1("newbyteorder", ("=",))?;
+    let arr = arr.call_method1("astype", (native_order,))?;
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("order", "C")?;
+    let bytes = arr.call_method("tobytes", (), Some(&kwargs))?;
     let bytes = bytes.cast::<PyBytes>()?.as_bytes();
     let a = array_from_bytes(bytes, &shape, native)?;
     // MLX makes float64 numpy arrays float32 unless asked otherwise.

@@ -228,3 +228,9 @@ def test_in_place_ops_alias_and_self_operands():
     with pytest.raises(ValueError, match="In place division"):
         f = mx.array([1])
         f /= 1
+
+
+def test_numpy_scalars():
+    assert mx.array(np.float32(2.0)).shape == ()
+    assert mx.arange(10)[np.int64(5)].item() == 5
+    assert np.array(mx.array(3)).shape == ()
