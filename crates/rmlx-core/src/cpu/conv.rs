@@ -445,9 +445,8 @@ fn run_transposed<T: ConvFloat>(
     };
     let tabs = tables(&swapped, &gs, in_sp, &ad.strides[1..=sd]);
     let (sn, sc) = (ad.strides[sd + 1], ad.strides[0]);
-    let runs = sc == 1
-        && swapped.kernel_dilation[sd - 1] == 1
-        && ad.strides[sd] == gs.c_in as isize;
+    let runs =
+        sc == 1 && swapped.kernel_dilation[sd - 1] == 1 && ad.strides[sd] == gs.c_in as isize;
     // P's columns (os, b) and the output's channels.
     let (m, co) = (gs.taps * gs.c_in, g.c_out);
     let positions = gs.n * gs.out.iter().product::<usize>();
@@ -506,7 +505,11 @@ fn run_transposed<T: ConvFloat>(
                 let (kp, krs, kcs): (*const T::Acc, isize, isize) = if chained {
                     // SAFETY: rows r0..r1 of the chained (positions x co) view lie in the
                     // kernel's buffer.
-                    (unsafe { wsrc.as_ptr().offset(w0 + r0 as isize * ps) }, ps, wcs)
+                    (
+                        unsafe { wsrc.as_ptr().offset(w0 + r0 as isize * ps) },
+                        ps,
+                        wcs,
+                    )
                 } else {
                     kbuf.resize(n * co, zero);
                     let [o0n, o1n, o2n] = gs.out;

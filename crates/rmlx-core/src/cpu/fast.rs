@@ -280,8 +280,7 @@ fn norm_typed<T: Store<F>, F: Acc>(
         // Blocks of whole rows (at least 32K elements each) per task: few enough tasks that
         // each core streams long runs of memory.
         let rows = ((1 << 15) / d).max(1);
-        let block =
-            |(o, xr): (&mut [T], &[T])| norm_rows(xr, o, d, w, b, eps, layer, stream);
+        let block = |(o, xr): (&mut [T], &[T])| norm_rows(xr, o, d, w, b, eps, layer, stream);
         if n < PARALLEL_THRESHOLD {
             block((out, xs.as_slice()));
         } else {
