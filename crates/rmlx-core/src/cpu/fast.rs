@@ -485,12 +485,12 @@ mod avx512 {
                 };
                 let mv = _mm512_set1_ps(mean);
                 // The tail's masked zeros become -mean: mask them back to zero.
-                let tail_mask: __mmask16 = if d % 16 == 0 {
+                let tail_mask: __mmask16 = if d.is_multiple_of(16) {
                     0xffff
                 } else {
                     (1u32 << (d % 16)) as u16 - 1
                 };
-                let var = if d % 16 == 0 || !layer {
+                let var = if d.is_multiple_of(16) || !layer {
                     sum_row(xr, d, |a, v| {
                         let c = _mm512_sub_ps(v, mv);
                         _mm512_fmadd_ps(c, c, a)
