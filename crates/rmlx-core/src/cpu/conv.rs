@@ -258,8 +258,20 @@ fn run<T: ConvFloat>(
         return Ok(());
     }
     let ad = input.ready_data()?;
-    let src = ad.elements::<T>();
     let sd = input.ndim() - 2;
+    // A reduction longer than the output (a weight gradient: the input is a transposed view
+    // whose batch axis is the forward's channels, with stride 1): multiply position-major.
+    if T::DIRECT
+        && g.groups == 1
+        && !p.flip
+        && p.input_dilation.iter().all(|&d| d == 1)
+        && ad.strides[0] == 1
+        && ad.strides[sd + 1] != 1
+        && kc > rows
+    {
+        return run_transposed::<T>(input, weight, p, &g, out);
+    }
+    let src = ad.elements::<T>();
     let in_sp = &input.shape()[1..=sd];
     let tabs = tables(p, &g, in_sp, &ad.strides[1..=sd]);
     let wpack = pack_weight::<T>(weight, &g, p.flip)?;
@@ -386,6 +398,170 @@ fn run<T: ConvFloat>(
         let mut bufs = init();
         (0..ntiles).for_each(|t| work(&mut bufs, t));
     }
+    Ok(())
+}
+
+/// The convolution `O[b, os, co] = sum_(ks, c) X[b, os * stride + ks * dil - lo, c] K[co, ks, c]`
+/// computed position-major: the positions `p = (c, ks)` are the rows of a patch matrix
+/// `P[p, (os, b)]` (the roles of output positions and kernel taps swapped, so `gather` builds
+/// it from runs along `b`) and `O[(os, b), co] = sum_p P[p, (os, b)] K[p, co]` is one long
+/// reduction, split over the workers (each keeps its own sum) and tiled so that a tile of `P`
+/// stays in cache. A weight gradient (few outputs, a reduction over the whole batch) takes
+/// this path; only float32 and float64 (no flip, one group, no input dilation) reach it.
+fn run_transposed<T: ConvFloat>(
+    input: &Array,
+    weight: &Array,
+    p: &Convolution,
+    g: &Geometry,
+    out: &mut [T],
+) -> Result<()> {
+    let ad = input.ready_data()?;
+    let wd = weight.ready_data()?;
+    let src = ad.elements::<T>();
+    let wsrc = wd.elements::<T::Acc>();
+    let sd = input.ndim() - 2;
+    let in_sp = &input.shape()[1..=sd];
+    // Positions (c, ks...) play the forward's (batch, output position); taps are the output
+    // positions os; channels are the input's batch b.
+    let swapped = Convolution {
+        stride: p.kernel_dilation.clone(),
+        kernel_dilation: p.stride.clone(),
+        padding_lo: p.padding_lo.clone(),
+        padding_hi: p.padding_hi.clone(),
+        input_dilation: p.input_dilation.clone(),
+        groups: 1,
+        flip: false,
+    };
+    let gs = Geometry {
+        n: g.c_in,
+        out: g.k,
+        k: g.out,
+        c_in: g.n,
+        c_out: g.c_out,
+        groups: 1,
+        cg: g.n,
+        og: g.c_out,
+        taps: g.out.iter().product(),
+    };
+    let tabs = tables(&swapped, &gs, in_sp, &ad.strides[1..=sd]);
+    let (sn, sc) = (ad.strides[sd + 1], ad.strides[0]);
+    let runs =
+        sc == 1 && swapped.kernel_dilation[sd - 1] == 1 && ad.strides[sd] == gs.c_in as isize;
+    // P's columns (os, b) and the output's channels.
+    let (m, co) = (gs.taps * gs.c_in, g.c_out);
+    let positions = gs.n * gs.out.iter().product::<usize>();
+    // K[co, ks, c] as a (positions x co) matrix: position p = (c, ks) at p * ps when the
+    // kernel's strides chain (c outermost), else rows gathered per tile.
+    let nd = weight.ndim();
+    let ws = &wd.strides;
+    let mut ks = [0isize; 3];
+    for a in 0..sd {
+        ks[3 - sd + a] = ws[1 + a];
+    }
+    // From the innermost: (extent, stride) of the position axes.
+    let axes = [
+        (gs.out[2], ks[2]),
+        (gs.out[1], ks[1]),
+        (gs.out[0], ks[0]),
+        (gs.n, ws[nd - 1]),
+    ];
+    let ps = axes.iter().find(|a| a.0 > 1).map_or(1, |a| a.1);
+    let chained = axes
+        .iter()
+        .try_fold(ps, |want, &(len, stride)| {
+            (len == 1 || stride == want).then_some(want * len as isize)
+        })
+        .is_some();
+    let wcs = ws[0];
+    let w0 = wd.offset as isize;
+    let rt = (TILE_ELEMS / m.max(co)).clamp(16, 512).min(positions);
+    let ntiles = positions.div_ceil(rt);
+    let threads = rayon::current_num_threads().max(1);
+    let zero = T::Acc::default();
+    let one = T::Acc::from_f64(1.0);
+    let accs: Vec<Vec<T::Acc>> = (0..ntiles)
+        .into_par_iter()
+        .with_min_len((ntiles / (4 * threads)).max(1))
+        .fold(
+            || (vec![zero; rt * m], Vec::new(), vec![zero; m * co]),
+            |(mut patches, mut kbuf, mut acc), t| {
+                let r0 = t * rt;
+                let r1 = (r0 + rt).min(positions);
+                let n = r1 - r0;
+                gather::<T>(
+                    src,
+                    &gs,
+                    &tabs,
+                    ad.offset as isize,
+                    sn,
+                    sc,
+                    r0,
+                    r1,
+                    m,
+                    m,
+                    runs,
+                    &mut patches[..n * m],
+                );
+                let (kp, krs, kcs): (*const T::Acc, isize, isize) = if chained {
+                    // SAFETY: rows r0..r1 of the chained (positions x co) view lie in the
+                    // kernel's buffer.
+                    (
+                        unsafe { wsrc.as_ptr().offset(w0 + r0 as isize * ps) },
+                        ps,
+                        wcs,
+                    )
+                } else {
+                    kbuf.resize(n * co, zero);
+                    let [o0n, o1n, o2n] = gs.out;
+                    for (i, row) in kbuf.chunks_exact_mut(co).enumerate() {
+                        let q = r0 + i;
+                        let (k2, k1, k0, c) = (
+                            q % o2n,
+                            (q / o2n) % o1n,
+                            (q / (o2n * o1n)) % o0n,
+                            q / (o2n * o1n * o0n),
+                        );
+                        let b = w0
+                            + c as isize * ws[nd - 1]
+                            + k0 as isize * ks[0]
+                            + k1 as isize * ks[1]
+                            + k2 as isize * ks[2];
+                        for (j, v) in row.iter_mut().enumerate() {
+                            *v = wsrc[(b + j as isize * wcs) as usize];
+                        }
+                    }
+                    (kbuf.as_ptr(), co as isize, 1)
+                };
+                // SAFETY: the views lie inside the patch tile (n x m, read transposed), the
+                // kernel rows of this tile and the accumulator (m x co).
+                let (lhs, rhs, dst) = unsafe {
+                    (
+                        MatRef::from_raw_parts(patches.as_ptr(), m, n, 1, m as isize),
+                        MatRef::from_raw_parts(kp, n, co, krs, kcs),
+                        MatMut::from_raw_parts_mut(acc.as_mut_ptr(), m, co, co as isize, 1),
+                    )
+                };
+                faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, one, Par::Seq);
+                (patches, kbuf, acc)
+            },
+        )
+        .map(|(_, _, acc)| acc)
+        .collect();
+    // O[(b, os), co] from the sums' rows (os, b).
+    let (taps, nb) = (gs.taps, gs.c_in);
+    let outs = out.par_chunks_mut(taps * co);
+    outs.enumerate().for_each(|(b, ob)| {
+        for (os, o) in ob.chunks_exact_mut(co).enumerate() {
+            let r = (os * nb + b) * co;
+            for (j, v) in o.iter_mut().enumerate() {
+                let mut s = zero;
+                for a in &accs {
+                    s += a[r + j];
+                }
+                *v = T::narrow(s);
+            }
+        }
+    });
     Ok(())
 }
 

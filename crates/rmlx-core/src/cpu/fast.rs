@@ -209,6 +209,20 @@ fn affine<T: Store<F>, F: Acc>(p: Option<&Array>) -> Result<Option<Vec<F>>> {
     }
 }
 
+/// `s` as a slice of `U` when `T` is `U`.
+fn cast<T: 'static, U: 'static>(s: &[T]) -> Option<&[U]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>())
+        // SAFETY: T and U are the same type.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const U, s.len()) })
+}
+
+/// `s` as a mutable slice of `U` when `T` is `U`.
+fn cast_mut<T: 'static, U: 'static>(s: &mut [T]) -> Option<&mut [U]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>())
+        // SAFETY: T and U are the same type.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut U, s.len()) })
+}
+
 fn unsupported(op: &str, d: Dtype) -> Error {
     Error::value(format!("[{op}] Received unsupported type {d}."))
 }
@@ -239,6 +253,11 @@ pub(crate) fn norm(
     }
 }
 
+/// Output bytes from which a norm writes with non-temporal stores: an output this large does
+/// not stay in cache, and streaming it saves reading each destination line first (and keeps
+/// the input in the last-level cache).
+const NORM_STREAM_BYTES: usize = 8 << 20;
+
 fn norm_typed<T: Store<F>, F: Acc>(
     x: &Array,
     w: &Array,
@@ -257,9 +276,11 @@ fn norm_typed<T: Store<F>, F: Acc>(
         let eps = F::of(eps as f64);
         let out = buffer_elements_mut::<T>(&mut buf);
         let (w, b) = (wv.as_deref(), bv.as_deref());
-        // Blocks of whole rows (at least 8K elements each) per task.
-        let rows = ((1 << 13) / d + 1).max(1);
-        let block = |(o, xr): (&mut [T], &[T])| norm_rows(xr, o, d, w, b, eps, layer);
+        let stream = n * std::mem::size_of::<T>() >= NORM_STREAM_BYTES;
+        // Blocks of whole rows (at least 32K elements each) per task: few enough tasks that
+        // each core streams long runs of memory.
+        let rows = ((1 << 15) / d).max(1);
+        let block = |(o, xr): (&mut [T], &[T])| norm_rows(xr, o, d, w, b, eps, layer, stream);
         if n < PARALLEL_THRESHOLD {
             block((out, xs.as_slice()));
         } else {
@@ -273,6 +294,7 @@ fn norm_typed<T: Store<F>, F: Acc>(
 
 /// Rows of a norm, with AVX2 and FMA when the CPU has them (the row loops then use 8-lane
 /// vectors instead of the baseline's 4).
+#[allow(clippy::too_many_arguments)]
 fn norm_rows<T: Store<F>, F: Acc>(
     x: &[T],
     out: &mut [T],
@@ -281,7 +303,22 @@ fn norm_rows<T: Store<F>, F: Acc>(
     b: Option<&[F]>,
     eps: F,
     layer: bool,
+    stream: bool,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(x), Some(out), Some(w), Some(b), Some(&eps)) = (
+        cast::<T, f32>(x),
+        cast_mut::<T, f32>(out),
+        w.map_or(Some(None), |w| cast::<F, f32>(w).map(Some)),
+        b.map_or(Some(None), |b| cast::<F, f32>(b).map(Some)),
+        (&eps as &dyn std::any::Any).downcast_ref::<f32>(),
+    ) && is_x86_feature_detected!("avx512f")
+    {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        unsafe { avx512::norm_rows_f32(x, out, d, w, b, eps, layer, stream) };
+        return;
+    }
+    let _ = stream;
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports the features the function was compiled for.
@@ -375,6 +412,140 @@ fn norm_row<T: Store<F>, F: Acc>(
         (None, None) => {
             for i in 0..x.len() {
                 out[i] = T::store((x[i].load() - mean) * r);
+            }
+        }
+    }
+}
+
+/// The float32 norm rows with AVX-512: 16-lane statistics and output, masked row tails, and
+/// non-temporal stores for large outputs.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// `sum(f(x))` over a row with four 16-lane accumulators; the tail is loaded masked (as
+    /// zeros, which `f` must map to zero).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn sum_row(x: *const f32, d: usize, f: impl Fn(__m512, __m512) -> __m512) -> f32 {
+        // SAFETY (whole function): the caller guarantees x..x + d is readable.
+        unsafe {
+            let z = _mm512_setzero_ps();
+            let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
+            let mut i = 0;
+            while i + 64 <= d {
+                a0 = f(a0, _mm512_loadu_ps(x.add(i)));
+                a1 = f(a1, _mm512_loadu_ps(x.add(i + 16)));
+                a2 = f(a2, _mm512_loadu_ps(x.add(i + 32)));
+                a3 = f(a3, _mm512_loadu_ps(x.add(i + 48)));
+                i += 64;
+            }
+            while i + 16 <= d {
+                a0 = f(a0, _mm512_loadu_ps(x.add(i)));
+                i += 16;
+            }
+            if i < d {
+                let m: __mmask16 = (1u32 << (d - i)) as u16 - 1;
+                a1 = f(a1, _mm512_maskz_loadu_ps(m, x.add(i)));
+            }
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)))
+        }
+    }
+
+    /// Rows of `layer_norm` (`layer`) or `rms_norm` over contiguous rows of length `d`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; `w` and `b`, when given, hold `d` values.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn norm_rows_f32(
+        x: &[f32],
+        out: &mut [f32],
+        d: usize,
+        w: Option<&[f32]>,
+        b: Option<&[f32]>,
+        eps: f32,
+        layer: bool,
+        stream: bool,
+    ) {
+        assert!(out.len() == x.len() && w.is_none_or(|w| w.len() == d));
+        assert!(b.is_none_or(|b| b.len() == d) && d > 0 && x.len().is_multiple_of(d));
+        let inv_n = 1.0 / d as f32;
+        let (wp, bp) = (w.map(|w| w.as_ptr()), b.map(|b| b.as_ptr()));
+        // SAFETY (whole loop): every access stays within a row of x and out (whose lengths
+        // were checked) or within w and b (d values each); masks cover only the row's tail.
+        unsafe {
+            for r in 0..x.len() / d {
+                let xr = x.as_ptr().add(r * d);
+                let or = out.as_mut_ptr().add(r * d);
+                let mean = if layer {
+                    sum_row(xr, d, |a, v| _mm512_add_ps(a, v)) * inv_n
+                } else {
+                    0.0
+                };
+                let mv = _mm512_set1_ps(mean);
+                // The tail's masked zeros become -mean: mask them back to zero.
+                let tail_mask: __mmask16 = if d.is_multiple_of(16) {
+                    0xffff
+                } else {
+                    (1u32 << (d % 16)) as u16 - 1
+                };
+                let var = if d.is_multiple_of(16) || !layer {
+                    sum_row(xr, d, |a, v| {
+                        let c = _mm512_sub_ps(v, mv);
+                        _mm512_fmadd_ps(c, c, a)
+                    })
+                } else {
+                    let full = d - d % 16;
+                    let head = sum_row(xr, full, |a, v| {
+                        let c = _mm512_sub_ps(v, mv);
+                        _mm512_fmadd_ps(c, c, a)
+                    });
+                    let c = _mm512_maskz_sub_ps(
+                        tail_mask,
+                        _mm512_maskz_loadu_ps(tail_mask, xr.add(full)),
+                        mv,
+                    );
+                    head + _mm512_reduce_add_ps(_mm512_mul_ps(c, c))
+                } * inv_n;
+                let rv = _mm512_set1_ps(1.0 / (var + eps).sqrt());
+                let one = _mm512_set1_ps(1.0);
+                let zero = _mm512_setzero_ps();
+                // The output of the 16 values at i (masked by m).
+                let value = |i: usize, m: __mmask16| {
+                    let v = _mm512_maskz_loadu_ps(m, xr.add(i));
+                    let y = _mm512_mul_ps(_mm512_sub_ps(v, mv), rv);
+                    let wv = wp.map_or(one, |p| _mm512_maskz_loadu_ps(m, p.add(i)));
+                    let bv = bp.map_or(zero, |p| _mm512_maskz_loadu_ps(m, p.add(i)));
+                    _mm512_fmadd_ps(y, wv, bv)
+                };
+                let mut i = 0;
+                if stream {
+                    // Masked stores up to the first 64-byte boundary, then streaming stores.
+                    let head = ((64 - (or as usize) % 64) % 64 / 4).min(d);
+                    if head > 0 {
+                        let m = ((1u32 << head) - 1) as u16;
+                        _mm512_mask_storeu_ps(or, m, value(0, m));
+                        i = head;
+                    }
+                    while i + 16 <= d {
+                        _mm512_stream_ps(or.add(i), value(i, 0xffff));
+                        i += 16;
+                    }
+                } else {
+                    while i + 16 <= d {
+                        _mm512_storeu_ps(or.add(i), value(i, 0xffff));
+                        i += 16;
+                    }
+                }
+                if i < d {
+                    let m = ((1u32 << (d - i)) - 1) as u16;
+                    _mm512_mask_storeu_ps(or.add(i), m, value(i, m));
+                }
+            }
+            if stream {
+                // Order the streaming stores before the worker reports completion.
+                _mm_sfence();
             }
         }
     }

@@ -167,3 +167,71 @@ fn conv_matches_direct_loop() -> mx::Result<()> {
     }
     Ok(())
 }
+
+/// Weight gradients (computed position-major) agree whether the cotangent is row-major or a
+/// strided view (whose rows the kernel gathers per tile), and with a float64 direct sum.
+#[test]
+fn weight_grads_of_strided_cotangents() {
+    let (n, h, w, ci, co) = (3usize, 9usize, 7usize, 5usize, 4usize);
+    let vals = |len: usize, k: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * k % 97) as f32 / 48.0) - 1.0)
+            .collect()
+    };
+    let xs = vals(n * h * w * ci, 31);
+    let ws = vals(co * 3 * 3 * ci, 17);
+    let x = mx::Array::from_slice(&xs, &[n, h, w, ci]).unwrap();
+    let wt = mx::Array::from_slice(&ws, &[co, 3, 3, ci]).unwrap();
+    // (n, h, w, co) cotangents: every other column of a wider array (rows one stride apart)
+    // and the first columns of a wider array (rows gathered per tile).
+    let wide = vals(n * h * (2 * w) * co, 13);
+    let cw = mx::Array::from_slice(&wide, &[n, h, 2 * w, co]).unwrap();
+    let (ni, hi, wi, ci_) = (n as i64, h as i64, w as i64, co as i64);
+    let strided = mx::slice(&cw, [0, 0, 0, 0], [ni, hi, 2 * wi, ci_], [1, 1, 2, 1]).unwrap();
+    let cut = mx::slice(&cw, [0, 0, 0, 0], [ni, hi, wi, ci_], [1, 1, 1, 1]).unwrap();
+    let cut_vals: Vec<f32> = cut.to_vec::<f32>().unwrap();
+    let dense: Vec<f32> = strided.to_vec::<f32>().unwrap();
+    let dense_a = mx::Array::from_slice(&dense, &[n, h, w, co]).unwrap();
+    let f = |a: &[mx::Array]| mx::conv2d(&a[0], &a[1], 1, 1, 1, 1);
+    let grad = |cot: &mx::Array| {
+        let (_, g) = mx::vjp(f, &[x.clone(), wt.clone()], std::slice::from_ref(cot)).unwrap();
+        g[1].to_vec::<f32>().unwrap()
+    };
+    let (a, b) = (grad(&strided), grad(&dense_a));
+    let cut_dense = mx::Array::from_slice(&cut_vals, &[n, h, w, co]).unwrap();
+    let (c1, c2) = (grad(&cut), grad(&cut_dense));
+    for (k, (u, v)) in c1.iter().zip(&c2).enumerate() {
+        assert!(
+            (u - v).abs() <= 1e-5 * (1.0 + v.abs()),
+            "cut {k}: {u} vs {v}"
+        );
+    }
+    for o in 0..co {
+        for ky in 0..3 {
+            for kx in 0..3 {
+                for c in 0..ci {
+                    let mut s = 0f64;
+                    for b_ in 0..n {
+                        for y in 0..h {
+                            for xx in 0..w {
+                                let (iy, ix) = (y + ky, xx + kx);
+                                if iy < 1 || ix < 1 || iy > h || ix > w {
+                                    continue;
+                                }
+                                let xv = xs[((b_ * h + iy - 1) * w + ix - 1) * ci + c] as f64;
+                                s += xv * dense[((b_ * h + y) * w + xx) * co + o] as f64;
+                            }
+                        }
+                    }
+                    let k = ((o * 3 + ky) * 3 + kx) * ci + c;
+                    assert!(
+                        (a[k] as f64 - s).abs() < 1e-4,
+                        "strided {k}: {} vs {s}",
+                        a[k]
+                    );
+                    assert!((b[k] as f64 - s).abs() < 1e-4, "dense {k}: {} vs {s}", b[k]);
+                }
+            }
+        }
+    }
+}

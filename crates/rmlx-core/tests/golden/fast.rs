@@ -94,3 +94,49 @@ fn zero_kv_heads_is_an_error_not_a_crash() {
     let r = mx::fast::scaled_dot_product_attention(&q, &kv, &kv, 1.0, AttentionMask::None, None);
     assert!(r.is_err());
 }
+
+/// Norms of outputs large enough to be written with non-temporal stores (over 8 MB), with
+/// rows that are and are not a whole number of 16-float vectors (so row starts fall off the
+/// 64-byte boundaries), against a float64 loop over the same values.
+#[test]
+fn large_norms_match_a_direct_loop() {
+    for (rows, d) in [(2100usize, 1024usize), (2100, 1001), (9000, 3)] {
+        let n = rows * d;
+        let xs: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919 % 1013) as f32 / 200.0 - 2.5) * if i % 3 == 0 { 4.0 } else { 1.0 })
+            .collect();
+        let ws: Vec<f32> = (0..d).map(|i| 0.5 + (i % 11) as f32 / 7.0).collect();
+        let bs: Vec<f32> = (0..d).map(|i| (i % 5) as f32 / 3.0 - 0.6).collect();
+        let x = mx::Array::from_slice(&xs, &[rows, d]).unwrap();
+        let w = mx::Array::from_slice(&ws, &[d]).unwrap();
+        let b = mx::Array::from_slice(&bs, &[d]).unwrap();
+        for layer in [true, false] {
+            let y = if layer {
+                mx::fast::layer_norm(&x, Some(&w), Some(&b), 1e-5).unwrap()
+            } else {
+                mx::fast::rms_norm(&x, Some(&w), 1e-5).unwrap()
+            };
+            let got = y.to_vec::<f32>().unwrap();
+            for r in (0..rows).step_by(37).chain([rows - 1]) {
+                let row: Vec<f64> = xs[r * d..(r + 1) * d].iter().map(|&v| v as f64).collect();
+                let mean = if layer {
+                    row.iter().sum::<f64>() / d as f64
+                } else {
+                    0.0
+                };
+                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / d as f64;
+                let inv = 1.0 / (var + 1e-5).sqrt();
+                for j in 0..d {
+                    let want = (row[j] - mean) * inv * ws[j] as f64
+                        + if layer { bs[j] as f64 } else { 0.0 };
+                    let g = got[r * d + j] as f64;
+                    assert!(
+                        (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                        "{} ({rows}, {d}) row {r} col {j}: {g} vs {want}",
+                        if layer { "layer_norm" } else { "rms_norm" }
+                    );
+                }
+            }
+        }
+    }
+}
