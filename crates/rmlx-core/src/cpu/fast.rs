@@ -1183,9 +1183,18 @@ mod tests {
     fn to_f64(d: &Data, dtype: Dtype, n: usize) -> Vec<f64> {
         let at = d.offset;
         match dtype {
-            Dtype::Float32 => d.elements::<f32>()[at..at + n].iter().map(|&x| x as f64).collect(),
-            Dtype::Float16 => d.elements::<f16>()[at..at + n].iter().map(|x| x.to_f64()).collect(),
-            _ => d.elements::<bf16>()[at..at + n].iter().map(|x| x.to_f64()).collect(),
+            Dtype::Float32 => d.elements::<f32>()[at..at + n]
+                .iter()
+                .map(|&x| x as f64)
+                .collect(),
+            Dtype::Float16 => d.elements::<f16>()[at..at + n]
+                .iter()
+                .map(|x| x.to_f64())
+                .collect(),
+            _ => d.elements::<bf16>()[at..at + n]
+                .iter()
+                .map(|x| x.to_f64())
+                .collect(),
         }
     }
 
@@ -1263,21 +1272,77 @@ mod tests {
     #[test]
     fn short_sdpa_matches_general_f32() {
         let f = Dtype::Float32;
-        for &(lq, lkv, dk, dv) in &[(8, 8, 32, 32), (11, 13, 20, 24), (48, 48, 32, 32), (9, 200, 64, 17)] {
-            check(f, (2, 3, 3), (lq, lkv, dk, dv), MaskKind::None, None, false, 1e-5);
-            check(f, (2, 4, 2), (lq, lkv, dk, dv), MaskKind::Causal, None, false, 1e-5);
-            check(f, (1, 2, 1), (lq, lkv, dk, dv), MaskKind::None, None, true, 1e-5);
+        for &(lq, lkv, dk, dv) in &[
+            (8, 8, 32, 32),
+            (11, 13, 20, 24),
+            (48, 48, 32, 32),
+            (9, 200, 64, 17),
+        ] {
+            check(
+                f,
+                (2, 3, 3),
+                (lq, lkv, dk, dv),
+                MaskKind::None,
+                None,
+                false,
+                1e-5,
+            );
+            check(
+                f,
+                (2, 4, 2),
+                (lq, lkv, dk, dv),
+                MaskKind::Causal,
+                None,
+                false,
+                1e-5,
+            );
+            check(
+                f,
+                (1, 2, 1),
+                (lq, lkv, dk, dv),
+                MaskKind::None,
+                None,
+                true,
+                1e-5,
+            );
         }
         // Causal with more queries than keys: the first rows see no key and average them all.
-        check(f, (1, 2, 2), (12, 9, 16, 16), MaskKind::Causal, None, false, 1e-5);
+        check(
+            f,
+            (1, 2, 2),
+            (12, 9, 16, 16),
+            MaskKind::Causal,
+            None,
+            false,
+            1e-5,
+        );
         // Padding masks, one sentence with every key masked.
         let (b, lkv) = (3, 10);
         let keep = key_mask(b, lkv, |s, j| s == 1 || (s == 0 && j < 7));
         let bools = Array::from_slice(&keep, &[b, 1, 1, lkv]).unwrap();
-        check(f, (b, 2, 2), (10, lkv, 8, 8), MaskKind::Bool, Some(bools), false, 1e-5);
-        let adds: Vec<f32> = keep.iter().map(|&k| if k { 0.0 } else { f32::MIN }).collect();
+        check(
+            f,
+            (b, 2, 2),
+            (10, lkv, 8, 8),
+            MaskKind::Bool,
+            Some(bools),
+            false,
+            1e-5,
+        );
+        let adds: Vec<f32> = keep
+            .iter()
+            .map(|&k| if k { 0.0 } else { f32::MIN })
+            .collect();
         let adds = Array::from_slice(&adds, &[b, 1, 1, lkv]).unwrap();
-        check(f, (b, 2, 2), (10, lkv, 8, 8), MaskKind::Additive, Some(adds), false, 1e-5);
+        check(
+            f,
+            (b, 2, 2),
+            (10, lkv, 8, 8),
+            MaskKind::Additive,
+            Some(adds),
+            false,
+            1e-5,
+        );
         // A full additive mask with -inf rows (NaN outputs, as the general path gives).
         let (lq, lkv) = (9, 7);
         let full: Vec<f32> = values(lq * lkv, 9)
@@ -1286,19 +1351,63 @@ mod tests {
             .map(|(i, &x)| if i / lkv == 3 { f32::NEG_INFINITY } else { x })
             .collect();
         let full = Array::from_slice(&full, &[1, 1, lq, lkv]).unwrap();
-        check(f, (2, 2, 1), (lq, lkv, 8, 5), MaskKind::Additive, Some(full.clone()), false, 1e-5);
-        check(f, (2, 2, 1), (lq, lkv, 8, 5), MaskKind::Additive, Some(full), true, 1e-5);
+        check(
+            f,
+            (2, 2, 1),
+            (lq, lkv, 8, 5),
+            MaskKind::Additive,
+            Some(full.clone()),
+            false,
+            1e-5,
+        );
+        check(
+            f,
+            (2, 2, 1),
+            (lq, lkv, 8, 5),
+            MaskKind::Additive,
+            Some(full),
+            true,
+            1e-5,
+        );
     }
 
     #[test]
     fn short_sdpa_matches_general_half() {
         for dtype in [Dtype::Float16, Dtype::Bfloat16] {
-            let tol = if dtype == Dtype::Float16 { 2e-3 } else { 1.6e-2 };
-            check(dtype, (2, 4, 4), (16, 16, 32, 32), MaskKind::None, None, false, tol);
-            check(dtype, (1, 4, 2), (10, 12, 24, 8), MaskKind::Causal, None, true, tol);
+            let tol = if dtype == Dtype::Float16 {
+                2e-3
+            } else {
+                1.6e-2
+            };
+            check(
+                dtype,
+                (2, 4, 4),
+                (16, 16, 32, 32),
+                MaskKind::None,
+                None,
+                false,
+                tol,
+            );
+            check(
+                dtype,
+                (1, 4, 2),
+                (10, 12, 24, 8),
+                MaskKind::Causal,
+                None,
+                true,
+                tol,
+            );
             let keep = key_mask(2, 12, |s, j| s == 0 || j < 5);
             let bools = Array::from_slice(&keep, &[2, 1, 1, 12]).unwrap();
-            check(dtype, (2, 2, 2), (12, 12, 16, 16), MaskKind::Bool, Some(bools), false, tol);
+            check(
+                dtype,
+                (2, 2, 2),
+                (12, 12, 16, 16),
+                MaskKind::Bool,
+                Some(bools),
+                false,
+                tol,
+            );
         }
     }
 }
