@@ -1011,7 +1011,7 @@ fn short_head<T: Store<f32>, const FMA: bool>(
             }
         }
         short_scores::<FMA>(&w.q, dk, &w.kt, lkp, &mut w.s);
-        for r in 0..RB {
+        for (r, lr) in l.iter_mut().enumerate() {
             let prow = &mut w.p[r * lkp..r * lkp + lkv];
             if r >= rows {
                 prow.fill(0.0);
@@ -1035,7 +1035,7 @@ fn short_head<T: Store<f32>, const FMA: bool>(
                 // Every score is -inf: no weight (0 / 0 = NaN at the end, as MLX's softmax
                 // gives, unless a sink holds the weight).
                 prow.fill(0.0);
-                l[r] = if sink.is_some() { 1.0 } else { 0.0 };
+                *lr = if sink.is_some() { 1.0 } else { 0.0 };
                 continue;
             }
             for x in srow.iter_mut() {
@@ -1049,7 +1049,7 @@ fn short_head<T: Store<f32>, const FMA: bool>(
             for &x in prow.iter() {
                 sum += x;
             }
-            l[r] = sum;
+            *lr = sum;
         }
         short_pv::<FMA>(&w.p, lkp, lkv, &w.v, dvp, &mut w.o);
         for r in 0..rows {
