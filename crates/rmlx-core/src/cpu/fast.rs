@@ -710,6 +710,25 @@ pub(crate) fn sdpa(
     spec: &OutputSpec,
 ) -> Result<Data> {
     const OP: &str = "scaled_dot_product_attention";
+    let [q, k, v] = qkv;
+    let dims = Dims {
+        nq: q.shape()[1],
+        nkv: k.shape()[1],
+        lq: q.shape()[2],
+        lkv: k.shape()[2],
+        dk: q.shape()[3],
+        dv: v.shape()[3],
+    };
+    if spec.size() > 0 && short_eligible(&dims) {
+        match spec.dtype {
+            Dtype::Float32 => return sdpa_short::<f32>(qkv, mask, sinks, scale, kind, dims, spec),
+            Dtype::Float16 => return sdpa_short::<f16>(qkv, mask, sinks, scale, kind, dims, spec),
+            Dtype::Bfloat16 => {
+                return sdpa_short::<bf16>(qkv, mask, sinks, scale, kind, dims, spec);
+            }
+            _ => {}
+        }
+    }
     match spec.dtype {
         Dtype::Float32 => sdpa_typed::<f32, f32>(qkv, mask, sinks, scale, kind, spec),
         Dtype::Float16 => sdpa_typed::<f16, f32>(qkv, mask, sinks, scale, kind, spec),
@@ -970,6 +989,596 @@ fn attend_block<T: Store<F>, F: Acc>(
         let inv = F::ONE / l[r];
         for (d, &x) in out[r * dv..(r + 1) * dv].iter_mut().zip(&o[r * dv..]) {
             *d = T::store(x * inv);
+        }
+    }
+}
+
+/// Longest key sequence, and widest head, that [`sdpa_short`] takes.
+const SHORT_KV: usize = 256;
+/// Fewest queries for [`sdpa_short`] (it copies each head's keys and values once, which
+/// only pays when several queries read them).
+const SHORT_MIN_Q: usize = 8;
+/// Query rows computed together: each key or value vector loaded serves all of them.
+const RB: usize = 4;
+/// f32 lanes of one AVX-512 register (two AVX2 registers).
+const VL: usize = 16;
+
+/// Whether an attention takes the short-sequence path.
+fn short_eligible(d: &Dims) -> bool {
+    d.lkv > 0 && d.lkv <= SHORT_KV && d.dk <= SHORT_KV && d.dv <= SHORT_KV && d.lq >= SHORT_MIN_Q
+}
+
+/// A 4-D input read in place through its strides.
+struct View4<'a, T> {
+    elems: &'a [T],
+    offset: isize,
+    strides: [isize; 4],
+}
+
+impl<'a, T: Element> View4<'a, T> {
+    fn new(d: &'a Data) -> Self {
+        View4 {
+            elems: d.elements::<T>(),
+            offset: d.offset as isize,
+            strides: [d.strides[0], d.strides[1], d.strides[2], d.strides[3]],
+        }
+    }
+
+    /// Element `(a, b, c, 0)`'s index and the stride of the last axis.
+    #[inline(always)]
+    fn row(&self, a: usize, b: usize, c: usize) -> (isize, isize) {
+        let st = self.strides;
+        (
+            self.offset + a as isize * st[0] + b as isize * st[1] + c as isize * st[2],
+            st[3],
+        )
+    }
+}
+
+/// What every head of a short attention shares.
+struct ShortCtx<'a, T> {
+    dims: Dims,
+    q: View4<'a, T>,
+    k: View4<'a, T>,
+    v: View4<'a, T>,
+    mask: Option<MaskView<'a, T>>,
+    sinks: Option<Vec<f32>>,
+    scale: f32,
+    lowest: f32,
+    causal: bool,
+}
+
+/// One worker's buffers, reused from head to head.
+#[derive(Default)]
+struct ShortScratch {
+    /// The head's keys transposed, `dk x lkp` (`lkp`: keys rounded up to [`VL`], zeros after).
+    kt: Vec<f32>,
+    /// The head's values, `lkv x dvp` (`dvp`: `dv` rounded up to [`VL`], zeros after).
+    v: Vec<f32>,
+    /// [`RB`] scaled query rows, `RB x dk`.
+    q: Vec<f32>,
+    /// Their scores, `RB x lkp`.
+    s: Vec<f32>,
+    /// Their probabilities (unnormalised), `RB x lkp`.
+    p: Vec<f32>,
+    /// Their outputs (unnormalised), `RB x dvp`.
+    o: Vec<f32>,
+}
+
+/// `a * b + c`, fused when `FMA` (a compile-time switch: the portable build never calls the
+/// software `fmaf`).
+#[inline(always)]
+fn fmadd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// Scores of [`RB`] query rows `q` (`RB x dk`) against the transposed keys `kt`
+/// (`dk x lkp`) into `s` (`RB x lkp`): a register block of `RB x VL` sums per key chunk.
+#[inline(always)]
+fn short_scores<const FMA: bool>(q: &[f32], dk: usize, kt: &[f32], lkp: usize, s: &mut [f32]) {
+    for jc in (0..lkp).step_by(VL) {
+        let mut acc = [[0.0f32; VL]; RB];
+        for d in 0..dk {
+            let kv: &[f32; VL] = kt[d * lkp + jc..][..VL].try_into().expect("VL keys");
+            for (r, a) in acc.iter_mut().enumerate() {
+                let qv = q[r * dk + d];
+                for (x, &kx) in a.iter_mut().zip(kv) {
+                    *x = fmadd::<FMA>(qv, kx, *x);
+                }
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            s[r * lkp + jc..][..VL].copy_from_slice(a);
+        }
+    }
+}
+
+/// `o (RB x dvp) = p (RB x lkp, first lkv columns) @ v (lkv x dvp)`.
+#[inline(always)]
+fn short_pv<const FMA: bool>(
+    p: &[f32],
+    lkp: usize,
+    lkv: usize,
+    v: &[f32],
+    dvp: usize,
+    o: &mut [f32],
+) {
+    for dc in (0..dvp).step_by(VL) {
+        let mut acc = [[0.0f32; VL]; RB];
+        for j in 0..lkv {
+            let vv: &[f32; VL] = v[j * dvp + dc..][..VL].try_into().expect("VL values");
+            for (r, a) in acc.iter_mut().enumerate() {
+                let pr = p[r * lkp + j];
+                for (x, &vx) in a.iter_mut().zip(vv) {
+                    *x = fmadd::<FMA>(pr, vx, *x);
+                }
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            o[r * dvp + dc..][..VL].copy_from_slice(a);
+        }
+    }
+}
+
+/// One (batch, head) of a short attention: its keys and values are gathered once (converted
+/// to f32, keys transposed), then [`RB`] query rows at a time get their scores, an exact
+/// softmax over every key and their weighted sum of values.
+#[inline(always)]
+fn short_head<T: Store<f32>, const FMA: bool>(
+    c: &ShortCtx<'_, T>,
+    bh: usize,
+    out: &mut [T],
+    w: &mut ShortScratch,
+) {
+    let Dims {
+        nq,
+        nkv,
+        lq,
+        lkv,
+        dk,
+        dv,
+    } = c.dims;
+    let (b, h) = (bh / nq, bh % nq);
+    let kvh = h / (nq / nkv);
+    let lkp = lkv.next_multiple_of(VL);
+    let dvp = dv.next_multiple_of(VL);
+    w.kt.resize(dk * lkp, 0.0);
+    w.v.resize(lkv * dvp, 0.0);
+    w.q.resize(RB * dk, 0.0);
+    w.s.resize(RB * lkp, 0.0);
+    w.p.resize(RB * lkp, 0.0);
+    w.o.resize(RB * dvp, 0.0);
+    for j in 0..lkv {
+        let (base, st) = c.k.row(b, kvh, j);
+        for d in 0..dk {
+            w.kt[d * lkp + j] = c.k.elems[(base + d as isize * st) as usize].load();
+        }
+    }
+    for d in 0..dk {
+        w.kt[d * lkp + lkv..(d + 1) * lkp].fill(0.0);
+    }
+    for j in 0..lkv {
+        let (base, st) = c.v.row(b, kvh, j);
+        let row = &mut w.v[j * dvp..(j + 1) * dvp];
+        for (d, x) in row[..dv].iter_mut().enumerate() {
+            *x = c.v.elems[(base + d as isize * st) as usize].load();
+        }
+        row[dv..].fill(0.0);
+    }
+    let sink = c.sinks.as_ref().map(|s| s[h]);
+    let off = lkv as isize - lq as isize;
+    let mut l = [0.0f32; RB];
+    for i0 in (0..lq).step_by(RB) {
+        let rows = RB.min(lq - i0);
+        for r in 0..RB {
+            let qrow = &mut w.q[r * dk..(r + 1) * dk];
+            if r < rows {
+                let (base, st) = c.q.row(b, h, i0 + r);
+                for (d, x) in qrow.iter_mut().enumerate() {
+                    *x = c.q.elems[(base + d as isize * st) as usize].load() * c.scale;
+                }
+            } else {
+                qrow.fill(0.0);
+            }
+        }
+        short_scores::<FMA>(&w.q, dk, &w.kt, lkp, &mut w.s);
+        for (r, lr) in l.iter_mut().enumerate() {
+            let prow = &mut w.p[r * lkp..r * lkp + lkv];
+            if r >= rows {
+                prow.fill(0.0);
+                continue;
+            }
+            let srow = &mut w.s[r * lkp..r * lkp + lkv];
+            if c.causal {
+                // Query i sees keys j <= i + off; the others score the lowest value, so a
+                // row that sees no key averages every key, as MLX's masking gives.
+                let first_masked = ((i0 + r) as isize + off + 1).clamp(0, lkv as isize);
+                srow[first_masked as usize..].fill(c.lowest);
+            }
+            if let Some(mv) = &c.mask {
+                mv.apply(b, h, i0 + r, 0, srow, c.lowest);
+            }
+            let mut mx = sink.unwrap_or(f32::NEG_INFINITY);
+            for &x in srow.iter() {
+                mx = mx.max(x);
+            }
+            if mx == f32::NEG_INFINITY {
+                // Every score is -inf: no weight (0 / 0 = NaN at the end, as MLX's softmax
+                // gives, unless a sink holds the weight).
+                prow.fill(0.0);
+                *lr = if sink.is_some() { 1.0 } else { 0.0 };
+                continue;
+            }
+            for x in srow.iter_mut() {
+                *x -= mx;
+            }
+            vmath::exp_f32(srow, prow);
+            let mut sum = match sink {
+                Some(sv) => (sv - mx).exp(),
+                None => 0.0,
+            };
+            for &x in prow.iter() {
+                sum += x;
+            }
+            *lr = sum;
+        }
+        short_pv::<FMA>(&w.p, lkp, lkv, &w.v, dvp, &mut w.o);
+        for r in 0..rows {
+            let inv = 1.0 / l[r];
+            let dst = &mut out[(i0 + r) * dv..(i0 + r + 1) * dv];
+            for (d, &x) in dst.iter_mut().zip(&w.o[r * dvp..]) {
+                *d = T::store(x * inv);
+            }
+        }
+    }
+}
+
+/// [`short_head`] compiled for the best instruction set of this CPU.
+fn short_head_dispatch<T: Store<f32>>(
+    c: &ShortCtx<'_, T>,
+    bh: usize,
+    out: &mut [T],
+    w: &mut ShortScratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<T: Store<f32>>(
+            c: &ShortCtx<'_, T>,
+            bh: usize,
+            out: &mut [T],
+            w: &mut ShortScratch,
+        ) {
+            short_head::<T, true>(c, bh, out, w)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<T: Store<f32>>(
+            c: &ShortCtx<'_, T>,
+            bh: usize,
+            out: &mut [T],
+            w: &mut ShortScratch,
+        ) {
+            short_head::<T, true>(c, bh, out, w)
+        }
+        match vmath::level() {
+            // SAFETY: the CPU has these features (checked at run time by `level`).
+            vmath::Level::Avx512 => return unsafe { avx512(c, bh, out, w) },
+            // SAFETY: as above.
+            vmath::Level::Avx2 => return unsafe { avx2(c, bh, out, w) },
+            vmath::Level::Portable => {}
+        }
+    }
+    short_head::<T, false>(c, bh, out, w)
+}
+
+/// Attention over short key sequences (at most [`SHORT_KV`] keys, heads at most as wide),
+/// as in sentence encoders: q, k and v are read in place through their strides (the
+/// transposed heads of a `(B, L, H, D)` projection need no copy), each (batch, head) is one
+/// task, and the softmax is exact over the whole row of scores (no online rescaling).
+fn sdpa_short<T: Store<f32>>(
+    qkv: [&Array; 3],
+    mask: Option<&Array>,
+    sinks: Option<&Array>,
+    scale: f32,
+    kind: MaskKind,
+    dims: Dims,
+    spec: &OutputSpec,
+) -> Result<Data> {
+    let (mut buf, _) = Data::alloc(spec)?;
+    let [q, k, v] = qkv;
+    let (qd, kd, vd) = (q.ready_data()?, k.ready_data()?, v.ready_data()?);
+    let mask_data = mask.map(|m| m.ready_data()).transpose()?;
+    let mask_view = match (&mask_data, mask) {
+        (Some(md), Some(m)) if m.shape().iter().all(|&s| s > 0) => {
+            let is_bool = m.dtype() == Dtype::Bool;
+            Some(MaskView::<T> {
+                bools: if is_bool { md.elements::<bool>() } else { &[] },
+                adds: if is_bool { &[] } else { md.elements::<T>() },
+                offset: md.offset as isize,
+                strides: [md.strides[0], md.strides[1], md.strides[2], md.strides[3]],
+                is_bool,
+            })
+        }
+        _ => None,
+    };
+    let ctx = ShortCtx {
+        dims,
+        q: View4::new(&qd),
+        k: View4::new(&kd),
+        v: View4::new(&vd),
+        mask: mask_view,
+        sinks: affine::<T, f32>(sinks)?,
+        scale,
+        lowest: finfo(spec.dtype)?.min as f32,
+        causal: kind == MaskKind::Causal,
+    };
+    let out = buffer_elements_mut::<T>(&mut buf);
+    out.par_chunks_mut(dims.lq * dims.dv)
+        .enumerate()
+        .for_each_init(ShortScratch::default, |w, (bh, out_head)| {
+            short_head_dispatch(&ctx, bh, out_head, w)
+        });
+    Ok(Data::from_buffer(buf, &spec.shape))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in about [-2, 2).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+            })
+            .collect()
+    }
+
+    /// A `(b, n, l, d)` view transposed from a `(b, l, n, d)` array (a projection split into
+    /// heads), in `dtype`.
+    fn heads(b: usize, n: usize, l: usize, d: usize, seed: u64, dtype: Dtype) -> Array {
+        let a = Array::from_slice(&values(b * l * n * d, seed), &[b, l, n, d])
+            .unwrap()
+            .astype(dtype)
+            .unwrap()
+            .transpose_axes([0, 2, 1, 3])
+            .unwrap();
+        a.eval().unwrap();
+        a
+    }
+
+    fn to_f64(d: &Data, dtype: Dtype, n: usize) -> Vec<f64> {
+        let at = d.offset;
+        match dtype {
+            Dtype::Float32 => d.elements::<f32>()[at..at + n]
+                .iter()
+                .map(|&x| x as f64)
+                .collect(),
+            Dtype::Float16 => d.elements::<f16>()[at..at + n]
+                .iter()
+                .map(|x| x.to_f64())
+                .collect(),
+            _ => d.elements::<bf16>()[at..at + n]
+                .iter()
+                .map(|x| x.to_f64())
+                .collect(),
+        }
+    }
+
+    /// Runs the short path and the general (blocked) path on the same inputs and compares.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        dtype: Dtype,
+        (b, nq, nkv): (usize, usize, usize),
+        (lq, lkv, dk, dv): (usize, usize, usize, usize),
+        kind: MaskKind,
+        mask: Option<Array>,
+        sinks: bool,
+        tol: f64,
+    ) {
+        let q = heads(b, nq, lq, dk, 1, dtype);
+        let k = heads(b, nkv, lkv, dk, 2, dtype);
+        let v = heads(b, nkv, lkv, dv, 3, dtype);
+        let mask = mask.map(|m| {
+            let m = m.broadcast_to(&[b, nq, lq, lkv][..]).unwrap();
+            m.eval().unwrap();
+            m
+        });
+        let sinks = sinks.then(|| {
+            let s = Array::from_slice(&values(nq, 4), &[nq])
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            s.eval().unwrap();
+            s
+        });
+        let dims = Dims {
+            nq,
+            nkv,
+            lq,
+            lkv,
+            dk,
+            dv,
+        };
+        assert!(short_eligible(&dims));
+        let spec = OutputSpec {
+            shape: vec![b, nq, lq, dv],
+            dtype,
+        };
+        let scale = 1.0 / (dk as f32).sqrt();
+        let qkv = [&q, &k, &v];
+        let (short, general) = match dtype {
+            Dtype::Float32 => (
+                sdpa_short::<f32>(qkv, mask.as_ref(), sinks.as_ref(), scale, kind, dims, &spec),
+                sdpa_typed::<f32, f32>(qkv, mask.as_ref(), sinks.as_ref(), scale, kind, &spec),
+            ),
+            Dtype::Float16 => (
+                sdpa_short::<f16>(qkv, mask.as_ref(), sinks.as_ref(), scale, kind, dims, &spec),
+                sdpa_typed::<f16, f32>(qkv, mask.as_ref(), sinks.as_ref(), scale, kind, &spec),
+            ),
+            _ => (
+                sdpa_short::<bf16>(qkv, mask.as_ref(), sinks.as_ref(), scale, kind, dims, &spec),
+                sdpa_typed::<bf16, f32>(qkv, mask.as_ref(), sinks.as_ref(), scale, kind, &spec),
+            ),
+        };
+        let n = spec.size();
+        let (s, g) = (
+            to_f64(&short.unwrap(), dtype, n),
+            to_f64(&general.unwrap(), dtype, n),
+        );
+        for (i, (x, y)) in s.iter().zip(&g).enumerate() {
+            let same = (x.is_nan() && y.is_nan()) || (x - y).abs() <= tol * (1.0 + y.abs());
+            assert!(same, "element {i}: short {x} vs general {y}");
+        }
+    }
+
+    fn key_mask(b: usize, lkv: usize, keep: impl Fn(usize, usize) -> bool) -> Vec<bool> {
+        (0..b * lkv).map(|i| keep(i / lkv, i % lkv)).collect()
+    }
+
+    #[test]
+    fn short_sdpa_matches_general_f32() {
+        let f = Dtype::Float32;
+        for &(lq, lkv, dk, dv) in &[
+            (8, 8, 32, 32),
+            (11, 13, 20, 24),
+            (48, 48, 32, 32),
+            (9, 200, 64, 17),
+        ] {
+            check(
+                f,
+                (2, 3, 3),
+                (lq, lkv, dk, dv),
+                MaskKind::None,
+                None,
+                false,
+                1e-5,
+            );
+            check(
+                f,
+                (2, 4, 2),
+                (lq, lkv, dk, dv),
+                MaskKind::Causal,
+                None,
+                false,
+                1e-5,
+            );
+            check(
+                f,
+                (1, 2, 1),
+                (lq, lkv, dk, dv),
+                MaskKind::None,
+                None,
+                true,
+                1e-5,
+            );
+        }
+        // Causal with more queries than keys: the first rows see no key and average them all.
+        check(
+            f,
+            (1, 2, 2),
+            (12, 9, 16, 16),
+            MaskKind::Causal,
+            None,
+            false,
+            1e-5,
+        );
+        // Padding masks, one sentence with every key masked.
+        let (b, lkv) = (3, 10);
+        let keep = key_mask(b, lkv, |s, j| s == 1 || (s == 0 && j < 7));
+        let bools = Array::from_slice(&keep, &[b, 1, 1, lkv]).unwrap();
+        check(
+            f,
+            (b, 2, 2),
+            (10, lkv, 8, 8),
+            MaskKind::Bool,
+            Some(bools),
+            false,
+            1e-5,
+        );
+        let adds: Vec<f32> = keep
+            .iter()
+            .map(|&k| if k { 0.0 } else { f32::MIN })
+            .collect();
+        let adds = Array::from_slice(&adds, &[b, 1, 1, lkv]).unwrap();
+        check(
+            f,
+            (b, 2, 2),
+            (10, lkv, 8, 8),
+            MaskKind::Additive,
+            Some(adds),
+            false,
+            1e-5,
+        );
+        // A full additive mask with -inf rows (NaN outputs, as the general path gives).
+        let (lq, lkv) = (9, 7);
+        let full: Vec<f32> = values(lq * lkv, 9)
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| if i / lkv == 3 { f32::NEG_INFINITY } else { x })
+            .collect();
+        let full = Array::from_slice(&full, &[1, 1, lq, lkv]).unwrap();
+        check(
+            f,
+            (2, 2, 1),
+            (lq, lkv, 8, 5),
+            MaskKind::Additive,
+            Some(full.clone()),
+            false,
+            1e-5,
+        );
+        check(
+            f,
+            (2, 2, 1),
+            (lq, lkv, 8, 5),
+            MaskKind::Additive,
+            Some(full),
+            true,
+            1e-5,
+        );
+    }
+
+    #[test]
+    fn short_sdpa_matches_general_half() {
+        for dtype in [Dtype::Float16, Dtype::Bfloat16] {
+            let tol = if dtype == Dtype::Float16 {
+                2e-3
+            } else {
+                1.6e-2
+            };
+            check(
+                dtype,
+                (2, 4, 4),
+                (16, 16, 32, 32),
+                MaskKind::None,
+                None,
+                false,
+                tol,
+            );
+            check(
+                dtype,
+                (1, 4, 2),
+                (10, 12, 24, 8),
+                MaskKind::Causal,
+                None,
+                true,
+                tol,
+            );
+            let keep = key_mask(2, 12, |s, j| s == 0 || j < 5);
+            let bools = Array::from_slice(&keep, &[2, 1, 1, 12]).unwrap();
+            check(
+                dtype,
+                (2, 2, 2),
+                (12, 12, 16, 16),
+                MaskKind::Bool,
+                Some(bools),
+                false,
+                tol,
+            );
         }
     }
 }

@@ -267,7 +267,7 @@ fn map_chunks(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
 
 /// The best instruction set this CPU has, detected once.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
-enum Level {
+pub(crate) enum Level {
     Portable,
     #[cfg(target_arch = "x86_64")]
     Avx2,
@@ -275,7 +275,7 @@ enum Level {
     Avx512,
 }
 
-fn level() -> Level {
+pub(crate) fn level() -> Level {
     use std::sync::OnceLock;
     static LEVEL: OnceLock<Level> = OnceLock::new();
     *LEVEL.get_or_init(|| {

@@ -62,6 +62,7 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
         "Tan" => un!(each(f32::tan)),
         "Tanh" => un!(vmath::tanh_f32),
         "Sigmoid" => un!(vmath::sigmoid_f32),
+        "Erf" => un!(vmath::erf_f32),
         "Add" => bin!(|x, y| x.add(y)),
         "Subtract" => bin!(|x, y| x.sub(y)),
         "Multiply" => bin!(|x, y| x.mul(y)),

@@ -317,11 +317,21 @@ impl BertLayer {
         let act = if self.approximate_gelu {
             nn::gelu_approx(&pre)?
         } else {
-            nn::gelu(&pre)?
+            compiled_gelu(&pre)?
         };
         let y = self.output.dense.forward(&act)?;
         self.output.layer_norm.forward(&(&y + &a))
     }
+}
+
+/// [`nn::gelu`] through `compile_shapeless`, as MLX's `nn.gelu` is compiled: the five
+/// elementwise ops fuse into one pass over the feed-forward activations (same values).
+fn compiled_gelu(x: &Array) -> Result<Array> {
+    type Fused = Box<dyn Fn(&[Array]) -> Result<Vec<Array>>>;
+    thread_local! {
+        static GELU: Fused = Box::new(mx::compile_shapeless(|x: &[Array]| nn::gelu(&x[0])));
+    }
+    GELU.with(|f| Ok(f(std::slice::from_ref(x))?.remove(0)))
 }
 
 /// The stack of encoder layers (keys `encoder.layer.N`).
