@@ -1072,50 +1072,31 @@ fn fmadd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// Scores of [`RB`] query rows `q` (`RB x dk`) against the transposed keys `kt`
-/// (`dk x lkp`) into `s` (`RB x lkp`): a register block of `RB x VL` sums per key chunk.
+/// `o (RB x n) = a (RB x k, rows `lda` apart) @ b (k x n)`: a register block of `RB x VL`
+/// sums per column chunk. The scores are `q @ kᵀ` (`b` the transposed keys, padded to `lkp`
+/// columns) and the outputs `p @ v` (`a` the probabilities over the first `lkv` keys).
 #[inline(always)]
-fn short_scores<const FMA: bool>(q: &[f32], dk: usize, kt: &[f32], lkp: usize, s: &mut [f32]) {
-    for jc in (0..lkp).step_by(VL) {
-        let mut acc = [[0.0f32; VL]; RB];
-        for d in 0..dk {
-            let kv: &[f32; VL] = kt[d * lkp + jc..][..VL].try_into().expect("VL keys");
-            for (r, a) in acc.iter_mut().enumerate() {
-                let qv = q[r * dk + d];
-                for (x, &kx) in a.iter_mut().zip(kv) {
-                    *x = fmadd::<FMA>(qv, kx, *x);
-                }
-            }
-        }
-        for (r, a) in acc.iter().enumerate() {
-            s[r * lkp + jc..][..VL].copy_from_slice(a);
-        }
-    }
-}
-
-/// `o (RB x dvp) = p (RB x lkp, first lkv columns) @ v (lkv x dvp)`.
-#[inline(always)]
-fn short_pv<const FMA: bool>(
-    p: &[f32],
-    lkp: usize,
-    lkv: usize,
-    v: &[f32],
-    dvp: usize,
+fn short_block_mm<const FMA: bool>(
+    a: &[f32],
+    lda: usize,
+    k: usize,
+    b: &[f32],
+    n: usize,
     o: &mut [f32],
 ) {
-    for dc in (0..dvp).step_by(VL) {
+    for jc in (0..n).step_by(VL) {
         let mut acc = [[0.0f32; VL]; RB];
-        for j in 0..lkv {
-            let vv: &[f32; VL] = v[j * dvp + dc..][..VL].try_into().expect("VL values");
-            for (r, a) in acc.iter_mut().enumerate() {
-                let pr = p[r * lkp + j];
-                for (x, &vx) in a.iter_mut().zip(vv) {
-                    *x = fmadd::<FMA>(pr, vx, *x);
+        for d in 0..k {
+            let bv: &[f32; VL] = b[d * n + jc..][..VL].try_into().expect("VL columns");
+            for (r, acc_row) in acc.iter_mut().enumerate() {
+                let av = a[r * lda + d];
+                for (x, &bx) in acc_row.iter_mut().zip(bv) {
+                    *x = fmadd::<FMA>(av, bx, *x);
                 }
             }
         }
-        for (r, a) in acc.iter().enumerate() {
-            o[r * dvp + dc..][..VL].copy_from_slice(a);
+        for (r, acc_row) in acc.iter().enumerate() {
+            o[r * n + jc..][..VL].copy_from_slice(acc_row);
         }
     }
 }
@@ -1181,7 +1162,7 @@ fn short_head<T: Store<f32>, const FMA: bool>(
                 qrow.fill(0.0);
             }
         }
-        short_scores::<FMA>(&w.q, dk, &w.kt, lkp, &mut w.s);
+        short_block_mm::<FMA>(&w.q, dk, dk, &w.kt, lkp, &mut w.s);
         for (r, lr) in l.iter_mut().enumerate() {
             let prow = &mut w.p[r * lkp..r * lkp + lkv];
             if r >= rows {
@@ -1222,7 +1203,7 @@ fn short_head<T: Store<f32>, const FMA: bool>(
             }
             *lr = sum;
         }
-        short_pv::<FMA>(&w.p, lkp, lkv, &w.v, dvp, &mut w.o);
+        short_block_mm::<FMA>(&w.p, lkp, lkv, &w.v, dvp, &mut w.o);
         for r in 0..rows {
             let inv = 1.0 / l[r];
             let dst = &mut out[(i0 + r) * dv..(i0 + r + 1) * dv];
