@@ -69,7 +69,7 @@ pub use transforms::{
     checkpoint, compile, compile_shapeless, compile_shapeless_with_state, compile_with_state,
     custom_function, custom_vjp, depends, disable_compile, enable_compile, export_function,
     export_function_bytes, export_to_dot, exporter, grad, import_function, import_function_bytes,
-    jvp, simplify, value_and_grad, vjp, vjp_argnums, vmap,
+    jvp, simplify, value_and_grad, vjp, vjp_argnums, vmap, vmap_uniform_out,
 };
 
 pub use half;

@@ -385,7 +385,7 @@ fn full_like(
 }
 
 fn scalar_arg(o: &Any<'_>, name: &str) -> PyResult<Scalar> {
-    py_scalar(o)?.ok_or_else(|| PyTypeError::new_err(format!("arange: {name} must be a number.")))
+    py_scalar(o)?.ok_or_else(|| PyTypeError::new_err(format!("{name} must be a Python number.")))
 }
 
 fn scalar_f64(s: Scalar) -> f64 {

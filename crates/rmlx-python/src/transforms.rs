@@ -17,6 +17,14 @@ thread_local! {
     static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
 }
 
+/// Keeps a Python exception raised inside a transformed function for `finish` to re-raise, and
+/// gives rmlx a runtime error meanwhile.
+fn stash(e: PyErr) -> mx::Error {
+    let msg = e.to_string();
+    PENDING.with(|p| *p.borrow_mut() = Some(e));
+    mx::Error::runtime(msg)
+}
+
 /// Calls the Python function `f` on a list of arrays; its result must be a list/tuple of arrays.
 fn call_flat(f: &Py<PyAny>, xs: &[Array]) -> mx::Result<Vec<Array>> {
     Python::attach(|py| {
@@ -28,11 +36,7 @@ fn call_flat(f: &Py<PyAny>, xs: &[Array]) -> mx::Result<Vec<Array>> {
             let out = f.call1(py, (PyList::new(py, args)?,))?;
             to_arrays(out.bind(py))
         };
-        run().map_err(|e| {
-            let msg = e.to_string();
-            PENDING.with(|p| *p.borrow_mut() = Some(e));
-            mx::Error::runtime(msg)
-        })
+        run().map_err(stash)
     })
 }
 
@@ -48,11 +52,7 @@ fn call_py(
             let out = f.call1(py, a)?;
             to_arrays(out.bind(py))
         };
-        run().map_err(|e| {
-            let msg = e.to_string();
-            PENDING.with(|p| *p.borrow_mut() = Some(e));
-            mx::Error::runtime(msg)
-        })
+        run().map_err(stash)
     })
 }
 
@@ -120,18 +120,25 @@ fn _jvp_flat(
 }
 
 /// `f` vectorised over `in_axes` (one per input, `None` for unmapped), outputs stacked along
-/// `out_axes` (one per output).
+/// `out_axes` (a list: one per output) or `out_axis` (the same for every output; used when
+/// `out_axes` is `None`).
 #[pyfunction]
+#[pyo3(signature = (f, inputs, in_axes, out_axes, out_axis=None))]
 fn _vmap_flat(
     py: Python<'_>,
     f: Py<PyAny>,
     inputs: &Bound<'_, PyAny>,
     in_axes: Vec<Option<isize>>,
-    out_axes: Vec<Option<isize>>,
+    out_axes: Option<Vec<Option<isize>>>,
+    out_axis: Option<isize>,
 ) -> PyResult<Py<PyList>> {
     let xs = to_arrays(inputs)?;
-    let vf = mx::vmap(|a: &[Array]| call_flat(&f, a), &in_axes, &out_axes);
-    wrap_list(py, finish(vf(&xs))?)
+    let g = |a: &[Array]| call_flat(&f, a);
+    let out = match out_axes {
+        Some(axes) => mx::vmap(g, &in_axes, &axes)(&xs),
+        None => mx::vmap_uniform_out(g, &in_axes, out_axis)(&xs),
+    };
+    wrap_list(py, finish(out)?)
 }
 
 type FlatFn = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>>>;
@@ -207,11 +214,7 @@ fn _custom_call(
                         out.bind(py).extract()?;
                     Ok((to_arrays(&outs)?, out_axes))
                 };
-                run().map_err(|e| {
-                    let msg = e.to_string();
-                    PENDING.with(|p| *p.borrow_mut() = Some(e));
-                    mx::Error::runtime(msg)
-                })
+                run().map_err(stash)
             })
         });
     }

@@ -28,8 +28,7 @@ pub use export::{
     FunctionExporter, ImportedFunction, export_function, export_function_bytes, exporter,
     import_function, import_function_bytes,
 };
-pub use vmap::vmap;
-pub(crate) use vmap::vmap_uniform_out;
+pub use vmap::{vmap, vmap_uniform_out};
 
 use crate::array::Array;
 use std::sync::atomic::{AtomicUsize, Ordering};

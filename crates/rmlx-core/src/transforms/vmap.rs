@@ -34,8 +34,19 @@ where
     vmap_impl(f, in_axes, OutAxes::PerOutput(out_axes.to_vec()))
 }
 
-/// [`vmap`] with one output axis for every output, however many there are (for trees).
-pub(crate) fn vmap_uniform_out<F, O>(
+/// [`vmap`] with one output axis for every output, however many there are (for trees, and for
+/// callers that do not know the number of outputs before tracing).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let x = mx::array![[1.0, 2.0], [3.0, 4.0]];
+/// let f = mx::vmap_uniform_out(|a| Ok(vec![&a[0] * 2.0, &a[0] + 1.0]), &[Some(0)], Some(1));
+/// let outs = f(&[x])?;
+/// assert_eq!(outs[0].to_vec::<f32>()?, vec![2.0, 6.0, 4.0, 8.0]);
+/// assert_eq!(outs.len(), 2);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn vmap_uniform_out<F, O>(
     f: F,
     in_axes: &[Option<isize>],
     out_axis: Option<isize>,

@@ -223,38 +223,15 @@ def vmap(fun, in_axes=0, out_axes=0):
             out = fun(*rebuild(xs))
             leaves_out, rebuild_out = _flatten(out)
             holder["rebuild"] = rebuild_out
-            holder["n"] = len(leaves_out)
             return leaves_out
 
-        # Trace once to learn the number of outputs, then map.
         if isinstance(out_axes, (list, tuple)):
-            oaxes = list(out_axes)
-        else:
-            probe = _probe_outputs(fun, args, in_axes)
-            oaxes = [out_axes] * probe
-        res = _ext._vmap_flat(flat, leaves, axes, oaxes)
+            res = _ext._vmap_flat(flat, leaves, axes, list(out_axes))
+        else:  # one axis for every output, however many the trace gives
+            res = _ext._vmap_flat(flat, leaves, axes, None, out_axes)
         return holder["rebuild"](res)
 
     return wrapper
-
-
-def _probe_outputs(fun, args, in_axes):
-    """The number of array outputs of ``fun`` on one slice of its mapped arguments."""
-    sliced = []
-    axes = in_axes if isinstance(in_axes, (list, tuple)) else [in_axes] * len(args)
-
-    def take0(x, ax):
-        if isinstance(x, array) and ax is not None:
-            return _ext.take(x, 0, axis=ax)
-        if isinstance(x, (list, tuple)):
-            return type(x)(take0(v, ax) for v in x)
-        if isinstance(x, dict):
-            return {k: take0(v, ax) for k, v in x.items()}
-        return x
-
-    for a, ax in zip(args, axes):
-        sliced.append(take0(a, ax))
-    return len(_flatten(fun(*sliced))[0])
 
 
 def _structure_key(tree):
