@@ -189,6 +189,23 @@ impl Data {
     pub fn is_row_contiguous(&self) -> bool {
         self.row_contiguous
     }
+
+    /// The start of the underlying buffer (element `offset` lies `offset * itemsize` bytes
+    /// further): for sharing the memory with other libraries (Python's buffer protocol,
+    /// DLPack). It stays valid while this `Data`, or a clone of it, lives.
+    ///
+    /// ```
+    /// use rmlx_core as mx;
+    /// let a = mx::Array::from_slice(&[1.0f32, 2.0, 3.0], &[3])?;
+    /// let data = a.data()?;
+    /// // SAFETY: three f32 values live at the pointer while `data` is alive.
+    /// let v = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const f32, 3) };
+    /// assert_eq!(v, &[1.0, 2.0, 3.0]);
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn as_ptr(&self) -> *const u8 {
+        self.buffer.as_ptr()
+    }
 }
 
 /// The elements of a buffer of `T`, mutably: for kernels filling an output.

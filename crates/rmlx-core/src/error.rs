@@ -19,6 +19,9 @@ pub enum ErrorKind {
     Key,
     /// A failure while computing: allocation, a kernel error, a transform not supported yet.
     Runtime,
+    /// A value outside the supported range (Python's `OverflowError`): a shape dimension
+    /// past MLX's 32-bit limit.
+    Overflow,
 }
 
 /// An rmlx error: a kind and a message.
@@ -65,6 +68,10 @@ impl Error {
     pub fn runtime(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Runtime, message)
     }
+    /// A [`ErrorKind::Overflow`] error.
+    pub fn overflow(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Overflow, message)
+    }
     /// The error for a transform rule that a primitive does not have (MLX's wording).
     pub fn transform_unsupported(primitive: &str, transform: &str) -> Self {
         Self::value(format!(
@@ -91,6 +98,18 @@ impl std::error::Error for Error {}
 
 /// `Result` with rmlx's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Checks that a computed shape dimension fits MLX's 32-bit shape integers (`op` names the
+/// op in the message, as MLX does).
+pub(crate) fn check_dim(op: &str, dim: usize) -> Result<usize> {
+    if dim > i32::MAX as usize {
+        return Err(Error::overflow(format!(
+            "[{op}] Shape dimension {dim} is outside the supported range \
+             [-2147483648, 2147483647]. MLX currently uses 32-bit integers for shape dimensions."
+        )));
+    }
+    Ok(dim)
+}
 
 /// Formats a shape the way MLX's error messages do: `(2,3)`.
 pub(crate) fn fmt_shape(shape: &[usize]) -> String {

@@ -112,6 +112,7 @@ fn check_error(what: &str, got: mx::Result<()>, want: &Value) {
                 ErrorKind::Type => "TypeError",
                 ErrorKind::Index => "IndexError",
                 ErrorKind::Runtime => "RuntimeError",
+                ErrorKind::Overflow => "OverflowError",
             };
             assert_eq!((ours, e.message()), (kind.as_str(), msg.as_str()), "{what}");
         }

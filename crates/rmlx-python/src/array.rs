@@ -5,7 +5,7 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyComplex, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyTuple};
-use rmlx_core::{self as mx, Array, AxisSlice, Dtype, Index, Operand, C64};
+use rmlx_core::{self as mx, Array, AxisSlice, Dtype, Index, Operand, Scalar, C64};
 
 use crate::convert::{
     array_from_py, array_to_bytes, py_scalar, to_array, to_dtype, to_operand, to_operands, wrap,
@@ -108,9 +108,20 @@ fn opt_isize(o: &Bound<'_, PyAny>) -> PyResult<Option<isize>> {
     if let Ok(a) = o.cast::<PyArray>() {
         return Ok(Some(a.borrow().inner.item::<i64>().py()? as isize));
     }
-    Ok(Some(o.extract::<isize>().map_err(|_| {
-        PyValueError::new_err("Slice indices must be integers or None.")
-    })?))
+    let i = o
+        .extract::<isize>()
+        .map_err(|_| PyValueError::new_err("Slice indices must be integers or None."))?;
+    Ok(Some(index_i32(i)?))
+}
+
+/// MLX indexes with 32-bit integers: a wider position is a ValueError, as there.
+fn index_i32(i: isize) -> PyResult<isize> {
+    if i32::try_from(i).is_err() {
+        return Err(PyValueError::new_err(
+            "Slice indices must be 32-bit integers.",
+        ));
+    }
+    Ok(i)
 }
 
 fn to_index_entry(obj: &Bound<'_, PyAny>) -> PyResult<Index> {
@@ -121,7 +132,10 @@ fn to_index_entry(obj: &Bound<'_, PyAny>) -> PyResult<Index> {
         return Ok(Index::Ellipsis);
     }
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
-        return Ok(Index::Int(obj.extract::<isize>()?));
+        let i = obj
+            .extract::<isize>()
+            .map_err(|_| PyValueError::new_err("Slice indices must be 32-bit integers."))?;
+        return Ok(Index::Int(index_i32(i)?));
     }
     if let Ok(s) = obj.cast::<PySlice>() {
         let start = opt_isize(&s.getattr("start")?)?;
@@ -142,7 +156,7 @@ fn to_index_entry(obj: &Bound<'_, PyAny>) -> PyResult<Index> {
     };
     if ndim == 0 && !obj.is_instance_of::<PyList>() && obj.hasattr("__index__")? {
         let i = obj.py().import("operator")?.call_method1("index", (obj,))?;
-        return Ok(Index::Int(i.extract::<isize>()?));
+        return Ok(Index::Int(index_i32(i.extract::<isize>()?)?));
     }
     if obj.is_instance_of::<PyList>() || obj.hasattr("__array_interface__")? {
         return Ok(Index::Array(array_from_py(obj, None)?));
@@ -184,6 +198,38 @@ macro_rules! binary_dunders {
     };
 }
 
+/// MLX's operators refuse floating operands of the bitwise ops with a ValueError naming the
+/// operation (the functions raise the core's error instead).
+fn refuse_floats(x: &Operand, y: &Operand, what: &str) -> mx::Result<()> {
+    let floating = |o: &Operand| match o {
+        Operand::Array(a) => !(a.dtype().is_integer() || a.dtype() == Dtype::Bool),
+        Operand::Scalar(s) => matches!(s, Scalar::Float(_) | Scalar::Complex(_)),
+    };
+    if floating(x) || floating(y) {
+        return Err(mx::Error::value(format!(
+            "Floating point types not allowed with {what}."
+        )));
+    }
+    Ok(())
+}
+
+macro_rules! bitwise_operators {
+    ($(($name:ident, $op:path, $what:literal)),* $(,)?) => {$(
+        fn $name(x: Operand, y: Operand) -> mx::Result<Array> {
+            refuse_floats(&x, &y, $what)?;
+            $op(x, y)
+        }
+    )*};
+}
+
+bitwise_operators!(
+    (and_operator, mx::bitwise_and, "bitwise and"),
+    (or_operator, mx::bitwise_or, "bitwise or"),
+    (xor_operator, mx::bitwise_xor, "bitwise xor"),
+    (left_shift_operator, mx::left_shift, "left shift"),
+    (right_shift_operator, mx::right_shift, "right shift"),
+);
+
 binary_dunders!(
     (__add__, __radd__, mx::add),
     (__sub__, __rsub__, mx::subtract),
@@ -191,11 +237,11 @@ binary_dunders!(
     (__truediv__, __rtruediv__, mx::divide),
     (__floordiv__, __rfloordiv__, mx::floor_divide),
     (__mod__, __rmod__, mx::remainder),
-    (__and__, __rand__, mx::bitwise_and),
-    (__or__, __ror__, mx::bitwise_or),
-    (__xor__, __rxor__, mx::bitwise_xor),
-    (__lshift__, __rlshift__, mx::left_shift),
-    (__rshift__, __rrshift__, mx::right_shift),
+    (__and__, __rand__, and_operator),
+    (__or__, __ror__, or_operator),
+    (__xor__, __rxor__, xor_operator),
+    (__lshift__, __rlshift__, left_shift_operator),
+    (__rshift__, __rrshift__, right_shift_operator),
 );
 
 /// An in-place operator: the result replaces the array this Python object holds, so every
@@ -222,11 +268,11 @@ inplace_dunders!(
     (__imul__, mx::multiply),
     (__ifloordiv__, mx::floor_divide),
     (__imod__, mx::remainder),
-    (__iand__, mx::bitwise_and),
-    (__ior__, mx::bitwise_or),
-    (__ixor__, mx::bitwise_xor),
-    (__ilshift__, mx::left_shift),
-    (__irshift__, mx::right_shift),
+    (__iand__, and_operator),
+    (__ior__, or_operator),
+    (__ixor__, xor_operator),
+    (__ilshift__, left_shift_operator),
+    (__irshift__, right_shift_operator),
 );
 
 #[pymethods]
@@ -291,7 +337,7 @@ impl PyArray {
     }
 
     /// The value of a one-element array as a Python scalar.
-    fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    pub(crate) fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         if self.inner.size() != 1 {
             return Err(PyValueError::new_err(
                 "item can only be called on arrays of size 1.",
@@ -451,6 +497,12 @@ impl PyArray {
     }
 
     fn __invert__(&self, py: Python<'_>) -> PyResult<Py<PyArray>> {
+        let d = self.inner.dtype();
+        if !(d.is_integer() || d == Dtype::Bool) {
+            return Err(PyValueError::new_err(
+                "Floating point types not allowed with bitwise inversion.",
+            ));
+        }
         wrap(py, mx::bitwise_invert(&self.inner).py()?)
     }
 

@@ -1,9 +1,14 @@
 //! Python values to rmlx values and back: errors, dtypes, scalars, nested lists, numpy arrays,
 //! axes and shapes.
 
-use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyIndexError, PyKeyError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyComplex, PyFloat, PyInt, PyList, PySequence, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyComplex, PyFloat, PyInt, PyList, PyMemoryView, PySequence,
+    PyTuple,
+};
 use rmlx_core::{self as mx, Array, Dtype, ErrorKind, Operand, Scalar, C64};
 
 use crate::array::PyArray;
@@ -18,6 +23,7 @@ pub fn to_py_err(e: mx::Error) -> PyErr {
         ErrorKind::Index => PyIndexError::new_err(msg),
         ErrorKind::Key => PyKeyError::new_err(msg),
         ErrorKind::Runtime => PyRuntimeError::new_err(msg),
+        ErrorKind::Overflow => PyOverflowError::new_err(msg),
     }
 }
 
@@ -98,6 +104,7 @@ fn array_from_numpy(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<Ar
     let size: usize = npdt.getattr("itemsize")?.extract()?;
     let kind = kind.chars().next().unwrap_or('?');
     let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+    check_import_shape(&shape)?;
     // Complex128 goes through numpy's own cast to complex64.
     let (arr, native) = match (kind, size) {
         ('c', 16) => (
@@ -265,6 +272,19 @@ pub fn array_from_py(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<A
     if is_numpy_like(obj) {
         return array_from_numpy(obj, dtype);
     }
+    if obj.is_instance_of::<PyMemoryView>() {
+        // A typed buffer: numpy reads its format, shape and strides.
+        return array_from_numpy(obj, dtype);
+    }
+    if obj.is_instance_of::<PyByteArray>() {
+        // Its bytes, as `bytes` below.
+        let b = obj
+            .py()
+            .import("builtins")?
+            .getattr("bytes")?
+            .call1((obj,))?;
+        return array_from_py(&b, dtype);
+    }
     if let Ok(b) = obj.cast::<PyBytes>() {
         // Bytes are a uint8 vector, as in MLX.
         let v = b.as_bytes();
@@ -275,12 +295,12 @@ pub fn array_from_py(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<A
         };
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        if contains_array(obj)? {
+            return array_from_nested_arrays(obj, dtype);
+        }
         let mut shape = Vec::new();
         let mut leaves = Vec::new();
         walk(obj, 0, &mut shape, &mut leaves)?;
-        if leaves.iter().any(|l| matches!(l, Leaf::Array(_))) {
-            return array_from_nested_arrays(obj, dtype);
-        }
         let d = match dtype {
             Some(d) => d,
             None if leaves.is_empty() => Dtype::Float32,
@@ -307,12 +327,31 @@ pub fn array_from_py(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<A
     )))
 }
 
-/// A list whose leaves include arrays: each element becomes an array, then they are stacked.
+/// Whether a nested list holds arrays (rmlx or numpy) among its leaves.
+fn contains_array(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        for item in obj.try_iter()? {
+            if contains_array(&item?)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    Ok(obj.cast::<PyArray>().is_ok() || is_numpy_like(obj))
+}
+
+/// A list whose leaves include arrays: each element becomes an array (lists among them with
+/// their own default dtype, as in MLX), then they are stacked, keeping the graph.
 fn array_from_nested_arrays(obj: &Bound<'_, PyAny>, dtype: Option<Dtype>) -> PyResult<Array> {
     let seq = obj.cast::<PySequence>()?;
     let mut parts = Vec::new();
     for item in seq.try_iter()? {
         parts.push(array_from_py(&item?, None)?);
+    }
+    if parts.windows(2).any(|w| w[0].shape() != w[1].shape()) {
+        return Err(PyValueError::new_err(
+            "Initialization encountered non-uniform length.",
+        ));
     }
     let d = match dtype {
         Some(d) => d,
@@ -390,10 +429,53 @@ pub fn to_axes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
 /// A shape argument: an int or a sequence of ints.
 pub fn to_shape(obj: &Bound<'_, PyAny>) -> PyResult<Vec<isize>> {
     if obj.is_instance_of::<PyInt>() {
-        return Ok(vec![obj.extract::<isize>()?]);
+        let d = extract_i32(obj, "Shape dimension")?;
+        return Ok(vec![d]);
     }
-    obj.extract::<Vec<isize>>()
-        .map_err(|_| PyTypeError::new_err("shape must be an int or a sequence of ints."))
+    let items = obj
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err("shape must be an int or a sequence of ints."))?;
+    items
+        .map(|item| {
+            let item = item?;
+            if !item.is_instance_of::<PyInt>() && !item.hasattr("__index__")? {
+                return Err(PyTypeError::new_err(
+                    "shape must be an int or a sequence of ints.",
+                ));
+            }
+            extract_i32(&item, "Integer value")
+        })
+        .collect()
+}
+
+/// An integer that must fit MLX's 32-bit shape integers; a wider one is an OverflowError
+/// naming it, with MLX's words (`what` starts the message).
+fn extract_i32(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<isize> {
+    let wide: i128 = obj
+        .extract()
+        .map_err(|_| PyTypeError::new_err("shape must be an int or a sequence of ints."))?;
+    if i32::try_from(wide).is_err() {
+        let tail = if what == "Shape dimension" {
+            " MLX currently uses 32-bit integers for shape dimensions."
+        } else {
+            ""
+        };
+        return Err(PyOverflowError::new_err(format!(
+            "{what} {wide} is outside the supported range [-2147483648, 2147483647].{tail}"
+        )));
+    }
+    Ok(wide as isize)
+}
+
+/// Checks that the dimensions of an array being imported fit MLX's 32-bit shape integers.
+pub fn check_import_shape(shape: &[usize]) -> PyResult<()> {
+    match shape.iter().find(|&&d| d > i32::MAX as usize) {
+        Some(d) => Err(PyOverflowError::new_err(format!(
+            "Shape dimension {d} is outside the supported range [-2147483648, 2147483647]. \
+             MLX currently uses 32-bit integers for shape dimensions."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A dtype argument (`mx.float32`); `None` stays `None`.

@@ -6,6 +6,7 @@ mod array;
 mod convert;
 mod device;
 mod dtype;
+mod interop;
 mod io;
 mod misc_ops;
 mod nn_ops;
@@ -29,6 +30,7 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     device::register_distributed(m)?;
     random::register(m)?;
     io::register(m)?;
+    interop::register(m)?;
     submodules::register(m)?;
     transforms::register(m)?;
     m.add("__version__", "0.32.4")?;

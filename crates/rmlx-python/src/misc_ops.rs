@@ -307,10 +307,20 @@ macro_rules! windows {
 windows!(hanning, hamming, bartlett, blackman);
 
 #[pyfunction]
-#[pyo3(signature = (a, /, *, stream=None))]
-fn empty_like(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
+#[pyo3(signature = (a, /, dtype=None, *, stream=None))]
+fn empty_like(
+    py: Python<'_>,
+    a: &Any<'_>,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::empty_like(&to_array(a)?).py()?)
+    let a = to_array(a)?;
+    let out = match to_dtype(dtype)? {
+        Some(d) => mx::zeros(a.shape(), d),
+        None => mx::empty_like(&a),
+    };
+    wrap(py, out.py()?)
 }
 
 #[pyfunction]

@@ -10,8 +10,8 @@ use rmlx_core::{self as mx, Array, Dtype, Scalar};
 
 use crate::array::PyArray;
 use crate::convert::{
-    array_from_py, py_scalar, to_array, to_arrays, to_axes, to_dtype, to_operand, to_operands,
-    to_shape, wrap, wrap_list, wrap_pair, wrap_tuple, PyResultExt,
+    py_scalar, to_array, to_arrays, to_axes, to_dtype, to_operand, to_operands, to_shape, wrap,
+    wrap_list, wrap_pair, wrap_tuple, PyResultExt,
 };
 
 type Arr = PyResult<Py<PyArray>>;
@@ -353,20 +353,40 @@ fn full(
     wrap(py, mx::full(to_shape(shape)?, v, to_dtype(dtype)?).py()?)
 }
 
-/// `mx.zeros_like(a)`.
+/// `mx.zeros_like(a, dtype=None)`.
 #[pyfunction]
-#[pyo3(signature = (a, /, *, stream=None))]
-fn zeros_like(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
+#[pyo3(signature = (a, /, dtype=None, *, stream=None))]
+fn zeros_like(
+    py: Python<'_>,
+    a: &Any<'_>,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::zeros_like(&to_array(a)?).py()?)
+    let a = to_array(a)?;
+    let out = match to_dtype(dtype)? {
+        Some(d) => mx::zeros(a.shape(), d),
+        None => mx::zeros_like(&a),
+    };
+    wrap(py, out.py()?)
 }
 
-/// `mx.ones_like(a)`.
+/// `mx.ones_like(a, dtype=None)`.
 #[pyfunction]
-#[pyo3(signature = (a, /, *, stream=None))]
-fn ones_like(py: Python<'_>, a: &Any<'_>, stream: Option<&Any<'_>>) -> Arr {
+#[pyo3(signature = (a, /, dtype=None, *, stream=None))]
+fn ones_like(
+    py: Python<'_>,
+    a: &Any<'_>,
+    dtype: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
     let _ = stream;
-    wrap(py, mx::ones_like(&to_array(a)?).py()?)
+    let a = to_array(a)?;
+    let out = match to_dtype(dtype)? {
+        Some(d) => mx::ones(a.shape(), d),
+        None => mx::ones_like(&a),
+    };
+    wrap(py, out.py()?)
 }
 
 /// `mx.full_like(a, vals, dtype=None)`.
@@ -399,16 +419,44 @@ fn scalar_f64(s: Scalar) -> f64 {
 
 /// `mx.arange(stop)` / `mx.arange(start, stop, step=None, dtype=None)`.
 #[pyfunction]
-#[pyo3(signature = (start=None, stop=None, step=None, dtype=None, *, stream=None))]
-fn arange(
-    py: Python<'_>,
-    start: Option<&Any<'_>>,
-    stop: Option<&Any<'_>>,
-    step: Option<&Any<'_>>,
-    dtype: Option<&Any<'_>>,
-    stream: Option<&Any<'_>>,
+#[pyo3(signature = (*args, start=None, stop=None, step=None, dtype=None, stream=None))]
+fn arange<'py>(
+    py: Python<'py>,
+    args: &Bound<'py, PyTuple>,
+    start: Option<Bound<'py, PyAny>>,
+    stop: Option<Bound<'py, PyAny>>,
+    step: Option<Bound<'py, PyAny>>,
+    dtype: Option<Bound<'py, PyAny>>,
+    stream: Option<Bound<'py, PyAny>>,
 ) -> Arr {
     let _ = stream;
+    // MLX's two overloads: arange(start, stop, step=None, dtype=None) and
+    // arange(stop, step=None, dtype=None). Positional arguments fill start, stop, step, dtype
+    // in order; a keyword `start` without a stop matches neither overload.
+    if start.is_some() && stop.is_none() && args.len() < 2 {
+        return Err(PyTypeError::new_err(
+            "arange(): incompatible function arguments: a start needs a stop.",
+        ));
+    }
+    if args.len() > 4 {
+        return Err(PyTypeError::new_err(format!(
+            "arange() takes at most 4 positional arguments but {} were given",
+            args.len()
+        )));
+    }
+    let mut slots = [start, stop, step, dtype];
+    let names = ["start", "stop", "step", "dtype"];
+    for (i, a) in args.iter().enumerate() {
+        if slots[i].is_some() {
+            return Err(PyTypeError::new_err(format!(
+                "arange() got multiple values for argument '{}'",
+                names[i]
+            )));
+        }
+        slots[i] = Some(a);
+    }
+    let [start, stop, step, dtype] = slots;
+    let (start, stop, step, dtype) = (start.as_ref(), stop.as_ref(), step.as_ref(), dtype.as_ref());
     let given = |o: Option<&Any<'_>>, name: &str| -> PyResult<Option<Scalar>> {
         match o.filter(|o| !o.is_none()) {
             Some(o) => Ok(Some(scalar_arg(o, name)?)),
@@ -434,15 +482,15 @@ fn arange(
 
 /// `mx.linspace(start, stop, num=50, dtype=float32)`.
 #[pyfunction]
-#[pyo3(signature = (start, stop, num=50, dtype=None, *, endpoint=true, stream=None))]
+#[pyo3(signature = (start, stop, num=50, endpoint=true, dtype=None, *, stream=None))]
 #[allow(clippy::too_many_arguments)]
 fn linspace(
     py: Python<'_>,
     start: &Any<'_>,
     stop: &Any<'_>,
     num: i64,
-    dtype: Option<&Any<'_>>,
     endpoint: bool,
+    dtype: Option<&Any<'_>>,
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
@@ -695,7 +743,12 @@ fn split(
     let _ = stream;
     let a = to_array(a)?;
     let out = if indices_or_sections.is_instance_of::<PyInt>() {
-        let n: usize = indices_or_sections.extract()?;
+        let n: i64 = indices_or_sections.extract()?;
+        let n = usize::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "[split] num_splits must be positive and non-zero but got {n}."
+            ))
+        })?;
         mx::split(&a, n, axis)
     } else {
         let idx: Vec<isize> = indices_or_sections.extract()?;
@@ -984,6 +1037,17 @@ fn pad(
     let widths: Vec<(usize, usize)> = if pad_width.is_instance_of::<PyInt>() {
         let w: usize = pad_width.extract()?;
         vec![(w, w)]
+    } else if let Ok(flat) = pad_width.extract::<Vec<usize>>() {
+        // (w,) or [w]: w on both sides; (before, after): the same pair for every axis.
+        match flat.as_slice() {
+            [w] => vec![(*w, *w)],
+            [b, a] => vec![(*b, *a)],
+            _ => {
+                return Err(PyValueError::new_err(
+                    "[pad] pad_width of integers must have one or two entries.",
+                ));
+            }
+        }
     } else if let Ok(pairs) = pad_width.extract::<Vec<(usize, usize)>>() {
         pairs
     } else if let Ok(pairs) = pad_width.extract::<Vec<Vec<usize>>>() {
@@ -1081,13 +1145,6 @@ fn astype(py: Python<'_>, a: &Any<'_>, dtype: &Any<'_>, stream: Option<&Any<'_>>
     let _ = stream;
     let d = to_dtype(Some(dtype))?.ok_or_else(|| PyTypeError::new_err("dtype is None"))?;
     wrap(py, mx::astype(&to_array(a)?, d).py()?)
-}
-
-/// `mx.asarray`-style conversion used by the Python layer.
-#[pyfunction]
-#[pyo3(signature = (a, dtype=None))]
-fn asarray(py: Python<'_>, a: &Any<'_>, dtype: Option<&Any<'_>>) -> Arr {
-    wrap(py, array_from_py(a, to_dtype(dtype)?)?)
 }
 
 /// `mx.eval(*args)`: evaluates every array in the arguments (pytrees of arrays).
@@ -1288,7 +1345,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(diagonal, m)?,
         wrap_pyfunction!(view, m)?,
         wrap_pyfunction!(astype, m)?,
-        wrap_pyfunction!(asarray, m)?,
         wrap_pyfunction!(eval, m)?,
         wrap_pyfunction!(async_eval, m)?,
         wrap_pyfunction!(meshgrid, m)?,

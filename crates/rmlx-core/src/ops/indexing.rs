@@ -427,7 +427,11 @@ fn scatter_axis(
             x.ndim()
         )));
     }
-    check_index_dtypes(std::slice::from_ref(indices), op)?;
+    // As in MLX, an empty destination takes any indices (their dtype is checked only when
+    // something is scattered).
+    if x.size() > 0 {
+        check_index_dtypes(std::slice::from_ref(indices), op)?;
+    }
     let vals = values.into_array_as(x.dtype())?.astype(x.dtype())?;
     let out = if x.size() == 0 {
         x.clone()

@@ -60,7 +60,7 @@ pub fn concatenate<A: Borrow<Array>>(arrays: &[A], axis: isize) -> Result<Array>
             .checked_add(a.shape()[ax])
             .ok_or_else(|| Error::value("[concatenate] The concatenated size overflows."))?;
     }
-    shape[ax] = total;
+    shape[ax] = crate::error::check_dim("concatenate", total)?;
     let dtype = arrays
         .iter()
         .skip(1)
@@ -282,6 +282,25 @@ impl Array {
 mod tests {
     use crate as mx;
     use std::sync::Arc;
+
+    #[test]
+    fn dims_past_32_bits_are_overflow_errors() {
+        // Lazy: nothing of this size is allocated.
+        let big = mx::zeros(&[1 << 30], mx::float32).unwrap();
+        let err = mx::concatenate(&[&big, &big, &big], 0).unwrap_err();
+        assert_eq!(err.kind(), mx::ErrorKind::Overflow);
+        assert!(err.to_string().contains("3221225472"), "{err}");
+        let err = mx::repeat(&big, 2).unwrap_err();
+        assert_eq!(err.kind(), mx::ErrorKind::Overflow);
+        let small = mx::zeros(&[1 << 16], mx::float32).unwrap();
+        let err = mx::kron(&small, &small).unwrap_err();
+        assert!(err.to_string().starts_with("[kron] Shape dimension 4294967296"), "{err}");
+        let err = mx::concatenate(&[&big, &big], 0).unwrap_err();
+        assert!(err.to_string().contains("2147483648"), "{err}");
+        let half = mx::zeros(&[(1 << 30) - 1], mx::float32).unwrap();
+        let fits = mx::concatenate(&[&big, &half], 0).unwrap();
+        assert_eq!(fits.shape(), &[i32::MAX as usize]);
+    }
 
     #[test]
     fn split_parts_are_views() {

@@ -399,7 +399,11 @@ pub fn kron(a: &Array, b: &Array) -> Result<Array> {
     let (sa, sb) = (pad(a.shape()), pad(b.shape()));
     let a_shape: Vec<usize> = sa.iter().flat_map(|&d| [d, 1]).collect();
     let b_shape: Vec<usize> = sb.iter().flat_map(|&d| [1, d]).collect();
-    let out_shape: Vec<usize> = sa.iter().zip(&sb).map(|(x, y)| x * y).collect();
+    let out_shape: Vec<usize> = sa
+        .iter()
+        .zip(&sb)
+        .map(|(x, y)| crate::error::check_dim("kron", x.checked_mul(*y).unwrap_or(usize::MAX)))
+        .collect::<Result<_>>()?;
     let prod = super::multiply(super::reshape(a, a_shape)?, super::reshape(b, b_shape)?)?;
     super::reshape(&prod, out_shape)
 }

@@ -154,6 +154,7 @@ pub fn exception_name(kind: mx::ErrorKind) -> &'static str {
         mx::ErrorKind::Type => "TypeError",
         mx::ErrorKind::Index => "IndexError",
         mx::ErrorKind::Runtime => "RuntimeError",
+        mx::ErrorKind::Overflow => "OverflowError",
         mx::ErrorKind::Key => "KeyError",
     }
 }
