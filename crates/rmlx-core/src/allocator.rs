@@ -302,7 +302,7 @@ pub(crate) fn alloc_uninit(len: usize) -> Result<Buffer> {
 /// ```
 /// use rmlx_core as mx;
 /// let before = mx::get_active_memory();
-/// let a = mx::arange(0.0, 1024.0, 1.0)?; // `ones` would be a broadcast view of one value
+/// let a = mx::arange(0.0, 1024.0, 1.0)?;
 /// a.eval()?;
 /// assert!(mx::get_active_memory() >= before + 4096);
 /// # Ok::<(), mx::Error>(())
@@ -314,9 +314,9 @@ pub fn get_active_memory() -> usize {
 pub fn get_peak_memory() -> usize {
     ALLOCATOR.peak.load(Ordering::Relaxed)
 }
-/// Resets the peak counter to the bytes active now.
+/// Resets the peak counter to zero, as MLX does (the next allocation sets it again).
 pub fn reset_peak_memory() {
-    ALLOCATOR.peak.store(get_active_memory(), Ordering::Relaxed);
+    ALLOCATOR.peak.store(0, Ordering::Relaxed);
 }
 /// Bytes held in the buffer cache, free for reuse.
 pub fn get_cache_memory() -> usize {

@@ -179,17 +179,23 @@ fn to_state(r: Result<crate::array::Data>) -> State {
 }
 
 /// Starts evaluating the arrays on a worker thread and returns at once. Reading an array
-/// (`item`, `to_vec`, `eval`) waits for the work to finish.
+/// (`item`, `to_vec`, `eval`) waits for the work to finish. Inside a transform (an array that
+/// is a tracer of `grad`, `vmap`...) it is an error, as in MLX.
 ///
 /// ```
 /// use rmlx_core as mx;
 /// let a = mx::exp(&mx::ones(&[1000], mx::float32)?)?;
-/// mx::async_eval([&a]);
+/// mx::async_eval([&a])?;
 /// assert_eq!(a.to_vec::<f32>()?.len(), 1000);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) {
+pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
     let owned: Vec<Array> = arrays.into_iter().cloned().collect();
+    if crate::transforms::any_tracer(&owned) {
+        return Err(Error::value(
+            "[async_eval] Not allowed inside a graph transformation.",
+        ));
+    }
     let handle = std::thread::spawn(move || {
         // Errors stay on the arrays; reading them reports the error.
         let _ = eval(owned.iter());
@@ -198,6 +204,7 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(handle);
+    Ok(())
 }
 
 /// Waits for every `async_eval` started so far.

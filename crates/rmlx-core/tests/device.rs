@@ -114,7 +114,7 @@ fn set_default_stream_changes_the_default() {
 fn synchronize_waits_for_async_eval() {
     let x = mx::arange(0.0, 1e6, 1.0).unwrap();
     let y = mx::exp(&(&x * 1e-6)).unwrap();
-    mx::async_eval([&y]);
+    mx::async_eval([&y]).unwrap();
     mx::synchronize(None);
     assert!(
         y.is_evaluated(),
@@ -122,7 +122,7 @@ fn synchronize_waits_for_async_eval() {
     );
     let s = mx::new_stream(mx::cpu).unwrap();
     let z = &x + 1.0;
-    mx::async_eval([&z]);
+    mx::async_eval([&z]).unwrap();
     mx::synchronize(Some(s));
     assert!(z.is_evaluated());
     assert_eq!(z.to_vec::<f32>().unwrap()[..3], [1.0, 2.0, 3.0]);

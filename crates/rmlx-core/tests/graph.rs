@@ -76,7 +76,7 @@ fn eval_errors_are_reported_not_panicked() {
 #[test]
 fn async_eval_then_read() {
     let a = mx::exp(&mx::ones(&[1 << 16], mx::float32).unwrap()).unwrap();
-    mx::async_eval([&a]);
+    mx::async_eval([&a]).unwrap();
     mx::synchronize(None);
     assert!(a.is_evaluated());
     assert!((a.to_vec::<f32>().unwrap()[0] - std::f32::consts::E).abs() < 1e-6);
@@ -156,4 +156,19 @@ fn large_binary_outputs_use_streaming_stores_correctly() {
             .enumerate()
             .all(|(i, &x)| x == ((i % 256) as u8).wrapping_add(1))
     );
+}
+
+#[test]
+fn async_eval_inside_a_transform_is_an_error() {
+    let f = |x: &[mx::Array]| -> mx::Result<mx::Array> {
+        let y = &x[0] + 1.0;
+        mx::async_eval([&y])?;
+        mx::exp(&y)
+    };
+    let x = mx::array![1.0f32];
+    let err = mx::grad(f, 0)(std::slice::from_ref(&x)).unwrap_err();
+    assert_eq!(err.kind(), mx::ErrorKind::Value);
+    assert!(err.to_string().contains("[async_eval]"), "{err}");
+    // Outside a transform the same function runs.
+    assert!(f(std::slice::from_ref(&x)).is_ok());
 }

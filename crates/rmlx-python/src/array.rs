@@ -289,8 +289,8 @@ impl PyArray {
     }
 
     #[getter]
-    fn dtype(&self) -> PyDtype {
-        PyDtype(self.inner.dtype())
+    fn dtype(&self, py: Python<'_>) -> PyResult<Py<PyDtype>> {
+        crate::dtype::dtype_object(py, self.inner.dtype())
     }
 
     #[getter]
@@ -565,27 +565,27 @@ impl PyArray {
     }
 
     fn __eq__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, mx::equal)
+        compare(slf, other, mx::equal, None)
     }
 
     fn __ne__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, mx::not_equal)
+        compare(slf, other, mx::not_equal, None)
     }
 
     fn __lt__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, mx::less)
+        compare(slf, other, mx::less, Some("less than"))
     }
 
     fn __le__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, mx::less_equal)
+        compare(slf, other, mx::less_equal, Some("less than or equal"))
     }
 
     fn __gt__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, mx::greater)
+        compare(slf, other, mx::greater, Some("greater than"))
     }
 
     fn __ge__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(slf, other, mx::greater_equal)
+        compare(slf, other, mx::greater_equal, Some("greater than or equal"))
     }
 
     fn __getitem__(&self, py: Python<'_>, idx: &Bound<'_, PyAny>) -> PyResult<Py<PyArray>> {
@@ -633,7 +633,7 @@ impl PyArray {
             .or_else(|_| py.import("rmlx.core"))?
             .getattr("array")?;
         let np = self.__array__(py, None, None)?;
-        let dtype = Py::new(py, PyDtype(self.inner.dtype()))?;
+        let dtype = crate::dtype::dtype_object(py, self.inner.dtype())?;
         Ok((cls, (np, dtype)).into_pyobject(py)?.into_any().unbind())
     }
 }
@@ -642,14 +642,25 @@ fn compare(
     slf: &Bound<'_, PyArray>,
     other: &Bound<'_, PyAny>,
     op: fn(Operand, Operand) -> mx::Result<Array>,
+    ordering: Option<&str>,
 ) -> PyResult<Py<PyAny>> {
     let py = slf.py();
     // Arrays, scalars and numpy arrays compare elementwise; any other object (a list, None) is
-    // simply not equal, as in MLX.
+    // simply not equal, as in MLX, and ordering an array against a str, list or tuple is a
+    // ValueError there.
     let convertible = other.cast::<PyArray>().is_ok()
         || py_scalar(other)?.is_some()
         || other.hasattr("__array_interface__")?;
     if !convertible {
+        let sequence_like = other.is_instance_of::<pyo3::types::PyString>()
+            || other.is_instance_of::<PyList>()
+            || other.is_instance_of::<PyTuple>();
+        if let (Some(what), true) = (ordering, sequence_like) {
+            return Err(PyValueError::new_err(format!(
+                "Cannot perform {what} on an mlx.core.array and {}",
+                other.get_type().name()?
+            )));
+        }
         return Ok(py.NotImplemented());
     }
     Ok(binary(py, slf.as_any(), other, op)?.into_any())

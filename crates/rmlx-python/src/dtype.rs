@@ -1,6 +1,7 @@
 //! `mx.Dtype` (`mx.float32`...), `mx.DtypeCategory` (`mx.floating`...) and the dtype functions.
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use rmlx_core::{self as mx, Dtype, DtypeCategory, DtypeOrCategory, ALL_DTYPES};
 
 /// An array's element type, as `mx.float32`.
@@ -77,8 +78,8 @@ fn issubdtype(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
 
 /// `mx.promote_types(a, b)`.
 #[pyfunction]
-fn promote_types(a: PyDtype, b: PyDtype) -> PyDtype {
-    PyDtype(mx::promote_types(a.0, b.0))
+fn promote_types(py: Python<'_>, a: PyDtype, b: PyDtype) -> PyResult<Py<PyDtype>> {
+    dtype_object(py, mx::promote_types(a.0, b.0))
 }
 
 /// `mx.can_cast(from_, to)`.
@@ -93,13 +94,27 @@ fn can_cast_py(from_: &Bound<'_, PyAny>, to: PyDtype) -> PyResult<bool> {
     Ok(mx::can_cast(from, to.0))
 }
 
+/// The one Python object of each dtype (the module attribute), so that `a.dtype is
+/// mx.float32` and pickling by name (which checks identity) work as in MLX.
+pub fn dtype_object(py: Python<'_>, d: Dtype) -> PyResult<Py<PyDtype>> {
+    static OBJECTS: PyOnceLock<Vec<Py<PyDtype>>> = PyOnceLock::new();
+    let all = OBJECTS.get_or_try_init(py, || {
+        ALL_DTYPES
+            .iter()
+            .map(|&d| Py::new(py, PyDtype(d)))
+            .collect::<PyResult<Vec<_>>>()
+    })?;
+    let i = ALL_DTYPES.iter().position(|&x| x == d).unwrap_or(0);
+    Ok(all[i].clone_ref(py))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDtype>()?;
     m.add_class::<PyDtypeCategory>()?;
     for d in ALL_DTYPES {
         // `mx.bool_`, as in MLX (a module attribute `bool` would shadow the builtin).
         let name = if d == Dtype::Bool { "bool_" } else { d.name() };
-        m.add(name, PyDtype(d))?;
+        m.add(name, dtype_object(m.py(), d)?)?;
     }
     for (name, c) in CATEGORIES {
         m.add(name, PyDtypeCategory(c))?;

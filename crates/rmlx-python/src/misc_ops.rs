@@ -96,7 +96,12 @@ impl Iinfo {
 /// `mx.result_type(*arrays_and_dtypes)`.
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn result_type(args: &Bound<'_, PyTuple>) -> PyResult<PyDtype> {
+fn result_type(args: &Bound<'_, PyTuple>) -> PyResult<Py<PyDtype>> {
+    if args.is_empty() {
+        return Err(PyValueError::new_err(
+            "[result_type] At least one array or dtype is required.",
+        ));
+    }
     let mut arrays = Vec::new();
     let mut dtypes = Vec::new();
     for a in args.iter() {
@@ -112,7 +117,7 @@ fn result_type(args: &Bound<'_, PyTuple>) -> PyResult<PyDtype> {
     }
     let mut inputs: Vec<DtypeOrArray<'_>> = dtypes.iter().map(|&d| DtypeOrArray::from(d)).collect();
     inputs.extend(arrays.iter().map(DtypeOrArray::from));
-    Ok(PyDtype(mx::result_type(&inputs)))
+    crate::dtype::dtype_object(args.py(), mx::result_type(&inputs))
 }
 
 /// `mx.broadcast_shapes(*shapes)`.

@@ -1162,8 +1162,7 @@ fn eval(args: &Bound<'_, PyTuple>) -> PyResult<()> {
 fn async_eval(args: &Bound<'_, PyTuple>) -> PyResult<()> {
     let mut arrays = Vec::new();
     collect_arrays(args.as_any(), &mut arrays)?;
-    mx::async_eval(&arrays);
-    Ok(())
+    mx::async_eval(&arrays).py()
 }
 
 /// The arrays among the leaves of a pytree (lists, tuples, dicts); other leaves are skipped.

@@ -31,7 +31,13 @@ pub fn full(shape: impl ShapeArg, vals: impl ArrayLike, dtype: Option<Dtype>) ->
         Operand::Scalar(s) => s.to_weak_array(dtype)?,
         Operand::Array(a) => a,
     };
-    super::broadcast_to(&v, &shape)
+    filled(&v, &shape)
+}
+
+/// `v` broadcast to `shape` and written out: as MLX's `Full`, creation ops return arrays that
+/// own their memory (donatable, writable through the buffer protocol), not broadcast views.
+fn filled(v: &Array, shape: &[usize]) -> Result<Array> {
+    super::contiguous(&super::broadcast_to(v, shape)?)
 }
 
 /// Zeros of `shape` and `dtype` (`mx.zeros`).
@@ -43,7 +49,7 @@ pub fn full(shape: impl ShapeArg, vals: impl ArrayLike, dtype: Option<Dtype>) ->
 /// ```
 pub fn zeros(shape: impl ShapeArg, dtype: Dtype) -> Result<Array> {
     let shape = to_shape(&shape, "zeros")?;
-    super::broadcast_to(&Scalar::Int(0).to_array(dtype)?, &shape)
+    filled(&Scalar::Int(0).to_array(dtype)?, &shape)
 }
 
 /// Ones of `shape` and `dtype` (`mx.ones`).
@@ -55,7 +61,7 @@ pub fn zeros(shape: impl ShapeArg, dtype: Dtype) -> Result<Array> {
 /// ```
 pub fn ones(shape: impl ShapeArg, dtype: Dtype) -> Result<Array> {
     let shape = to_shape(&shape, "ones")?;
-    super::broadcast_to(&Scalar::Int(1).to_array(dtype)?, &shape)
+    filled(&Scalar::Int(1).to_array(dtype)?, &shape)
 }
 
 /// Zeros with the shape and dtype of `a` (`mx.zeros_like`).
@@ -85,7 +91,7 @@ pub fn full_like(a: &Array, vals: impl ArrayLike, dtype: Option<Dtype>) -> Resul
         Operand::Scalar(s) => s.to_weak_array(Some(t))?,
         Operand::Array(v) => v,
     };
-    super::broadcast_to(&super::astype(&v, t)?, a.shape())
+    filled(&super::astype(&v, t)?, a.shape())
 }
 
 /// An array whose contents do not matter (`mx.empty`): rmlx fills it with zeros.

@@ -34,6 +34,45 @@ def _flatten(tree):
     return leaves, rebuild
 
 
+def _fill(tree, values):
+    """``tree`` with its array leaves replaced, in order, by ``values``: in place in lists and
+    dicts (their subclasses too), a new tuple for a tuple."""
+    if isinstance(tree, array):
+        return next(values)
+    if isinstance(tree, list):
+        for i, t in enumerate(tree):
+            tree[i] = _fill(t, values)
+        return tree
+    if isinstance(tree, tuple):
+        parts = [_fill(t, values) for t in tree]
+        return type(tree)(*parts) if hasattr(type(tree), "_fields") else type(tree)(parts)
+    if isinstance(tree, dict):
+        for k in list(tree.keys()):
+            tree[k] = _fill(tree[k], values)
+        return tree
+    return tree
+
+
+def _restore(tree, originals):
+    """Puts the original arrays back in the lists and dicts of ``tree`` wherever a tracer (by
+    ``id``, a key of ``originals``) is still there."""
+    if isinstance(tree, list):
+        for i, t in enumerate(tree):
+            if isinstance(t, array) and id(t) in originals:
+                tree[i] = originals[id(t)]
+            else:
+                _restore(t, originals)
+    elif isinstance(tree, dict):
+        for k, t in tree.items():
+            if isinstance(t, array) and id(t) in originals:
+                tree[k] = originals[id(t)]
+            else:
+                _restore(t, originals)
+    elif isinstance(tree, tuple):
+        for t in tree:
+            _restore(t, originals)
+
+
 def _check_argnums(argnums, argnames):
     """MLX's checks of ``grad``'s arguments, made when the transform is created."""
     if argnums is None:
@@ -71,8 +110,9 @@ def _only_arrays(tree):
 def _norm_argnums(argnums, argnames, nargs):
     if argnums is None:
         argnums = () if argnames else 0
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    # One argument number, as an int or in a list, gives the gradient itself (as MLX).
+    single = len(nums) == 1
     out = []
     for a in nums:
         if a < 0:
@@ -87,7 +127,7 @@ def _norm_argnums(argnums, argnames, nargs):
     return out, single
 
 
-def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
+def _value_and_grad_impl(fun, argnums, argnames, args, kwargs, scalar_only=False):
     nums, single = _norm_argnums(argnums, argnames, len(args))
     if isinstance(argnames, str):
         argnames = (argnames,)
@@ -105,7 +145,11 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
     holder = {}
 
     def flat(xs):
-        parts = rebuild(xs)
+        # As MLX, the tracers go into the caller's own lists and dicts (a Module is a dict),
+        # so the function sees its containers and may change them; the originals are put
+        # back afterwards wherever the function left a tracer.
+        parts = _fill(targets, iter(xs))
+        holder["tracers"] = xs
         call_args = list(args)
         for k, i in enumerate(nums):
             call_args[i] = parts[k]
@@ -124,6 +168,11 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
         if isinstance(out, array):
             holder["tree"] = None
             return [out]
+        if scalar_only:
+            raise ValueError(
+                "[grad] The return value of the function whose gradient we want to compute "
+                f"should be a scalar array; but {type(out).__name__} was returned."
+            )
         if isinstance(out, (list, tuple)) and out and isinstance(out[0], array):
             first = out[0]
             rest, rest_rebuild = _flatten(list(out[1:]))
@@ -136,7 +185,11 @@ def _value_and_grad_impl(fun, argnums, argnames, args, kwargs):
             f"{type(out).__name__} was returned."
         )
 
-    vals, grads = _ext._value_and_grad_flat(flat, leaves, list(range(len(leaves))))
+    try:
+        vals, grads = _ext._value_and_grad_flat(flat, leaves, list(range(len(leaves))))
+    finally:
+        if "tracers" in holder:
+            _restore(targets, {id(t): o for t, o in zip(holder["tracers"], leaves)})
     g = rebuild(grads)
     pos = g[: len(nums)]
     kw = {n: g[len(nums) + k] for k, n in enumerate(argnames)}
@@ -175,7 +228,7 @@ def grad(fun, argnums=None, argnames=()):
     _check_argnums(argnums, argnames)
 
     def wrapper(*args, **kwargs):
-        return _value_and_grad_impl(fun, argnums, argnames, args, kwargs)[1]
+        return _value_and_grad_impl(fun, argnums, argnames, args, kwargs, scalar_only=True)[1]
 
     return wrapper
 
@@ -200,23 +253,53 @@ def jvp(fun, primals, tangents):
     return _ext._jvp_flat(lambda xs: _outputs(fun(*xs)), list(primals), list(tangents))
 
 
+def _is_axis(a):
+    return a is None or (isinstance(a, int) and not isinstance(a, bool))
+
+
+def _match_axes(tree, axes, where):
+    """One axis per array leaf of ``tree``: ``axes`` is an axis (int or None) for every leaf,
+    or a prefix of ``tree`` (the same containers, with an axis wherever it stops)."""
+    out = []
+
+    def prefix_error():
+        return ValueError(
+            f"[{where}] Additional input tree is not a valid prefix of the first tree."
+        )
+
+    def match(t, a):
+        if _is_axis(a):
+            out.extend([a] * len(_flatten(t)[0]))
+        elif isinstance(t, array):
+            raise ValueError("[vmap] axis must be int or None.")
+        elif isinstance(a, dict):
+            if not isinstance(t, dict) or set(a) != set(t):
+                raise prefix_error()
+            for k in t:
+                match(t[k], a[k])
+        elif isinstance(a, (list, tuple)):
+            if isinstance(t, dict) or not isinstance(t, (list, tuple)):
+                raise prefix_error()
+            if isinstance(a, list) != isinstance(t, list) or len(a) != len(t):
+                raise prefix_error()
+            for x, y in zip(t, a):
+                match(x, y)
+        else:
+            raise ValueError("[vmap] axis must be int or None.")
+
+    match(tree, axes)
+    return out
+
+
 def vmap(fun, in_axes=0, out_axes=0):
-    """``fun`` vectorised over ``in_axes`` of its arguments (``mx.vmap``)."""
+    """``fun`` vectorised over ``in_axes`` of its arguments (``mx.vmap``). The axes are an
+    int or None for everything, or a prefix tree of the arguments (a tuple, one entry per
+    argument; anything else is taken as the entry of a lone argument) and of the outputs."""
 
     def wrapper(*args):
         leaves, rebuild = _flatten(list(args))
-        if isinstance(in_axes, (list, tuple)):
-            if len(in_axes) != len(args):
-                raise ValueError(
-                    f"[vmap] The number of in axes ({len(in_axes)}) must match the number "
-                    f"of arguments ({len(args)})."
-                )
-            axes = []
-            for a, ax in zip(args, in_axes):
-                n = len(_flatten(a)[0])
-                axes.extend([ax] * n)
-        else:
-            axes = [in_axes] * len(leaves)
+        spec = in_axes if _is_axis(in_axes) or isinstance(in_axes, tuple) else (in_axes,)
+        axes = _match_axes(tuple(args), spec, "tree_map")
         holder = {}
 
         def flat(xs):
@@ -225,11 +308,24 @@ def vmap(fun, in_axes=0, out_axes=0):
             holder["rebuild"] = rebuild_out
             return leaves_out
 
-        if isinstance(out_axes, (list, tuple)):
-            res = _ext._vmap_flat(flat, leaves, axes, list(out_axes))
-        else:  # one axis for every output, however many the trace gives
+        flat_spec = isinstance(out_axes, (list, tuple)) and all(_is_axis(a) for a in out_axes)
+        if _is_axis(out_axes):  # one axis for every output, however many the trace gives
             res = _ext._vmap_flat(flat, leaves, axes, None, out_axes)
-        return holder["rebuild"](res)
+            return holder["rebuild"](res)
+        if flat_spec:
+            res = _ext._vmap_flat(flat, leaves, axes, list(out_axes))
+            out = holder["rebuild"](res)
+            _match_axes(out, out_axes, "tree_visit")
+            return out
+        # A nested spec: stack along 0, then move each output's axis where the spec says.
+        res = _ext._vmap_flat(flat, leaves, axes, None, 0)
+        out = holder["rebuild"](res)
+        per_leaf = _match_axes(out, out_axes, "tree_visit")
+        if any(a is None for a in per_leaf):
+            raise ValueError("[vmap] rmlx takes None out axes only as a flat list or alone.")
+        return holder["rebuild"](
+            [x if a == 0 else _ext.moveaxis(x, 0, a) for x, a in zip(res, per_leaf)]
+        )
 
     return wrapper
 
@@ -337,42 +433,49 @@ class custom_function:
         return f
 
     def __call__(self, *args, **kwargs):
-        shape = {}
+        # The arguments and outputs are pytrees; the rules see them as the function does:
+        # the one argument itself, or the tuple of them.
+        leaves, rebuild = _flatten(list(args))
+        holder = {}
+
+        def as_args(xs):
+            parts = rebuild(xs)
+            return parts[0] if len(parts) == 1 else tuple(parts)
 
         def flat(xs):
-            out = self._fun(*xs, **kwargs)
-            shape["single"] = isinstance(out, array)
-            return _outputs(out)
+            out = self._fun(*rebuild(xs), **kwargs)
+            out_leaves, out_rebuild = _flatten(out)
+            holder["rebuild"] = out_rebuild
+            return out_leaves
 
-        def pack(xs):
-            return xs[0] if shape["single"] else tuple(xs)
+        def leaves_of(tree):
+            return _flatten(tree)[0]
 
         def vjp_flat(primals, cotangents, outputs):
-            g = self._vjp(tuple(primals), pack(cotangents), pack(outputs))
-            return [g] if isinstance(g, array) else list(g)
+            out_tree = holder["rebuild"]
+            g = self._vjp(as_args(primals), out_tree(cotangents), out_tree(outputs))
+            return leaves_of(g if len(args) == 1 else list(g))
 
         def jvp_flat(primals, tangents, argnums):
             full = [None] * len(primals)
             for t, i in zip(tangents, argnums):
                 full[i] = t
             full = [t if t is not None else _ext.zeros_like(p) for t, p in zip(full, primals)]
-            out = self._jvp(tuple(primals), tuple(full))
-            return [out] if isinstance(out, array) else list(out)
+            return leaves_of(self._jvp(as_args(primals), as_args(full)))
 
         def vmap_flat(inputs, axes):
-            outs, out_axes = self._vmap(tuple(inputs), tuple(axes))
-            if isinstance(outs, array):
-                outs, out_axes = [outs], [out_axes]
-            return list(outs), list(out_axes)
+            outs, out_axes = self._vmap(as_args(inputs), as_args(axes))
+            out_leaves = leaves_of(outs)
+            return out_leaves, _match_axes(outs, out_axes, "tree_map")
 
         res = _ext._custom_call(
             flat,
-            list(args),
+            leaves,
             vjp_flat if self._vjp else None,
             jvp_flat if self._jvp else None,
             vmap_flat if self._vmap else None,
         )
-        return pack(res)
+        return holder["rebuild"](res)
 
 
 def checkpoint(fun):
