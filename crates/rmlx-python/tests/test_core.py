@@ -120,10 +120,11 @@ def test_grad_over_pytrees():
     assert grads["b"][0].item() == pytest.approx(2.0)
     dx = mx.grad(loss, argnums=1)(params, x)
     assert dx.tolist() == [1.0, 2.0]
-    g = mx.grad(lambda x: (mx.sum(x * x), x))  # auxiliary outputs are allowed
+    # Auxiliary outputs are for value_and_grad; grad wants a scalar array (as MLX).
+    (v, aux), g = mx.value_and_grad(lambda x: (mx.sum(x * x), x))(mx.array([1.0, 2.0]))
+    assert g.tolist() == [2.0, 4.0] and aux.tolist() == [1.0, 2.0]
     with pytest.raises(ValueError):
         mx.grad(lambda x: 1.0)(mx.array(1.0))
-    assert g(mx.array([1.0, 2.0])).tolist() == [2.0, 4.0]
 
 
 def test_python_errors_pass_through_transforms():
@@ -234,3 +235,101 @@ def test_numpy_scalars():
     assert mx.array(np.float32(2.0)).shape == ()
     assert mx.arange(10)[np.int64(5)].item() == 5
     assert np.array(mx.array(3)).shape == ()
+
+
+def test_buffer_protocol_and_numpy_views():
+    a = mx.arange(12, dtype=mx.int32).reshape(3, 4)
+    m = memoryview(a.T)
+    assert m.format == "i" and m.shape == (4, 3) and m.strides == (4, 16) and not m.readonly
+    view = np.array(a, copy=False)  # no copy: numpy sees rmlx's memory
+    assert not view.flags.owndata and view.tolist() == a.tolist()
+    assert memoryview(mx.array([1 + 2j])).format == "Zf"
+    assert memoryview(mx.ones((2,), dtype=mx.bfloat16)).format == "bfloat16"
+    # A broadcast shares one element between positions: numpy may read it, not write it.
+    b = mx.broadcast_to(mx.array([1.0, 2.0]), (3, 2))
+    assert memoryview(b).readonly and np.array(b, copy=False).strides == (0, 4)
+
+
+def test_dlpack_both_ways():
+    x = mx.arange(16).reshape(4, 4)[::2, ::2]
+    assert x.__dlpack_device__() == (1, 0)
+    assert np.from_dlpack(x).tolist() == x.tolist()
+    src = np.arange(12, dtype=np.float32).reshape(3, 4).T
+    y = mx.from_dlpack(src)
+    assert y.tolist() == src.tolist() and memoryview(y).strides == src.strides
+    assert mx.from_dlpack(np.ones(2, dtype=np.float64)).dtype == mx.float32
+    assert mx.from_dlpack(np.array([1 + 2j])).tolist() == [1 + 2j]
+    with pytest.raises(ValueError):
+        mx.from_dlpack(np.arange(3.0)[::-1])
+    with pytest.raises(ValueError):
+        mx.asarray(np.arange(3), copy=False)
+    assert mx.array(1.0).__array_namespace__() is mx
+
+
+def test_argument_forms():
+    assert mx.arange(-3, None, -1).tolist() == [0, -1, -2]
+    assert mx.arange(stop=2, step=0.5).tolist() == [0, 0.5, 1.0, 1.5]
+    with pytest.raises(TypeError):
+        mx.arange(start=1, step=2)
+    assert mx.linspace(0, 10, 5, False).tolist() == [0, 2, 4, 6, 8]
+    assert mx.zeros_like(mx.array([1, 2]), mx.float16).dtype == mx.float16
+    assert mx.pad(mx.zeros((1, 1)), (1,)).shape == (3, 3)
+    with pytest.raises(ValueError, match="num_splits"):
+        mx.split(mx.arange(6), -1)
+    with pytest.raises(OverflowError, match="2147483648"):
+        mx.zeros([2**31])
+    with pytest.raises(OverflowError, match="concatenate"):
+        mx.concatenate([mx.zeros(2**30)] * 3)
+    with pytest.raises(ValueError, match="32-bit"):
+        mx.arange(3)[2**32]
+    with pytest.raises(ValueError, match="bitwise and"):
+        mx.array(1.0) & mx.array(1)
+    assert mx.array(bytearray([1, 2])).tolist() == [1, 2]
+    x, y = mx.array([1], mx.uint8), mx.array([2], mx.int8)
+    assert mx.array([[x, [2.0]], [[3.0], y]]).dtype == mx.float32
+    assert complex(mx.array(1 + 2j)) == 1 + 2j
+    assert mx.array([1], mx.int8).dtype is mx.int8
+
+
+def test_transforms_of_containers():
+    # grad sees the caller's own list and keeps what the function put there.
+    def loss(params):
+        params[1] = mx.array(5.0)
+        return (params[0] * 2).sum()
+
+    params = [mx.array(1.0), mx.array(1.0)]
+    first = params[0]
+    assert mx.grad(loss)(params).__class__ is list
+    assert params[0] is first and params[1].item() == 5.0
+    assert mx.grad(lambda x, y: x * y, argnums=[0])(mx.array(2.0), mx.array(3.0)).item() == 3.0
+    with pytest.raises(ValueError, match="scalar array"):
+        mx.grad(lambda x: (x.sum(), 1))(mx.array([1.0]))
+
+    def tree_fun(t):
+        return t["a"] + t["b"][0]
+
+    t = {"a": mx.ones((2, 3)), "b": (mx.ones((3, 2)),)}
+    assert mx.vmap(tree_fun, in_axes={"a": 0, "b": (1,)})(t).shape == (2, 3)
+    with pytest.raises(ValueError, match="prefix"):
+        mx.vmap(tree_fun, in_axes=[0])(t)
+    out = mx.vmap(lambda x: {"a": x, "b": x}, out_axes={"a": 1, "b": 0})(mx.ones((2, 3)))
+    assert out["a"].shape == (3, 2) and out["b"].shape == (2, 3)
+
+    @mx.custom_function
+    def double(p):
+        return {"out": 2 * p["x"]}
+
+    @double.vjp
+    def double_vjp(primals, cotangents, outputs):
+        return {"x": mx.ones_like(primals["x"]) * 7}
+
+    g = mx.grad(lambda p: double(p)["out"].sum())({"x": mx.ones(2)})
+    assert g["x"].tolist() == [7.0, 7.0]
+
+    def traced(x):
+        y = x + 1
+        mx.async_eval(y)
+        return y.sum()
+
+    with pytest.raises(ValueError, match="async_eval"):
+        mx.grad(traced)(mx.array([1.0]))
