@@ -632,7 +632,12 @@ impl PyArray {
             .import("mlx.core")
             .or_else(|_| py.import("rmlx.core"))?
             .getattr("array")?;
-        let np = self.__array__(py, None, None)?;
+        // numpy has no bfloat16: those values travel as float32 (exact) and are cast back.
+        let np = if self.inner.dtype() == Dtype::Bfloat16 {
+            PyArray::new(mx::astype(&self.inner, Dtype::Float32).py()?).__array__(py, None, None)?
+        } else {
+            self.__array__(py, None, None)?
+        };
         let dtype = crate::dtype::dtype_object(py, self.inner.dtype())?;
         Ok((cls, (np, dtype)).into_pyobject(py)?.into_any().unbind())
     }

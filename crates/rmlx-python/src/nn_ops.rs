@@ -1,5 +1,6 @@
 //! Convolutions, quantization and the gathered/segmented matrix products.
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyTuple};
 use rmlx_core::ops::{ConvArg, ConvPadding, QuantMode};
@@ -131,17 +132,24 @@ fn quant_mode(mode: &str) -> PyResult<QuantMode> {
 /// `mx.quantize(w, group_size=None, bits=None, mode="affine")`: `(w_q, scales, biases)` for
 /// affine, `(w_q, scales)` otherwise.
 #[pyfunction]
-#[pyo3(signature = (w, /, group_size=None, bits=None, mode="affine", *, stream=None))]
+#[pyo3(signature = (w, /, group_size=None, bits=None, mode="affine", *, global_scale=None, stream=None))]
+#[allow(clippy::too_many_arguments)]
 fn quantize(
     py: Python<'_>,
     w: &Any<'_>,
     group_size: Option<usize>,
     bits: Option<usize>,
     mode: &str,
+    global_scale: Option<&Any<'_>>,
     stream: Option<&Any<'_>>,
 ) -> PyResult<Py<PyTuple>> {
     let _ = stream;
-    let (q, s, b) = mx::quantize(&to_array(w)?, group_size, bits, quant_mode(mode)?).py()?;
+    let (w, mode) = (to_array(w)?, quant_mode(mode)?);
+    if let Some(g) = to_opt_array(global_scale)? {
+        let (q, s) = mx::quantize_global_scaled(&w, group_size, bits, mode, &g).py()?;
+        return Ok(PyTuple::new(py, [wrap(py, q)?, wrap(py, s)?])?.unbind());
+    }
+    let (q, s, b) = mx::quantize(&w, group_size, bits, mode).py()?;
     let mut items = vec![wrap(py, q)?, wrap(py, s)?];
     if let Some(b) = b {
         items.push(wrap(py, b)?);
@@ -150,7 +158,7 @@ fn quantize(
 }
 
 #[pyfunction]
-#[pyo3(signature = (w, /, scales, biases=None, group_size=None, bits=None, mode="affine", dtype=None, *, stream=None))]
+#[pyo3(signature = (w, /, scales, biases=None, group_size=None, bits=None, mode="affine", dtype=None, *, global_scale=None, stream=None))]
 #[allow(clippy::too_many_arguments)]
 fn dequantize(
     py: Python<'_>,
@@ -161,10 +169,28 @@ fn dequantize(
     bits: Option<usize>,
     mode: &str,
     dtype: Option<&Any<'_>>,
+    global_scale: Option<&Any<'_>>,
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
     let b = to_opt_array(biases)?;
+    if let Some(g) = to_opt_array(global_scale)? {
+        if b.is_some() {
+            return Err(PyValueError::new_err(
+                "[dequantize] Biases must be null for quantization mode 'nvfp4'.",
+            ));
+        }
+        let out = mx::dequantize_global_scaled(
+            &to_array(w)?,
+            &to_array(scales)?,
+            group_size,
+            bits,
+            quant_mode(mode)?,
+            &g,
+            to_dtype(dtype)?,
+        );
+        return wrap(py, out.py()?);
+    }
     let out = mx::dequantize(
         &to_array(w)?,
         &to_array(scales)?,
@@ -173,6 +199,49 @@ fn dequantize(
         bits,
         quant_mode(mode)?,
         to_dtype(dtype)?,
+    );
+    wrap(py, out.py()?)
+}
+
+/// `mx.qqmm(x, w, scales=None, group_size=None, bits=None, mode="nvfp4")`: `x` quantized on
+/// the fly times the quantized `w` (transposed). Global scales are refused, as MLX's CPU
+/// does not apply them either.
+#[pyfunction]
+#[pyo3(signature = (x, w, scales=None, group_size=None, bits=None, mode="nvfp4", global_scale_x=None, global_scale_w=None, *, stream=None))]
+#[allow(clippy::too_many_arguments)]
+fn qqmm(
+    py: Python<'_>,
+    x: &Any<'_>,
+    w: &Any<'_>,
+    scales: Option<&Any<'_>>,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+    mode: &str,
+    global_scale_x: Option<&Any<'_>>,
+    global_scale_w: Option<&Any<'_>>,
+    stream: Option<&Any<'_>>,
+) -> Arr {
+    let _ = stream;
+    let (gx, gw) = (to_opt_array(global_scale_x)?, to_opt_array(global_scale_w)?);
+    if gx.is_some() != gw.is_some() {
+        return Err(PyValueError::new_err(
+            "[qqmm] For nvfp4 mode, either both global_scale_x and global_scale_w must be \
+             provided, or neither.",
+        ));
+    }
+    if gx.is_some() {
+        return Err(PyValueError::new_err(
+            "[qqmm] Global scales are not supported on the CPU.",
+        ));
+    }
+    let s = to_opt_array(scales)?;
+    let out = mx::qqmm(
+        &to_array(x)?,
+        &to_array(w)?,
+        s.as_ref(),
+        group_size,
+        bits,
+        quant_mode(mode)?,
     );
     wrap(py, out.py()?)
 }
@@ -355,6 +424,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(conv_general, m)?,
         wrap_pyfunction!(quantize, m)?,
         wrap_pyfunction!(dequantize, m)?,
+        wrap_pyfunction!(qqmm, m)?,
         wrap_pyfunction!(quantized_matmul, m)?,
         wrap_pyfunction!(gather_qmm, m)?,
         wrap_pyfunction!(gather_mm, m)?,

@@ -18,7 +18,8 @@
 //! `qqmm` runs where MLX 0.32.4 runs it on the CPU: a quantized `w` and a single row of `x`
 //! (MLX raises "[QQMatmul] NYI for the general case" otherwise, and so does rmlx);
 //! `gather_qqmm` is not implemented on MLX's CPU ("[GatherQQMM] NYI") and is not here.
-//! Not here either: the `global_scale` argument of `nvfp4`.
+//! `nvfp4`'s tensor-wide `global_scale` is [`quantize_global_scaled`] /
+//! [`dequantize_global_scaled`] (MLX's CPU does not use it in products, nor does rmlx).
 
 use super::{broadcast_to, broadcast_two};
 use crate::array::Array;
@@ -236,6 +237,78 @@ pub fn quantize(
     let wq = outs.next().expect("packed output");
     let scales = outs.next().expect("scales output");
     Ok((wq, scales, outs.next()))
+}
+
+/// MLX's checks of an `nvfp4` global scale: only that mode, one float32 value.
+fn check_global_scale(op: &str, mode: QuantMode, global_scale: &Array) -> Result<()> {
+    if mode != QuantMode::Nvfp4 {
+        return Err(Error::value(format!(
+            "[{op}] Global scale is only supported for 'nvfp4' quantization mode."
+        )));
+    }
+    if global_scale.size() != 1 {
+        return Err(Error::value(format!(
+            "[{op}] Global scale must be a scalar but got shape {}.",
+            fmt_shape(global_scale.shape())
+        )));
+    }
+    if global_scale.dtype() != Dtype::Float32 {
+        return Err(Error::value(format!(
+            "[{op}] Global scale must have dtype float32 but got {}.",
+            global_scale.dtype()
+        )));
+    }
+    Ok(())
+}
+
+/// `nvfp4`'s largest e4m3 scale (448) times its largest value (6): a global scale `g` maps
+/// the tensor's range onto the codes by the factor `2688 / g`.
+const NVFP4_RANGE: f32 = 448.0 * 6.0;
+
+/// [`quantize`] in `nvfp4` mode with a tensor-wide `global_scale` (`mx.quantize(w,
+/// mode="nvfp4", global_scale=g)`): as MLX, the groups' e4m3 scales are computed on `w`
+/// multiplied by `2688 / g`, which spreads small tensors over the e4m3 range. Dequantize with
+/// [`dequantize_global_scaled`] and the same `g`.
+///
+/// ```
+/// use rmlx_core::{self as mx, QuantMode};
+/// let w = mx::multiply(&mx::reshape(&mx::arange(0.0, 32.0, 1.0)?, [2, 16])?, 1e-4f32)?;
+/// let g = mx::max(&mx::abs(&w)?)?;
+/// let (wq, s) = mx::quantize_global_scaled(&w, None, None, QuantMode::Nvfp4, &g)?;
+/// let back = mx::dequantize_global_scaled(&wq, &s, None, None, QuantMode::Nvfp4, &g, Some(mx::float32))?;
+/// assert_eq!(back.shape(), &[2, 16]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn quantize_global_scaled(
+    w: &Array,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+    mode: QuantMode,
+    global_scale: &Array,
+) -> Result<(Array, Array)> {
+    check_global_scale("quantize", mode, global_scale)?;
+    let encode = super::divide(Array::from_slice(&[NVFP4_RANGE], &[])?, global_scale)?;
+    let scaled = super::multiply(w, &encode)?;
+    let (wq, scales, _) = quantize(&scaled, group_size, bits, mode)?;
+    Ok((wq, scales))
+}
+
+/// [`dequantize`] of `nvfp4` codes made by [`quantize_global_scaled`] with `global_scale`:
+/// the values times `g / 2688`. The dtype defaults to bfloat16, as [`dequantize`]'s.
+pub fn dequantize_global_scaled(
+    w: &Array,
+    scales: &Array,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+    mode: QuantMode,
+    global_scale: &Array,
+    dtype: Option<Dtype>,
+) -> Result<Array> {
+    check_global_scale("dequantize", mode, global_scale)?;
+    let out_type = mode_dtype("dequantize", mode, scales, None, dtype)?;
+    let plain = dequantize(w, scales, None, group_size, bits, mode, Some(Dtype::Float32))?;
+    let decode = super::divide(global_scale, Array::from_slice(&[NVFP4_RANGE], &[])?)?;
+    super::astype(&super::multiply(&plain, &decode)?, out_type)
 }
 
 /// Checks the mode's scales / biases and finds the output dtype (MLX's
