@@ -391,7 +391,7 @@ unsafe fn import_tensor(t: &DLTensor) -> PyResult<Array> {
     let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     check_import_shape(&shape)?;
     let lanes = if complex128 { 2 } else { 1 };
-    let mut strides: Vec<isize> = if t.strides.is_null() || ndim == 0 {
+    let strides: Vec<isize> = if t.strides.is_null() || ndim == 0 {
         mx::array::row_major_strides(&shape)
     } else {
         // SAFETY: as above.
@@ -443,15 +443,10 @@ unsafe fn import_tensor(t: &DLTensor) -> PyResult<Array> {
     let out = if size == 0 {
         mx::zeros(&shape, flat.dtype()).py()?
     } else if strides == mx::array::row_major_strides(&shape) {
-        flat.reshape(&shape.iter().map(|&d| d as isize).collect::<Vec<_>>())
+        flat.reshape(shape.iter().map(|&d| d as isize).collect::<Vec<_>>())
             .py()?
     } else {
         // Keep the producer's layout: a strided view of the copied span.
-        for (s, &d) in strides.iter_mut().zip(&shape) {
-            if d == 1 {
-                *s = 0.max(*s);
-            }
-        }
         mx::as_strided(&flat, shape.as_slice(), &strides, 0).py()?
     };
     match out.dtype() {
