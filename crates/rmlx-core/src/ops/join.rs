@@ -294,7 +294,11 @@ mod tests {
         assert_eq!(err.kind(), mx::ErrorKind::Overflow);
         let small = mx::zeros(&[1 << 16], mx::float32).unwrap();
         let err = mx::kron(&small, &small).unwrap_err();
-        assert!(err.to_string().starts_with("[kron] Shape dimension 4294967296"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("[kron] Shape dimension 4294967296"),
+            "{err}"
+        );
         let err = mx::concatenate(&[&big, &big], 0).unwrap_err();
         assert!(err.to_string().contains("2147483648"), "{err}");
         let half = mx::zeros(&[(1 << 30) - 1], mx::float32).unwrap();

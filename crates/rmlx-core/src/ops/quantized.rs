@@ -306,7 +306,15 @@ pub fn dequantize_global_scaled(
 ) -> Result<Array> {
     check_global_scale("dequantize", mode, global_scale)?;
     let out_type = mode_dtype("dequantize", mode, scales, None, dtype)?;
-    let plain = dequantize(w, scales, None, group_size, bits, mode, Some(Dtype::Float32))?;
+    let plain = dequantize(
+        w,
+        scales,
+        None,
+        group_size,
+        bits,
+        mode,
+        Some(Dtype::Float32),
+    )?;
     let decode = super::divide(global_scale, Array::from_slice(&[NVFP4_RANGE], &[])?)?;
     super::astype(&super::multiply(&plain, &decode)?, out_type)
 }
