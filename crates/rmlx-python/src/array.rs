@@ -547,7 +547,12 @@ impl PyArray {
         idx: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let idx = to_index(idx)?;
+        // A Python bool is a 0-d mask (MLX: all elements or none), not the integer 1.
+        let idx = if idx.is_instance_of::<PyBool>() {
+            vec![Index::Array(Array::scalar(idx.extract::<bool>()?))]
+        } else {
+            to_index(idx)?
+        };
         let dtype = slf.borrow().inner.dtype();
         let v = to_operand(value, Some(dtype))?;
         let mut a = slf.borrow().inner.clone();

@@ -234,3 +234,27 @@ def test_numpy_scalars():
     assert mx.array(np.float32(2.0)).shape == ()
     assert mx.arange(10)[np.int64(5)].item() == 5
     assert np.array(mx.array(3)).shape == ()
+
+
+def test_setitem_with_boolean_masks():
+    # A bool array, a list of bools, a NumPy bool array: masked_scatter.
+    a = mx.array([1.0, 2.0, 3.0])
+    a[mx.array([True, False, True])] = mx.array([5.0, 6.0])
+    assert a.tolist() == [5.0, 2.0, 6.0]
+    a[[False, True, False]] = 7.0
+    assert a.tolist() == [5.0, 7.0, 6.0]
+    b = mx.zeros((2, 3))
+    b[np.array([False, True])] = mx.array([1.0, 2.0, 3.0])
+    assert b.tolist() == [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]
+    # A Python bool is a 0-d mask, not the index 1.
+    c = mx.array([1, 2, 3])
+    c[True] = 9
+    assert c.tolist() == [9, 9, 9]
+    c[False] = 0
+    assert c.tolist() == [9, 9, 9]
+    with pytest.raises(ValueError):
+        mx.zeros((2, 2))[mx.zeros((1, 2), dtype=mx.bool_)] = 1.0
+    # A lone integer index takes an update with extra leading size-1 axes.
+    d = mx.zeros((3, 4))
+    d[1] = mx.array([[1.0, 2.0, 3.0, 4.0]])
+    assert d[1].tolist() == [1.0, 2.0, 3.0, 4.0]
