@@ -258,3 +258,22 @@ def test_setitem_with_boolean_masks():
     d = mx.zeros((3, 4))
     d[1] = mx.array([[1.0, 2.0, 3.0, 4.0]])
     assert d[1].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_norm_without_axes_flattens_any_rank():
+    x = mx.arange(1, 25, dtype=mx.float32).reshape(2, 3, 4)
+    want = float(np.linalg.norm(np.arange(1, 25, dtype=np.float32)))
+    assert abs(mx.linalg.norm(x).item() - want) < 1e-3
+    k = mx.linalg.norm(x, keepdims=True)
+    assert k.shape == (1, 1, 1)
+    assert abs(k.item() - want) < 1e-3
+
+
+def test_fft2_axes_none_is_every_axis():
+    x = np.random.default_rng(0).standard_normal((3, 4, 5)).astype(np.float32)
+    # Left out: the last two axes; given as None: every axis (as MLX).
+    assert np.allclose(np.array(mx.fft.fft2(mx.array(x))), np.fft.fft2(x), atol=1e-4)
+    assert np.allclose(
+        np.array(mx.fft.fft2(mx.array(x), axes=None)), np.fft.fftn(x), atol=1e-4
+    )
+    assert mx.fft.rfft2(mx.array(x), axes=None).shape == (3, 4, 3)

@@ -1273,6 +1273,10 @@ fn update_item(a: &Array, idx: &[Index], values: &Array, reduce: ScatterReduce) 
         // removes one, matched from the back.
         let mut u = values.clone();
         let mut lead = 0;
+        if nd == 0 {
+            // A 0-d target takes MLX's scatter path, which drops every leading size-1 axis.
+            lead = u.shape().iter().take_while(|&&d| d == 1).count();
+        }
         while lead + 1 < u.ndim() && u.shape()[lead] == 1 && u.ndim() - lead > nd {
             lead += 1;
         }
