@@ -1281,13 +1281,9 @@ fn update_item(a: &Array, idx: &[Index], values: &Array, reduce: ScatterReduce) 
             lead += 1;
         }
         u = drop_leading(u, lead)?;
-        // A lone integer index (`x[i] = v`) takes the update as it is, like a slice of one
-        // (MLX's rule for an index that is not a tuple); an integer inside a longer index adds
-        // an axis to the update.
-        let lone_int = idx.len() == 1 && matches!(entries[..], [Entry::Int { .. }]);
         if covered == 0 {
             u = broadcast_to(&u, a.shape())?;
-        } else if !lone_int {
+        } else {
             let n = entries.len() as isize;
             let unspecified = (nd - covered) as isize;
             let mut upd_ax = u.ndim() as isize - unspecified - 1;

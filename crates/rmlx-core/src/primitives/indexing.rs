@@ -983,10 +983,7 @@ impl Primitive for MaskedScatter {
                     // Unmasked positions add zero; keep their index inside the row.
                     let before = ops::minimum(&before, (per_src - 1) as i32)?;
                     let starts = ops::reshape(
-                        &ops::multiply(
-                            ops::arange(0, batch as i32, 1)?,
-                            per_src as i32,
-                        )?,
+                        &ops::multiply(ops::arange(0, batch as i32, 1)?, per_src as i32)?,
                         &[batch, 1],
                     )?;
                     let idx = ops::flatten(&ops::add(&before, &starts)?, 0, -1)?;

@@ -171,7 +171,9 @@ fn safetensors_fp8_loads_as_bytes() {
         .unwrap()
         .to_vec::<f32>()
         .unwrap();
-    let want = [0.0, 448.0, -448.0, -0.875, 0.4375, -0.005859, -1.25, -1.25, -1.5, -0.0039];
+    let want = [
+        0.0, 448.0, -448.0, -0.875, 0.4375, -0.005859, -1.25, -1.25, -1.5, -0.0039,
+    ];
     for (g, w) in v.iter().zip(want) {
         assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "{g} vs {w}");
     }

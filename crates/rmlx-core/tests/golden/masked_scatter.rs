@@ -26,22 +26,23 @@ fn masked_scatter_matches_mlx() {
 #[test]
 fn index_put_with_a_mask() {
     let mut x = mx::array![1.0f32, 2.0, 3.0];
-    x.index_put([Index::Array(mx::array![true, false, true])], mx::array![5.0f32, 6.0])
-        .unwrap();
+    x.index_put(
+        [Index::Array(mx::array![true, false, true])],
+        mx::array![5.0f32, 6.0],
+    )
+    .unwrap();
     assert_eq!(x.to_vec::<f32>().unwrap(), vec![5.0, 2.0, 6.0]);
     // A 0-d mask: every element or none.
     let mut y = mx::array![1, 2, 3];
     y.index_put([Index::Array(Array::scalar(true))], 7).unwrap();
     assert_eq!(y.to_vec::<i32>().unwrap(), vec![7, 7, 7]);
-    y.index_put([Index::Array(Array::scalar(false))], 0).unwrap();
+    y.index_put([Index::Array(Array::scalar(false))], 0)
+        .unwrap();
     assert_eq!(y.to_vec::<i32>().unwrap(), vec![7, 7, 7]);
     // A mask with other entries is not supported (as in MLX).
     let mut z = mx::zeros(&[2, 2], mx::float32).unwrap();
     let e = z
-        .index_put(
-            [Index::Int(0), Index::Array(mx::array![true, false])],
-            1.0,
-        )
+        .index_put([Index::Int(0), Index::Array(mx::array![true, false])], 1.0)
         .unwrap_err();
     assert!(e.to_string().contains("boolean indices"), "{e}");
 }

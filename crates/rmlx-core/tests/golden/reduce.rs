@@ -168,9 +168,18 @@ fn parallel_paths_match_a_plain_loop() -> mx::Result<()> {
 #[test]
 fn softmax_of_a_scalar() {
     let x = mx::Array::scalar(3.0f32);
-    assert_eq!(mx::softmax_opts(&x, None, false).unwrap().item::<f32>().unwrap(), 1.0);
     assert_eq!(
-        mx::softmax_opts(&x, Some(&[]), false).unwrap().item::<f32>().unwrap(),
+        mx::softmax_opts(&x, None, false)
+            .unwrap()
+            .item::<f32>()
+            .unwrap(),
+        1.0
+    );
+    assert_eq!(
+        mx::softmax_opts(&x, Some(&[]), false)
+            .unwrap()
+            .item::<f32>()
+            .unwrap(),
         1.0
     );
     for axis in [0isize, -1] {

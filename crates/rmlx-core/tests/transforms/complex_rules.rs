@@ -40,31 +40,47 @@ fn holomorphic() -> Vec<(&'static str, Unary, Unary)> {
     vec![
         ("exp", |z| mx::exp(z), |z| mx::exp(z)),
         ("log", |z| mx::log(z), |z| mx::reciprocal(z)),
-        ("log2", |z| mx::log2(z), |z| {
-            mx::reciprocal(&mx::multiply(z, std::f64::consts::LN_2)?)
-        }),
-        ("log10", |z| mx::log10(z), |z| {
-            mx::reciprocal(&mx::multiply(z, std::f64::consts::LN_10)?)
-        }),
-        ("log1p", |z| mx::log1p(z), |z| mx::reciprocal(&mx::add(z, 1.0)?)),
+        (
+            "log2",
+            |z| mx::log2(z),
+            |z| mx::reciprocal(&mx::multiply(z, std::f64::consts::LN_2)?),
+        ),
+        (
+            "log10",
+            |z| mx::log10(z),
+            |z| mx::reciprocal(&mx::multiply(z, std::f64::consts::LN_10)?),
+        ),
+        (
+            "log1p",
+            |z| mx::log1p(z),
+            |z| mx::reciprocal(&mx::add(z, 1.0)?),
+        ),
         ("sqrt", |z| mx::sqrt(z), |z| mx::divide(0.5, &mx::sqrt(z)?)),
         ("square", |z| mx::square(z), |z| mx::multiply(z, 2.0)),
         ("sin", |z| mx::sin(z), |z| mx::cos(z)),
         ("cos", |z| mx::cos(z), |z| mx::negative(&mx::sin(z)?)),
-        ("tan", |z| mx::tan(z), |z| {
-            mx::reciprocal(&mx::square(&mx::cos(z)?)?)
-        }),
+        (
+            "tan",
+            |z| mx::tan(z),
+            |z| mx::reciprocal(&mx::square(&mx::cos(z)?)?),
+        ),
         ("sinh", |z| mx::sinh(z), |z| mx::cosh(z)),
         ("cosh", |z| mx::cosh(z), |z| mx::sinh(z)),
-        ("tanh", |z| mx::tanh(z), |z| {
-            mx::subtract(1.0, &mx::square(&mx::tanh(z)?)?)
-        }),
-        ("arctan", |z| mx::arctan(z), |z| {
-            mx::reciprocal(&mx::add(&mx::square(z)?, 1.0)?)
-        }),
-        ("reciprocal", |z| mx::reciprocal(z), |z| {
-            mx::negative(&mx::reciprocal(&mx::square(z)?)?)
-        }),
+        (
+            "tanh",
+            |z| mx::tanh(z),
+            |z| mx::subtract(1.0, &mx::square(&mx::tanh(z)?)?),
+        ),
+        (
+            "arctan",
+            |z| mx::arctan(z),
+            |z| mx::reciprocal(&mx::add(&mx::square(z)?, 1.0)?),
+        ),
+        (
+            "reciprocal",
+            |z| mx::reciprocal(z),
+            |z| mx::negative(&mx::reciprocal(&mx::square(z)?)?),
+        ),
     ]
 }
 

@@ -11,27 +11,27 @@ fn mask(v: &[bool], shape: &[usize]) -> Array {
 #[test]
 fn masked_scatter_grads() {
     let m = mask(&[true, false, true, true, false, true], &[2, 3]);
-    let mm = m.clone();
+    let mm = &m;
     // Element mask, one source element per masked position (and two extra, unused).
     check_grads(
         "masked_scatter elements",
-        move |x| mx::masked_scatter(&x[0], &mm, &x[1]),
+        move |x| mx::masked_scatter(&x[0], mm, &x[1]),
         &[rand(&[2, 3], 1), rand(&[6], 2)],
         1e-6,
     );
     // Row mask with a block per selected row.
-    let rows = mask(&[true, false, true], &[3]);
+    let rows = &mask(&[true, false, true], &[3]);
     check_grads(
         "masked_scatter rows",
-        move |x| mx::masked_scatter(&x[0], &rows, &x[1]),
+        move |x| mx::masked_scatter(&x[0], rows, &x[1]),
         &[rand(&[3, 4], 3), rand(&[2, 4], 4)],
         1e-6,
     );
     // One block broadcast to every selected row: its gradient sums over them.
-    let rows = mask(&[true, true, false], &[3]);
+    let rows = &mask(&[true, true, false], &[3]);
     check_grads(
         "masked_scatter broadcast block",
-        move |x| mx::masked_scatter(&x[0], &rows, &x[1]),
+        move |x| mx::masked_scatter(&x[0], rows, &x[1]),
         &[rand(&[3, 4], 5), rand(&[4], 6)],
         1e-6,
     );
@@ -47,7 +47,10 @@ fn masked_scatter_grads() {
         &[mx::ones(&[4], mx::float32).unwrap()],
     )
     .unwrap();
-    assert_eq!(t[0].to_vec::<f32>().unwrap(), vec![1.0, 0.0, 1.0, 1.0, 0.0, 1.0]);
+    assert_eq!(
+        t[0].to_vec::<f32>().unwrap(),
+        vec![1.0, 0.0, 1.0, 1.0, 0.0, 1.0]
+    );
     // No gradient for the mask.
     let r = mx::vjp(
         |x: &[Array]| mx::masked_scatter(&x[0], &x[1], &x[2]),
@@ -63,7 +66,13 @@ fn masked_scatter_vmap() {
     let a = rand(&[2, 4], 10);
     let m = mask(&[false, true, true, true, true, false, true, true], &[2, 4]);
     let src = rand(&[2, 3], 11);
-    check_vmap("all batched", f, &[a.clone(), m.clone(), src.clone()], &[Some(0); 3], 0.0);
+    check_vmap(
+        "all batched",
+        f,
+        &[a.clone(), m.clone(), src.clone()],
+        &[Some(0); 3],
+        0.0,
+    );
     // Shared source: every batch row restarts at its first element.
     let shared = rand(&[4], 12);
     check_vmap(
@@ -84,7 +93,11 @@ fn masked_scatter_vmap() {
     check_vmap(
         "shared mask",
         f,
-        &[a.clone(), mask(&[true, false, true, false], &[4]), rand(&[2, 2], 14)],
+        &[
+            a.clone(),
+            mask(&[true, false, true, false], &[4]),
+            rand(&[2, 2], 14),
+        ],
         &[Some(0), None, Some(0)],
         0.0,
     );
