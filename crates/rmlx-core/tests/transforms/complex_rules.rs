@@ -89,11 +89,21 @@ fn holomorphic_vjp_is_cotangent_times_conjugate_derivative() {
     let z = cplx(12, 1);
     let c = cplx(12, 2);
     for (name, f, d) in holomorphic() {
-        let (_, vjps) = mx::vjp(|x: &[Array]| f(&x[0]), &[z.clone()], &[c.clone()]).unwrap();
+        let (_, vjps) = mx::vjp(
+            |x: &[Array]| f(&x[0]),
+            std::slice::from_ref(&z),
+            std::slice::from_ref(&c),
+        )
+        .unwrap();
         let want = mx::multiply(&c, &mx::conjugate(&d(&z).unwrap()).unwrap()).unwrap();
         assert_close(&format!("{name} vjp"), &vjps[0], &want, 1e-5);
         // The jvp has no conjugate.
-        let (_, jvps) = mx::jvp(|x: &[Array]| f(&x[0]), &[z.clone()], &[c.clone()]).unwrap();
+        let (_, jvps) = mx::jvp(
+            |x: &[Array]| f(&x[0]),
+            std::slice::from_ref(&z),
+            std::slice::from_ref(&c),
+        )
+        .unwrap();
         let want = mx::multiply(&c, &d(&z).unwrap()).unwrap();
         assert_close(&format!("{name} jvp"), &jvps[0], &want, 1e-5);
     }
@@ -105,7 +115,7 @@ fn complex_division_vjp_conjugates_both_partials() {
     let (_, vjps) = mx::vjp(
         |x: &[Array]| mx::divide(&x[0], &x[1]),
         &[a.clone(), b.clone()],
-        &[c.clone()],
+        std::slice::from_ref(&c),
     )
     .unwrap();
     let da = mx::reciprocal(&b).unwrap();
@@ -120,7 +130,12 @@ fn complex_division_vjp_conjugates_both_partials() {
 fn complex_abs_has_a_real_jvp_and_a_complex_vjp() {
     let z = cplx(10, 6);
     let t = cplx(10, 7);
-    let (_, jvps) = mx::jvp(|x: &[Array]| mx::abs(&x[0]), &[z.clone()], &[t.clone()]).unwrap();
+    let (_, jvps) = mx::jvp(
+        |x: &[Array]| mx::abs(&x[0]),
+        std::slice::from_ref(&z),
+        std::slice::from_ref(&t),
+    )
+    .unwrap();
     assert_eq!(jvps[0].dtype(), mx::float32);
     // d|z| = Re(conj(z) t) / |z|.
     let want = mx::divide(
@@ -131,7 +146,12 @@ fn complex_abs_has_a_real_jvp_and_a_complex_vjp() {
     assert_close("abs jvp", &jvps[0], &want, 1e-5);
     // The vjp of a real cotangent: cotangent * z / |z|, complex.
     let c = crate::common::rand(&[10], 8).astype(mx::float32).unwrap();
-    let (_, vjps) = mx::vjp(|x: &[Array]| mx::abs(&x[0]), &[z.clone()], &[c.clone()]).unwrap();
+    let (_, vjps) = mx::vjp(
+        |x: &[Array]| mx::abs(&x[0]),
+        std::slice::from_ref(&z),
+        std::slice::from_ref(&c),
+    )
+    .unwrap();
     assert_eq!(vjps[0].dtype(), mx::complex64);
     let want = mx::multiply(&c, &mx::divide(&z, &mx::abs(&z).unwrap()).unwrap()).unwrap();
     assert_close("abs vjp", &vjps[0], &want, 1e-5);
@@ -161,21 +181,26 @@ fn comparison_tangents_take_the_tangent_dtype() {
         ("logical_not", |x| mx::logical_not(&mx::greater(x, 0.0)?)),
     ];
     for (name, f) in ops {
-        let (outs, tans) = mx::jvp(|a: &[Array]| f(&a[0]), &[x.clone()], &[t.clone()]).unwrap();
+        let (outs, tans) = mx::jvp(
+            |a: &[Array]| f(&a[0]),
+            std::slice::from_ref(&x),
+            std::slice::from_ref(&t),
+        )
+        .unwrap();
         assert_eq!(outs[0].dtype(), mx::bool_, "{name}");
         assert_eq!(tans[0].dtype(), mx::float32, "{name}");
         assert_eq!(tans[0].shape(), &[3], "{name}");
         assert_eq!(tans[0].to_vec::<f32>().unwrap(), vec![0.0; 3], "{name}");
         // A half-precision tangent stays half precision (MLX: zeros of the tangent's dtype).
         let th = t.astype(mx::float16).unwrap();
-        let (_, tans) = mx::jvp(|a: &[Array]| f(&a[0]), &[x.clone()], &[th]).unwrap();
+        let (_, tans) = mx::jvp(|a: &[Array]| f(&a[0]), std::slice::from_ref(&x), &[th]).unwrap();
         assert_eq!(tans[0].dtype(), mx::float16, "{name}");
     }
     // A broadcasting comparison: the tangent has the output's shape.
     let (_, tans) = mx::jvp(
         |a: &[Array]| mx::greater(&a[0], &mx::zeros(&[2, 3], mx::float32)?),
-        &[x.clone()],
-        &[t.clone()],
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&t),
     )
     .unwrap();
     assert_eq!(tans[0].shape(), &[2, 3]);
