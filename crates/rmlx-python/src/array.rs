@@ -599,7 +599,28 @@ impl PyArray {
         idx: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let idx = to_index(idx)?;
+        // A Python bool is a 0-d mask (MLX: all elements or none), not the integer 1.
+        let idx = if idx.is_instance_of::<PyBool>() {
+            vec![Index::Array(Array::scalar(idx.extract::<bool>()?))]
+        } else {
+            let tuple = idx.is_instance_of::<PyTuple>();
+            let mut entries = to_index(idx)?;
+            // A lone integer (not in a tuple) is a slice of one along the first axis, as in
+            // MLX: the update broadcasts to that row as it is (`x[0] = [[1, 2]]` on a 2-D x),
+            // where an integer in a tuple adds an axis to it. Out of range, the core's error.
+            if let (false, [Index::Int(i)]) = (tuple, &entries[..]) {
+                let n = slf.borrow().inner.shape().first().copied().unwrap_or(0) as isize;
+                let start = if *i < 0 { *i + n } else { *i };
+                if slf.borrow().inner.ndim() > 0 && (0..n).contains(&start) {
+                    entries = vec![Index::Slice(AxisSlice::new(
+                        Some(start),
+                        Some(start + 1),
+                        1,
+                    ))];
+                }
+            }
+            entries
+        };
         let dtype = slf.borrow().inner.dtype();
         let v = to_operand(value, Some(dtype))?;
         let mut a = slf.borrow().inner.clone();

@@ -43,8 +43,8 @@ fn norm(
     let _ = stream;
     let a = to_array(a)?;
     let out = match (norm_ord(ord)?, to_axes(axis)?) {
-        (None, None) if !keepdims => mxlinalg::norm(&a),
-        (None, None) => mxlinalg::norm_axes(&a, (0..a.ndim() as isize).collect::<Vec<_>>(), true),
+        // No order and no axes: the 2-norm of the flattened array, any number of dimensions.
+        (None, None) => mxlinalg::norm_ord(&a, mxlinalg::NormOrd::Default, keepdims),
         (None, Some(ax)) => mxlinalg::norm_axes(&a, ax, keepdims),
         (Some(o), None) => mxlinalg::norm_ord(&a, o, keepdims),
         (Some(o), Some(ax)) => mxlinalg::norm_ord_axes(&a, o, ax, keepdims),
@@ -253,29 +253,25 @@ fn opt_list(o: Option<&Any<'_>>) -> PyResult<Option<Vec<isize>>> {
     }
 }
 
+// `axes` left out is the default (the last two axes for the 2-D transforms); `axes=None`
+// given explicitly is every axis, as in MLX.
 macro_rules! fft_nd {
-    ($(($name:ident, $with:ident, $default_axes:expr)),*) => {$(
+    ($(($name:ident, $with:ident, $default_axes:tt)),*) => {$(
         #[pyfunction]
-        #[pyo3(signature = (a, s=None, axes=None, norm="backward", *, stream=None))]
-        fn $name(py: Python<'_>, a: &Any<'_>, s: Option<&Any<'_>>, axes: Option<&Any<'_>>, norm: &str, stream: Option<&Any<'_>>) -> Arr {
+        #[pyo3(signature = (a, s=None, axes=$default_axes, norm="backward", *, stream=None))]
+        fn $name(py: Python<'_>, a: &Any<'_>, s: Option<&Any<'_>>, axes: Option<Vec<isize>>, norm: &str, stream: Option<&Any<'_>>) -> Arr {
             let _ = stream;
             let s = opt_list(s)?;
-            let default: Option<Vec<isize>> = $default_axes;
-            let axes = match axes {
-                Some(v) if !v.is_none() => Some(v.extract::<Vec<isize>>()?),
-                Some(_) => None,
-                None => default,
-            };
             wrap(py, mxfft::$with(&to_array(a)?, s.as_deref(), axes.as_deref(), fft_norm(norm)?).py()?)
         }
     )*};
 }
 
 fft_nd!(
-    (fft2, fft2_with, Some(vec![-2, -1])),
-    (ifft2, ifft2_with, Some(vec![-2, -1])),
-    (rfft2, rfft2_with, Some(vec![-2, -1])),
-    (irfft2, irfft2_with, Some(vec![-2, -1])),
+    (fft2, fft2_with, (Some(vec![-2, -1]))),
+    (ifft2, ifft2_with, (Some(vec![-2, -1]))),
+    (rfft2, rfft2_with, (Some(vec![-2, -1]))),
+    (irfft2, irfft2_with, (Some(vec![-2, -1]))),
     (fftn, fftn_with, None),
     (ifftn, ifftn_with, None),
     (rfftn, rfftn_with, None),

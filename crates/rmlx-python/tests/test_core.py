@@ -333,3 +333,46 @@ def test_transforms_of_containers():
 
     with pytest.raises(ValueError, match="async_eval"):
         mx.grad(traced)(mx.array([1.0]))
+
+
+def test_setitem_with_boolean_masks():
+    # A bool array, a list of bools, a NumPy bool array: masked_scatter.
+    a = mx.array([1.0, 2.0, 3.0])
+    a[mx.array([True, False, True])] = mx.array([5.0, 6.0])
+    assert a.tolist() == [5.0, 2.0, 6.0]
+    a[[False, True, False]] = 7.0
+    assert a.tolist() == [5.0, 7.0, 6.0]
+    b = mx.zeros((2, 3))
+    b[np.array([False, True])] = mx.array([1.0, 2.0, 3.0])
+    assert b.tolist() == [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]
+    # A Python bool is a 0-d mask, not the index 1.
+    c = mx.array([1, 2, 3])
+    c[True] = 9
+    assert c.tolist() == [9, 9, 9]
+    c[False] = 0
+    assert c.tolist() == [9, 9, 9]
+    with pytest.raises(ValueError):
+        mx.zeros((2, 2))[mx.zeros((1, 2), dtype=mx.bool_)] = 1.0
+    # A lone integer index takes an update with extra leading size-1 axes.
+    d = mx.zeros((3, 4))
+    d[1] = mx.array([[1.0, 2.0, 3.0, 4.0]])
+    assert d[1].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_norm_without_axes_flattens_any_rank():
+    x = mx.arange(1, 25, dtype=mx.float32).reshape(2, 3, 4)
+    want = float(np.linalg.norm(np.arange(1, 25, dtype=np.float32)))
+    assert abs(mx.linalg.norm(x).item() - want) < 1e-3
+    k = mx.linalg.norm(x, keepdims=True)
+    assert k.shape == (1, 1, 1)
+    assert abs(k.item() - want) < 1e-3
+
+
+def test_fft2_axes_none_is_every_axis():
+    x = np.random.default_rng(0).standard_normal((3, 4, 5)).astype(np.float32)
+    # Left out: the last two axes; given as None: every axis (as MLX).
+    assert np.allclose(np.array(mx.fft.fft2(mx.array(x))), np.fft.fft2(x), atol=1e-4)
+    assert np.allclose(
+        np.array(mx.fft.fft2(mx.array(x), axes=None)), np.fft.fftn(x), atol=1e-4
+    )
+    assert mx.fft.rfft2(mx.array(x), axes=None).shape == (3, 4, 3)

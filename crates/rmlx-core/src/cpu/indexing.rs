@@ -625,3 +625,42 @@ pub(crate) fn dynamic_slice_update(
     }
     Ok(Data::from_buffer(buf, &spec.shape))
 }
+
+/// `MaskedScatter`: the destination (`inputs[0]`, `[B, ...]`) with, in every batch row, the
+/// elements where the mask (`inputs[1]`, same shape) is true replaced in row-major order by
+/// that row's elements of the source (`inputs[2]`, `[B, ...]`). A row whose mask selects more
+/// elements than its source holds is an error, as in MLX.
+pub(crate) fn masked_scatter(inputs: &[Array], spec: &OutputSpec) -> Result<Data> {
+    let (a, mask, src) = (&inputs[0], &inputs[1], &inputs[2]);
+    let mut buf = take_or_copy(a, spec)?;
+    if mask.size() == 0 {
+        return Ok(Data::from_buffer(buf, &spec.shape));
+    }
+    let (md, sd) = (mask.ready_data()?, src.ready_data()?);
+    let mut mask_at = Vec::with_capacity(mask.size());
+    for_each_offset(mask.shape(), &md.strides, md.offset, |o| mask_at.push(o));
+    let mut src_at = Vec::with_capacity(src.size());
+    for_each_offset(src.shape(), &sd.strides, sd.offset, |o| src_at.push(o));
+    let batch = mask.shape()[0];
+    let (per_mask, per_src) = (mask.size() / batch, src.size() / batch);
+    let mv = md.elements::<bool>();
+    by_size!(spec.dtype, T => {
+        let out = buffer_elements_mut::<T>(&mut buf);
+        let sv = sd.elements::<T>();
+        for b in 0..batch {
+            let mut used = 0;
+            for i in b * per_mask..(b + 1) * per_mask {
+                if mv[mask_at[i]] {
+                    if used >= per_src {
+                        return Err(Error::runtime(
+                            "[MaskedScatter::eval_cpu] Source does not have enough elements for mask.",
+                        ));
+                    }
+                    out[i] = sv[src_at[b * per_src + used]];
+                    used += 1;
+                }
+            }
+        }
+    });
+    Ok(Data::from_buffer(buf, &spec.shape))
+}

@@ -79,6 +79,12 @@ fn header_value<'a>(header: &'a str, key: &str) -> Result<&'a str> {
 /// # Ok::<(), rmlx_core::Error>(())
 /// ```
 pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
+    parse(bytes, false)
+}
+
+/// [`parse_npy`]; with `lazy_short`, data shorter than the header says gives an array whose
+/// evaluation fails (MLX reads a file's data when the array is evaluated).
+fn parse(bytes: &[u8], lazy_short: bool) -> Result<Array> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("not an .npy file (bad magic)"));
     }
@@ -121,6 +127,9 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
     let nbytes = crate::array::checked_nbytes(&shape, dtype)?;
     let data = &bytes[hend..];
     if data.len() < nbytes {
+        if lazy_short {
+            return Ok(Array::from_op(shape, dtype, ShortRead, vec![]));
+        }
         return Err(bad(format!(
             "expected {nbytes} bytes of data, found {}",
             data.len()
@@ -203,9 +212,41 @@ pub fn save(path: impl AsRef<std::path::Path>, a: &Array) -> Result<()> {
     super::write_file(path.as_ref(), &to_npy_bytes(a)?, "save")
 }
 
-/// Reads an `.npy` file (MLX's `load` of a `.npy` file).
+/// Reads an `.npy` file (MLX's `load` of a `.npy` file). A file whose data is shorter than
+/// its header says loads, as in MLX (which reads the data when the array is evaluated), and
+/// evaluating the array is then a runtime error.
+///
+/// ```
+/// use rmlx_core::{self as mx, io::npy};
+/// let path = std::env::temp_dir().join(format!("rmlx_doc_short_{}.npy", std::process::id()));
+/// let bytes = npy::to_npy_bytes(&mx::array![1.5f32, 2.5])?;
+/// std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+/// let a = npy::load(&path)?;
+/// assert_eq!(a.shape(), &[2]);
+/// assert_eq!(a.eval().unwrap_err().kind(), mx::ErrorKind::Runtime);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), mx::Error>(())
+/// ```
 pub fn load(path: impl AsRef<std::path::Path>) -> Result<Array> {
-    parse_npy(&super::read_file(path.as_ref(), "load")?)
+    parse(&super::read_file(path.as_ref(), "load")?, true)
+}
+
+/// The node of an `.npy` file's array whose data is missing from the file: evaluating it is
+/// MLX's read error.
+#[derive(Debug)]
+struct ShortRead;
+
+impl crate::primitive::Primitive for ShortRead {
+    fn name(&self) -> &'static str {
+        "Load"
+    }
+    fn eval_cpu(
+        &self,
+        _inputs: &[Array],
+        _outputs: &[crate::primitive::OutputSpec],
+    ) -> Result<Vec<crate::array::Data>> {
+        Err(Error::runtime("[read] Unable to read from file."))
+    }
 }
 
 /// An array of `dtype` and `shape` from little-endian bytes (exactly `size * itemsize`).

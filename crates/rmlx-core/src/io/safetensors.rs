@@ -70,6 +70,8 @@ fn dtype_of(code: &str) -> Result<Dtype> {
         "F32" => Dtype::Float32,
         "F64" => Dtype::Float64,
         "C64" => Dtype::Complex64,
+        // 8-bit floats load as their bytes (as MLX: `from_fp8` decodes E4M3).
+        "F8_E4M3" | "F8_E8M0" => Dtype::Uint8,
         other => return Err(bad(format!("dtype '{other}' is not supported"))),
     })
 }

@@ -27,7 +27,8 @@ use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::{Error, Result, fmt_shape};
 use crate::primitives::indexing::{
-    DynamicSlice, DynamicSliceUpdate, Gather, GatherAxis, Scatter, ScatterAxis, SliceUpdate,
+    DynamicSlice, DynamicSliceUpdate, Gather, GatherAxis, MaskedScatter, Scatter, ScatterAxis,
+    SliceUpdate,
 };
 use crate::scalar::{ArrayLike, Operand};
 use std::ops::{Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
@@ -493,6 +494,89 @@ pub fn scatter_add_axis(
     axis: Option<isize>,
 ) -> Result<Array> {
     scatter_axis(a, indices, values.into_operand(), axis, ScatterReduce::Sum)
+}
+
+// ---------------------------------------------------------------------------------------------
+// masked_scatter
+
+/// `a` with the elements where `mask` is true replaced, in row-major order, by consecutive
+/// elements of `value` (MLX's `masked_scatter`, what `a[mask] = value` does in Python).
+///
+/// `mask` (bool) covers the leading axes of `a` (its shape is the start of `a`'s) and selects
+/// whole trailing blocks; `value` (cast to `a`'s dtype) is either one block broadcast to
+/// every selected position, or a stack of blocks `[k, ...block]` used in order. A `value`
+/// with fewer elements than the mask selects makes evaluation fail (as in MLX).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::array![1.0f32, 2.0, 3.0];
+/// let out = mx::masked_scatter(&a, &mx::array![true, false, true], &mx::array![5.0f32, 6.0])?;
+/// assert_eq!(out.to_vec::<f32>()?, vec![5.0, 2.0, 6.0]);
+/// // A mask over the rows selects whole rows; one row is broadcast to each.
+/// let b = mx::zeros(&[2, 3], mx::int32)?;
+/// let out = mx::masked_scatter(&b, &mx::array![false, true], &mx::array![1, 2, 3])?;
+/// assert_eq!(out.to_vec::<i32>()?, vec![0, 0, 0, 1, 2, 3]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn masked_scatter(a: &Array, mask: &Array, value: impl ArrayLike) -> Result<Array> {
+    let value = update_value(a, value)?;
+    if mask.dtype() != Dtype::Bool {
+        return Err(Error::value("[masked_scatter] The mask has to be boolean."));
+    }
+    let (nd, mnd) = (a.ndim(), mask.ndim());
+    if mnd > nd {
+        return Err(Error::value(
+            "[masked_scatter] The mask cannot have more dimensions than the target.",
+        ));
+    }
+    let unmasked = nd - mnd;
+    if value.ndim() > unmasked + 1 {
+        return Err(Error::value(format!(
+            "[masked_scatter] Value array shape must be broadcastable with the last {unmasked} \
+             dimensions of the input."
+        )));
+    }
+    if mask.shape() != &a.shape()[..mnd] {
+        return Err(Error::value(format!(
+            "[masked_scatter] The boolean mask should have the same shape as the beginning of \
+             the indexed array but the mask has shape {} and the array has shape {}",
+            fmt_shape(mask.shape()),
+            fmt_shape(a.shape())
+        )));
+    }
+    let block = &a.shape()[mnd..];
+    // The mask over every element of `a`.
+    let mut m = mask.clone();
+    if unmasked > 0 {
+        let mut shape = mask.shape().to_vec();
+        shape.resize(nd, 1);
+        m = broadcast_to(&reshape(mask, &shape)?, a.shape())?;
+    }
+    // The value as a stack of blocks: `[k, ...block]`.
+    let mut v = value.astype(a.dtype())?;
+    if v.ndim() < unmasked + 1 {
+        let mut shape = vec![1usize; unmasked + 1 - v.ndim()];
+        shape.extend_from_slice(v.shape());
+        v = reshape(&v, &shape)?;
+        let mut target = vec![mask.size()];
+        target.extend_from_slice(block);
+        v = broadcast_to(&v, &target)?;
+    } else if &v.shape()[1..] != block {
+        let mut target = v.shape()[..1].to_vec();
+        target.extend_from_slice(block);
+        v = broadcast_to(&v, &target)?;
+    }
+    // The primitive works on a leading batch axis (of one here; vmap folds its batch into it).
+    let a1 = super::expand_dims(a, 0)?;
+    let m1 = super::expand_dims(&m, 0)?;
+    let v1 = super::expand_dims(&v, 0)?;
+    let out = Array::from_op(
+        a1.shape().to_vec(),
+        a.dtype(),
+        MaskedScatter,
+        vec![a1, m1, v1],
+    );
+    squeeze(&out, Some(0))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1193,6 +1277,10 @@ fn update_item(a: &Array, idx: &[Index], values: &Array, reduce: ScatterReduce) 
         // removes one, matched from the back.
         let mut u = values.clone();
         let mut lead = 0;
+        if nd == 0 {
+            // A 0-d target takes MLX's scatter path, which drops every leading size-1 axis.
+            lead = u.shape().iter().take_while(|&&d| d == 1).count();
+        }
         while lead + 1 < u.ndim() && u.shape()[lead] == 1 && u.ndim() - lead > nd {
             lead += 1;
         }
@@ -1365,7 +1453,8 @@ impl Array {
 
     /// `x[idx] = v`: rebinds `self` to a new array with `v` (cast to `self`'s dtype, broadcast
     /// to the shape of `self.index(idx)`) written there. With duplicate indices the last write
-    /// wins. Boolean mask assignment is not supported yet.
+    /// wins. An index that is one boolean array is a mask: [`masked_scatter`] (a mask among
+    /// other entries is not supported, as in MLX).
     ///
     /// ```
     /// use rmlx_core::{self as mx, s};
@@ -1373,9 +1462,17 @@ impl Array {
     /// x.index_put(s![.., 1], 7)?;
     /// x.index_put(s![&mx::array![1], 2], mx::array![5])?;
     /// assert_eq!(x.to_vec::<i32>()?, vec![0, 7, 0, 0, 7, 5]);
+    /// x.index_put(s![&mx::array![true, false]], mx::array![1, 2, 3])?;
+    /// assert_eq!(x.to_vec::<i32>()?, vec![1, 2, 3, 0, 7, 5]);
     /// # Ok::<(), mx::Error>(())
     /// ```
     pub fn index_put(&mut self, idx: impl AsRef<[Index]>, v: impl ArrayLike) -> Result<()> {
+        if let [Index::Array(mask)] = idx.as_ref()
+            && mask.dtype() == Dtype::Bool
+        {
+            *self = masked_scatter(self, mask, v)?;
+            return Ok(());
+        }
         let vals = update_value(self, v)?;
         *self = update_item(self, idx.as_ref(), &vals, ScatterReduce::None)?;
         Ok(())

@@ -545,19 +545,31 @@ pub fn diag(a: &Array, k: isize) -> Result<Array> {
 ///
 /// Shares `a`'s buffer when the layout allows, copies otherwise. rmlx deviates from MLX in one
 /// case: viewing as bool maps every byte to `!= 0` (a Rust bool must be 0 or 1), where MLX
-/// keeps the raw byte.
+/// keeps the raw byte. A view of such a bool view that is not evaluated yet views the
+/// original bytes instead, so a round trip through bool gives back the input, as in MLX.
 ///
 /// ```
 /// use rmlx_core as mx;
 /// let a = mx::array![1.0f32];
 /// assert_eq!(mx::view(&a, mx::uint32)?.item::<u32>()?, 0x3f80_0000);
 /// assert_eq!(mx::view(&a, mx::uint16)?.shape(), &[2]);
+/// let b = mx::array![-3, 258];
+/// let back = mx::view(&mx::view(&b, mx::bool_)?, mx::int32)?;
+/// assert_eq!(back.to_vec::<i32>()?, vec![-3, 258]);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn view(a: impl ArrayLike, dtype: Dtype) -> Result<Array> {
     let a = a.into_operand().into_array()?;
     if a.dtype() == dtype {
         return Ok(a);
+    }
+    if a.dtype() == Dtype::Bool && a.primitive_name() == Some("View") {
+        let src = a.inputs();
+        if let [x] = &src[..]
+            && x.dtype() != Dtype::Bool
+        {
+            return view(x, dtype);
+        }
     }
     let (ib, ob) = (a.dtype().size(), dtype.size());
     let mut shape = a.shape().to_vec();

@@ -542,6 +542,11 @@ pub fn median_axes(a: impl ArrayLike, axes: impl Axes, keepdims: bool) -> Result
 }
 
 fn softmax_impl(a: &Array, axes: Option<Vec<isize>>, precise: bool) -> Result<Array> {
+    if a.ndim() == 0 && axes.as_ref().is_some_and(|x| !x.is_empty()) {
+        return Err(Error::value(
+            "[softmax] Received non-empty axes for array with 0 dimensions.",
+        ));
+    }
     let axes = reduce_axes(a, axes, "softmax")?;
     let d = at_least_float(a.dtype());
     let x = super::astype(a, d)?;

@@ -12,7 +12,9 @@ use crate::cpu::num::Num;
 use crate::element::C64;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
-use crate::transforms::rules::{binary_partial_rules, binary_vmap_rule, zero_derivative_rules};
+use crate::transforms::rules::{
+    binary_partial_rules, binary_vmap_rule, zero_derivative_rules, zero_tangent_rules,
+};
 
 /// Declares a parameterless binary primitive: `$a`, `$b` are the inputs and `$spec` the output
 /// spec inside `$body`, which returns `Result<Data>`.
@@ -157,7 +159,7 @@ binary_primitive!(
         crate::Dtype::Complex64 => binary::<C64, C64>(a, b, spec, complex_div),
         _ => numeric_binary!(a, b, spec, |x, y| x.div(y), bool: |x, _y| x),
     },
-    rules { binary_partial_rules!(|a, b, out, i| if i == 0 { crate::ops::reciprocal(b) } else { crate::ops::negative(&crate::ops::divide(out, b)?) }); binary_vmap_rule!(crate::ops::divide); }
+    rules { binary_partial_rules!(conj |a, b, out, i| if i == 0 { crate::ops::reciprocal(b) } else { crate::ops::negative(&crate::ops::divide(out, b)?) }); binary_vmap_rule!(crate::ops::divide); }
 );
 
 binary_primitive!(
@@ -308,7 +310,7 @@ impl Primitive for Equal {
         }?;
         Ok(vec![d])
     }
-    zero_derivative_rules!();
+    zero_tangent_rules!();
     fn vmap(
         &self,
         inputs: &[Array],
@@ -337,35 +339,35 @@ binary_primitive!(
     /// `not_equal` (true where either is NaN).
     NotEqual,
     |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x != y),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::not_equal); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::not_equal); }
 );
 
 binary_primitive!(
     /// `greater` (complex: lexicographic).
     Greater,
     |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.greater(y)),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::greater); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::greater); }
 );
 
 binary_primitive!(
     /// `greater_equal` (complex: lexicographic).
     GreaterEqual,
     |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.greater_equal(y)),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::greater_equal); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::greater_equal); }
 );
 
 binary_primitive!(
     /// `less` (complex: lexicographic).
     Less,
     |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.less(y)),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::less); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::less); }
 );
 
 binary_primitive!(
     /// `less_equal` (complex: lexicographic).
     LessEqual,
     |a, b, spec| any_binary!(a, b, spec, bool, |x, y| x.less_equal(y)),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::less_equal); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::less_equal); }
 );
 
 binary_primitive!(
@@ -398,21 +400,21 @@ binary_primitive!(
     /// `bitwise_and` (bool: logical and).
     BitwiseAnd,
     |a, b, spec| bits_binary!("bitwise_and", a, b, spec, and),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::bitwise_and); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::bitwise_and); }
 );
 
 binary_primitive!(
     /// `bitwise_or` (bool: logical or).
     BitwiseOr,
     |a, b, spec| bits_binary!("bitwise_or", a, b, spec, or),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::bitwise_or); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::bitwise_or); }
 );
 
 binary_primitive!(
     /// `bitwise_xor` (bool: logical xor).
     BitwiseXor,
     |a, b, spec| bits_binary!("bitwise_xor", a, b, spec, xor),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::bitwise_xor); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::bitwise_xor); }
 );
 
 binary_primitive!(
@@ -420,7 +422,7 @@ binary_primitive!(
     LeftShift,
     |a, b, spec| dispatch_int!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.shl(y)),
         _ => Err(unsupported("left_shift", a))),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::left_shift); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::left_shift); }
 );
 
 binary_primitive!(
@@ -428,5 +430,5 @@ binary_primitive!(
     RightShift,
     |a, b, spec| dispatch_int!(a.dtype(), T => binary::<T, T>(a, b, spec, |x: T, y: T| x.shr(y)),
         _ => Err(unsupported("right_shift", a))),
-    rules { zero_derivative_rules!(); binary_vmap_rule!(crate::ops::right_shift); }
+    rules { zero_tangent_rules!(); binary_vmap_rule!(crate::ops::right_shift); }
 );

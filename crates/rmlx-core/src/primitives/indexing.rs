@@ -930,3 +930,152 @@ impl Primitive for DynamicSliceUpdate {
         ))
     }
 }
+
+/// `masked_scatter`: inputs are the destination `[B, ...]`, a bool mask of the same shape and
+/// the source `[B, ...]`; in every batch row the masked elements of the destination (in
+/// row-major order) take that row's source elements in order. The op adds the batch axis (of
+/// one); `vmap` folds its batch into it.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct MaskedScatter;
+
+impl Primitive for MaskedScatter {
+    fn name(&self) -> &'static str {
+        "MaskedScatter"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        Ok(vec![kernels::masked_scatter(inputs, &outputs[0])?])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    // MLX's rules: the destination's cotangent is zero where the mask writes; the source's
+    // gathers the masked cotangents in order (each batch row from its own source row).
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (dst, mask, src, cot) = (&primals[0], &primals[1], &primals[2], &cotangents[0]);
+        let mask = ops::broadcast_to(mask, dst.shape())?;
+        argnums
+            .iter()
+            .map(|&arg| match arg {
+                0 => ops::where_(&mask, ops::zeros_like(cot)?, cot),
+                2 => {
+                    let batch = dst.shape().first().copied().unwrap_or(1).max(1);
+                    let per_src = src.size() / batch;
+                    if per_src == 0 {
+                        return ops::zeros(src.shape(), cot.dtype());
+                    }
+                    let rows = ops::reshape(&mask, &[batch, dst.size() / batch])?;
+                    // Which source element each masked position took: the number of masked
+                    // positions before it in its row, offset by the row's start.
+                    let before = ops::cumsum_with(
+                        ops::astype(&rows, crate::Dtype::Int32)?,
+                        Some(1),
+                        ops::ScanOptions {
+                            reverse: false,
+                            inclusive: false,
+                        },
+                    )?;
+                    // Unmasked positions add zero; keep their index inside the row.
+                    let before = ops::minimum(&before, (per_src - 1) as i32)?;
+                    let starts = ops::reshape(
+                        &ops::multiply(ops::arange(0, batch as i32, 1)?, per_src as i32)?,
+                        &[batch, 1],
+                    )?;
+                    let idx = ops::flatten(&ops::add(&before, &starts)?, 0, -1)?;
+                    let taken = ops::flatten(&ops::where_(&mask, cot, 0)?, 0, -1)?;
+                    let g = ops::scatter_add_axis(
+                        &ops::zeros(&[src.size()], cot.dtype())?,
+                        &idx,
+                        &taken,
+                        Some(0),
+                    )?;
+                    ops::reshape(&g, src.shape())
+                }
+                _ => Err(Error::value(
+                    "[masked_scatter] Cannot calculate VJP with respect to mask. Use \
+                     stop_gradient on mask to stop gradients from being computed.",
+                )),
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (dst, mask) = (&primals[0], &primals[1]);
+        let mut out = ops::zeros_like(dst)?;
+        for (&arg, t) in argnums.iter().zip(tangents) {
+            match arg {
+                0 => out = ops::where_(mask, &out, t)?,
+                2 => {
+                    out = Array::from_op(
+                        out.shape().to_vec(),
+                        out.dtype(),
+                        MaskedScatter,
+                        vec![out.clone(), mask.clone(), t.astype(out.dtype())?],
+                    )
+                }
+                _ => {
+                    return Err(Error::value(
+                        "[masked_scatter] Cannot calculate JVP with respect to mask.",
+                    ));
+                }
+            }
+        }
+        Ok(vec![out])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let Some(batch) = inputs
+            .iter()
+            .zip(axes)
+            .find_map(|(x, ax)| ax.map(|ax| x.shape()[ax]))
+        else {
+            let out = Array::from_op(
+                inputs[0].shape().to_vec(),
+                inputs[0].dtype(),
+                MaskedScatter,
+                inputs.to_vec(),
+            );
+            return Ok((vec![out], vec![None]));
+        };
+        // The vmapped axis first (the unbatched inputs broadcast along it), then folded into
+        // the primitive's own batch axis.
+        let folded = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, ax)| {
+                let x = match ax {
+                    Some(ax) => batch_to_front(x, Some(*ax))?,
+                    None => {
+                        let e = ops::expand_dims(x, 0)?;
+                        let mut shape = e.shape().to_vec();
+                        shape[0] = batch;
+                        ops::broadcast_to(&e, shape)?
+                    }
+                };
+                ops::flatten(&x, 0, 1)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out = Array::from_op(
+            folded[0].shape().to_vec(),
+            folded[0].dtype(),
+            MaskedScatter,
+            folded,
+        );
+        let rows = out.shape()[0] / batch.max(1);
+        Ok((vec![ops::unflatten(&out, 0, [batch, rows])?], vec![Some(0)]))
+    }
+}

@@ -13,7 +13,9 @@ use crate::dtype::Dtype;
 use crate::element::C64;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
-use crate::transforms::rules::{unary_derivative_rules, unary_vmap_rule, zero_derivative_rules};
+use crate::transforms::rules::{
+    unary_derivative_rules, unary_vmap_rule, zero_derivative_rules, zero_tangent_rules,
+};
 use half::{bf16, f16};
 
 /// Applies float math to a float or complex input: an f32 slice kernel for float32 (and, in
@@ -118,7 +120,35 @@ unary_primitive!(
             bool => unreachable!("bool shares its buffer above"))?;
         Ok(vec![d])
     },
-    rules { unary_derivative_rules!(Abs, |x, _out| crate::ops::sign(x)); }
+    rules {
+        // The vjp is `cotangent * sign(x)` (complex for a complex input: its parts are the
+        // gradients with respect to the input's parts); `|z|` is real, so its jvp is
+        // `Re(t * conj(sign(z)))`, as MLX.
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::multiply(&cotangents[0], &crate::ops::sign(&primals[0])?)?])
+        }
+        fn jvp(
+            &self,
+            primals: &[Array],
+            tangents: &[Array],
+            _argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            let s = crate::ops::sign(&primals[0])?;
+            if primals[0].dtype() == Dtype::Complex64 {
+                let p = crate::ops::multiply(&tangents[0], &crate::ops::conjugate(&s)?)?;
+                return Ok(vec![crate::ops::real(&p)?]);
+            }
+            Ok(vec![crate::ops::multiply(&tangents[0], &s)?])
+        }
+        unary_vmap_rule!(Abs);
+    }
 );
 
 unary_primitive!(
@@ -377,9 +407,10 @@ impl Primitive for Log {
         _argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
+        // `cotangent / conj(x ln b)`: the conjugate derivative, as MLX (a no-op for reals).
         Ok(vec![crate::ops::divide(
             &cotangents[0],
-            &self.scaled_input(&primals[0])?,
+            &crate::ops::conjugate(&self.scaled_input(&primals[0])?)?,
         )?])
     }
     fn jvp(
@@ -487,7 +518,7 @@ macro_rules! class_primitive {
     ($(#[$doc:meta])* $T:ident, $name:literal, $op:literal, $method:ident) => {
         unary_primitive!($(#[$doc])* $T, $name, |x, spec| classify(x, spec, $op,
             |v| v.test(FloatClass::$method, FloatClass::$method, FloatClass::$method)),
-            rules { zero_derivative_rules!(); unary_vmap_rule!($T); });
+            rules { zero_tangent_rules!(); unary_vmap_rule!($T); });
     };
 }
 class_primitive!(
@@ -511,13 +542,13 @@ unary_primitive!(
     /// `isfinite` of an inexact input: neither infinite nor NaN.
     IsFinite, "IsFinite", |x, spec| classify(x, spec, "isfinite",
         |v| v.test(|a| a.is_finite(), |a| a.is_finite(), |c| !c.is_nan_() && !c.is_inf_())),
-    rules { zero_derivative_rules!(); unary_vmap_rule!(IsFinite); }
+    rules { zero_tangent_rules!(); unary_vmap_rule!(IsFinite); }
 );
 
 unary_primitive!(
     /// `logical_not` of a bool input (the op casts first).
     LogicalNot, "LogicalNot", |x, spec| Ok(vec![elementwise::unary::<bool, bool>(x, spec, |v| !v)?]),
-    rules { zero_derivative_rules!(); unary_vmap_rule!(LogicalNot); }
+    rules { zero_tangent_rules!(); unary_vmap_rule!(LogicalNot); }
 );
 
 unary_primitive!(

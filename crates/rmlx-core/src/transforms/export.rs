@@ -104,6 +104,7 @@ registry!(
     indexing::SliceUpdate,
     indexing::DynamicSlice,
     indexing::DynamicSliceUpdate,
+    indexing::MaskedScatter,
     join::Concatenate,
     linalg::Matmul,
     linalg::AddMM,

@@ -40,8 +40,9 @@ pub(crate) fn batch_to_front(x: &Array, axis: Option<usize>) -> Result<Array> {
 
 /// The transform rules of a parameterless unary elementwise primitive `$T` from its
 /// derivative: `vjp` and `jvp` multiply the incoming cotangent or tangent by `$d` (an
-/// expression of the input `$x` and output `$out` giving `Result<Array>`), as MLX does (no
-/// conjugation for complex inputs); `vmap` applies `$T` to the batched input.
+/// expression of the input `$x` and output `$out` giving `Result<Array>`); for a complex
+/// input the vjp multiplies by the conjugate derivative (`cotangent * conj(f'(x))`, as MLX
+/// does for holomorphic `f`); `vmap` applies `$T` to the batched input.
 macro_rules! unary_derivative_rules {
     ($T:ident, |$x:ident, $out:ident| $d:expr) => {
         fn vjp(
@@ -54,7 +55,10 @@ macro_rules! unary_derivative_rules {
             let ($x, $out) = (&primals[0], &outputs[0]);
             let _ = (&$x, &$out);
             let d: Array = $d?;
-            Ok(vec![crate::ops::multiply(&cotangents[0], &d)?])
+            Ok(vec![crate::ops::multiply(
+                &cotangents[0],
+                &crate::ops::conjugate(&d)?,
+            )?])
         }
         fn jvp(
             &self,
@@ -143,11 +147,51 @@ macro_rules! zero_derivative_rules {
 }
 pub(crate) use zero_derivative_rules;
 
+/// `vjp` and `jvp` rules of a comparison (or other bool- or bit-valued op with a zero
+/// derivative): zero cotangents for the inputs and, as MLX, a zero tangent of the output's
+/// shape in the incoming tangent's dtype (a bool tangent would break the ops downstream).
+macro_rules! zero_tangent_rules {
+    () => {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            _cotangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            argnums
+                .iter()
+                .map(|&i| crate::ops::zeros_like(&primals[i]))
+                .collect()
+        }
+        fn jvp(
+            &self,
+            _primals: &[Array],
+            tangents: &[Array],
+            _argnums: &[usize],
+            outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            Ok(vec![crate::ops::zeros(
+                outputs[0].shape(),
+                tangents[0].dtype(),
+            )?])
+        }
+    };
+}
+pub(crate) use zero_tangent_rules;
+
 /// `vjp` and `jvp` of a binary elementwise primitive from its partial derivatives:
 /// `$d` gives `∂out/∂input_$i` from the inputs `$a`, `$b` and the output `$out`; the vjp
 /// multiplies the cotangent by it, the jvp sums tangent times partial over the inputs given.
 macro_rules! binary_partial_rules {
     (|$a:ident, $b:ident, $out:ident, $i:ident| $d:expr) => {
+        crate::transforms::rules::binary_partial_rules!(@rules |$a, $b, $out, $i| $d, |d| Ok::<Array, crate::error::Error>(d));
+    };
+    // `conj`: the vjp multiplies by the conjugate partial (MLX's rule for holomorphic ops).
+    (conj |$a:ident, $b:ident, $out:ident, $i:ident| $d:expr) => {
+        crate::transforms::rules::binary_partial_rules!(@rules |$a, $b, $out, $i| $d, |d| crate::ops::conjugate(&d));
+    };
+    (@rules |$a:ident, $b:ident, $out:ident, $i:ident| $d:expr, |$dv:ident| $vjp_d:expr) => {
         fn vjp(
             &self,
             primals: &[Array],
@@ -159,7 +203,10 @@ macro_rules! binary_partial_rules {
             let _ = (&$a, &$b, &$out);
             argnums
                 .iter()
-                .map(|&$i| crate::ops::multiply(&cotangents[0], &$d?))
+                .map(|&$i| {
+                    let $dv: Array = $d?;
+                    crate::ops::multiply(&cotangents[0], &$vjp_d?)
+                })
                 .collect()
         }
         fn jvp(

@@ -145,6 +145,40 @@ fn safetensors_errors() {
     assert!(with_header(r#"[1,2]"#, &data).contains("not a JSON object"));
 }
 
+/// 8-bit float tensors load as their bytes (uint8), as MLX loads them; `from_fp8` decodes
+/// E4M3 (the bytes and values of MLX's test_load_f8_e4m3).
+#[test]
+fn safetensors_fp8_loads_as_bytes() {
+    let bytes = [0u8, 0x7e, 0xfe, 0xb6, 0x2e, 0x83, 0xba, 0xba, 0xbc, 0x82];
+    for code in ["F8_E4M3", "F8_E8M0"] {
+        let h = format!(r#"{{"tensor":{{"dtype":"{code}","shape":[10],"data_offsets":[0,10]}}}}"#);
+        let mut b = (h.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(h.as_bytes());
+        b.extend_from_slice(&bytes);
+        let st = safetensors::from_bytes(&b).unwrap();
+        let t = st.get("tensor").unwrap();
+        assert_eq!(t.dtype(), mx::uint8, "{code}");
+        assert_eq!(t.to_vec::<u8>().unwrap(), bytes.to_vec());
+    }
+    let h = r#"{"tensor":{"dtype":"F8_E4M3","shape":[10],"data_offsets":[0,10]}}"#;
+    let mut b = (h.len() as u64).to_le_bytes().to_vec();
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(&bytes);
+    let st = safetensors::from_bytes(&b).unwrap();
+    let v = mx::from_fp8(st.get("tensor").unwrap(), mx::bfloat16)
+        .unwrap()
+        .astype(mx::float32)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    let want = [
+        0.0, 448.0, -448.0, -0.875, 0.4375, -0.005859, -1.25, -1.25, -1.5, -0.0039,
+    ];
+    for (g, w) in v.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+}
+
 #[test]
 fn npy_written_by_mlx_and_numpy_loads_and_round_trips() {
     for (name, dtype) in [

@@ -17,6 +17,7 @@ mod grad_more;
 mod indexing;
 mod io;
 mod linalg;
+mod masked_scatter;
 mod matmul;
 mod print;
 mod quantized;

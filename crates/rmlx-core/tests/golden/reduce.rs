@@ -162,3 +162,32 @@ fn parallel_paths_match_a_plain_loop() -> mx::Result<()> {
     assert!((cs[(r - 1) * c + 5] as f64 - last).abs() < 1e-2);
     Ok(())
 }
+
+/// `softmax` of a 0-d array: over no axes (or all of none) it is 1; naming an axis is MLX's
+/// ValueError, not an axis error.
+#[test]
+fn softmax_of_a_scalar() {
+    let x = mx::Array::scalar(3.0f32);
+    assert_eq!(
+        mx::softmax_opts(&x, None, false)
+            .unwrap()
+            .item::<f32>()
+            .unwrap(),
+        1.0
+    );
+    assert_eq!(
+        mx::softmax_opts(&x, Some(&[]), false)
+            .unwrap()
+            .item::<f32>()
+            .unwrap(),
+        1.0
+    );
+    for axis in [0isize, -1] {
+        let e = mx::softmax(&x, axis).unwrap_err();
+        assert_eq!(e.kind(), mx::ErrorKind::Value);
+        assert_eq!(
+            e.message(),
+            "[softmax] Received non-empty axes for array with 0 dimensions."
+        );
+    }
+}

@@ -328,6 +328,14 @@ fn probes() -> Vec<(&'static str, Op, Vec<Array>)> {
             xy(),
         ),
         (
+            "masked_scatter",
+            |a| {
+                let m = mx::stop_gradient(&mx::greater(&a[1], 0.5)?)?;
+                mx::masked_scatter(&a[0], &m, &mx::flatten(&a[1], 0, -1)?)
+            },
+            xy(),
+        ),
+        (
             "slice_dynamic",
             |a| mx::slice_dynamic(&a[0], &i(&[1], &[1]), [0], [2, 4]),
             x(),

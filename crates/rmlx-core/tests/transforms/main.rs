@@ -3,6 +3,7 @@
 mod common;
 
 mod compile;
+mod complex_rules;
 mod coverage;
 mod custom;
 mod export;
@@ -10,6 +11,7 @@ mod factor;
 mod fft;
 mod index_linalg;
 mod machinery;
+mod masked_scatter;
 mod more_rules;
 mod properties;
 mod rules;
