@@ -85,7 +85,15 @@ pub fn full_like(a: &Array, vals: impl ArrayLike, dtype: Option<Dtype>) -> Resul
         Operand::Scalar(s) => s.to_weak_array(Some(t))?,
         Operand::Array(v) => v,
     };
-    super::broadcast_to(&super::astype(&v, t)?, a.shape())
+    // Broadcast against `a` itself (as MLX does), so that a shapeless replay follows its shape.
+    let v = super::astype(&v, t)?;
+    if v.shape() == a.shape() {
+        return Ok(v);
+    }
+    if super::broadcast_shapes(&[v.shape(), a.shape()])? != a.shape() {
+        return super::broadcast_to(&v, a.shape());
+    }
+    Ok(super::broadcast_arrays(&[v, a.clone()])?.swap_remove(0))
 }
 
 /// An array whose contents do not matter (`mx.empty`): rmlx fills it with zeros.

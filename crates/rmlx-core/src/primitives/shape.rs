@@ -7,12 +7,18 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
-/// `broadcast_to`: a view with zero strides on the broadcast dimensions.
+/// `broadcast_to`: a view with zero strides on the broadcast dimensions. Inputs past the first
+/// (what `broadcast_arrays` and `full_like` add, as MLX does) only give the shape: the output
+/// has the broadcast shape of all inputs, so that a shapeless replay follows them.
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Broadcast;
 
 impl Primitive for Broadcast {
     fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        if inputs.len() > 1 {
+            let shapes: Vec<&[usize]> = inputs.iter().map(Array::shape).collect();
+            return Ok(vec![crate::ops::broadcast_shapes(&shapes)?]);
+        }
         // A broadcast to a fixed shape stays valid only if the new input still fits it (the
         // broadcasts of elementwise ops' operands follow their peers instead: see
         // Program::replay_shapeless).
@@ -54,22 +60,40 @@ impl Primitive for Broadcast {
         &self,
         primals: &[Array],
         cotangents: &[Array],
-        _argnums: &[usize],
+        argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        Ok(vec![sum_to_shape(&cotangents[0], primals[0].shape())?])
+        // The inputs that only give the shape get no gradient.
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    sum_to_shape(&cotangents[0], primals[0].shape())
+                } else {
+                    crate::ops::zeros_like(&primals[i])
+                }
+            })
+            .collect()
     }
     fn jvp(
         &self,
-        _primals: &[Array],
+        primals: &[Array],
         tangents: &[Array],
-        _argnums: &[usize],
+        argnums: &[usize],
         outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        Ok(vec![crate::ops::broadcast_to(
-            &tangents[0],
-            outputs[0].shape(),
-        )?])
+        match argnums.iter().position(|&i| i == 0) {
+            Some(k) if primals.len() > 1 => {
+                let mut all = vec![tangents[k].clone()];
+                all.extend(primals[1..].iter().cloned());
+                Ok(vec![crate::ops::broadcast_arrays(&all)?.swap_remove(0)])
+            }
+            Some(k) => Ok(vec![crate::ops::broadcast_to(
+                &tangents[k],
+                outputs[0].shape(),
+            )?]),
+            None => Ok(vec![crate::ops::zeros_like(&outputs[0])?]),
+        }
     }
     fn vmap(
         &self,
@@ -78,19 +102,28 @@ impl Primitive for Broadcast {
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let target = &outputs[0].shape;
-        let Some(b) = axes[0] else {
+        // The batch size, from any batched input (those giving the shape included).
+        let batch = inputs
+            .iter()
+            .zip(axes)
+            .find_map(|(x, a)| a.map(|a| x.shape()[a]));
+        let Some(size) = batch else {
             return Ok((
                 vec![crate::ops::broadcast_to(&inputs[0], target)?],
                 vec![None],
             ));
         };
-        // Batch axis first, then size-1 axes for the dimensions the broadcast adds in front.
-        let x = crate::ops::moveaxis(&inputs[0], b as isize, 0)?;
+        // Batch axis first (size 1 for an unbatched source), then size-1 axes for the
+        // dimensions the broadcast adds in front.
+        let x = match axes[0] {
+            Some(b) => crate::ops::moveaxis(&inputs[0], b as isize, 0)?,
+            None => crate::ops::expand_dims(&inputs[0], [0])?,
+        };
         let mut shape = vec![x.shape()[0]];
         shape.extend(std::iter::repeat_n(1, target.len() + 1 - x.ndim()));
         shape.extend_from_slice(&x.shape()[1..]);
-        let x = crate::ops::reshape(&x, shape.clone())?;
-        let mut full = vec![shape[0]];
+        let x = crate::ops::reshape(&x, shape)?;
+        let mut full = vec![size];
         full.extend_from_slice(target);
         Ok((vec![crate::ops::broadcast_to(&x, full)?], vec![Some(0)]))
     }
@@ -101,11 +134,28 @@ impl Primitive for Broadcast {
 pub(crate) struct Reshape {
     /// The axis given as -1 (inferred from the size), for shapeless compilation.
     pub(crate) infer: Option<usize>,
+    /// For a squeeze or an expand_dims: where each output axis comes from (`Some(i)`: the
+    /// input's axis `i`, `None`: a new axis of size 1), so that a shapeless replay follows the
+    /// input's new sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dims: Option<Vec<Option<usize>>>,
 }
 
 impl Primitive for Reshape {
     fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
         let (size, mut shape) = (inputs[0].size(), traced[0].shape.clone());
+        if let Some(dims) = &self.dims {
+            let in_shape = inputs[0].shape();
+            shape = dims
+                .iter()
+                .map(|d| match d {
+                    Some(i) => in_shape.get(*i).copied().ok_or_else(|| {
+                        Error::value("[Reshape] The input's rank changed.")
+                    }),
+                    None => Ok(1),
+                })
+                .collect::<Result<_>>()?;
+        }
         if let Some(i) = self.infer {
             let known: usize = shape
                 .iter()
@@ -815,5 +865,11 @@ pub(crate) fn sum_to_shape(x: &Array, shape: &[usize]) -> Result<Array> {
             .map(|i| i + lead),
     );
     let summed = crate::ops::sum_axes(x, axes, true)?;
-    crate::ops::reshape(&summed, shape)
+    // Dropping the leading axes by squeezing them keeps a shapeless replay following the
+    // sizes (a reshape would fix them).
+    if lead > 0 {
+        let leading: Vec<usize> = (0..lead).collect();
+        return crate::ops::squeeze(&summed, Some(leading));
+    }
+    Ok(summed)
 }

@@ -198,7 +198,12 @@ impl Program {
                     }
                 }
             }
-            let shapes = node.primitive.output_shapes(&ins, &node.outputs)?;
+            // A node without inputs (arange, eye) makes what it made when traced.
+            let shapes = if ins.is_empty() {
+                node.outputs.iter().map(|o| o.shape.clone()).collect()
+            } else {
+                node.primitive.output_shapes(&ins, &node.outputs)?
+            };
             let specs = shapes
                 .into_iter()
                 .zip(&node.outputs)
