@@ -143,11 +143,14 @@ fn _vmap_flat(
 
 type FlatFn = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>>>;
 
+/// A [`FlatFn`] that may be called from any thread (a compiled function's cache is shared).
+type SharedFlatFn = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>> + Send + Sync>;
+
 /// A compiled flat function (`_compile_flat`): traced once per input shapes and dtypes, then
-/// replayed as a fused graph.
-#[pyclass(name = "CompiledFunction", module = "mlx.core", unsendable)]
+/// replayed as a fused graph. Callable from any Python thread, as MLX's.
+#[pyclass(name = "CompiledFunction", module = "mlx.core")]
 pub struct CompiledFunction {
-    f: FlatFn,
+    f: SharedFlatFn,
 }
 
 #[pymethods]
@@ -163,7 +166,7 @@ impl CompiledFunction {
 #[pyo3(signature = (f, shapeless=false))]
 fn _compile_flat(f: Py<PyAny>, shapeless: bool) -> CompiledFunction {
     let g = move |a: &[Array]| call_flat(&f, a);
-    let f: FlatFn = if shapeless {
+    let f: SharedFlatFn = if shapeless {
         Box::new(mx::compile_shapeless(g))
     } else {
         Box::new(mx::compile(g))

@@ -89,6 +89,21 @@ pub fn broadcast_arrays(arrays: &[Array]) -> Result<Vec<Array>> {
         .collect()
 }
 
+/// `a` with its batch dimensions (all but the last two) broadcast against `other`'s, to
+/// `target` (checked by the caller): a `BroadcastAxes` node that also takes `other` (gradient
+/// stopped), so that a shapeless replay follows both.
+pub(crate) fn broadcast_batch(a: &Array, other: &Array, target: Vec<usize>) -> Result<Array> {
+    if a.shape() == target.as_slice() {
+        return Ok(a.clone());
+    }
+    Ok(Array::from_op(
+        target,
+        a.dtype(),
+        crate::primitives::shape::BroadcastAxes { trailing: 2 },
+        vec![a.clone(), super::stop_gradient(other)?],
+    ))
+}
+
 /// Reshapes; one dimension may be `-1` and is inferred (`mx.reshape`). A view when the data is
 /// row-contiguous, a copy otherwise.
 ///

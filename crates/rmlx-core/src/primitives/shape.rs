@@ -33,23 +33,10 @@ impl Primitive for Broadcast {
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let d = inputs[0].ready_data()?;
-        let out_shape = &outputs[0].shape;
-        let in_shape = inputs[0].shape();
-        let lead = out_shape.len() - in_shape.len();
-        let strides = (0..out_shape.len())
-            .map(|i| {
-                if i < lead || in_shape[i - lead] != out_shape[i] {
-                    0
-                } else {
-                    d.strides[i - lead]
-                }
-            })
-            .collect();
-        Ok(vec![Data::view(
-            d.buffer.clone(),
-            out_shape,
-            d.offset,
-            strides,
+        Ok(vec![broadcast_view(
+            &d,
+            inputs[0].shape(),
+            &outputs[0].shape,
         )])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
@@ -101,31 +88,148 @@ impl Primitive for Broadcast {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let target = &outputs[0].shape;
-        // The batch size, from any batched input (those giving the shape included).
-        let batch = inputs
+        vmap_broadcast(inputs, axes, &outputs[0].shape)
+    }
+}
+
+/// The view of `d` (of shape `in_shape`) broadcast to `out_shape`: zero strides on the
+/// dimensions added in front and on those of size 1 that grow.
+fn broadcast_view(d: &Data, in_shape: &[usize], out_shape: &[usize]) -> Data {
+    let lead = out_shape.len() - in_shape.len();
+    let strides = (0..out_shape.len())
+        .map(|i| {
+            if i < lead || in_shape[i - lead] != out_shape[i] {
+                0
+            } else {
+                d.strides[i - lead]
+            }
+        })
+        .collect();
+    Data::view(d.buffer.clone(), out_shape, d.offset, strides)
+}
+
+/// The batched form of a broadcast of `inputs[0]` to the unbatched `target` (the rule of
+/// `vmap` for [`Broadcast`] and [`BroadcastAxes`]): batch axis first, the batch size taken from
+/// any batched input (those that only give the shape included).
+fn vmap_broadcast(
+    inputs: &[Array],
+    axes: &[Option<usize>],
+    target: &[usize],
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let batch = inputs
+        .iter()
+        .zip(axes)
+        .find_map(|(x, a)| a.map(|a| x.shape()[a]));
+    let Some(size) = batch else {
+        return Ok((
+            vec![crate::ops::broadcast_to(&inputs[0], target)?],
+            vec![None],
+        ));
+    };
+    // Batch axis first (size 1 for an unbatched source), then size-1 axes for the dimensions
+    // the broadcast adds in front.
+    let x = match axes[0] {
+        Some(b) => crate::ops::moveaxis(&inputs[0], b as isize, 0)?,
+        None => crate::ops::expand_dims(&inputs[0], [0])?,
+    };
+    let mut shape = vec![x.shape()[0]];
+    shape.extend(std::iter::repeat_n(1, target.len() + 1 - x.ndim()));
+    shape.extend_from_slice(&x.shape()[1..]);
+    let x = crate::ops::reshape(&x, shape)?;
+    let mut full = vec![size];
+    full.extend_from_slice(target);
+    Ok((vec![crate::ops::broadcast_to(&x, full)?], vec![Some(0)]))
+}
+
+/// The broadcast of every input but its last `trailing` axes against the others' (a matmul's
+/// batch dimensions: MLX's `BroadcastAxes`); the output keeps the first input's trailing axes.
+/// Inputs past the first only give the shape.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BroadcastAxes {
+    pub(crate) trailing: usize,
+}
+
+impl BroadcastAxes {
+    /// The output shape for inputs of these shapes.
+    pub(crate) fn shape_for(&self, shapes: &[&[usize]]) -> Result<Vec<usize>> {
+        let t = self.trailing;
+        if shapes.iter().any(|s| s.len() < t) {
+            return Err(Error::value("[BroadcastAxes] The input's rank changed."));
+        }
+        let heads: Vec<&[usize]> = shapes.iter().map(|s| &s[..s.len() - t]).collect();
+        let mut out = crate::ops::broadcast_shapes(&heads)?;
+        out.extend_from_slice(&shapes[0][shapes[0].len() - t..]);
+        Ok(out)
+    }
+}
+
+impl Primitive for BroadcastAxes {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let shapes: Vec<&[usize]> = inputs.iter().map(Array::shape).collect();
+        Ok(vec![self.shape_for(&shapes)?])
+    }
+    fn name(&self) -> &'static str {
+        "BroadcastAxes"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let d = inputs[0].ready_data()?;
+        Ok(vec![broadcast_view(
+            &d,
+            inputs[0].shape(),
+            &outputs[0].shape,
+        )])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        argnums
             .iter()
-            .zip(axes)
-            .find_map(|(x, a)| a.map(|a| x.shape()[a]));
-        let Some(size) = batch else {
-            return Ok((
-                vec![crate::ops::broadcast_to(&inputs[0], target)?],
-                vec![None],
-            ));
-        };
-        // Batch axis first (size 1 for an unbatched source), then size-1 axes for the
-        // dimensions the broadcast adds in front.
-        let x = match axes[0] {
-            Some(b) => crate::ops::moveaxis(&inputs[0], b as isize, 0)?,
-            None => crate::ops::expand_dims(&inputs[0], [0])?,
-        };
-        let mut shape = vec![x.shape()[0]];
-        shape.extend(std::iter::repeat_n(1, target.len() + 1 - x.ndim()));
-        shape.extend_from_slice(&x.shape()[1..]);
-        let x = crate::ops::reshape(&x, shape)?;
-        let mut full = vec![size];
-        full.extend_from_slice(target);
-        Ok((vec![crate::ops::broadcast_to(&x, full)?], vec![Some(0)]))
+            .map(|&i| {
+                if i == 0 {
+                    sum_to_shape(&cotangents[0], primals[0].shape())
+                } else {
+                    crate::ops::zeros_like(&primals[i])
+                }
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        match argnums.iter().position(|&i| i == 0) {
+            Some(k) => {
+                let mut inputs = vec![tangents[k].clone()];
+                inputs.extend(primals[1..].iter().cloned());
+                Ok(vec![Array::from_op(
+                    outputs[0].shape().to_vec(),
+                    tangents[k].dtype(),
+                    BroadcastAxes {
+                        trailing: self.trailing,
+                    },
+                    inputs,
+                )])
+            }
+            None => Ok(vec![crate::ops::zeros_like(&outputs[0])?]),
+        }
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_broadcast(inputs, axes, &outputs[0].shape)
     }
 }
 

@@ -354,7 +354,7 @@ pub fn export_to_dot(outputs: &[Array]) -> String {
         let _ = writeln!(
             s,
             "  p{i} [label=\"{}\", shape=box];",
-            entry.node.primitive.name()
+            entry.node.primitive.label()
         );
         for input in &entry.node.inputs {
             let a = label(input, &mut s);

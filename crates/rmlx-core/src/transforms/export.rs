@@ -142,6 +142,7 @@ registry!(
     scan::CumMin,
     scan::CumLogSumExp,
     shape::Broadcast,
+    shape::BroadcastAxes,
     shape::Reshape,
     shape::Transpose,
     shape::AsStrided,
