@@ -460,7 +460,7 @@ fn shapeless_compile_infers_more_primitives_shapes() {
     check_shapeless(
         "take_along_axis",
         |x| {
-            let i = mx::argsort_axis(&x[0], 1)?;
+            let i = mx::argmax_axis(&x[0], 1, true)?;
             mx::take_along_axis(&x[0], &i, Some(1))
         },
         &calls,
@@ -580,5 +580,5 @@ fn compiling_a_function_that_captures_its_input_is_an_error() {
     let z = mx::add(&x, 1).unwrap();
     z.eval().unwrap();
     let h = mx::compile(move |a: &[Array]| mx::add(&a[0], &z));
-    assert_eq!(h(&[x]).unwrap()[0].to_vec::<i32>().unwrap(), vec![9, 11, 13]);
+    assert_eq!(h(&[x]).unwrap()[0].to_vec::<i32>().unwrap(), vec![7, 9, 11]);
 }

@@ -107,7 +107,7 @@ fn corrupt_files_are_errors() {
             .contains("points forward")
     );
     assert!(
-        edit("\"Matmul\"", "\"Nope\"")
+        edit("\"primitive\":\"Matmul\"", "\"primitive\":\"Nope\"")
             .unwrap()
             .contains("Unknown primitive Nope")
     );
