@@ -299,14 +299,12 @@ impl Array {
             })
             .collect();
         if multi {
-            let _ = node
-                .siblings
-                .set(
-                    arrays
-                        .iter()
-                        .map(|a| Mutex::new(Arc::downgrade(&a.inner)))
-                        .collect(),
-                );
+            let _ = node.siblings.set(
+                arrays
+                    .iter()
+                    .map(|a| Mutex::new(Arc::downgrade(&a.inner)))
+                    .collect(),
+            );
         }
         arrays
     }

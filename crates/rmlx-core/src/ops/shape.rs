@@ -164,10 +164,7 @@ pub fn reshape(a: &Array, shape: impl ShapeArg) -> Result<Array> {
 /// A reshape that only removes or inserts size-1 axes: `dims[j]` is the input axis output axis
 /// `j` comes from (`None` for a new axis), which a shapeless replay follows.
 fn reshape_axes(a: &Array, dims: Vec<Option<usize>>) -> Result<Array> {
-    let out: Vec<usize> = dims
-        .iter()
-        .map(|d| d.map_or(1, |i| a.shape()[i]))
-        .collect();
+    let out: Vec<usize> = dims.iter().map(|d| d.map_or(1, |i| a.shape()[i])).collect();
     if out == a.shape() {
         return Ok(a.clone());
     }

@@ -479,7 +479,11 @@ impl Primitive for GatherQmm {
         let x = inputs[0].shape();
         let mut out = inputs[inputs.len() - 2].shape().to_vec();
         out.push(x.get(x.len().wrapping_sub(2)).copied().unwrap_or(1));
-        out.push(quantized_outer(inputs[1].shape(), self.transpose, self.bits));
+        out.push(quantized_outer(
+            inputs[1].shape(),
+            self.transpose,
+            self.bits,
+        ));
         Ok(vec![out])
     }
     fn name(&self) -> &'static str {

@@ -998,9 +998,9 @@ impl Primitive for NumberOfElements {
         let shape = inputs[0].shape();
         let mut n = 1f64;
         for &a in &self.axes {
-            let d = shape.get(a).ok_or_else(|| {
-                Error::value("[NumberOfElements] The input's rank changed.")
-            })?;
+            let d = shape
+                .get(a)
+                .ok_or_else(|| Error::value("[NumberOfElements] The input's rank changed."))?;
             n *= *d as f64;
         }
         let v = if self.inverted { 1.0 / n } else { n };
@@ -1029,7 +1029,8 @@ impl Primitive for NumberOfElements {
                 .collect(),
             None => self.axes.clone(),
         };
-        let out = crate::ops::reduce::number_of_elements(&inputs[0], shifted, self.inverted, self.dtype)?;
+        let out =
+            crate::ops::reduce::number_of_elements(&inputs[0], shifted, self.inverted, self.dtype)?;
         Ok((vec![out], vec![None]))
     }
 }

@@ -253,9 +253,10 @@ impl Primitive for Reshape {
             shape = dims
                 .iter()
                 .map(|d| match d {
-                    Some(i) => in_shape.get(*i).copied().ok_or_else(|| {
-                        Error::value("[Reshape] The input's rank changed.")
-                    }),
+                    Some(i) => in_shape
+                        .get(*i)
+                        .copied()
+                        .ok_or_else(|| Error::value("[Reshape] The input's rank changed.")),
                     None => Ok(1),
                 })
                 .collect::<Result<_>>()?;

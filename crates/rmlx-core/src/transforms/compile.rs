@@ -255,7 +255,10 @@ where
     let n_outputs = outputs.len();
     outputs.extend(new_state);
     let mut program = Program::from_trace(&placeholders, &outputs);
-    reject_uncaptured(&program, all)?;
+    // As in MLX, only outside other transforms (whose tracers may legitimately be captured).
+    if !crate::transforms::any_tracer(all) {
+        reject_uncaptured(&program, all)?;
+    }
     program.simplify()?;
     let specs: Vec<OutputSpec> = all
         .iter()

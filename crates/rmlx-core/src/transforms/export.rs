@@ -470,7 +470,7 @@ where
         .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
         .collect();
     let outputs = f(&placeholders)?.into_outputs();
-    let mut p = Program::from_trace(&placeholders, &outputs);
+    let mut p = Program::from_trace_full(&placeholders, &outputs);
     p.simplify()?;
     Ok(Trace {
         program: p,
@@ -543,7 +543,11 @@ where
 
     /// [`FunctionExporter::call`] where the last `keywords.len()` inputs are keyword inputs
     /// of those names (sorted).
-    pub fn call_with_keywords(&mut self, example_inputs: &[Array], keywords: &[String]) -> Result<()> {
+    pub fn call_with_keywords(
+        &mut self,
+        example_inputs: &[Array],
+        keywords: &[String],
+    ) -> Result<()> {
         let trace = trace_program(&self.f, example_inputs, keywords)?;
         let shapeless = self.options.shapeless;
         self.traces
@@ -845,7 +849,9 @@ fn deserialize(bytes: &[u8]) -> Result<ImportedFunction> {
     }
     let shapeless = match header.get("shapeless") {
         None => false,
-        Some(v) => v.as_bool().ok_or_else(|| bad("'shapeless' is not a boolean"))?,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| bad("'shapeless' is not a boolean"))?,
     };
     let metadata = match header.get("metadata") {
         None => String::new(),

@@ -435,10 +435,7 @@ fn shapeless_compile_infers_more_primitives_shapes() {
     // see the new sizes (also a size-1 reduction at trace time).
     let idx = |n: i32| mx::arange(0, n, 1).unwrap();
     let buf = || mx::array![10.0, 20.0, 30.0, 40.0, 50.0];
-    let take_calls: Vec<Vec<Array>> = [1, 3, 2, 4]
-        .iter()
-        .map(|&n| vec![buf(), idx(n)])
-        .collect();
+    let take_calls: Vec<Vec<Array>> = [1, 3, 2, 4].iter().map(|&n| vec![buf(), idx(n)]).collect();
     check_shapeless(
         "take sum",
         |x| mx::sum(&mx::take(&x[0], &x[1], Some(0))?),
@@ -492,17 +489,23 @@ fn shapeless_compile_infers_more_primitives_shapes() {
             let i = mx::array![0u32, 1, 2, 3];
             mx::gather_mm(&x[0], &b, Some(&i), Some(&i), false)
         },
-        &[
-            vec![f32s(&[4, 2, 8], 11)],
-            vec![f32s(&[4, 5, 8], 12)],
-        ],
+        &[vec![f32s(&[4, 2, 8], 11)], vec![f32s(&[4, 5, 8], 12)]],
         1,
     );
     check_shapeless(
         "quantized_matmul",
         |x| {
             let (w, s, b) = quantized_weight(32, 64);
-            mx::quantized_matmul(&x[0], &w, &s, b.as_ref(), true, None, None, mx::QuantMode::Affine)
+            mx::quantized_matmul(
+                &x[0],
+                &w,
+                &s,
+                b.as_ref(),
+                true,
+                None,
+                None,
+                mx::QuantMode::Affine,
+            )
         },
         &[vec![f32s(&[2, 64], 13)], vec![f32s(&[7, 64], 14)]],
         1,
@@ -514,8 +517,17 @@ fn shapeless_compile_infers_more_primitives_shapes() {
             let (w, s, b) = mx::quantize(&w, None, None, mx::QuantMode::Affine)?;
             let i = mx::array![0u32, 1, 2, 3];
             mx::gather_qmm(
-                &x[0], &w, &s, b.as_ref(), Some(&i), Some(&i), true, None, None,
-                mx::QuantMode::Affine, false,
+                &x[0],
+                &w,
+                &s,
+                b.as_ref(),
+                Some(&i),
+                Some(&i),
+                true,
+                None,
+                None,
+                mx::QuantMode::Affine,
+                false,
             )
         },
         &[vec![f32s(&[4, 2, 64], 16)], vec![f32s(&[4, 6, 64], 17)]],
@@ -527,10 +539,7 @@ fn shapeless_compile_infers_more_primitives_shapes() {
             let w = f32s(&[5, 3, 2], 18);
             mx::conv1d(&x[0], &w, 2, 1, 1, 1)
         },
-        &[
-            vec![f32s(&[2, 9, 2], 19)],
-            vec![f32s(&[1, 14, 2], 20)],
-        ],
+        &[vec![f32s(&[2, 9, 2], 19)], vec![f32s(&[1, 14, 2], 20)]],
         1,
     );
     // broadcast_arrays follows every operand; a sum's gradient follows the input.
@@ -546,7 +555,10 @@ fn shapeless_compile_infers_more_primitives_shapes() {
     check_shapeless(
         "grad of a batched matmul",
         |x| {
-            let g = mx::grad(|y: &[Array]| mx::sum(&mx::matmul(&y[0], &y[1])?), vec![0usize, 1])(x)?;
+            let g = mx::grad(
+                |y: &[Array]| mx::sum(&mx::matmul(&y[0], &y[1])?),
+                vec![0usize, 1],
+            )(x)?;
             mx::add(&mx::sum(&g[0])?, &mx::sum(&g[1])?)
         },
         &[

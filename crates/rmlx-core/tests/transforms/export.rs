@@ -196,8 +196,12 @@ fn exports_keep_metadata_and_keyword_names() {
     let e = f
         .call_with_keywords(&[a, b], &["y".to_string()])
         .unwrap_err();
-    assert!(e.message().starts_with("[import_function] No traced function"));
+    assert!(
+        e.message()
+            .starts_with("[import_function] No traced function")
+    );
     // No metadata: an empty string.
-    let bytes = mx::export_function_bytes(|x: &[Array]| mx::exp(&x[0]), &[mx::array![0.0]]).unwrap();
+    let bytes =
+        mx::export_function_bytes(|x: &[Array]| mx::exp(&x[0]), &[mx::array![0.0]]).unwrap();
     assert_eq!(mx::import_function_bytes(&bytes).unwrap().metadata(), "");
 }
