@@ -55,7 +55,9 @@ pub(crate) struct Node {
     pub(crate) inputs: Vec<Array>,
     pub(crate) outputs: Vec<OutputSpec>,
     /// The output arrays when there are several (siblings), weakly so that they may be dropped.
-    pub(crate) siblings: OnceLock<Vec<Weak<ArrayInner>>>,
+    /// A dropped output's slot is filled again when a transform's walk stands a new array in
+    /// for it (so that evaluating the node also fills that array).
+    pub(crate) siblings: OnceLock<Vec<Mutex<Weak<ArrayInner>>>>,
 }
 
 impl Drop for Node {
@@ -314,9 +316,12 @@ impl Array {
             })
             .collect();
         if multi {
-            let _ = node
-                .siblings
-                .set(arrays.iter().map(|a| Arc::downgrade(&a.inner)).collect());
+            let _ = node.siblings.set(
+                arrays
+                    .iter()
+                    .map(|a| Mutex::new(Arc::downgrade(&a.inner)))
+                    .collect(),
+            );
         }
         arrays
     }
@@ -342,13 +347,20 @@ impl Array {
             Some(sibs) => sibs
                 .iter()
                 .zip(&node.outputs)
-                .map(|(w, spec)| match w.upgrade() {
-                    Some(inner) => Array { inner },
-                    None => Array::with_state(
-                        spec.shape.clone(),
-                        spec.dtype,
-                        State::Pending(node.clone()),
-                    ),
+                .map(|(w, spec)| {
+                    let mut slot = w.lock().unwrap_or_else(|e| e.into_inner());
+                    match slot.upgrade() {
+                        Some(inner) => Array { inner },
+                        None => {
+                            let a = Array::with_state(
+                                spec.shape.clone(),
+                                spec.dtype,
+                                State::Pending(node.clone()),
+                            );
+                            *slot = Arc::downgrade(&a.inner);
+                            a
+                        }
+                    }
                 })
                 .collect(),
         }

@@ -151,7 +151,12 @@ fn run_node(array: &Array, node: &Arc<Node>) {
         Some(siblings) => {
             let outs: Vec<Option<Array>> = siblings
                 .iter()
-                .map(|w| w.upgrade().map(|inner| Array { inner }))
+                .map(|w| {
+                    w.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .upgrade()
+                        .map(|inner| Array { inner })
+                })
                 .collect();
             match result {
                 Ok(datas) => {

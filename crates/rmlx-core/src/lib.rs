@@ -65,11 +65,12 @@ pub use print::{
 };
 pub use scalar::{ArrayLike, Operand, Scalar};
 pub use transforms::{
-    Argnums, CompileState, CustomFunction, FnOutputs, FunctionExporter, ImportedFunction,
-    checkpoint, compile, compile_shapeless, compile_shapeless_with_state, compile_with_state,
-    custom_function, custom_vjp, depends, disable_compile, enable_compile, export_function,
-    export_function_bytes, export_to_dot, exporter, grad, import_function, import_function_bytes,
-    jvp, simplify, value_and_grad, vjp, vjp_argnums, vmap, vmap_uniform_out,
+    Argnums, CompileState, CustomFunction, ExportOptions, FnOutputs, FunctionExporter,
+    ImportedFunction, checkpoint, compile, compile_shapeless, compile_shapeless_with_state,
+    compile_with_state, custom_function, custom_vjp, depends, disable_compile, enable_compile,
+    export_function, export_function_bytes, export_function_bytes_with, export_function_with,
+    export_to_dot, exporter, exporter_with, grad, import_function, import_function_bytes, jvp,
+    simplify, value_and_grad, vjp, vjp_argnums, vmap, vmap_uniform_out,
 };
 
 pub use half;

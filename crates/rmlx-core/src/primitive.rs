@@ -41,6 +41,12 @@ pub trait Primitive: Send + Sync + AsAny + 'static {
     /// The op's name, as MLX prints it (`"Add"`, `"Exp"`).
     fn name(&self) -> &'static str;
 
+    /// The node's label in a graph drawing (`export_to_dot`): the name, or for a fused node
+    /// the names of what it fuses (`"CompiledMultiplyAdd"`, as MLX).
+    fn label(&self) -> String {
+        self.name().to_string()
+    }
+
     /// Computes the outputs on the CPU. Every input is evaluated; `outputs` gives the shape and
     /// dtype each returned [`Data`] must have.
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>>;

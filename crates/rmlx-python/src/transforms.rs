@@ -143,11 +143,14 @@ fn _vmap_flat(
 
 type FlatFn = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>>>;
 
+/// A [`FlatFn`] that may be called from any thread (a compiled function's cache is shared).
+type SharedFlatFn = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>> + Send + Sync>;
+
 /// A compiled flat function (`_compile_flat`): traced once per input shapes and dtypes, then
-/// replayed as a fused graph.
-#[pyclass(name = "CompiledFunction", module = "mlx.core", unsendable)]
+/// replayed as a fused graph. Callable from any Python thread, as MLX's.
+#[pyclass(name = "CompiledFunction", module = "mlx.core")]
 pub struct CompiledFunction {
-    f: FlatFn,
+    f: SharedFlatFn,
 }
 
 #[pymethods]
@@ -163,7 +166,7 @@ impl CompiledFunction {
 #[pyo3(signature = (f, shapeless=false))]
 fn _compile_flat(f: Py<PyAny>, shapeless: bool) -> CompiledFunction {
     let g = move |a: &[Array]| call_flat(&f, a);
-    let f: FlatFn = if shapeless {
+    let f: SharedFlatFn = if shapeless {
         Box::new(mx::compile_shapeless(g))
     } else {
         Box::new(mx::compile(g))
@@ -234,18 +237,58 @@ fn _checkpoint_call(
     wrap_list(py, finish(f(&xs))?)
 }
 
-/// Writes `f` traced on `inputs` (flat lists of arrays) to `path`.
+fn export_options(shapeless: bool, metadata: Option<String>) -> mx::ExportOptions {
+    mx::ExportOptions {
+        shapeless,
+        metadata: metadata.unwrap_or_default(),
+    }
+}
+
+/// Writes `f` traced on `inputs` (flat lists of arrays: the positional ones, then those named
+/// by `keywords`, sorted) to `path`.
 #[pyfunction]
-fn _export_flat(path: String, f: Py<PyAny>, inputs: &Bound<'_, PyAny>) -> PyResult<()> {
+#[pyo3(signature = (path, f, inputs, keywords=Vec::new(), shapeless=false, metadata=None))]
+fn _export_flat(
+    path: String,
+    f: Py<PyAny>,
+    inputs: &Bound<'_, PyAny>,
+    keywords: Vec<String>,
+    shapeless: bool,
+    metadata: Option<String>,
+) -> PyResult<()> {
     let xs = to_arrays(inputs)?;
-    finish(mx::export_function(
+    finish(mx::export_function_with(
         path,
         |a: &[Array]| call_flat(&f, a),
         &xs,
+        &keywords,
+        &export_options(shapeless, metadata),
     ))
 }
 
-/// A function read back by `_import_flat`: call it with a list of arrays.
+/// The bytes `_export_flat` would write (the Python layer reads the graph from them for an
+/// export callback).
+#[pyfunction]
+#[pyo3(signature = (f, inputs, keywords=Vec::new(), shapeless=false))]
+fn _export_bytes_flat(
+    py: Python<'_>,
+    f: Py<PyAny>,
+    inputs: &Bound<'_, PyAny>,
+    keywords: Vec<String>,
+    shapeless: bool,
+) -> PyResult<Py<pyo3::types::PyBytes>> {
+    let xs = to_arrays(inputs)?;
+    let bytes = finish(mx::export_function_bytes_with(
+        |a: &[Array]| call_flat(&f, a),
+        &xs,
+        &keywords,
+        &export_options(shapeless, None),
+    ))?;
+    Ok(pyo3::types::PyBytes::new(py, &bytes).unbind())
+}
+
+/// A function read back by `_import_flat`: call it with a list of arrays (the positional ones,
+/// then those named by `keywords`, sorted).
 #[pyclass(name = "ImportedFunction", module = "mlx.core", unsendable)]
 pub struct ImportedFunction {
     f: mx::ImportedFunction,
@@ -253,9 +296,26 @@ pub struct ImportedFunction {
 
 #[pymethods]
 impl ImportedFunction {
-    fn __call__(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+    #[pyo3(signature = (inputs, keywords=Vec::new()))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        inputs: &Bound<'_, PyAny>,
+        keywords: Vec<String>,
+    ) -> PyResult<Py<PyList>> {
         let xs = to_arrays(inputs)?;
-        wrap_list(py, self.f.call(&xs).map_err(crate::convert::to_py_err)?)
+        wrap_list(
+            py,
+            self.f
+                .call_with_keywords(&xs, &keywords)
+                .map_err(crate::convert::to_py_err)?,
+        )
+    }
+
+    /// The metadata string saved with the function ("" when none was).
+    #[getter]
+    fn metadata(&self) -> String {
+        self.f.metadata().to_string()
     }
 }
 
@@ -274,12 +334,13 @@ pub struct FunctionExporter {
 
 #[pymethods]
 impl FunctionExporter {
-    fn add(&mut self, inputs: &Bound<'_, PyAny>) -> PyResult<()> {
+    #[pyo3(signature = (inputs, keywords=Vec::new()))]
+    fn add(&mut self, inputs: &Bound<'_, PyAny>, keywords: Vec<String>) -> PyResult<()> {
         let xs = to_arrays(inputs)?;
         let e = self.inner.as_mut().ok_or_else(|| {
             pyo3::exceptions::PyRuntimeError::new_err("[exporter] Already closed.")
         })?;
-        finish(e.call(&xs))
+        finish(e.call_with_keywords(&xs, &keywords))
     }
 
     fn close(&mut self) -> PyResult<()> {
@@ -291,10 +352,20 @@ impl FunctionExporter {
 }
 
 #[pyfunction]
-fn _exporter_flat(path: String, f: Py<PyAny>) -> FunctionExporter {
+#[pyo3(signature = (path, f, shapeless=false, metadata=None))]
+fn _exporter_flat(
+    path: String,
+    f: Py<PyAny>,
+    shapeless: bool,
+    metadata: Option<String>,
+) -> FunctionExporter {
     let g: FlatFn = Box::new(move |a: &[Array]| call_flat(&f, a));
     FunctionExporter {
-        inner: Some(mx::exporter(path, g)),
+        inner: Some(mx::exporter_with(
+            path,
+            g,
+            export_options(shapeless, metadata),
+        )),
     }
 }
 
@@ -322,6 +393,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ImportedFunction>()?;
     m.add_class::<FunctionExporter>()?;
     m.add_function(wrap_pyfunction!(_export_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(_export_bytes_flat, m)?)?;
     m.add_function(wrap_pyfunction!(_import_flat, m)?)?;
     m.add_function(wrap_pyfunction!(_exporter_flat, m)?)?;
     m.add_function(wrap_pyfunction!(_export_to_dot, m)?)?;

@@ -214,6 +214,54 @@ def test_export_import_round_trip(tmp_path):
     assert g(mx.array([1.0, 2.0]))[0].tolist() == [2.0, 4.0]
 
 
+def test_export_forms_shapeless_and_metadata(tmp_path):
+    path = str(tmp_path / "f.mlxfn")
+
+    def f(x, z=None):
+        return x if z is None else x + z
+
+    x, z = mx.array([1.0, 2.0]), mx.array([3.0, 4.0])
+    # A tuple and a dict of inputs; keyword inputs are matched by name at the call.
+    mx.export_function(path, f, (x,), {"z": z}, metadata="cfg")
+    g, meta = mx.import_function(path, return_metadata=True)
+    assert meta == "cfg"
+    assert g(x, z=z)[0].tolist() == [4.0, 6.0]
+    assert g((x,), {"z": z})[0].tolist() == [4.0, 6.0]
+    with pytest.raises(ValueError):
+        g(x, z)
+    with pytest.raises(ValueError):
+        g(x, y=z)
+    with pytest.raises(TypeError):
+        mx.export_function(path, f, x, metadata={"a": 1})
+    # A shapeless export serves new shapes of the traced ranks.
+    mx.export_function(path, lambda a: mx.mean(a * 2, axis=-1), mx.zeros((2, 3)), shapeless=True)
+    h = mx.import_function(path)
+    assert h(mx.ones((4, 5)))[0].tolist() == [2.0] * 4
+    with pytest.raises(ValueError):
+        h(mx.ones((4,)))
+    # Traces with other keyword inputs in one exporter.
+    with mx.exporter(path, f) as export:
+        export(x)
+        export(x, z=z)
+    k = mx.import_function(path)
+    assert k(x)[0].tolist() == [1.0, 2.0] and k(x, z=z)[0].tolist() == [4.0, 6.0]
+    # A callback receives the graph.
+    seen = []
+    mx.export_function(lambda a: seen.append(a["type"]), lambda a: mx.exp(a), x)
+    assert seen == ["inputs", "keyword_inputs", "outputs", "constants", "primitive"]
+
+
+def test_compiled_functions_run_in_other_threads():
+    import threading
+
+    c = mx.compile(lambda a: (a + 1, a * 2))
+    out = []
+    t = threading.Thread(target=lambda: out.append([v.item() for v in c(mx.array([1.0]))]))
+    t.start()
+    t.join()
+    assert out == [[2.0, 2.0]]
+
+
 def test_in_place_ops_alias_and_self_operands():
     a = mx.array([[1.0, 2.0], [3.0, 4.0]])
     b = a

@@ -316,7 +316,7 @@ pub fn conv_general(
 }
 
 /// The output shape (MLX's `Convolution::conv_out_shape`, with its C++ integer division).
-fn out_shape(
+pub(crate) fn out_shape(
     in_shape: &[usize],
     wt_shape: &[usize],
     stride: &[i64],

@@ -66,12 +66,25 @@ pub fn ones(shape: impl ShapeArg, dtype: Dtype) -> Result<Array> {
 
 /// Zeros with the shape and dtype of `a` (`mx.zeros_like`).
 pub fn zeros_like(a: &Array) -> Result<Array> {
-    zeros(a.shape(), a.dtype())
+    super::contiguous(&broadcast_like(Scalar::Int(0).to_array(a.dtype())?, a)?)
 }
 
 /// Ones with the shape and dtype of `a` (`mx.ones_like`).
 pub fn ones_like(a: &Array) -> Result<Array> {
-    ones(a.shape(), a.dtype())
+    super::contiguous(&broadcast_like(Scalar::Int(1).to_array(a.dtype())?, a)?)
+}
+
+/// `v` broadcast against `a` itself (as MLX's `full_like` does), so that a shapeless replay
+/// follows `a`'s shape; `v`'s shape must broadcast to `a`'s. The `_like` creators write it
+/// out (`contiguous`), as [`full`] does.
+fn broadcast_like(v: Array, a: &Array) -> Result<Array> {
+    if v.shape() == a.shape() {
+        return Ok(v);
+    }
+    if super::broadcast_shapes(&[v.shape(), a.shape()])? != a.shape() {
+        return super::broadcast_to(&v, a.shape());
+    }
+    Ok(super::broadcast_arrays(&[v, a.clone()])?.swap_remove(0))
 }
 
 /// `vals` broadcast to the shape of `a`, in `a`'s dtype unless `dtype` says otherwise
@@ -91,7 +104,7 @@ pub fn full_like(a: &Array, vals: impl ArrayLike, dtype: Option<Dtype>) -> Resul
         Operand::Scalar(s) => s.to_weak_array(Some(t))?,
         Operand::Array(v) => v,
     };
-    filled(&super::astype(&v, t)?, a.shape())
+    super::contiguous(&broadcast_like(super::astype(&v, t)?, a)?)
 }
 
 /// An array whose contents do not matter (`mx.empty`): rmlx fills it with zeros.

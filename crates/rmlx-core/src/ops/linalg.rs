@@ -56,8 +56,13 @@ fn prepare(a: &Array, b: &Array, dtype: Dtype, op: &str) -> Result<Prepared> {
         s.extend(tail);
         s
     };
-    let a2 = super::broadcast_to(super::astype(&a2, dtype)?, with([m, k]))?;
-    let b2 = super::broadcast_to(super::astype(&b2, dtype)?, with([k, n]))?;
+    // Each operand's batch broadcast against the other's (MLX's BroadcastAxes): a shapeless
+    // replay follows both.
+    let (a2, b2) = (super::astype(&a2, dtype)?, super::astype(&b2, dtype)?);
+    let (a2, b2) = (
+        super::shape::broadcast_batch(&a2, &b2, with([m, k]))?,
+        super::shape::broadcast_batch(&b2, &a2, with([k, n]))?,
+    );
     let full = with([m, n]);
     let nd = full.len();
     let mut added = Vec::new();

@@ -257,11 +257,33 @@ pub fn any_axes(a: impl ArrayLike, axes: impl Axes, keepdims: bool) -> Result<Ar
 
 fn mean_impl(a: &Array, axes: Option<Vec<isize>>, keepdims: bool) -> Result<Array> {
     let axes = reduce_axes(a, axes, "mean")?;
-    let n = count(a.shape(), &axes);
+    let dtype = at_least_float(a.dtype());
+    // The divisor is a node of its own (as in MLX), worked out from the input's shape when the
+    // graph runs: a shapeless compile divides by the new count. 1/0 = inf makes the mean of
+    // nothing NaN, as in MLX.
+    let normalizer = number_of_elements(a, axes.clone(), true, dtype)?;
     let s = sum_like(a, axes, keepdims, false)?;
-    // A weak scalar: float32 for integer sums, the sum's dtype for inexact ones. 1/0 = inf
-    // makes the mean of nothing NaN, as in MLX.
-    super::multiply(&s, Scalar::Float(1.0 / n as f64))
+    super::multiply(&s, &normalizer)
+}
+
+/// The number of elements of `a` over `axes` (its inverse when `inverted`) as a scalar of
+/// `dtype`, computed when the graph runs (MLX's `number_of_elements`).
+pub(crate) fn number_of_elements(
+    a: &Array,
+    axes: Vec<usize>,
+    inverted: bool,
+    dtype: Dtype,
+) -> Result<Array> {
+    Ok(Array::from_op(
+        vec![],
+        dtype,
+        crate::primitives::reduce::NumberOfElements {
+            axes,
+            inverted,
+            dtype,
+        },
+        vec![a.clone()],
+    ))
 }
 
 /// Mean of all elements (`mx.mean`); float32 for integer inputs.

@@ -57,7 +57,51 @@ pub fn broadcast_to(a: impl ArrayLike, shape: impl ShapeArg) -> Result<Array> {
 pub fn broadcast_arrays(arrays: &[Array]) -> Result<Vec<Array>> {
     let shapes: Vec<&[usize]> = arrays.iter().map(|a| a.shape()).collect();
     let shape = broadcast_shapes(&shapes)?;
-    arrays.iter().map(|a| broadcast_to(a, &shape)).collect()
+    // As in MLX, each broadcast also takes the other arrays (gradients stopped) as inputs that
+    // give the shape, so that a shapeless replay follows them.
+    let mut stopped: Option<Vec<Array>> = None;
+    arrays
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if a.shape() == shape.as_slice() {
+                return Ok(a.clone());
+            }
+            if stopped.is_none() {
+                stopped = Some(
+                    arrays
+                        .iter()
+                        .map(super::stop_gradient)
+                        .collect::<Result<_>>()?,
+                );
+            }
+            let others = stopped.as_ref().expect("just set");
+            let mut inputs = vec![a.clone()];
+            inputs.extend(
+                others
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, x)| x.clone()),
+            );
+            Ok(Array::from_op(shape.clone(), a.dtype(), Broadcast, inputs))
+        })
+        .collect()
+}
+
+/// `a` with its batch dimensions (all but the last two) broadcast against `other`'s, to
+/// `target` (checked by the caller): a `BroadcastAxes` node that also takes `other` (gradient
+/// stopped), so that a shapeless replay follows both.
+pub(crate) fn broadcast_batch(a: &Array, other: &Array, target: Vec<usize>) -> Result<Array> {
+    if a.shape() == target.as_slice() {
+        return Ok(a.clone());
+    }
+    Ok(Array::from_op(
+        target,
+        a.dtype(),
+        crate::primitives::shape::BroadcastAxes { trailing: 2 },
+        vec![a.clone(), super::stop_gradient(other)?],
+    ))
 }
 
 /// Reshapes; one dimension may be `-1` and is inferred (`mx.reshape`). A view when the data is
@@ -112,7 +156,25 @@ pub fn reshape(a: &Array, shape: impl ShapeArg) -> Result<Array> {
     Ok(Array::from_op(
         out,
         a.dtype(),
-        Reshape { infer },
+        Reshape { infer, dims: None },
+        vec![a.clone()],
+    ))
+}
+
+/// A reshape that only removes or inserts size-1 axes: `dims[j]` is the input axis output axis
+/// `j` comes from (`None` for a new axis), which a shapeless replay follows.
+fn reshape_axes(a: &Array, dims: Vec<Option<usize>>) -> Result<Array> {
+    let out: Vec<usize> = dims.iter().map(|d| d.map_or(1, |i| a.shape()[i])).collect();
+    if out == a.shape() {
+        return Ok(a.clone());
+    }
+    Ok(Array::from_op(
+        out,
+        a.dtype(),
+        Reshape {
+            infer: None,
+            dims: Some(dims),
+        },
         vec![a.clone()],
     ))
 }
@@ -172,22 +234,25 @@ pub fn expand_dims(a: &Array, axes: impl Axes) -> Result<Array> {
     let axes = axes.to_axes();
     let out_nd = a.ndim() + axes.len();
     let axes = normalize_axes(&axes, out_nd, "expand_dims")?;
-    let mut shape = Vec::with_capacity(out_nd);
-    let mut src = a.shape().iter();
+    let mut dims = Vec::with_capacity(out_nd);
+    let mut src = 0..a.ndim();
     for i in 0..out_nd {
         if axes.contains(&i) {
-            shape.push(1);
+            dims.push(None);
         } else {
-            shape.push(*src.next().expect("counted"));
+            dims.push(src.next());
         }
     }
-    reshape(a, &shape)
+    reshape_axes(a, dims)
 }
 
 /// Removes size-1 dimensions: those in `axes`, or all with `None` (`mx.squeeze`).
 pub fn squeeze(a: &Array, axes: Option<impl Axes>) -> Result<Array> {
-    let shape: Vec<usize> = match axes {
-        None => a.shape().iter().copied().filter(|&d| d != 1).collect(),
+    let dims: Vec<Option<usize>> = match axes {
+        None => (0..a.ndim())
+            .filter(|&i| a.shape()[i] != 1)
+            .map(Some)
+            .collect(),
         Some(ax) => {
             let ax = normalize_axes(&ax.to_axes(), a.ndim(), "squeeze")?;
             for &x in &ax {
@@ -198,15 +263,13 @@ pub fn squeeze(a: &Array, axes: Option<impl Axes>) -> Result<Array> {
                     )));
                 }
             }
-            a.shape()
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !ax.contains(i))
-                .map(|(_, &d)| d)
+            (0..a.ndim())
+                .filter(|i| !ax.contains(i))
+                .map(Some)
                 .collect()
         }
     };
-    reshape(a, &shape)
+    reshape_axes(a, dims)
 }
 
 /// Flattens the axes `start_axis..=end_axis` into one (`mx.flatten`; `0, -1` for all).

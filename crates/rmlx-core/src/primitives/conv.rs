@@ -28,6 +28,18 @@ pub(crate) struct Convolution {
 }
 
 impl Primitive for Convolution {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let as_i64 = |v: &[usize]| v.iter().map(|&x| x as i64).collect::<Vec<_>>();
+        Ok(vec![crate::ops::conv::out_shape(
+            inputs[0].shape(),
+            inputs[1].shape(),
+            &as_i64(&self.stride),
+            &as_i64(&self.padding_lo),
+            &as_i64(&self.padding_hi),
+            &as_i64(&self.kernel_dilation),
+            &as_i64(&self.input_dilation),
+        )?])
+    }
     fn name(&self) -> &'static str {
         "Convolution"
     }

@@ -168,21 +168,44 @@ impl Primitive for Compiled {
     fn name(&self) -> &'static str {
         "Compiled"
     }
+    fn label(&self) -> String {
+        let mut s = String::from("Compiled");
+        for node in &self.original.nodes {
+            s.push_str(node.primitive.name());
+        }
+        s
+    }
 
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let spec = &outputs[0];
         let n = spec.size();
-        // Inputs as row-major float32 slices (a strided input is gathered once).
+        // Inputs as row-major float32 slices (a strided input is gathered once); an input of
+        // a smaller shape (a fused broadcast's source) is read broadcast to the output's.
         let datas: Vec<Data> = inputs
             .iter()
-            .map(Array::ready_data)
+            .map(|a| {
+                let d = a.ready_data()?;
+                if a.shape() == spec.shape.as_slice() {
+                    return Ok(d);
+                }
+                let lead = spec.shape.len() - a.ndim();
+                let strides = (0..spec.shape.len())
+                    .map(|i| {
+                        if i < lead || a.shape()[i - lead] != spec.shape[i] {
+                            0
+                        } else {
+                            d.strides[i - lead]
+                        }
+                    })
+                    .collect();
+                Ok(Data::view(d.buffer.clone(), &spec.shape, d.offset, strides))
+            })
             .collect::<Result<_>>()?;
         // A broadcast of one value (every stride 0) is read from one tile of it.
         let is_splat = |d: &Data| n > 0 && !d.row_contiguous && d.strides.iter().all(|&s| s == 0);
-        let owned: Vec<Option<Vec<f32>>> = inputs
+        let owned: Vec<Option<Vec<f32>>> = datas
             .iter()
-            .zip(&datas)
-            .map(|(a, d)| {
+            .map(|d| {
                 (!d.row_contiguous).then(|| {
                     let src = d.elements::<f32>();
                     if is_splat(d) {
@@ -190,8 +213,8 @@ impl Primitive for Compiled {
                     }
                     // Row by row (broadcast rows and transposes copy whole runs at once).
                     let mut v = vec![0f32; n];
-                    let strides = crate::array::row_major_strides(a.shape());
-                    crate::cpu::copy::copy_into::<f32>(d, a.shape(), &mut v, 0, &strides);
+                    let strides = crate::array::row_major_strides(&spec.shape);
+                    crate::cpu::copy::copy_into::<f32>(d, &spec.shape, &mut v, 0, &strides);
                     v
                 })
             })

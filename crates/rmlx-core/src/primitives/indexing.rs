@@ -70,6 +70,12 @@ pub(crate) struct Gather {
 }
 
 impl Primitive for Gather {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        // The indices' shape, then the slice sizes.
+        let mut out = inputs.get(1).map_or_else(Vec::new, |i| i.shape().to_vec());
+        out.extend_from_slice(&self.slice_sizes);
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "Gather"
     }
@@ -349,6 +355,9 @@ pub(crate) struct GatherAxis {
 }
 
 impl Primitive for GatherAxis {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![inputs[1].shape().to_vec()])
+    }
     fn name(&self) -> &'static str {
         "GatherAxis"
     }
@@ -442,6 +451,9 @@ pub(crate) struct ScatterAxis {
 }
 
 impl Primitive for ScatterAxis {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![inputs[0].shape().to_vec()])
+    }
     fn name(&self) -> &'static str {
         "ScatterAxis"
     }
@@ -727,6 +739,9 @@ pub(crate) struct DynamicSlice {
 }
 
 impl Primitive for DynamicSlice {
+    fn output_shapes(&self, _inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![self.slice_size.clone()])
+    }
     fn name(&self) -> &'static str {
         "DynamicSlice"
     }

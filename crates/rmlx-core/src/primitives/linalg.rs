@@ -163,6 +163,14 @@ pub(crate) struct AddMM {
 }
 
 impl Primitive for AddMM {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        // Inputs are [c, a, b]: a's shape with b's last dimension.
+        let mut out = inputs[1].shape().to_vec();
+        if let (Some(last), Some(&n)) = (out.last_mut(), inputs[2].shape().last()) {
+            *last = n;
+        }
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "AddMM"
     }
@@ -384,6 +392,14 @@ fn add<T: Num>(x: T, y: T) -> T {
 pub(crate) struct GatherMM;
 
 impl Primitive for GatherMM {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        // The indices' shape, then a's rows and b's columns.
+        let (a, b) = (inputs[0].shape(), inputs[1].shape());
+        let mut out = inputs[2].shape().to_vec();
+        out.push(a.get(a.len().wrapping_sub(2)).copied().unwrap_or(1));
+        out.push(b.last().copied().unwrap_or(1));
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "GatherMM"
     }

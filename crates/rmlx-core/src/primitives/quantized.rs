@@ -304,6 +304,17 @@ impl Primitive for Dequantize {
     }
 }
 
+/// The output features of a quantized matmul with packed weights of shape `w`: its rows when
+/// transposed, else its packed columns unpacked (32 / `bits` values per uint32).
+fn quantized_outer(w: &[usize], transpose: bool, bits: usize) -> usize {
+    let n = w.len();
+    if transpose {
+        w.get(n.wrapping_sub(2)).copied().unwrap_or(1)
+    } else {
+        w.last().copied().unwrap_or(0) * 32 / bits.max(1)
+    }
+}
+
 /// `quantized_matmul`: inputs `[x, w, scales]` and, for affine, `biases`, already in the
 /// output dtype (scales of the float formats stay `uint8`); when both `x` and `w` have batch
 /// dimensions they are broadcast to the same ones.
@@ -326,6 +337,14 @@ impl QuantizedMatmul {
 }
 
 impl Primitive for QuantizedMatmul {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        // x's shape with w's output features as the last dimension.
+        let mut out = inputs[0].shape().to_vec();
+        if let Some(last) = out.last_mut() {
+            *last = quantized_outer(inputs[1].shape(), self.transpose, self.bits);
+        }
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "QuantizedMatmul"
     }
@@ -455,6 +474,18 @@ pub(crate) struct GatherQmm {
 }
 
 impl Primitive for GatherQmm {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        // The indices' shape, then x's rows and w's output features.
+        let x = inputs[0].shape();
+        let mut out = inputs[inputs.len() - 2].shape().to_vec();
+        out.push(x.get(x.len().wrapping_sub(2)).copied().unwrap_or(1));
+        out.push(quantized_outer(
+            inputs[1].shape(),
+            self.transpose,
+            self.bits,
+        ));
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "GatherQMM"
     }
@@ -626,6 +657,14 @@ pub(crate) struct QqMatmul {
 }
 
 impl Primitive for QqMatmul {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let w = inputs[1].shape();
+        let mut out = inputs[0].shape().to_vec();
+        if let Some(last) = out.last_mut() {
+            *last = w.get(w.len().wrapping_sub(2)).copied().unwrap_or(1);
+        }
+        Ok(vec![out])
+    }
     fn name(&self) -> &'static str {
         "QQMatmul"
     }

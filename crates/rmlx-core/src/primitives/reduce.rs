@@ -78,9 +78,15 @@ axes_primitive!(
             _outputs: &[Array],
         ) -> Result<Vec<Array>> {
             let x = &primals[0];
-            let kept = kept_shape(x.shape(), &self.axes);
-            let c = crate::ops::reshape(&cotangents[0], kept)?;
-            Ok(vec![crate::ops::broadcast_to(&c, x.shape())?])
+            // The reduced axes back as size 1 (kept or re-inserted), then broadcast against
+            // the input itself, so that a shapeless replay follows its shape.
+            let c = &cotangents[0];
+            let c = if c.ndim() == x.ndim() {
+                c.clone()
+            } else {
+                crate::ops::expand_dims(c, self.axes.clone())?
+            };
+            Ok(vec![crate::ops::broadcast_arrays(&[c, x.clone()])?.swap_remove(0)])
         }
         fn jvp(
             &self,
@@ -968,5 +974,63 @@ impl Primitive for ArrayEqual {
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
+    }
+}
+
+/// The number of elements of the input over `axes` (or its inverse), as a scalar of `dtype`:
+/// MLX's `NumberOfElements`, the divisor of a mean, worked out from the input's shape when the
+/// graph runs so that a shapeless replay divides by the new count.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct NumberOfElements {
+    pub(crate) axes: Vec<usize>,
+    pub(crate) inverted: bool,
+    pub(crate) dtype: Dtype,
+}
+
+impl Primitive for NumberOfElements {
+    fn output_shapes(&self, _inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![vec![]])
+    }
+    fn name(&self) -> &'static str {
+        "NumberOfElements"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let shape = inputs[0].shape();
+        let mut n = 1f64;
+        for &a in &self.axes {
+            let d = shape
+                .get(a)
+                .ok_or_else(|| Error::value("[NumberOfElements] The input's rank changed."))?;
+            n *= *d as f64;
+        }
+        let v = if self.inverted { 1.0 / n } else { n };
+        let spec = &outputs[0];
+        let data = crate::dispatch_numeric!(spec.dtype,
+            T => Data::from_slice(&[T::from_f64(v)], &spec.shape)?,
+            bool => Data::from_slice(&[v != 0.0], &spec.shape)?);
+        Ok(vec![data])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    crate::transforms::rules::zero_derivative_rules!();
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        // Every slice has the same count: the axes shift past the batch axis.
+        let shifted = match axes[0] {
+            Some(b) => self
+                .axes
+                .iter()
+                .map(|&a| if a >= b { a + 1 } else { a })
+                .collect(),
+            None => self.axes.clone(),
+        };
+        let out =
+            crate::ops::reduce::number_of_elements(&inputs[0], shifted, self.inverted, self.dtype)?;
+        Ok((vec![out], vec![None]))
     }
 }

@@ -7,12 +7,18 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::primitive::{OutputSpec, Primitive, same_params};
 
-/// `broadcast_to`: a view with zero strides on the broadcast dimensions.
+/// `broadcast_to`: a view with zero strides on the broadcast dimensions. Inputs past the first
+/// (what `broadcast_arrays` and `full_like` add, as MLX does) only give the shape: the output
+/// has the broadcast shape of all inputs, so that a shapeless replay follows them.
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Broadcast;
 
 impl Primitive for Broadcast {
     fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        if inputs.len() > 1 {
+            let shapes: Vec<&[usize]> = inputs.iter().map(Array::shape).collect();
+            return Ok(vec![crate::ops::broadcast_shapes(&shapes)?]);
+        }
         // A broadcast to a fixed shape stays valid only if the new input still fits it (the
         // broadcasts of elementwise ops' operands follow their peers instead: see
         // Program::replay_shapeless).
@@ -27,23 +33,10 @@ impl Primitive for Broadcast {
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let d = inputs[0].ready_data()?;
-        let out_shape = &outputs[0].shape;
-        let in_shape = inputs[0].shape();
-        let lead = out_shape.len() - in_shape.len();
-        let strides = (0..out_shape.len())
-            .map(|i| {
-                if i < lead || in_shape[i - lead] != out_shape[i] {
-                    0
-                } else {
-                    d.strides[i - lead]
-                }
-            })
-            .collect();
-        Ok(vec![Data::view(
-            d.buffer.clone(),
-            out_shape,
-            d.offset,
-            strides,
+        Ok(vec![broadcast_view(
+            &d,
+            inputs[0].shape(),
+            &outputs[0].shape,
         )])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
@@ -54,22 +47,40 @@ impl Primitive for Broadcast {
         &self,
         primals: &[Array],
         cotangents: &[Array],
-        _argnums: &[usize],
+        argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        Ok(vec![sum_to_shape(&cotangents[0], primals[0].shape())?])
+        // The inputs that only give the shape get no gradient.
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    sum_to_shape(&cotangents[0], primals[0].shape())
+                } else {
+                    crate::ops::zeros_like(&primals[i])
+                }
+            })
+            .collect()
     }
     fn jvp(
         &self,
-        _primals: &[Array],
+        primals: &[Array],
         tangents: &[Array],
-        _argnums: &[usize],
+        argnums: &[usize],
         outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        Ok(vec![crate::ops::broadcast_to(
-            &tangents[0],
-            outputs[0].shape(),
-        )?])
+        match argnums.iter().position(|&i| i == 0) {
+            Some(k) if primals.len() > 1 => {
+                let mut all = vec![tangents[k].clone()];
+                all.extend(primals[1..].iter().cloned());
+                Ok(vec![crate::ops::broadcast_arrays(&all)?.swap_remove(0)])
+            }
+            Some(k) => Ok(vec![crate::ops::broadcast_to(
+                &tangents[k],
+                outputs[0].shape(),
+            )?]),
+            None => Ok(vec![crate::ops::zeros_like(&outputs[0])?]),
+        }
     }
     fn vmap(
         &self,
@@ -77,22 +88,148 @@ impl Primitive for Broadcast {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let target = &outputs[0].shape;
-        let Some(b) = axes[0] else {
-            return Ok((
-                vec![crate::ops::broadcast_to(&inputs[0], target)?],
-                vec![None],
-            ));
-        };
-        // Batch axis first, then size-1 axes for the dimensions the broadcast adds in front.
-        let x = crate::ops::moveaxis(&inputs[0], b as isize, 0)?;
-        let mut shape = vec![x.shape()[0]];
-        shape.extend(std::iter::repeat_n(1, target.len() + 1 - x.ndim()));
-        shape.extend_from_slice(&x.shape()[1..]);
-        let x = crate::ops::reshape(&x, shape.clone())?;
-        let mut full = vec![shape[0]];
-        full.extend_from_slice(target);
-        Ok((vec![crate::ops::broadcast_to(&x, full)?], vec![Some(0)]))
+        vmap_broadcast(inputs, axes, &outputs[0].shape)
+    }
+}
+
+/// The view of `d` (of shape `in_shape`) broadcast to `out_shape`: zero strides on the
+/// dimensions added in front and on those of size 1 that grow.
+fn broadcast_view(d: &Data, in_shape: &[usize], out_shape: &[usize]) -> Data {
+    let lead = out_shape.len() - in_shape.len();
+    let strides = (0..out_shape.len())
+        .map(|i| {
+            if i < lead || in_shape[i - lead] != out_shape[i] {
+                0
+            } else {
+                d.strides[i - lead]
+            }
+        })
+        .collect();
+    Data::view(d.buffer.clone(), out_shape, d.offset, strides)
+}
+
+/// The batched form of a broadcast of `inputs[0]` to the unbatched `target` (the rule of
+/// `vmap` for [`Broadcast`] and [`BroadcastAxes`]): batch axis first, the batch size taken from
+/// any batched input (those that only give the shape included).
+fn vmap_broadcast(
+    inputs: &[Array],
+    axes: &[Option<usize>],
+    target: &[usize],
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let batch = inputs
+        .iter()
+        .zip(axes)
+        .find_map(|(x, a)| a.map(|a| x.shape()[a]));
+    let Some(size) = batch else {
+        return Ok((
+            vec![crate::ops::broadcast_to(&inputs[0], target)?],
+            vec![None],
+        ));
+    };
+    // Batch axis first (size 1 for an unbatched source), then size-1 axes for the dimensions
+    // the broadcast adds in front.
+    let x = match axes[0] {
+        Some(b) => crate::ops::moveaxis(&inputs[0], b as isize, 0)?,
+        None => crate::ops::expand_dims(&inputs[0], [0])?,
+    };
+    let mut shape = vec![x.shape()[0]];
+    shape.extend(std::iter::repeat_n(1, target.len() + 1 - x.ndim()));
+    shape.extend_from_slice(&x.shape()[1..]);
+    let x = crate::ops::reshape(&x, shape)?;
+    let mut full = vec![size];
+    full.extend_from_slice(target);
+    Ok((vec![crate::ops::broadcast_to(&x, full)?], vec![Some(0)]))
+}
+
+/// The broadcast of every input but its last `trailing` axes against the others' (a matmul's
+/// batch dimensions: MLX's `BroadcastAxes`); the output keeps the first input's trailing axes.
+/// Inputs past the first only give the shape.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BroadcastAxes {
+    pub(crate) trailing: usize,
+}
+
+impl BroadcastAxes {
+    /// The output shape for inputs of these shapes.
+    pub(crate) fn shape_for(&self, shapes: &[&[usize]]) -> Result<Vec<usize>> {
+        let t = self.trailing;
+        if shapes.iter().any(|s| s.len() < t) {
+            return Err(Error::value("[BroadcastAxes] The input's rank changed."));
+        }
+        let heads: Vec<&[usize]> = shapes.iter().map(|s| &s[..s.len() - t]).collect();
+        let mut out = crate::ops::broadcast_shapes(&heads)?;
+        out.extend_from_slice(&shapes[0][shapes[0].len() - t..]);
+        Ok(out)
+    }
+}
+
+impl Primitive for BroadcastAxes {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let shapes: Vec<&[usize]> = inputs.iter().map(Array::shape).collect();
+        Ok(vec![self.shape_for(&shapes)?])
+    }
+    fn name(&self) -> &'static str {
+        "BroadcastAxes"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        let d = inputs[0].ready_data()?;
+        Ok(vec![broadcast_view(
+            &d,
+            inputs[0].shape(),
+            &outputs[0].shape,
+        )])
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    sum_to_shape(&cotangents[0], primals[0].shape())
+                } else {
+                    crate::ops::zeros_like(&primals[i])
+                }
+            })
+            .collect()
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        match argnums.iter().position(|&i| i == 0) {
+            Some(k) => {
+                let mut inputs = vec![tangents[k].clone()];
+                inputs.extend(primals[1..].iter().cloned());
+                Ok(vec![Array::from_op(
+                    outputs[0].shape().to_vec(),
+                    tangents[k].dtype(),
+                    BroadcastAxes {
+                        trailing: self.trailing,
+                    },
+                    inputs,
+                )])
+            }
+            None => Ok(vec![crate::ops::zeros_like(&outputs[0])?]),
+        }
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_broadcast(inputs, axes, &outputs[0].shape)
     }
 }
 
@@ -101,11 +238,29 @@ impl Primitive for Broadcast {
 pub(crate) struct Reshape {
     /// The axis given as -1 (inferred from the size), for shapeless compilation.
     pub(crate) infer: Option<usize>,
+    /// For a squeeze or an expand_dims: where each output axis comes from (`Some(i)`: the
+    /// input's axis `i`, `None`: a new axis of size 1), so that a shapeless replay follows the
+    /// input's new sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dims: Option<Vec<Option<usize>>>,
 }
 
 impl Primitive for Reshape {
     fn output_shapes(&self, inputs: &[Array], traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
         let (size, mut shape) = (inputs[0].size(), traced[0].shape.clone());
+        if let Some(dims) = &self.dims {
+            let in_shape = inputs[0].shape();
+            shape = dims
+                .iter()
+                .map(|d| match d {
+                    Some(i) => in_shape
+                        .get(*i)
+                        .copied()
+                        .ok_or_else(|| Error::value("[Reshape] The input's rank changed.")),
+                    None => Ok(1),
+                })
+                .collect::<Result<_>>()?;
+        }
         if let Some(i) = self.infer {
             let known: usize = shape
                 .iter()
@@ -815,5 +970,11 @@ pub(crate) fn sum_to_shape(x: &Array, shape: &[usize]) -> Result<Array> {
             .map(|i| i + lead),
     );
     let summed = crate::ops::sum_axes(x, axes, true)?;
-    crate::ops::reshape(&summed, shape)
+    // Dropping the leading axes by squeezing them keeps a shapeless replay following the
+    // sizes (a reshape would fix them).
+    if lead > 0 {
+        let leading: Vec<usize> = (0..lead).collect();
+        return crate::ops::squeeze(&summed, Some(leading));
+    }
+    Ok(summed)
 }

@@ -359,6 +359,9 @@ pub(crate) struct SearchSorted {
 }
 
 impl Primitive for SearchSorted {
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![inputs[1].shape().to_vec()])
+    }
     fn name(&self) -> &'static str {
         "SearchSorted"
     }

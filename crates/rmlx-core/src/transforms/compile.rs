@@ -2,14 +2,14 @@
 //! replay the result on later calls.
 
 use super::fuse::fuse;
-use super::program::Program;
+use super::program::{Program, Ref};
 use super::tape::{graph_tape, placeholder};
 use super::{FnOutputs, TracingGuard};
 use crate::array::Array;
 use crate::dtype::Dtype;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::primitive::OutputSpec;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -255,6 +255,10 @@ where
     let n_outputs = outputs.len();
     outputs.extend(new_state);
     let mut program = Program::from_trace(&placeholders, &outputs);
+    // As in MLX, only outside other transforms (whose tracers may legitimately be captured).
+    if !crate::transforms::any_tracer(all) {
+        reject_uncaptured(&program, all)?;
+    }
     program.simplify()?;
     let specs: Vec<OutputSpec> = all
         .iter()
@@ -265,6 +269,38 @@ where
         .collect();
     fuse(&mut program, &specs);
     Ok((program, n_outputs))
+}
+
+/// MLX's error when the traced graph reaches one of the call's own input arrays other than
+/// through its tracer: the function captured an input (or an array computed from one and not
+/// yet evaluated) instead of reading its argument.
+fn reject_uncaptured(program: &Program, inputs: &[Array]) -> Result<()> {
+    let originals: HashSet<usize> = inputs.iter().map(Array::id).collect();
+    let mut stack: Vec<Array> = Vec::new();
+    let push = |r: &Ref, stack: &mut Vec<Array>| {
+        if let Ref::Const(a) | Ref::Broadcast(a, _) = r {
+            stack.push(a.clone());
+        }
+    };
+    for node in &program.nodes {
+        node.inputs.iter().for_each(|r| push(r, &mut stack));
+    }
+    program.outputs.iter().for_each(|r| push(r, &mut stack));
+    let mut seen: HashSet<usize> = HashSet::new();
+    while let Some(a) = stack.pop() {
+        if !seen.insert(a.id()) {
+            continue;
+        }
+        if originals.contains(&a.id()) {
+            return Err(Error::value(
+                "[compile] Attempting to compile a function with uncaptured inputs is not allowed.",
+            ));
+        }
+        if !a.is_evaluated() {
+            stack.extend(a.inputs());
+        }
+    }
+    Ok(())
 }
 
 /// Arrays computing the same values as `outputs` through a simplified graph: equal scalar
@@ -321,7 +357,7 @@ pub fn export_to_dot(outputs: &[Array]) -> String {
         let _ = writeln!(
             s,
             "  p{i} [label=\"{}\", shape=box];",
-            entry.node.primitive.name()
+            entry.node.primitive.label()
         );
         for input in &entry.node.inputs {
             let a = label(input, &mut s);

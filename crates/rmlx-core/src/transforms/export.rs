@@ -128,6 +128,7 @@ registry!(
     reduce::Softmax,
     reduce::LogSumExp,
     reduce::Median,
+    reduce::NumberOfElements,
     reduce::IsClose,
     reduce::ArrayEqual,
     reduce::Sum,
@@ -142,6 +143,7 @@ registry!(
     scan::CumMin,
     scan::CumLogSumExp,
     shape::Broadcast,
+    shape::BroadcastAxes,
     shape::Reshape,
     shape::Transpose,
     shape::AsStrided,
@@ -202,48 +204,145 @@ registry!(
     unary::StopGradient,
 );
 
+/// How a function is exported: `shapeless` traces serve inputs of other shapes (of the same
+/// ranks and dtypes: the imported function works out each node's shapes from its inputs, as a
+/// shapeless `compile` does), and `metadata` is a string saved with the function (a model's
+/// configuration, say) that [`ImportedFunction::metadata`] gives back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExportOptions {
+    /// Whether the imported function accepts new shapes of the traced ranks.
+    pub shapeless: bool,
+    /// A string saved with the function.
+    pub metadata: String,
+}
+
+/// One traced signature: the program, its inputs' shapes and dtypes, and the names of the
+/// keyword inputs (the last `keywords.len()` inputs, sorted by name).
+#[derive(Clone)]
+struct Trace {
+    program: Program,
+    inputs: Vec<OutputSpec>,
+    keywords: Vec<String>,
+}
+
+impl Trace {
+    /// Whether inputs of this kind are the same signature as the trace's (`shapeless`: the
+    /// ranks stand for the shapes).
+    fn same_signature(&self, inputs: &[OutputSpec], keywords: &[String], shapeless: bool) -> bool {
+        self.keywords == keywords
+            && self.inputs.len() == inputs.len()
+            && self.inputs.iter().zip(inputs).all(|(a, b)| {
+                a.dtype == b.dtype
+                    && if shapeless {
+                        a.shape.len() == b.shape.len()
+                    } else {
+                        a.shape == b.shape
+                    }
+            })
+    }
+}
+
 /// A function loaded by [`import_function`]: call it with arrays of the shapes and dtypes it
-/// was exported with.
+/// was exported with (or, for a shapeless export, of the same ranks and dtypes).
 pub struct ImportedFunction {
     traces: Vec<Trace>,
+    shapeless: bool,
+    metadata: String,
+}
+
+fn specs_of(inputs: &[Array]) -> Vec<OutputSpec> {
+    inputs
+        .iter()
+        .map(|x| OutputSpec {
+            shape: x.shape().to_vec(),
+            dtype: x.dtype(),
+        })
+        .collect()
 }
 
 impl ImportedFunction {
     /// The function's outputs on `inputs` (lazy, as any op's), through the trace exported for
     /// their shapes and dtypes.
     pub fn call(&self, inputs: &[Array]) -> Result<Vec<Array>> {
-        let fits = |specs: &[OutputSpec]| {
-            inputs.len() == specs.len()
-                && inputs
+        self.call_with_keywords(inputs, &[])
+    }
+
+    /// [`ImportedFunction::call`] where the last `keywords.len()` inputs are keyword inputs of
+    /// those names (sorted), as exported with [`export_function_with`].
+    ///
+    /// ```
+    /// use rmlx_core as mx;
+    /// let f = |x: &[mx::Array]| mx::subtract(&x[0], &x[1]);
+    /// let kw = vec!["y".to_string()];
+    /// let bytes = mx::export_function_bytes_with(f, &[mx::array![3.0], mx::array![1.0]], &kw,
+    ///                                            &mx::ExportOptions::default())?;
+    /// let g = mx::import_function_bytes(&bytes)?;
+    /// assert_eq!(g.call_with_keywords(&[mx::array![3.0], mx::array![1.0]], &kw)?[0].item::<f32>()?, 2.0);
+    /// assert!(g.call(&[mx::array![3.0], mx::array![1.0]]).is_err());   // y given by position
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn call_with_keywords(&self, inputs: &[Array], keywords: &[String]) -> Result<Vec<Array>> {
+        let specs = specs_of(inputs);
+        if let Some(t) = self
+            .traces
+            .iter()
+            .find(|t| t.same_signature(&specs, keywords, false))
+        {
+            return t.program.replay(inputs);
+        }
+        if self.shapeless
+            && let Some(t) = self
+                .traces
+                .iter()
+                .find(|t| t.same_signature(&specs, keywords, true))
+        {
+            return t.program.replay_shapeless(inputs);
+        }
+        let sigs: Vec<String> = self
+            .traces
+            .iter()
+            .map(|t| {
+                let n_args = t.inputs.len() - t.keywords.len();
+                let one: Vec<String> = t
+                    .inputs
                     .iter()
-                    .zip(specs)
-                    .all(|(x, s)| x.shape() == s.shape.as_slice() && x.dtype() == s.dtype)
-        };
-        match self.traces.iter().find(|(_, specs)| fits(specs)) {
-            Some((program, _)) => program.replay(inputs),
-            None => {
-                let sigs: Vec<String> = self
-                    .traces
-                    .iter()
-                    .map(|(_, specs)| {
-                        let one: Vec<String> = specs
-                            .iter()
-                            .map(|s| format!("{}{}", s.dtype, crate::error::fmt_shape(&s.shape)))
-                            .collect();
-                        format!("[{}]", one.join(", "))
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let name = if i < n_args {
+                            String::new()
+                        } else {
+                            format!("{}=", t.keywords[i - n_args])
+                        };
+                        format!("{name}{}{}", s.dtype, crate::error::fmt_shape(&s.shape))
                     })
                     .collect();
-                Err(Error::value(format!(
-                    "[import_function] No traced function takes these inputs; the traces take {}.",
-                    sigs.join(" or ")
-                )))
-            }
-        }
+                format!("[{}]", one.join(", "))
+            })
+            .collect();
+        Err(Error::value(format!(
+            "[import_function] No traced function takes these inputs; the traces take {}.",
+            sigs.join(" or ")
+        )))
     }
 
     /// The shapes and dtypes of the inputs of each exported trace.
     pub fn input_specs(&self) -> Vec<&[OutputSpec]> {
-        self.traces.iter().map(|(_, s)| s.as_slice()).collect()
+        self.traces.iter().map(|t| t.inputs.as_slice()).collect()
+    }
+
+    /// The keyword names of each exported trace (empty for positional inputs only).
+    pub fn keywords(&self) -> Vec<&[String]> {
+        self.traces.iter().map(|t| t.keywords.as_slice()).collect()
+    }
+
+    /// The metadata string saved with the function (empty when none was given).
+    pub fn metadata(&self) -> &str {
+        &self.metadata
+    }
+
+    /// Whether the function was exported shapeless.
+    pub fn is_shapeless(&self) -> bool {
+        self.shapeless
     }
 }
 
@@ -273,11 +372,45 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
-    let bytes = export_function_bytes(f, example_inputs)?;
-    std::fs::write(path.as_ref(), bytes).map_err(|e| {
+    export_function_with(path, f, example_inputs, &[], &ExportOptions::default())
+}
+
+/// [`export_function`] with keyword inputs (the last `keywords.len()` of `example_inputs`,
+/// named by `keywords` in sorted order) and [`ExportOptions`]: a shapeless export, metadata.
+///
+/// ```
+/// use rmlx_core as mx;
+/// let path = std::env::temp_dir().join(format!("rmlx_doc_with_{}.rmlxfn", std::process::id()));
+/// let options = mx::ExportOptions { shapeless: true, metadata: "{\"v\": 1}".into() };
+/// mx::export_function_with(&path, |x: &[mx::Array]| mx::sum_axes(&x[0], [-1], false),
+///                          &[mx::zeros(&[2, 3], mx::float32)?], &[], &options)?;
+/// let f = mx::import_function(&path)?;
+/// assert_eq!(f.metadata(), "{\"v\": 1}");
+/// let y = f.call(&[mx::ones(&[4, 5], mx::float32)?])?;   // new shape, same rank
+/// assert_eq!(y[0].to_vec::<f32>()?, vec![5.0; 4]);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn export_function_with<F, O>(
+    path: impl AsRef<std::path::Path>,
+    f: F,
+    example_inputs: &[Array],
+    keywords: &[String],
+    options: &ExportOptions,
+) -> Result<()>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    let bytes = export_function_bytes_with(f, example_inputs, keywords, options)?;
+    write_file(path.as_ref(), &bytes)
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| {
         Error::runtime(format!(
             "[export_function] Cannot write {}: {e}",
-            path.as_ref().display()
+            path.display()
         ))
     })
 }
@@ -296,33 +429,55 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
-    serialize(&[trace_program(&f, example_inputs)?])
+    export_function_bytes_with(f, example_inputs, &[], &ExportOptions::default())
 }
 
-/// One traced signature: the program and its inputs' shapes and dtypes.
-type Trace = (Program, Vec<OutputSpec>);
-
-fn trace_program<F, O>(f: &F, example_inputs: &[Array]) -> Result<Trace>
+/// [`export_function_with`] into memory: the file's bytes.
+pub fn export_function_bytes_with<F, O>(
+    f: F,
+    example_inputs: &[Array],
+    keywords: &[String],
+    options: &ExportOptions,
+) -> Result<Vec<u8>>
 where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
+    let trace = trace_program(&f, example_inputs, keywords)?;
+    serialize(&[trace], options)
+}
+
+fn trace_program<F, O>(f: &F, example_inputs: &[Array], keywords: &[String]) -> Result<Trace>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
+    if keywords.len() > example_inputs.len() {
+        return Err(Error::value(
+            "[export_function] More keyword names than inputs.",
+        ));
+    }
+    let mut sorted = keywords.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.as_slice() != keywords {
+        return Err(Error::value(
+            "[export_function] Keyword names must be distinct and sorted.",
+        ));
+    }
     let _tracing = TracingGuard::new();
     let placeholders: Vec<Array> = example_inputs
         .iter()
         .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
         .collect();
     let outputs = f(&placeholders)?.into_outputs();
-    let mut p = Program::from_trace(&placeholders, &outputs);
+    let mut p = Program::from_trace_full(&placeholders, &outputs);
     p.simplify()?;
-    let specs = example_inputs
-        .iter()
-        .map(|x| OutputSpec {
-            shape: x.shape().to_vec(),
-            dtype: x.dtype(),
-        })
-        .collect();
-    Ok((p, specs))
+    Ok(Trace {
+        program: p,
+        inputs: specs_of(example_inputs),
+        keywords: keywords.to_vec(),
+    })
 }
 
 /// Exports one function traced for several input signatures into one file (MLX's
@@ -346,6 +501,7 @@ pub struct FunctionExporter<F> {
     path: std::path::PathBuf,
     f: F,
     traces: Vec<Trace>,
+    options: ExportOptions,
 }
 
 /// A [`FunctionExporter`] writing `f`'s traces to `path`.
@@ -354,10 +510,24 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
+    exporter_with(path, f, ExportOptions::default())
+}
+
+/// A [`FunctionExporter`] with [`ExportOptions`] (shapeless traces, metadata).
+pub fn exporter_with<F, O>(
+    path: impl AsRef<std::path::Path>,
+    f: F,
+    options: ExportOptions,
+) -> FunctionExporter<F>
+where
+    F: Fn(&[Array]) -> Result<O>,
+    O: FnOutputs,
+{
     FunctionExporter {
         path: path.as_ref().to_path_buf(),
         f,
         traces: Vec::new(),
+        options,
     }
 }
 
@@ -369,8 +539,20 @@ where
     /// Traces the function on arrays shaped like `example_inputs` (a signature already traced
     /// replaces its earlier trace).
     pub fn call(&mut self, example_inputs: &[Array]) -> Result<()> {
-        let trace = trace_program(&self.f, example_inputs)?;
-        self.traces.retain(|(_, specs)| *specs != trace.1);
+        self.call_with_keywords(example_inputs, &[])
+    }
+
+    /// [`FunctionExporter::call`] where the last `keywords.len()` inputs are keyword inputs
+    /// of those names (sorted).
+    pub fn call_with_keywords(
+        &mut self,
+        example_inputs: &[Array],
+        keywords: &[String],
+    ) -> Result<()> {
+        let trace = trace_program(&self.f, example_inputs, keywords)?;
+        let shapeless = self.options.shapeless;
+        self.traces
+            .retain(|t| !t.same_signature(&trace.inputs, &trace.keywords, shapeless));
         self.traces.push(trace);
         Ok(())
     }
@@ -382,13 +564,8 @@ where
                 "[exporter] No traces to export: call the exporter with example inputs first.",
             ));
         }
-        let bytes = serialize(&self.traces)?;
-        std::fs::write(&self.path, bytes).map_err(|e| {
-            Error::runtime(format!(
-                "[export_function] Cannot write {}: {e}",
-                self.path.display()
-            ))
-        })
+        let bytes = serialize(&self.traces, &self.options)?;
+        write_file(&self.path, &bytes)
     }
 }
 
@@ -412,7 +589,7 @@ fn spec_json(shape: &[usize], dtype: Dtype) -> Value {
     json!({"shape": shape, "dtype": dtype.name()})
 }
 
-fn serialize(traces: &[Trace]) -> Result<Vec<u8>> {
+fn serialize(traces: &[Trace], options: &ExportOptions) -> Result<Vec<u8>> {
     let mut blob: Vec<u8> = Vec::new();
     let mut constants: Vec<Value> = Vec::new();
     let mut const_index: HashMap<usize, usize> = HashMap::new();
@@ -438,7 +615,8 @@ fn serialize(traces: &[Trace]) -> Result<Vec<u8>> {
         })
     };
     let mut functions = Vec::with_capacity(traces.len());
-    for (p, inputs) in traces {
+    for trace in traces {
+        let (p, inputs) = (&trace.program, &trace.inputs);
         let mut nodes = Vec::with_capacity(p.nodes.len());
         for node in &p.nodes {
             let (tag, params) = encode(&*node.primitive)?;
@@ -452,20 +630,33 @@ fn serialize(traces: &[Trace]) -> Result<Vec<u8>> {
                 .iter()
                 .map(|o| spec_json(&o.shape, o.dtype))
                 .collect();
-            nodes.push(json!({"primitive": tag, "params": params, "inputs": ins, "outputs": outs}));
+            nodes.push(json!({
+                "primitive": tag, "name": node.primitive.name(), "params": params,
+                "inputs": ins, "outputs": outs,
+            }));
         }
         let outputs = p
             .outputs
             .iter()
             .map(&mut refs)
             .collect::<Result<Vec<_>>>()?;
-        functions.push(json!({
+        let mut function = json!({
             "inputs": inputs.iter().map(|x| spec_json(&x.shape, x.dtype)).collect::<Vec<_>>(),
             "nodes": nodes,
             "outputs": outputs,
-        }));
+        });
+        if !trace.keywords.is_empty() {
+            function["keywords"] = json!(trace.keywords);
+        }
+        functions.push(function);
     }
-    let header = json!({"format": 1, "functions": functions, "constants": constants});
+    let mut header = json!({"format": 1, "functions": functions, "constants": constants});
+    if options.shapeless {
+        header["shapeless"] = json!(true);
+    }
+    if !options.metadata.is_empty() {
+        header["metadata"] = json!(options.metadata);
+    }
     let header = serde_json::to_vec(&header)
         .map_err(|e| Error::runtime(format!("[export_function] {e}")))?;
     let mut out = Vec::with_capacity(16 + header.len() + blob.len());
@@ -632,10 +823,47 @@ fn deserialize(bytes: &[u8]) -> Result<ImportedFunction> {
             nodes,
             outputs,
         };
-        traces.push((program, inputs));
+        let keywords = match function.get("keywords") {
+            None => Vec::new(),
+            Some(k) => k
+                .as_array()
+                .ok_or_else(|| bad("a function's keywords are not a list"))?
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| bad("a keyword is not a string"))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        if keywords.len() > n_inputs {
+            return Err(bad("a function has more keywords than inputs"));
+        }
+        traces.push(Trace {
+            program,
+            inputs,
+            keywords,
+        });
     }
     if traces.is_empty() {
         return Err(bad("the file holds no function"));
     }
-    Ok(ImportedFunction { traces })
+    let shapeless = match header.get("shapeless") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| bad("'shapeless' is not a boolean"))?,
+    };
+    let metadata = match header.get("metadata") {
+        None => String::new(),
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| bad("'metadata' is not a string"))?
+            .to_string(),
+    };
+    Ok(ImportedFunction {
+        traces,
+        shapeless,
+        metadata,
+    })
 }

@@ -116,6 +116,13 @@ pub(crate) fn fuse(p: &mut Program, input_specs: &[OutputSpec]) {
     p.drop_unused();
 }
 
+/// Whether node `m` broadcasts a single input (no inputs that only give the shape): a fused
+/// kernel can read its source broadcast instead.
+fn is_plain_broadcast(p: &Program, m: usize) -> bool {
+    let node = &p.nodes[m];
+    node.primitive.name() == "Broadcast" && node.inputs.len() == 1 && node.outputs.len() == 1
+}
+
 /// The `Compiled` node computing `root` from the group `nodes` (in topological order).
 fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
     let local: HashMap<usize, usize> = nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
@@ -123,6 +130,8 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
     let mut ext_index: HashMap<(u8, usize, usize), usize> = HashMap::new();
     let mut scalars: Vec<f32> = Vec::new();
     let mut original_nodes: Vec<ProgNode> = Vec::new();
+    // Where each member and each fused broadcast sits in the sub-program `original`.
+    let mut sub_index: HashMap<usize, usize> = HashMap::new();
     // Per member: its step's operands, and for `original`, its inputs in the sub-program.
     let mut operands: Vec<Vec<Operand>> = Vec::new();
     for &n in nodes {
@@ -133,7 +142,28 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
             match r {
                 Ref::Node(m, _) if local.contains_key(m) => {
                     ops.push(Operand::Reg(local[m]));
-                    sub_inputs.push(Ref::Node(local[m], 0));
+                    sub_inputs.push(Ref::Node(sub_index[m], 0));
+                }
+                // A broadcast of one source (shared with nodes outside the group or not) is
+                // fused too: the kernel reads its source broadcast, and `original` keeps the
+                // broadcast node.
+                Ref::Node(m, 0) if is_plain_broadcast(p, *m) => {
+                    let source = p.nodes[*m].inputs[0].clone();
+                    let key = source.key();
+                    let i = *ext_index.entry(key).or_insert_with(|| {
+                        ext_inputs.push(source.clone());
+                        ext_inputs.len() - 1
+                    });
+                    ops.push(Operand::Input(i));
+                    let at = *sub_index.entry(*m).or_insert_with(|| {
+                        original_nodes.push(ProgNode {
+                            primitive: p.nodes[*m].primitive.clone(),
+                            inputs: vec![Ref::Input(i)],
+                            outputs: p.nodes[*m].outputs.clone(),
+                        });
+                        original_nodes.len() - 1
+                    });
+                    sub_inputs.push(Ref::Node(at, 0));
                 }
                 Ref::Const(a) | Ref::Broadcast(a, _) if scalar_value(a).is_some() => {
                     let v = scalar_value(a).unwrap_or_default();
@@ -153,6 +183,7 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
             }
         }
         operands.push(ops);
+        sub_index.insert(n, original_nodes.len());
         original_nodes.push(ProgNode {
             primitive: node.primitive.clone(),
             inputs: sub_inputs,
@@ -206,7 +237,7 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
     let original = Program {
         n_inputs: ext_inputs.len(),
         nodes: original_nodes,
-        outputs: vec![Ref::Node(local[&root], 0)],
+        outputs: vec![Ref::Node(sub_index[&root], 0)],
     };
     let compiled = Compiled {
         steps,

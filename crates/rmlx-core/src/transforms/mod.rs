@@ -25,8 +25,9 @@ pub use custom::{
     custom_vjp, depends,
 };
 pub use export::{
-    FunctionExporter, ImportedFunction, export_function, export_function_bytes, exporter,
-    import_function, import_function_bytes,
+    ExportOptions, FunctionExporter, ImportedFunction, export_function, export_function_bytes,
+    export_function_bytes_with, export_function_with, exporter, exporter_with, import_function,
+    import_function_bytes,
 };
 pub use vmap::{vmap, vmap_uniform_out};
 

@@ -71,6 +71,21 @@ impl Program {
         Program::from_tape(inputs, outputs, &tape)
     }
 
+    /// The program computing `outputs` from the `inputs` tracers, with the pending
+    /// computations the function captured as nodes too (only evaluated arrays are constants):
+    /// what `export_function` saves, so that a captured computation is stored as its graph
+    /// rather than as its (possibly large) result. Nodes without inputs stay constants.
+    pub(crate) fn from_trace_full(inputs: &[Array], outputs: &[Array]) -> Program {
+        let ids: HashSet<usize> = inputs.iter().map(Array::id).collect();
+        // A node without inputs (arange, eye) stays a constant: its parameters may not be
+        // representable (an arange from infinity), and its result is what it computes.
+        let tape: Vec<_> = super::tape::graph_tape_within(outputs, &ids)
+            .into_iter()
+            .filter(|e| !e.node.inputs.is_empty())
+            .collect();
+        Program::from_tape(inputs, outputs, &tape)
+    }
+
     /// The program of the whole pending graph behind `outputs` (no inputs: evaluated arrays
     /// are constants).
     pub(crate) fn from_graph(outputs: &[Array]) -> Program {
@@ -198,7 +213,12 @@ impl Program {
                     }
                 }
             }
-            let shapes = node.primitive.output_shapes(&ins, &node.outputs)?;
+            // A node without inputs (arange, eye) makes what it made when traced.
+            let shapes = if ins.is_empty() {
+                node.outputs.iter().map(|o| o.shape.clone()).collect()
+            } else {
+                node.primitive.output_shapes(&ins, &node.outputs)?
+            };
             let specs = shapes
                 .into_iter()
                 .zip(&node.outputs)

@@ -33,6 +33,12 @@ pub(crate) fn graph_tape(outputs: &[Array]) -> Vec<TapeEntry> {
     walk(outputs, &HashSet::new(), None, false)
 }
 
+/// Every pending node reachable from `outputs` without going past the arrays in `boundary`,
+/// inputs before consumers (what `export_function` saves: the captured computations too).
+pub(crate) fn graph_tape_within(outputs: &[Array], boundary: &HashSet<usize>) -> Vec<TapeEntry> {
+    walk(outputs, boundary, None, false)
+}
+
 fn walk(
     outputs: &[Array],
     boundary: &HashSet<usize>,

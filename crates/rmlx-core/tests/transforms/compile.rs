@@ -400,3 +400,197 @@ fn shapeless_compile_errors_and_transforms() {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
 }
+
+/// A quantized `(out, in)` weight of fixed values, as `quantize` gives it.
+fn quantized_weight(out: usize, inp: usize) -> (Array, Array, Option<Array>) {
+    let w = mx::multiply(&f32s(&[out, inp], 40), 0.1).unwrap();
+    mx::quantize(&w, None, None, mx::QuantMode::Affine).unwrap()
+}
+
+#[test]
+fn shapeless_compile_infers_more_primitives_shapes() {
+    let x2 = |a, b, s| vec![f32s(&[a, b], s)];
+    let calls = vec![x2(3, 4, 1), x2(5, 4, 2), x2(1, 4, 3)];
+    // A mean divides by the new count (MLX's NumberOfElements), with and without keepdims.
+    check_shapeless("mean", |x| mx::mean(&x[0]), &calls, 1);
+    check_shapeless("mean axis", |x| mx::mean_axes(&x[0], [0], true), &calls, 1);
+    // full_like and friends follow the input's shape, as do squeeze and expand_dims.
+    check_shapeless("zeros_like", |x| mx::zeros_like(&x[0]), &calls, 1);
+    check_shapeless(
+        "full_like",
+        |x| mx::full_like(&x[0], 2.5, Some(mx::float32)),
+        &calls,
+        1,
+    );
+    check_shapeless(
+        "expand then squeeze",
+        |x| {
+            let e = mx::expand_dims(&mx::exp(&x[0])?, [0, 2])?;
+            mx::squeeze(&mx::sin(&e)?, Some([0]))
+        },
+        &calls,
+        1,
+    );
+    // Gathers (take, take_along_axis) take their indices' new shape; reductions after them
+    // see the new sizes (also a size-1 reduction at trace time).
+    let idx = |n: i32| mx::arange(0, n, 1).unwrap();
+    let buf = || mx::array![10.0, 20.0, 30.0, 40.0, 50.0];
+    let take_calls: Vec<Vec<Array>> = [1, 3, 2, 4].iter().map(|&n| vec![buf(), idx(n)]).collect();
+    check_shapeless(
+        "take sum",
+        |x| mx::sum(&mx::take(&x[0], &x[1], Some(0))?),
+        &take_calls,
+        1,
+    );
+    check_shapeless(
+        "take mean",
+        |x| mx::mean(&mx::take(&x[0], &x[1], Some(0))?),
+        &take_calls,
+        1,
+    );
+    check_shapeless(
+        "take argmax",
+        |x| mx::argmax(&mx::take(&x[0], &x[1], Some(0))?),
+        &take_calls,
+        1,
+    );
+    check_shapeless(
+        "take_along_axis",
+        |x| {
+            let i = mx::argmax_axis(&x[0], 1, true)?;
+            mx::take_along_axis(&x[0], &i, Some(1))
+        },
+        &calls,
+        1,
+    );
+    check_shapeless(
+        "searchsorted",
+        |x| {
+            let s = mx::array![0.0, 0.25, 0.5, 0.75];
+            mx::searchsorted(&s, &x[0])
+        },
+        &calls,
+        1,
+    );
+    // addmm, gather_mm, quantized matmuls, convolution.
+    check_shapeless(
+        "addmm",
+        |x| mx::addmm(&x[0], &x[1], &x[2], 2.0, 3.0),
+        &[
+            vec![f32s(&[2, 4], 4), f32s(&[2, 3], 5), f32s(&[3, 4], 6)],
+            vec![f32s(&[3, 5], 7), f32s(&[3, 6], 8), f32s(&[6, 5], 9)],
+        ],
+        1,
+    );
+    check_shapeless(
+        "gather_mm",
+        |x| {
+            let b = f32s(&[4, 8, 3], 10);
+            let i = mx::array![0u32, 1, 2, 3];
+            mx::gather_mm(&x[0], &b, Some(&i), Some(&i), false)
+        },
+        &[vec![f32s(&[4, 2, 8], 11)], vec![f32s(&[4, 5, 8], 12)]],
+        1,
+    );
+    check_shapeless(
+        "quantized_matmul",
+        |x| {
+            let (w, s, b) = quantized_weight(32, 64);
+            mx::quantized_matmul(
+                &x[0],
+                &w,
+                &s,
+                b.as_ref(),
+                true,
+                None,
+                None,
+                mx::QuantMode::Affine,
+            )
+        },
+        &[vec![f32s(&[2, 64], 13)], vec![f32s(&[7, 64], 14)]],
+        1,
+    );
+    check_shapeless(
+        "gather_qmm",
+        |x| {
+            let w = mx::multiply(&f32s(&[4, 32, 64], 15), 0.1)?;
+            let (w, s, b) = mx::quantize(&w, None, None, mx::QuantMode::Affine)?;
+            let i = mx::array![0u32, 1, 2, 3];
+            mx::gather_qmm(
+                &x[0],
+                &w,
+                &s,
+                b.as_ref(),
+                Some(&i),
+                Some(&i),
+                true,
+                None,
+                None,
+                mx::QuantMode::Affine,
+                false,
+            )
+        },
+        &[vec![f32s(&[4, 2, 64], 16)], vec![f32s(&[4, 6, 64], 17)]],
+        1,
+    );
+    check_shapeless(
+        "conv1d",
+        |x| {
+            let w = f32s(&[5, 3, 2], 18);
+            mx::conv1d(&x[0], &w, 2, 1, 1, 1)
+        },
+        &[vec![f32s(&[2, 9, 2], 19)], vec![f32s(&[1, 14, 2], 20)]],
+        1,
+    );
+    // broadcast_arrays follows every operand; a sum's gradient follows the input.
+    check_shapeless(
+        "broadcast_arrays",
+        |x| Ok(mx::broadcast_arrays(&[x[0].clone(), x[1].clone()])?.swap_remove(0)),
+        &[
+            vec![f32s(&[1, 3], 21), f32s(&[2, 1], 22)],
+            vec![f32s(&[1, 5], 23), f32s(&[4, 1], 24)],
+        ],
+        1,
+    );
+    check_shapeless(
+        "grad of a batched matmul",
+        |x| {
+            let g = mx::grad(
+                |y: &[Array]| mx::sum(&mx::matmul(&y[0], &y[1])?),
+                vec![0usize, 1],
+            )(x)?;
+            mx::add(&mx::sum(&g[0])?, &mx::sum(&g[1])?)
+        },
+        &[
+            vec![f32s(&[2, 1, 4, 2], 25), f32s(&[3, 2, 5], 26)],
+            vec![f32s(&[3, 1, 4, 2], 27), f32s(&[2, 2, 5], 28)],
+        ],
+        1,
+    );
+    // A broadcast to a fixed shape that no longer fits is MLX's error.
+    let f = mx::compile_shapeless(|x: &[Array]| mx::broadcast_to(&x[0], [2, 2]));
+    assert!(f(&[f32s(&[1, 1], 29)]).is_ok());
+    let e = f(&[f32s(&[3, 1], 30)]).unwrap_err();
+    assert_eq!(e.message(), "[Broadcast] Unable to infer broadcast shape");
+}
+
+#[test]
+fn compiling_a_function_that_captures_its_input_is_an_error() {
+    let x = mx::add(&mx::array![1, 2, 3], 2).unwrap();
+    let captured = x.clone();
+    let f = mx::compile(move |a: &[Array]| mx::add(&a[0], &mx::add(&captured, 1)?));
+    let e = f(std::slice::from_ref(&x)).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "[compile] Attempting to compile a function with uncaptured inputs is not allowed."
+    );
+    // Reaching it through an unevaluated array computed from it is the same error.
+    let y = mx::add(&x, 1).unwrap();
+    let g = mx::compile(move |a: &[Array]| mx::add(&a[0], &y));
+    assert!(g(std::slice::from_ref(&x)).is_err());
+    // An evaluated capture is a constant.
+    let z = mx::add(&x, 1).unwrap();
+    z.eval().unwrap();
+    let h = mx::compile(move |a: &[Array]| mx::add(&a[0], &z));
+    assert_eq!(h(&[x]).unwrap()[0].to_vec::<i32>().unwrap(), vec![7, 9, 11]);
+}

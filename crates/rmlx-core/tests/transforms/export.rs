@@ -107,7 +107,7 @@ fn corrupt_files_are_errors() {
             .contains("points forward")
     );
     assert!(
-        edit("\"Matmul\"", "\"Nope\"")
+        edit("\"primitive\":\"Matmul\"", "\"primitive\":\"Nope\"")
             .unwrap()
             .contains("Unknown primitive Nope")
     );
@@ -125,4 +125,83 @@ fn corrupt_files_are_errors() {
         .unwrap()
         .contains("too large")
     );
+}
+
+#[test]
+fn shapeless_exports_serve_new_shapes_of_the_traced_ranks() {
+    let w = rand(&[4, 3], 5).astype(mx::float32).unwrap();
+    let b = rand(&[3], 6).astype(mx::float32).unwrap();
+    let (w2, b2) = (w.clone(), b.clone());
+    let options = mx::ExportOptions {
+        shapeless: true,
+        metadata: String::new(),
+    };
+    let example = rand(&[5, 4], 7).astype(mx::float32).unwrap();
+    let bytes = mx::export_function_bytes_with(
+        move |x: &[Array]| model(x, &w2, &b2),
+        &[example],
+        &[],
+        &options,
+    )
+    .unwrap();
+    let f = mx::import_function_bytes(&bytes).unwrap();
+    assert!(f.is_shapeless());
+    for rows in [5, 2, 9] {
+        let x = rand(&[rows, 4], 8).astype(mx::float32).unwrap();
+        let got = f.call(std::slice::from_ref(&x)).unwrap();
+        let want = model(&[x], &w, &b).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.shape(), w.shape());
+            let (g, w) = (
+                g.astype(mx::float64).unwrap().to_vec::<f64>().unwrap(),
+                w.astype(mx::float64).unwrap().to_vec::<f64>().unwrap(),
+            );
+            assert!(g.iter().zip(&w).all(|(a, b)| (a - b).abs() < 1e-5));
+        }
+    }
+    // Another rank is no trace.
+    assert!(f.call(&[mx::zeros(&[4], mx::float32).unwrap()]).is_err());
+    // Not shapeless: only the exported shape.
+    let g = mx::import_function_bytes(
+        &mx::export_function_bytes(|x: &[Array]| mx::exp(&x[0]), &[mx::array![0.0]]).unwrap(),
+    )
+    .unwrap();
+    assert!(!g.is_shapeless());
+    assert!(g.call(&[mx::array![0.0, 1.0]]).is_err());
+}
+
+#[test]
+fn exports_keep_metadata_and_keyword_names() {
+    let options = mx::ExportOptions {
+        shapeless: false,
+        metadata: "{\"name\": \"model\"}".into(),
+    };
+    let kw = vec!["z".to_string()];
+    let path = std::env::temp_dir().join(format!("rmlx_export_kw_{}.rmlxfn", std::process::id()));
+    let mut ex = mx::exporter_with(&path, |x: &[Array]| mx::subtract(&x[0], &x[1]), options);
+    ex.call(&[mx::array![1.0], mx::array![2.0]]).unwrap();
+    ex.call_with_keywords(&[mx::array![1.0], mx::array![2.0]], &kw)
+        .unwrap();
+    ex.close().unwrap();
+    let f = mx::import_function(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(f.metadata(), "{\"name\": \"model\"}");
+    assert_eq!(f.keywords(), vec![&[][..], &kw[..]]);
+    let (a, b) = (mx::array![5.0], mx::array![2.0]);
+    let by_position = f.call(&[a.clone(), b.clone()]).unwrap();
+    let by_name = f.call_with_keywords(&[a.clone(), b.clone()], &kw).unwrap();
+    assert_eq!(by_position[0].item::<f32>().unwrap(), 3.0);
+    assert_eq!(by_name[0].item::<f32>().unwrap(), 3.0);
+    // A name the traces do not have.
+    let e = f
+        .call_with_keywords(&[a, b], &["y".to_string()])
+        .unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("[import_function] No traced function")
+    );
+    // No metadata: an empty string.
+    let bytes =
+        mx::export_function_bytes(|x: &[Array]| mx::exp(&x[0]), &[mx::array![0.0]]).unwrap();
+    assert_eq!(mx::import_function_bytes(&bytes).unwrap().metadata(), "");
 }

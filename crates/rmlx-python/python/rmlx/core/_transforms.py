@@ -502,22 +502,73 @@ def checkpoint(fun):
     return wrapper
 
 
-def _export_leaves(args, kwargs):
-    """The array leaves of a call: positional arguments, then keyword arguments by name."""
-    leaves, _ = _flatten([list(args), [kwargs[k] for k in sorted(kwargs)]])
-    return leaves
+def _export_inputs(args, kwargs, prefix):
+    """MLX's forms of example (or call) inputs: arrays by position and by keyword, or one
+    tuple/list of arrays and/or one dict of named arrays. Returns the positional arrays and
+    the keyword arrays."""
+
+    def bad():
+        raise ValueError(
+            f"{prefix} Inputs can either be a variable number of positional and keyword "
+            "arrays or a single tuple and/or dictionary of arrays."
+        )
+
+    def arrays(seq):
+        if not isinstance(seq, (list, tuple)) or not all(isinstance(x, array) for x in seq):
+            bad()
+        return list(seq)
+
+    def named(d):
+        if not isinstance(d, dict) or not all(
+            isinstance(k, str) and isinstance(v, array) for k, v in d.items()
+        ):
+            bad()
+        return dict(d)
+
+    if len(args) == 0:
+        return [], named(kwargs)
+    if isinstance(args[0], array):
+        return arrays(args), named(kwargs)
+    if kwargs or len(args) > 2:
+        bad()
+    if len(args) == 1:
+        if isinstance(args[0], dict):
+            return [], named(args[0])
+        return arrays(args[0]), {}
+    return arrays(args[0]), named(args[1])
 
 
-def _flat_caller(fun, args, kwargs):
-    """``fun`` as a function of the flat leaves of ``(args, kwargs)``."""
+def _flat_inputs(args, kwargs):
+    """The flat inputs (positional, then keyword by sorted name) and the keyword names."""
     names = sorted(kwargs)
-    _, rebuild = _flatten([list(args), [kwargs[k] for k in names]])
+    return list(args) + [kwargs[k] for k in names], names
+
+
+def _export_outputs(out):
+    if isinstance(out, array):
+        return [out]
+    if isinstance(out, (list, tuple)) and all(isinstance(x, array) for x in out):
+        return list(out)
+    raise ValueError(
+        "[export_function] Outputs can be either a single array, a tuple, or a list of arrays."
+    )
+
+
+def _flat_caller(fun, holder):
+    """``fun`` as a function of flat inputs; ``holder["split"]`` (the number of positional
+    inputs and the keyword names) says how to split them and may change between traces."""
 
     def flat(xs):
-        a, kw = rebuild(xs)
-        return _flatten(fun(*a, **dict(zip(names, kw))))[0]
+        n, names = holder["split"]
+        return _export_outputs(fun(*xs[:n], **dict(zip(names, xs[n:]))))
 
     return flat
+
+
+def _is_path(file):
+    import os
+
+    return isinstance(file, (str, os.PathLike))
 
 
 def _fspath(file):
@@ -526,11 +577,123 @@ def _fspath(file):
     return os.fspath(file)
 
 
-def export_function(file, fun, *args, shapeless=False, **kwargs):
-    """``mx.export_function``: write ``fun`` traced on the example arguments to ``file``."""
-    if shapeless:
-        raise ValueError("[export_function] shapeless export is not supported by rmlx yet.")
-    _ext._export_flat(_fspath(file), _flat_caller(fun, args, kwargs), _export_leaves(args, kwargs))
+def _check_metadata(metadata):
+    if metadata is not None and not isinstance(metadata, str):
+        raise TypeError(
+            f"[export_function] metadata must be a string, not {type(metadata).__name__}."
+        )
+
+
+_LOG_BASES = {"Two": 0, "Ten": 1, "E": 2}
+
+
+def _callback_arguments(node):
+    """The primitive's parameters as MLX's export callback lists them."""
+    import rmlx.core as mx
+
+    name, params = node["name"], node["params"]
+    if name == "AsType":
+        return [getattr(mx, node["outputs"][0]["dtype"])]
+    if name == "Log" and isinstance(params, dict):
+        return [_LOG_BASES.get(params.get("base"), params.get("base"))]
+    if params is None:
+        return []
+    values = list(params.values()) if isinstance(params, dict) else [params]
+    dtypes = {
+        "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+        "float16", "bfloat16", "float32", "float64", "complex64",
+    }
+    return [getattr(mx, v) if isinstance(v, str) and v in dtypes else v for v in values]
+
+
+def _export_to_callback(callback, flat, leaves, names, shapeless):
+    """MLX's export with a callback: the graph's inputs, keyword inputs, outputs, constants and
+    primitives, each passed to ``callback`` as a dict (read from rmlx's exported graph)."""
+    import json
+    import struct
+
+    import numpy as np
+
+    import rmlx.core as mx
+
+    data = _ext._export_bytes_flat(flat, leaves, names, shapeless)
+    (length,) = struct.unpack("<Q", data[8:16])
+    header = json.loads(data[16 : 16 + length])
+    fn = header["functions"][0]
+    consts = header["constants"]
+    blob = data[16 + length :]
+
+    def spec(prefix, i, s):
+        return (f"{prefix}{i}", tuple(s["shape"]), getattr(mx, s["dtype"]))
+
+    def ref_name(r):
+        if "input" in r:
+            return f"in{r['input']}"
+        if "node" in r:
+            return f"n{r['node'][0]}_{r['node'][1]}"
+        return f"c{r.get('const', r.get('broadcast'))}"
+
+    def ref_spec(r):
+        if "input" in r:
+            s = fn["inputs"][r["input"]]
+        elif "node" in r:
+            s = fn["nodes"][r["node"][0]]["outputs"][r["node"][1]]
+        else:
+            s = dict(consts[r.get("const", r.get("broadcast"))])
+            if "broadcast" in r:
+                s["shape"] = r["shape"]
+        return (ref_name(r), tuple(s["shape"]), getattr(mx, s["dtype"]))
+
+    inputs = [spec("in", i, s) for i, s in enumerate(fn["inputs"])]
+    callback({"type": "inputs", "inputs": inputs})
+    n_args = len(inputs) - len(names)
+    keywords = [(k, inputs[n_args + j][0]) for j, k in enumerate(names)]
+    callback({"type": "keyword_inputs", "keywords": keywords})
+    callback({"type": "outputs", "outputs": [ref_spec(r) for r in fn["outputs"]]})
+    constants = []
+    for i, c in enumerate(consts):
+        raw = blob[c["offset"] : c["offset"] + c["nbytes"]]
+        dt = "bool_" if c["dtype"] == "bool" else c["dtype"]
+        if dt == "bfloat16":
+            value = mx.array(np.frombuffer(raw, np.uint16).reshape(c["shape"])).view(mx.bfloat16)
+        else:
+            value = mx.array(np.frombuffer(raw, getattr(np, dt)).reshape(c["shape"]))
+        constants.append((f"c{i}", value))
+    callback({"type": "constants", "constants": constants})
+    for n, node in enumerate(fn["nodes"]):
+        callback(
+            {
+                "type": "primitive",
+                "inputs": [ref_spec(r) for r in node["inputs"]],
+                "outputs": [spec(f"n{n}_", k, o) for k, o in enumerate(node["outputs"])],
+                "name": node["name"],
+                "arguments": _callback_arguments(node),
+            }
+        )
+
+
+def export_function(file_or_callback, fun, *args, shapeless=False, metadata=None, **kwargs):
+    """``mx.export_function``: write ``fun`` traced on the example arguments to a file (rmlx's
+    format), or describe its graph to a callback. The example inputs are arrays by position and
+    keyword, or one tuple/list of arrays and/or one dict of named arrays."""
+    _check_metadata(metadata)
+    a, kw = _export_inputs(args, kwargs, "[export_function]")
+    leaves, names = _flat_inputs(a, kw)
+    holder = {"split": (len(a), names)}
+    flat = _flat_caller(fun, holder)
+    if _is_path(file_or_callback):
+        _ext._export_flat(
+            _fspath(file_or_callback), flat, leaves, names, bool(shapeless), metadata
+        )
+    elif callable(file_or_callback):
+        if metadata:
+            raise ValueError(
+                "[export_function] The metadata argument is only supported when exporting to "
+                "a file, not when using a callback."
+            )
+        _export_to_callback(file_or_callback, flat, leaves, names, bool(shapeless))
+    else:
+        raise TypeError("[export_function] Expected a file path or a callback.")
 
 
 class _Imported:
@@ -538,33 +701,40 @@ class _Imported:
         self._f = f
 
     def __call__(self, *args, **kwargs):
-        return tuple(self._f(_export_leaves(args, kwargs)))
+        a, kw = _export_inputs(args, kwargs, "[import_function::call]")
+        leaves, names = _flat_inputs(a, kw)
+        return tuple(self._f(leaves, names))
 
 
-def import_function(file):
-    """``mx.import_function``: a function read back from ``file``; it returns a tuple."""
-    return _Imported(_ext._import_flat(_fspath(file)))
+def import_function(file, return_metadata=False):
+    """``mx.import_function``: a function read back from ``file``; it returns a tuple. With
+    ``return_metadata``, also the metadata string saved with it."""
+    f = _ext._import_flat(_fspath(file))
+    imported = _Imported(f)
+    if return_metadata:
+        return imported, f.metadata
+    return imported
 
 
 class exporter:
     """``with mx.exporter(file, fun) as export: export(x); export(y)`` writes one trace per
     kind of input to ``file`` when the block ends."""
 
-    def __init__(self, file, fun, shapeless=False):
-        if shapeless:
-            raise ValueError("[exporter] shapeless export is not supported by rmlx yet.")
-        self._file = _fspath(file)
-        self._fun = fun
-        self._exporter = None
+    def __init__(self, file, fun, *, shapeless=False, metadata=None):
+        _check_metadata(metadata)
+        self._holder = {"split": (0, [])}
+        self._exporter = _ext._exporter_flat(
+            _fspath(file), _flat_caller(fun, self._holder), bool(shapeless), metadata
+        )
 
     def __call__(self, *args, **kwargs):
-        if self._exporter is None:
-            self._exporter = _ext._exporter_flat(self._file, _flat_caller(self._fun, args, kwargs))
-        self._exporter.add(_export_leaves(args, kwargs))
+        a, kw = _export_inputs(args, kwargs, "[export_function]")
+        leaves, names = _flat_inputs(a, kw)
+        self._holder["split"] = (len(a), names)
+        self._exporter.add(leaves, names)
 
     def close(self):
-        if self._exporter is not None:
-            self._exporter.close()
+        self._exporter.close()
 
     def __enter__(self):
         return self
