@@ -551,6 +551,10 @@ impl Primitive for Contiguous {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
+    // A copy: the input's shape (so shapeless replays of `zeros_like` follow their input).
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![inputs[0].shape().to_vec()])
+    }
 
     fn vjp(
         &self,
