@@ -315,7 +315,8 @@ def vmap(fun, in_axes=0, out_axes=0):
         if flat_spec:
             res = _ext._vmap_flat(flat, leaves, axes, list(out_axes))
             out = holder["rebuild"](res)
-            _match_axes(out, out_axes, "tree_visit")
+            # A lone output is the one entry of the outputs' tuple.
+            _match_axes((out,) if isinstance(out, array) else out, out_axes, "tree_visit")
             return out
         # A nested spec: stack along 0, then move each output's axis where the spec says.
         res = _ext._vmap_flat(flat, leaves, axes, None, 0)
