@@ -407,7 +407,7 @@ pub fn kron(a: &Array, b: &Array) -> Result<Array> {
     let out_shape: Vec<usize> = sa
         .iter()
         .zip(&sb)
-        .map(|(x, y)| crate::error::check_dim("kron", x.checked_mul(*y).unwrap_or(usize::MAX)))
+        .map(|(x, y)| crate::error::check_dim("kron", x.saturating_mul(*y)))
         .collect::<Result<_>>()?;
     let prod = super::multiply(super::reshape(a, a_shape)?, super::reshape(b, b_shape)?)?;
     super::reshape(&prod, out_shape)

@@ -271,7 +271,7 @@ pub fn repeat_axis(a: &Array, repeats: usize, axis: isize) -> Result<Array> {
         1 => return Ok(a.clone()),
         _ => {}
     }
-    let repeated = shape[ax].checked_mul(repeats).unwrap_or(usize::MAX);
+    let repeated = shape[ax].saturating_mul(repeats);
     crate::error::check_dim("repeat", repeated)?;
     shape.insert(ax + 1, repeats);
     checked_nbytes(&shape, a.dtype())?;
