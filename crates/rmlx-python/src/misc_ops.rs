@@ -320,12 +320,8 @@ fn empty_like(
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
-    let a = to_array(a)?;
-    let out = match to_dtype(dtype)? {
-        Some(d) => mx::zeros(a.shape(), d),
-        None => mx::empty_like(&a),
-    };
-    wrap(py, out.py()?)
+    // rmlx's empty arrays are zeros.
+    wrap(py, mx::full_like(&to_array(a)?, 0, to_dtype(dtype)?).py()?)
 }
 
 #[pyfunction]

@@ -363,12 +363,7 @@ fn zeros_like(
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
-    let a = to_array(a)?;
-    let out = match to_dtype(dtype)? {
-        Some(d) => mx::zeros(a.shape(), d),
-        None => mx::zeros_like(&a),
-    };
-    wrap(py, out.py()?)
+    wrap(py, mx::full_like(&to_array(a)?, 0, to_dtype(dtype)?).py()?)
 }
 
 /// `mx.ones_like(a, dtype=None)`.
@@ -381,12 +376,7 @@ fn ones_like(
     stream: Option<&Any<'_>>,
 ) -> Arr {
     let _ = stream;
-    let a = to_array(a)?;
-    let out = match to_dtype(dtype)? {
-        Some(d) => mx::ones(a.shape(), d),
-        None => mx::ones_like(&a),
-    };
-    wrap(py, out.py()?)
+    wrap(py, mx::full_like(&to_array(a)?, 1, to_dtype(dtype)?).py()?)
 }
 
 /// `mx.full_like(a, vals, dtype=None)`.

@@ -50,17 +50,7 @@ impl Primitive for Broadcast {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        // The inputs that only give the shape get no gradient.
-        argnums
-            .iter()
-            .map(|&i| {
-                if i == 0 {
-                    sum_to_shape(&cotangents[0], primals[0].shape())
-                } else {
-                    crate::ops::zeros_like(&primals[i])
-                }
-            })
-            .collect()
+        broadcast_vjp(primals, cotangents, argnums)
     }
     fn jvp(
         &self,
@@ -90,6 +80,21 @@ impl Primitive for Broadcast {
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         vmap_broadcast(inputs, axes, &outputs[0].shape)
     }
+}
+
+/// The vjp of [`Broadcast`] and [`BroadcastAxes`]: the cotangent summed back to the source's
+/// shape; the inputs that only give the shape get no gradient.
+fn broadcast_vjp(primals: &[Array], cotangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+    argnums
+        .iter()
+        .map(|&i| {
+            if i == 0 {
+                sum_to_shape(&cotangents[0], primals[0].shape())
+            } else {
+                crate::ops::zeros_like(&primals[i])
+            }
+        })
+        .collect()
 }
 
 /// The view of `d` (of shape `in_shape`) broadcast to `out_shape`: zero strides on the
@@ -189,16 +194,7 @@ impl Primitive for BroadcastAxes {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        argnums
-            .iter()
-            .map(|&i| {
-                if i == 0 {
-                    sum_to_shape(&cotangents[0], primals[0].shape())
-                } else {
-                    crate::ops::zeros_like(&primals[i])
-                }
-            })
-            .collect()
+        broadcast_vjp(primals, cotangents, argnums)
     }
     fn jvp(
         &self,
