@@ -105,6 +105,7 @@ fn memory_counters_and_cache() {
 
     fused_chain_allocates_only_its_output();
     checkpoint_lowers_the_peak_of_a_gradient();
+    npy_load_reads_into_the_array();
 }
 
 /// Bytes allocated at the peak of evaluating `out`, above what was live before.
@@ -181,4 +182,33 @@ fn checkpoint_lowers_the_peak_of_a_gradient() {
         checkpointed * 2 <= plain,
         "checkpointing should at least halve the peak: {checkpointed} vs {plain} bytes"
     );
+}
+
+/// Loading an `.npy` file reads its data when the array is evaluated, straight into the
+/// array's memory, which a following elementwise op may take over (MLX's `test_load_donation`).
+fn npy_load_reads_into_the_array() {
+    let path = std::env::temp_dir().join(format!("rmlx_memory_{}.npy", std::process::id()));
+    let x = materialized(N);
+    mx::io::npy::save(&path, &x).unwrap();
+    mx::clear_cache();
+    let before = mx::get_active_memory();
+    let loaded = mx::io::npy::load(&path).unwrap();
+    assert_eq!(
+        mx::get_active_memory(),
+        before,
+        "load allocates nothing before eval"
+    );
+    assert_eq!(peak_of_eval(std::slice::from_ref(&loaded)), BYTES);
+    drop(loaded);
+    let scaled = mx::multiply(&mx::io::npy::load(&path).unwrap(), 2.0).unwrap();
+    assert_eq!(
+        peak_of_eval(std::slice::from_ref(&scaled)),
+        BYTES,
+        "the product reuses the loaded buffer"
+    );
+    assert_eq!(
+        scaled.to_vec::<f32>().unwrap(),
+        mx::multiply(&x, 2.0).unwrap().to_vec::<f32>().unwrap()
+    );
+    std::fs::remove_file(&path).ok();
 }

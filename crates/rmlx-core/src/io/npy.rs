@@ -79,12 +79,12 @@ fn header_value<'a>(header: &'a str, key: &str) -> Result<&'a str> {
 /// # Ok::<(), rmlx_core::Error>(())
 /// ```
 pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
-    parse(bytes, false)
+    parse(bytes)
 }
 
-/// [`parse_npy`]; with `lazy_short`, data shorter than the header says gives an array whose
-/// evaluation fails (MLX reads a file's data when the array is evaluated).
-fn parse(bytes: &[u8], lazy_short: bool) -> Result<Array> {
+/// Where a `.npy` header ends: `(start, end)` of the header text, from the file's first
+/// 10 (version 1) or 12 (versions 2 and 3) bytes.
+fn header_extent(bytes: &[u8]) -> Result<(usize, usize)> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("not an .npy file (bad magic)"));
     }
@@ -103,10 +103,50 @@ fn parse(bytes: &[u8], lazy_short: bool) -> Result<Array> {
     };
     let hend = hstart
         .checked_add(hlen)
-        .filter(|&e| e <= bytes.len())
         .ok_or_else(|| bad("truncated header"))?;
-    let header =
-        std::str::from_utf8(&bytes[hstart..hend]).map_err(|_| bad("header is not text"))?;
+    Ok((hstart, hend))
+}
+
+/// What a `.npy` header says: the data's dtype, its order, the array's shape and where the
+/// data starts.
+struct Header {
+    dtype: Dtype,
+    fortran: bool,
+    shape: Vec<usize>,
+    nbytes: usize,
+    data_start: usize,
+}
+
+impl Header {
+    /// The shape the data has in row-major order (the reversed shape for Fortran order).
+    fn stored_shape(&self) -> Vec<usize> {
+        if self.fortran {
+            self.shape.iter().rev().copied().collect()
+        } else {
+            self.shape.clone()
+        }
+    }
+
+    /// `stored` (an array of [`Header::stored_shape`]) as the array the file describes:
+    /// column-major data is the row-major data of the reversed shape, transposed.
+    fn arrange(&self, stored: Array) -> Result<Array> {
+        if self.fortran {
+            crate::ops::transpose(&stored, None::<&[usize]>)
+        } else {
+            Ok(stored)
+        }
+    }
+}
+
+/// Parses the header of a `.npy` file; `bytes` holds at least the header.
+fn parse_header(bytes: &[u8]) -> Result<Header> {
+    let (hstart, hend) = header_extent(bytes)?;
+    let header = std::str::from_utf8(
+        bytes
+            .get(hstart..hend)
+            .ok_or_else(|| bad("truncated header"))?,
+    )
+    .map_err(|_| bad("header is not text"))?;
     let descr = header_value(header, "descr")?.trim_matches('\'');
     let dtype = dtype_of_descr(descr)?;
     let fortran = match header_value(header, "fortran_order")?.trim() {
@@ -125,23 +165,27 @@ fn parse(bytes: &[u8], lazy_short: bool) -> Result<Array> {
         })
         .collect::<Result<_>>()?;
     let nbytes = crate::array::checked_nbytes(&shape, dtype)?;
-    let data = &bytes[hend..];
-    if data.len() < nbytes {
-        if lazy_short {
-            return Ok(Array::from_op(shape, dtype, ShortRead, vec![]));
-        }
+    Ok(Header {
+        dtype,
+        fortran,
+        shape,
+        nbytes,
+        data_start: hend,
+    })
+}
+
+/// [`parse_npy`]: the whole file is in `bytes`.
+fn parse(bytes: &[u8]) -> Result<Array> {
+    let h = parse_header(bytes)?;
+    let data = &bytes[h.data_start..];
+    if data.len() < h.nbytes {
         return Err(bad(format!(
-            "expected {nbytes} bytes of data, found {}",
+            "expected {} bytes of data, found {}",
+            h.nbytes,
             data.len()
         )));
     }
-    if fortran {
-        // Column-major data is the row-major data of the reversed shape, transposed.
-        let reversed: Vec<usize> = shape.iter().rev().copied().collect();
-        let a = from_bytes(&data[..nbytes], &reversed, dtype)?;
-        return crate::ops::transpose(&a, None::<&[usize]>);
-    }
-    from_bytes(&data[..nbytes], &shape, dtype)
+    h.arrange(from_bytes(&data[..h.nbytes], &h.stored_shape(), h.dtype)?)
 }
 
 fn descr_of(dtype: Dtype) -> &'static str {
@@ -212,9 +256,11 @@ pub fn save(path: impl AsRef<std::path::Path>, a: &Array) -> Result<()> {
     super::write_file(path.as_ref(), &to_npy_bytes(a)?, "save")
 }
 
-/// Reads an `.npy` file (MLX's `load` of a `.npy` file). A file whose data is shorter than
-/// its header says loads, as in MLX (which reads the data when the array is evaluated), and
-/// evaluating the array is then a runtime error.
+/// Reads an `.npy` file (MLX's `load` of a `.npy` file). The header is read now (a corrupt
+/// one is an error here); the data is read when the array is evaluated, straight into the
+/// array's memory, as in MLX: nothing is allocated until then, and a file whose data is
+/// shorter than its header says loads, evaluating the array is then a runtime error. The
+/// file stays open while the array is unevaluated.
 ///
 /// ```
 /// use rmlx_core::{self as mx, io::npy};
@@ -228,24 +274,73 @@ pub fn save(path: impl AsRef<std::path::Path>, a: &Array) -> Result<()> {
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn load(path: impl AsRef<std::path::Path>) -> Result<Array> {
-    parse(&super::read_file(path.as_ref(), "load")?, true)
+    use std::io::Read;
+    let path = path.as_ref();
+    let open_error =
+        |e: std::io::Error| Error::value(format!("[load] Failed to open {}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(open_error)?;
+    let file_len = file.metadata().map_err(open_error)?.len();
+    // The fixed prefix first, then exactly the header it announces (never more than the file).
+    let mut head = Vec::with_capacity(12);
+    (&mut file)
+        .take(12)
+        .read_to_end(&mut head)
+        .map_err(open_error)?;
+    let (_, hend) = header_extent(&head)?;
+    if hend as u64 > file_len {
+        return Err(bad("truncated header"));
+    }
+    head.resize(hend.max(head.len()), 0);
+    if hend > 12 {
+        file.read_exact(&mut head[12..]).map_err(open_error)?;
+    }
+    let h = parse_header(&head)?;
+    let stored = Array::from_op(
+        h.stored_shape(),
+        h.dtype,
+        ReadData {
+            file: std::sync::Mutex::new(file),
+            offset: h.data_start as u64,
+        },
+        vec![],
+    );
+    h.arrange(stored)
 }
 
-/// The node of an `.npy` file's array whose data is missing from the file: evaluating it is
-/// MLX's read error.
+/// The node of an `.npy` file's data (MLX's `Load`): evaluating it reads the bytes from the
+/// still-open file into the output's memory.
 #[derive(Debug)]
-struct ShortRead;
+struct ReadData {
+    file: std::sync::Mutex<std::fs::File>,
+    offset: u64,
+}
 
-impl crate::primitive::Primitive for ShortRead {
+impl crate::primitive::Primitive for ReadData {
     fn name(&self) -> &'static str {
         "Load"
     }
     fn eval_cpu(
         &self,
         _inputs: &[Array],
-        _outputs: &[crate::primitive::OutputSpec],
+        outputs: &[crate::primitive::OutputSpec],
     ) -> Result<Vec<crate::array::Data>> {
-        Err(Error::runtime("[read] Unable to read from file."))
+        use std::io::{Read, Seek, SeekFrom};
+        let spec = &outputs[0];
+        let (mut buf, _) = crate::array::Data::alloc(spec)?;
+        let read_error = || Error::runtime("[read] Unable to read from file.");
+        {
+            // A poisoned lock only means another read failed; the file itself is fine.
+            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+            file.seek(SeekFrom::Start(self.offset))
+                .map_err(|_| read_error())?;
+            file.read_exact(buf.bytes_mut()).map_err(|_| read_error())?;
+        }
+        if spec.dtype == Dtype::Bool && buf.bytes().iter().any(|&b| b > 1) {
+            return Err(Error::runtime(
+                "[load] Corrupt file: bool data holds values other than 0 and 1.",
+            ));
+        }
+        Ok(vec![crate::array::Data::from_buffer(buf, &spec.shape)])
     }
 }
 
