@@ -2,7 +2,7 @@
 //! functions, and the `metal` / `cuda` namespaces (rmlx runs on the CPU only: they report no
 //! GPU).
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rmlx_core::{self as mx, Device, DeviceType, Stream};
@@ -90,7 +90,58 @@ impl PyStream {
     }
 
     fn __repr__(&self) -> String {
-        format!("{}", self.0)
+        if is_thread_local(self.0) {
+            format!("ThreadLocalStream({}, {})", self.0.device, self.0.index)
+        } else {
+            format!("{}", self.0)
+        }
+    }
+}
+
+/// How MLX's Python streams may be shared between threads. rmlx's core streams work from any
+/// thread; MLX binds a stream made by `new_stream` to the thread that made it (another thread
+/// using it is a RuntimeError), while `new_thread_local_stream` and `new_thread_unsafe_stream`
+/// streams may be used anywhere. The bindings keep MLX's rule for Python programs.
+#[derive(Clone, Copy)]
+enum Sharing {
+    OwnedBy(std::thread::ThreadId),
+    ThreadLocal,
+}
+
+/// The sharing of the streams made through the bindings, by stream index (the default streams
+/// and thread-unsafe streams are not listed: any thread may use them).
+static SHARING: std::sync::Mutex<Vec<(usize, Sharing)>> = std::sync::Mutex::new(Vec::new());
+
+fn remember_sharing(s: Stream, sharing: Sharing) {
+    SHARING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((s.index, sharing));
+}
+
+fn sharing_of(s: Stream) -> Option<Sharing> {
+    let list = SHARING.lock().unwrap_or_else(|e| e.into_inner());
+    list.iter().find(|(i, _)| *i == s.index).map(|(_, k)| *k)
+}
+
+fn is_thread_local(s: Stream) -> bool {
+    matches!(sharing_of(s), Some(Sharing::ThreadLocal))
+}
+
+/// MLX's error for a stream of another thread.
+fn check_owner(s: Stream) -> PyResult<Stream> {
+    match sharing_of(s) {
+        Some(Sharing::OwnedBy(t)) if t != std::thread::current().id() => {
+            let kind = match s.device.device_type {
+                DeviceType::Cpu => "cpu",
+                DeviceType::Gpu => "gpu",
+            };
+            Err(PyRuntimeError::new_err(format!(
+                "There is no Stream({kind}, {}) in current thread.",
+                s.index
+            )))
+        }
+        _ => Ok(s),
     }
 }
 
@@ -108,7 +159,7 @@ fn to_device(obj: &Bound<'_, PyAny>) -> PyResult<Device> {
 /// A `Stream` from a `Stream`, a `Device` (its default stream) or a `DeviceType`.
 pub fn to_stream(obj: &Bound<'_, PyAny>) -> PyResult<Stream> {
     if let Ok(s) = obj.cast::<PyStream>() {
-        return Ok(s.get().0);
+        return check_owner(s.get().0);
     }
     mx::default_stream(to_device(obj)?).py()
 }
@@ -140,13 +191,22 @@ fn set_default_stream(stream: &Bound<'_, PyAny>) -> PyResult<()> {
 
 #[pyfunction]
 fn new_stream(device: &Bound<'_, PyAny>) -> PyResult<PyStream> {
-    Ok(PyStream(mx::new_stream(to_device(device)?).py()?))
+    let s = mx::new_stream(to_device(device)?).py()?;
+    remember_sharing(s, Sharing::OwnedBy(std::thread::current().id()));
+    Ok(PyStream(s))
 }
 
 #[pyfunction]
 fn new_thread_local_stream(device: &Bound<'_, PyAny>) -> PyResult<PyStream> {
+    let s = mx::new_thread_local_stream(to_device(device)?).py()?;
+    remember_sharing(s, Sharing::ThreadLocal);
+    Ok(PyStream(s))
+}
+
+#[pyfunction]
+fn new_thread_unsafe_stream(device: &Bound<'_, PyAny>) -> PyResult<PyStream> {
     Ok(PyStream(
-        mx::new_thread_local_stream(to_device(device)?).py()?,
+        mx::new_thread_unsafe_stream(to_device(device)?).py()?,
     ))
 }
 
@@ -292,6 +352,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(set_default_stream, m)?,
         wrap_pyfunction!(new_stream, m)?,
         wrap_pyfunction!(new_thread_local_stream, m)?,
+        wrap_pyfunction!(new_thread_unsafe_stream, m)?,
         wrap_pyfunction!(synchronize, m)?,
         wrap_pyfunction!(clear_streams, m)?,
         wrap_pyfunction!(is_available, m)?,

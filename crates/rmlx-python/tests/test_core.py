@@ -424,3 +424,30 @@ def test_fft2_axes_none_is_every_axis():
         np.array(mx.fft.fft2(mx.array(x), axes=None)), np.fft.fftn(x), atol=1e-4
     )
     assert mx.fft.rfft2(mx.array(x), axes=None).shape == (3, 4, 3)
+
+
+def test_streams_belong_to_their_thread_as_in_mlx():
+    import threading
+
+    owned = mx.new_stream(mx.cpu)
+    local = mx.new_thread_local_stream(mx.cpu)
+    shared = mx.new_thread_unsafe_stream(mx.cpu)
+    assert repr(local).startswith("ThreadLocalStream(")
+    results = {}
+
+    def use(name, s):
+        try:
+            with mx.stream(s):
+                results[name] = (2 * mx.arange(3)).tolist()
+        except RuntimeError as e:
+            results[name] = str(e)
+
+    for name, s in [("owned", owned), ("local", local), ("shared", shared)]:
+        t = threading.Thread(target=use, args=(name, s))
+        t.start()
+        t.join()
+    assert "in current thread" in results["owned"]
+    assert results["local"] == [0, 2, 4]
+    assert results["shared"] == [0, 2, 4]
+    use("owner", owned)
+    assert results["owner"] == [0, 2, 4]
