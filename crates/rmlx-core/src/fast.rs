@@ -20,6 +20,9 @@
 //! # Ok::<(), mx::Error>(())
 //! ```
 
+mod custom_kernel;
+pub use custom_kernel::{KernelLaunch, MathMode, MetalKernel, TemplateArg, metal_kernel};
+
 use crate::array::Array;
 use crate::dtype::{Dtype, finfo, promote_types};
 use crate::error::{Error, Result, fmt_shape};

@@ -1,9 +1,9 @@
 //! `mx.linalg`, `mx.fft` and `mx.fast`.
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PyString, PyTuple};
-use rmlx_core::{fast as mxfast, fft as mxfft, linalg as mxlinalg};
+use rmlx_core::{self as mx, fast as mxfast, fft as mxfft, linalg as mxlinalg};
 
 use crate::array::PyArray;
 use crate::convert::{to_array, to_axes, to_opt_array, wrap, wrap_pair, PyResultExt};
@@ -445,6 +445,170 @@ fn scaled_dot_product_attention(
     wrap(py, out.py()?)
 }
 
+/// A custom kernel (`mx.fast.metal_kernel(...)` / `mx.fast.cuda_kernel(...)`), called with
+/// keyword arguments. rmlx has neither back-end: a Metal kernel can only be recorded while a
+/// function is exported (see `rmlx_core::fast::metal_kernel`), a CUDA kernel never runs, as
+/// in MLX's CPU build.
+#[pyclass(name = "CustomKernelFunction", module = "mlx.core.fast", frozen)]
+struct PyCustomKernel {
+    /// `None`: a CUDA kernel.
+    metal: Option<mxfast::MetalKernel>,
+}
+
+/// The device a kernel call asks for: `None` (the default), a DeviceType, Device or Stream.
+fn device_type_of(stream: Option<&Any<'_>>) -> PyResult<Option<mx::DeviceType>> {
+    let Some(s) = stream.filter(|s| !s.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = s.cast::<crate::device::PyDeviceType>() {
+        return Ok(Some(t.get().0));
+    }
+    if let Ok(d) = s.cast::<crate::device::PyDevice>() {
+        return Ok(Some(d.get().0.device_type));
+    }
+    if let Ok(st) = s.cast::<crate::device::PyStream>() {
+        return Ok(Some(st.get().0.device.device_type));
+    }
+    Err(PyValueError::new_err(
+        "stream must be a Stream, Device or DeviceType.",
+    ))
+}
+
+#[pymethods]
+impl PyCustomKernel {
+    #[pyo3(signature = (*, inputs, output_shapes, output_dtypes, grid, threadgroup, template=None, init_value=None, verbose=false, stream=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<Bound<'_, PyAny>>,
+        output_shapes: Vec<Bound<'_, PyAny>>,
+        output_dtypes: Vec<crate::dtype::PyDtype>,
+        grid: (i32, i32, i32),
+        threadgroup: (i32, i32, i32),
+        template: Option<Vec<(String, Bound<'_, PyAny>)>>,
+        init_value: Option<f32>,
+        verbose: bool,
+        stream: Option<&Any<'_>>,
+    ) -> PyResult<Vec<Py<PyArray>>> {
+        let Some(kernel) = &self.metal else {
+            return Err(PyRuntimeError::new_err("[cuda_kernel] No CUDA back-end."));
+        };
+        let inputs = inputs.iter().map(to_array).collect::<PyResult<Vec<_>>>()?;
+        let output_shapes = output_shapes
+            .iter()
+            .map(|s| {
+                let dims = crate::convert::to_shape(s)?;
+                dims.into_iter()
+                    .map(|d| {
+                        usize::try_from(d).map_err(|_| {
+                            PyValueError::new_err(format!(
+                                "[metal_kernel] Negative dimensions are not allowed: {d}."
+                            ))
+                        })
+                    })
+                    .collect::<PyResult<Vec<usize>>>()
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let output_dtypes: Vec<mx::Dtype> = output_dtypes.iter().map(|d| d.0).collect();
+        let mut template_args = Vec::new();
+        for (name, value) in template.unwrap_or_default() {
+            // bool before int: Python's bools are ints.
+            let arg = if value.is_instance_of::<pyo3::types::PyBool>() {
+                mxfast::TemplateArg::Bool(value.extract()?)
+            } else if value.is_instance_of::<PyInt>() {
+                mxfast::TemplateArg::Int(value.extract()?)
+            } else if let Ok(d) = value.extract::<crate::dtype::PyDtype>() {
+                mxfast::TemplateArg::Dtype(d.0)
+            } else {
+                return Err(PyValueError::new_err(
+                    "[metal_kernel] Invalid template argument. Must be `mlx.core.Dtype`, `int` or `bool`.",
+                ));
+            };
+            template_args.push((name, arg));
+        }
+        let launch = mxfast::KernelLaunch {
+            grid,
+            threadgroup,
+            template: template_args,
+            init_value,
+            verbose,
+            device: device_type_of(stream)?,
+        };
+        let outs = kernel
+            .call(&inputs, &output_shapes, &output_dtypes, &launch)
+            .py()?;
+        outs.into_iter().map(|a| wrap(py, a)).collect()
+    }
+}
+
+/// `mx.fast.metal_kernel`: a custom Metal kernel from the body of its function.
+#[pyfunction]
+#[pyo3(signature = (name, input_names, output_names, source, header="", ensure_row_contiguous=true, atomic_outputs=false, compile_options=None))]
+#[allow(clippy::too_many_arguments)]
+fn metal_kernel(
+    name: &str,
+    input_names: Vec<String>,
+    output_names: Vec<String>,
+    source: &str,
+    header: &str,
+    ensure_row_contiguous: bool,
+    atomic_outputs: bool,
+    compile_options: Option<&Any<'_>>,
+) -> PyResult<PyCustomKernel> {
+    let mut math_mode = mxfast::MathMode::Safe;
+    if let Some(opts) = compile_options.filter(|o| !o.is_none()) {
+        let dict = opts.cast::<pyo3::types::PyDict>().map_err(|_| {
+            PyValueError::new_err("[metal_kernel] Expected `compile_options` to be a dict.")
+        })?;
+        for (key, value) in dict.iter() {
+            let key: String = key.extract()?;
+            if key != "math_mode" {
+                return Err(PyValueError::new_err(format!(
+                    "[metal_kernel] Unknown compile option `{key}`."
+                )));
+            }
+            math_mode = value.extract::<String>()?.parse().py()?;
+        }
+    }
+    let ins: Vec<&str> = input_names.iter().map(String::as_str).collect();
+    let outs: Vec<&str> = output_names.iter().map(String::as_str).collect();
+    let kernel = mxfast::metal_kernel(name, &ins, &outs, source)
+        .py()?
+        .with_header(header)
+        .with_ensure_row_contiguous(ensure_row_contiguous)
+        .with_atomic_outputs(atomic_outputs)
+        .with_math_mode(math_mode);
+    Ok(PyCustomKernel {
+        metal: Some(kernel),
+    })
+}
+
+/// `mx.fast.cuda_kernel`: a custom CUDA kernel; rmlx has no CUDA back-end, so calling it is
+/// MLX's error for a build without CUDA.
+#[pyfunction]
+#[pyo3(signature = (name, input_names, output_names, source, header="", ensure_row_contiguous=true, shared_memory=0))]
+fn cuda_kernel(
+    name: &str,
+    input_names: Vec<String>,
+    output_names: Vec<String>,
+    source: &str,
+    header: &str,
+    ensure_row_contiguous: bool,
+    shared_memory: i32,
+) -> PyCustomKernel {
+    let _ = (
+        name,
+        input_names,
+        output_names,
+        source,
+        header,
+        ensure_row_contiguous,
+        shared_memory,
+    );
+    PyCustomKernel { metal: None }
+}
+
 fn register_fast(parent: &Bound<'_, PyModule>) -> PyResult<()> {
     let m = PyModule::new(parent.py(), "fast")?;
     for f in [
@@ -452,6 +616,8 @@ fn register_fast(parent: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(layer_norm, &m)?,
         wrap_pyfunction!(rope, &m)?,
         wrap_pyfunction!(scaled_dot_product_attention, &m)?,
+        wrap_pyfunction!(metal_kernel, &m)?,
+        wrap_pyfunction!(cuda_kernel, &m)?,
     ] {
         m.add_function(f)?;
     }

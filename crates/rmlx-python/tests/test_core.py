@@ -451,3 +451,40 @@ def test_streams_belong_to_their_thread_as_in_mlx():
     assert results["shared"] == [0, 2, 4]
     use("owner", owned)
     assert results["owner"] == [0, 2, 4]
+
+
+def test_metal_kernel_is_recorded_only_while_exporting(tmp_path):
+    kernel = mx.fast.metal_kernel(
+        name="copy",
+        input_names=["a"],
+        output_names=["out"],
+        source="uint i = thread_position_in_grid.x; out[i] = a[i];",
+    )
+
+    def call(a, stream=mx.gpu):
+        return kernel(
+            inputs=[a],
+            grid=(a.size, 1, 1),
+            threadgroup=(a.size, 1, 1),
+            output_shapes=[a.shape],
+            output_dtypes=[a.dtype],
+            stream=stream,
+        )[0]
+
+    a = mx.zeros((2, 2))
+    with pytest.raises(RuntimeError, match="No Metal back-end"):
+        call(a)
+    path = str(tmp_path / "k.mlxfn")
+    mx.export_function(path, call, a)
+    with pytest.raises(RuntimeError, match="only run on GPU"):
+        mx.eval(mx.import_function(path)(a)[0])
+    with pytest.raises(ValueError, match="Only supports the GPU"):
+        mx.export_function(path, lambda x: call(x, mx.cpu), a)
+    with pytest.raises(RuntimeError, match="No CUDA back-end"):
+        mx.fast.cuda_kernel(name="k", input_names=["a"], output_names=["o"], source="")(
+            inputs=[a],
+            grid=(1, 1, 1),
+            threadgroup=(1, 1, 1),
+            output_shapes=[(2, 2)],
+            output_dtypes=[mx.float32],
+        )

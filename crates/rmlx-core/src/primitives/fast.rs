@@ -723,3 +723,31 @@ impl Primitive for ScaledDotProductAttention {
         Ok((vec![ops::unflatten(&out, 0, [v, b])?], vec![Some(0)]))
     }
 }
+
+/// A custom Metal kernel's call (`mx.fast.metal_kernel`), recorded while exporting a function:
+/// the generated source and the launch. rmlx has no Metal back-end, so it never runs here.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomKernel {
+    pub name: String,
+    pub source: String,
+    pub grid: (i32, i32, i32),
+    pub threadgroup: (i32, i32, i32),
+    /// Per input: whether the source uses its `_shape`, `_strides`, `_ndim`.
+    pub shape_infos: Vec<(bool, bool, bool)>,
+    pub ensure_row_contiguous: bool,
+    pub init_value: Option<f32>,
+    /// Metal's math mode as MLX serialises it: 0 safe, 1 relaxed, 2 fast.
+    pub math_mode: i32,
+}
+
+impl Primitive for CustomKernel {
+    fn name(&self) -> &'static str {
+        "CustomKernel"
+    }
+    fn eval_cpu(&self, _inputs: &[Array], _outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        Err(Error::runtime("Custom kernels only run on GPU."))
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+}

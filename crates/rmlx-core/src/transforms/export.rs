@@ -24,6 +24,33 @@ use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"RMLXFN1\n";
 
+thread_local! {
+    /// How many exports this thread is tracing (MLX's `in_export_tracing`): custom kernels,
+    /// which cannot run here, may still be recorded then.
+    static EXPORT_TRACING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is tracing a function for export.
+pub(crate) fn in_export_tracing() -> bool {
+    EXPORT_TRACING.with(|c| c.get() > 0)
+}
+
+/// Marks this thread as tracing for export for its lifetime.
+struct ExportTracingGuard;
+
+impl ExportTracingGuard {
+    fn new() -> ExportTracingGuard {
+        EXPORT_TRACING.with(|c| c.set(c.get() + 1));
+        ExportTracingGuard
+    }
+}
+
+impl Drop for ExportTracingGuard {
+    fn drop(&mut self) {
+        EXPORT_TRACING.with(|c| c.set(c.get() - 1));
+    }
+}
+
 /// Every exportable primitive type: `encode` finds a primitive's type and parameters, `decode`
 /// rebuilds it. The tag is the type's name.
 macro_rules! registry {
@@ -92,6 +119,7 @@ registry!(
     factor::Eig,
     factor::LUF,
     fast::RmsNorm,
+    fast::CustomKernel,
     fft::Fft,
     fast::LayerNorm,
     fast::Rope,
@@ -466,6 +494,7 @@ where
         ));
     }
     let _tracing = TracingGuard::new();
+    let _exporting = ExportTracingGuard::new();
     let placeholders: Vec<Array> = example_inputs
         .iter()
         .map(|x| placeholder(x.shape().to_vec(), x.dtype()))

@@ -38,6 +38,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// tracers are tracers too and keep their node through `eval`.
 static TRACING: AtomicUsize = AtomicUsize::new(0);
 
+pub(crate) use export::in_export_tracing;
+
 /// Whether some transform is tracing a function.
 pub(crate) fn is_tracing() -> bool {
     TRACING.load(Ordering::Relaxed) > 0
