@@ -289,7 +289,7 @@ float_math!(
 );
 float_math!(
     /// `arctanh`.
-    ArcTanh, "ArcTanh", "arctanh", each(f32::atanh), f64::atanh, Some(|c: C64| c.atanh()),
+    ArcTanh, "ArcTanh", "arctanh", each(special::atanh_f32), special::atanh_f64, Some(|c: C64| c.atanh()),
     rules { unary_derivative_rules!(ArcTanh, |x, out| { let _ = (&x, &out); crate::ops::reciprocal(&crate::ops::subtract(1.0, &crate::ops::square(x)?)?) }); }
 );
 float_math!(
