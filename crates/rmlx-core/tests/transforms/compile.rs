@@ -710,3 +710,33 @@ fn shapeless_compile_checks_fixed_gather_sizes() {
     assert_eq!(y[0].shape(), &[3, 4]);
     assert!(p(&[f32s(&[2, 4], 8), idx(3)]).is_err());
 }
+
+/// The vmap rules of the broadcasts that follow their inputs (a matmul's batch broadcast, and
+/// `broadcast_arrays`): batched and unbatched operands of every rank against each other.
+#[test]
+fn vmap_of_batch_broadcasts() {
+    let mm = |x: &[Array]| mx::matmul(&x[0], &x[1]);
+    let cases: [(&[usize], &[usize], [Option<isize>; 2]); 5] = [
+        (&[2, 3, 1, 4, 5], &[1, 2, 5, 6], [Some(0), Some(1)]),
+        (&[2, 3, 1, 4, 5], &[1, 2, 5, 6], [Some(0), None]),
+        (&[2, 4, 5], &[3, 5, 6], [Some(0), None]),
+        (&[4, 5], &[3, 2, 5, 6], [None, Some(1)]),
+        (&[2, 1, 4, 5], &[3, 5, 6, 2], [Some(0), Some(3)]),
+    ];
+    for (k, (a, b, axes)) in cases.iter().enumerate() {
+        let xs = [f32s(a, 2 * k as u64), f32s(b, 2 * k as u64 + 1)];
+        check_vmap(&format!("matmul {k}"), mm, &xs, axes, 1e-5);
+    }
+    let first = |x: &[Array]| Ok(mx::broadcast_arrays(x)?.swap_remove(0));
+    let second = |x: &[Array]| Ok(mx::broadcast_arrays(x)?.swap_remove(1));
+    let cases: [(&[usize], &[usize], [Option<isize>; 2]); 3] = [
+        (&[2, 3], &[4, 1], [Some(0), None]),
+        (&[3, 2], &[2, 5, 1], [Some(1), Some(0)]),
+        (&[3], &[2, 4, 1, 1], [None, Some(0)]),
+    ];
+    for (k, (a, b, axes)) in cases.iter().enumerate() {
+        let xs = [f32s(a, 20 + k as u64), f32s(b, 30 + k as u64)];
+        check_vmap(&format!("broadcast_arrays {k} [0]"), first, &xs, axes, 0.0);
+        check_vmap(&format!("broadcast_arrays {k} [1]"), second, &xs, axes, 0.0);
+    }
+}
