@@ -201,7 +201,11 @@ pub(crate) fn check_along_axis(
 
 /// Checks a gather's index arrays (one shape) and slice sizes (at most the source's sizes)
 /// against a source of `shape`, as the op did when it built the node.
-pub(crate) fn check_gather(shape: &[usize], indices: &[Array], slice_sizes: &[usize]) -> Result<()> {
+pub(crate) fn check_gather(
+    shape: &[usize],
+    indices: &[Array],
+    slice_sizes: &[usize],
+) -> Result<()> {
     if let Some(first) = indices.first() {
         if indices.iter().any(|i| i.shape() != first.shape()) {
             return Err(Error::value(

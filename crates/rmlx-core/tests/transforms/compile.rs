@@ -655,7 +655,10 @@ fn shapeless_compile_slice_update() {
     let calls: Vec<Vec<Array>> = [6, 4, 5, 10].iter().map(|&n| vec![v(n)]).collect();
     check_shapeless("x[1:5:2] = [7, 8]", strided, &calls, 1);
     let f = mx::compile_shapeless(one);
-    assert_eq!(f(&[v(4)]).unwrap()[0].to_vec::<f32>().unwrap(), [0.0, 1.0, 3.0, 3.0]);
+    assert_eq!(
+        f(&[v(4)]).unwrap()[0].to_vec::<f32>().unwrap(),
+        [0.0, 1.0, 3.0, 3.0]
+    );
     let e = f(&[v(2)]).unwrap_err();
     assert_eq!(
         e.message(),
@@ -671,7 +674,10 @@ fn shapeless_compile_slice_update() {
     let _ = k(&[v(5), v(2)]).unwrap();
     let y = k(&[v(6), v(4)]).unwrap()[0].to_vec::<f32>().unwrap();
     let want = [0.0, 1.0, 1f32.exp(), 2f32.exp(), 3f32.exp(), 5.0];
-    assert!(y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5), "{y:?}");
+    assert!(
+        y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5),
+        "{y:?}"
+    );
     assert!(k(&[v(4), v(4)]).is_err());
 }
 
@@ -701,7 +707,11 @@ fn shapeless_compile_checks_fixed_gather_sizes() {
     let y = g(&[f32s(&[5, 2], 5), idx(5)]).unwrap();
     assert_eq!(y[0].shape(), &[5, 1]);
     let e = g(&[f32s(&[2, 4], 6), idx(3)]).unwrap_err();
-    assert!(e.message().starts_with("[take_along_axis] Indices of shape (3,1)"), "{e}");
+    assert!(
+        e.message()
+            .starts_with("[take_along_axis] Indices of shape (3,1)"),
+        "{e}"
+    );
     // put_along_axis likewise.
     let p = mx::compile_shapeless(|x: &[Array]| {
         mx::put_along_axis(&x[0], &x[1], mx::array![1.0], Some(1))
