@@ -206,12 +206,12 @@ pub(crate) fn check_gather(
     indices: &[Array],
     slice_sizes: &[usize],
 ) -> Result<()> {
-    if let Some(first) = indices.first() {
-        if indices.iter().any(|i| i.shape() != first.shape()) {
-            return Err(Error::value(
-                "[gather] The index arrays must all have the same shape.",
-            ));
-        }
+    if let Some(first) = indices.first()
+        && indices.iter().any(|i| i.shape() != first.shape())
+    {
+        return Err(Error::value(
+            "[gather] The index arrays must all have the same shape.",
+        ));
     }
     if slice_sizes.len() != shape.len() {
         return Err(Error::value(format!(

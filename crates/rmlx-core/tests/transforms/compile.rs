@@ -721,12 +721,15 @@ fn shapeless_compile_checks_fixed_gather_sizes() {
     assert!(p(&[f32s(&[2, 4], 8), idx(3)]).is_err());
 }
 
+/// Two operands' shapes and their vmap axes.
+type BroadcastCase = (&'static [usize], &'static [usize], [Option<isize>; 2]);
+
 /// The vmap rules of the broadcasts that follow their inputs (a matmul's batch broadcast, and
 /// `broadcast_arrays`): batched and unbatched operands of every rank against each other.
 #[test]
 fn vmap_of_batch_broadcasts() {
     let mm = |x: &[Array]| mx::matmul(&x[0], &x[1]);
-    let cases: [(&[usize], &[usize], [Option<isize>; 2]); 5] = [
+    let cases: [BroadcastCase; 5] = [
         (&[2, 3, 1, 4, 5], &[1, 2, 5, 6], [Some(0), Some(1)]),
         (&[2, 3, 1, 4, 5], &[1, 2, 5, 6], [Some(0), None]),
         (&[2, 4, 5], &[3, 5, 6], [Some(0), None]),
@@ -739,7 +742,7 @@ fn vmap_of_batch_broadcasts() {
     }
     let first = |x: &[Array]| Ok(mx::broadcast_arrays(x)?.swap_remove(0));
     let second = |x: &[Array]| Ok(mx::broadcast_arrays(x)?.swap_remove(1));
-    let cases: [(&[usize], &[usize], [Option<isize>; 2]); 3] = [
+    let cases: [BroadcastCase; 3] = [
         (&[2, 3], &[4, 1], [Some(0), None]),
         (&[3, 2], &[2, 5, 1], [Some(1), Some(0)]),
         (&[3], &[2, 4, 1, 1], [None, Some(0)]),
