@@ -3,7 +3,9 @@
 //!
 //! Inputs of [`gemm`] arrive in the output dtype with their batch dimensions already broadcast
 //! (zero strides) to the output's: `a` is `batch + [m, k]`, `b` is `batch + [k, n]` and the
-//! optional addend `c` is `batch + [m, n]`. float16 and bfloat16 multiply in float32 and round
+//! optional addend `c` is `batch + [m, n]` (an operand whose batch dimensions still need a
+//! broadcast, as a shapeless replay may hand one, is broadcast here; one that does not fit
+//! is an error). float16 and bfloat16 multiply in float32 and round
 //! once at the end.
 
 use crate::allocator::Buffer;
@@ -67,6 +69,48 @@ fn operand(x: &Data, batch: &[usize]) -> Operand {
     }
 }
 
+/// The data of `x` laid out as `batch + matrix`: its own batch dimensions broadcast (zero
+/// strides) to `batch`. The ops broadcast the operands before the product; this keeps the
+/// kernel in bounds when a shapeless replay hands it operands whose batch dimensions no longer
+/// agree (they then broadcast, as MLX's product does), and rejects operands that do not fit.
+fn batch_view(x: &Array, batch: &[usize], matrix: [usize; 2]) -> Result<Data> {
+    let d = x.ready_data()?;
+    let shape = x.shape();
+    let nd = shape.len();
+    let heads = &shape[..nd - 2];
+    let fits = shape[nd - 2..] == matrix
+        && heads.len() <= batch.len()
+        && heads
+            .iter()
+            .zip(&batch[batch.len() - heads.len()..])
+            .all(|(&h, &b)| h == b || h == 1);
+    if !fits {
+        let mut want = batch.to_vec();
+        want.extend(matrix);
+        return Err(Error::value(format!(
+            "[matmul] An operand of shape {} does not broadcast to {}.",
+            crate::error::fmt_shape(shape),
+            crate::error::fmt_shape(&want)
+        )));
+    }
+    if heads == batch {
+        return Ok(d);
+    }
+    let lead = batch.len() - heads.len();
+    let mut strides = vec![0isize; lead];
+    strides.extend(
+        heads
+            .iter()
+            .zip(&batch[lead..])
+            .zip(&d.strides)
+            .map(|((&h, &b), &s)| if h == b { s } else { 0 }),
+    );
+    strides.extend_from_slice(&d.strides[nd - 2..]);
+    let mut full = batch.to_vec();
+    full.extend(matrix);
+    Ok(Data::view(d.buffer.clone(), &full, d.offset, strides))
+}
+
 /// The scalars of `alpha * a @ b + beta * c`, as MLX holds them (single precision).
 #[derive(Copy, Clone)]
 pub(crate) struct Scale {
@@ -95,14 +139,20 @@ pub(crate) fn gemm(
     spec: &OutputSpec,
 ) -> Result<Data> {
     let nd = spec.shape.len();
+    if nd < 2 || a.ndim() < 2 || b.ndim() < 2 {
+        return Err(Error::value("[matmul] The operands' rank changed."));
+    }
     let batch = &spec.shape[..nd - 2];
-    let (ad, bd) = (a.ready_data()?, b.ready_data()?);
-    let cd = c.map(|c| c.ready_data()).transpose()?;
-    if let Some(products) = fold_batch(a, &ad, &bd, cd.as_ref(), spec) {
+    let (m, n) = (spec.shape[nd - 2], spec.shape[nd - 1]);
+    let k = a.shape()[a.ndim() - 1];
+    let ad = batch_view(a, batch, [m, k])?;
+    let bd = batch_view(b, batch, [k, n])?;
+    let cd = c.map(|c| batch_view(c, batch, [m, n])).transpose()?;
+    if let Some(products) = fold_batch(k, &ad, &bd, cd.as_ref(), spec) {
         return gemm_products(&ad, &bd, cd.as_ref(), &products, scale, spec);
     }
     let a_op = operand(&ad, batch);
-    let ks = vec![a.shape()[nd - 1]; a_op.offsets.len()];
+    let ks = vec![k; a_op.offsets.len()];
     let products = Products {
         m: spec.shape[nd - 2],
         n: spec.shape[nd - 1],
@@ -135,7 +185,7 @@ fn folded_row_stride(shape: &[usize], strides: &[isize]) -> Option<isize> {
 /// reads the right operand once instead of once per batch element, and keeps the GEMM
 /// kernel's blocks full.
 fn fold_batch(
-    a: &Array,
+    k: usize,
     ad: &Data,
     bd: &Data,
     cd: Option<&Data>,
@@ -143,7 +193,7 @@ fn fold_batch(
 ) -> Option<Products> {
     let nd = spec.shape.len();
     let nbatch: usize = spec.shape[..nd - 2].iter().product();
-    if nd <= 2 || nbatch <= 1 || spec.size() == 0 || a.shape()[nd - 1] == 0 {
+    if nd <= 2 || nbatch <= 1 || spec.size() == 0 || k == 0 {
         return None;
     }
     if bd.strides[..nd - 2].iter().any(|&s| s != 0) {
@@ -173,7 +223,7 @@ fn fold_batch(
             col_stride: bd.strides[nd - 1],
         },
         c,
-        ks: vec![a.shape()[nd - 1]],
+        ks: vec![k],
     })
 }
 

@@ -138,6 +138,106 @@ fn normalize(v: i128, size: usize) -> Option<usize> {
     (0..n).contains(&w).then_some(w as usize)
 }
 
+/// Checks that the slice starting at `start` with steps `strides` and `update`'s shape lies
+/// in an array of `shape` (what `slice_update` made sure of when it built the node; a
+/// shapeless replay may hand the node a smaller array).
+pub(crate) fn check_slice_fits(
+    shape: &[usize],
+    update: &[usize],
+    start: &[isize],
+    strides: &[isize],
+) -> Result<()> {
+    let nd = shape.len();
+    let fits = update.len() == nd
+        && start.len() == nd
+        && strides.len() == nd
+        && (update.contains(&0)
+            || (0..nd).all(|i| {
+                let (s, n) = (start[i] as i128, shape[i] as i128);
+                let last = s + (update[i] as i128 - 1) * strides[i] as i128;
+                (0..n).contains(&s) && (0..n).contains(&last)
+            }));
+    if fits {
+        return Ok(());
+    }
+    let fmt = |v: &[isize]| {
+        let items: Vec<String> = v.iter().map(isize::to_string).collect();
+        format!("({})", items.join(","))
+    };
+    Err(Error::value(format!(
+        "[slice_update] The update of shape {} at start {} with strides {} does not fit in an \
+         array of shape {}.",
+        crate::error::fmt_shape(update),
+        fmt(start),
+        fmt(strides),
+        crate::error::fmt_shape(shape)
+    )))
+}
+
+/// Checks that the indices of a take or put along `axis` have the shape of the array on every
+/// other axis (the op broadcast them so; a shapeless replay may hand the node others), and,
+/// with `values`, that the values have the indices' shape.
+pub(crate) fn check_along_axis(
+    op: &str,
+    shape: &[usize],
+    indices: &[usize],
+    values: Option<&[usize]>,
+    axis: usize,
+) -> Result<()> {
+    let agree = indices.len() == shape.len()
+        && axis < shape.len()
+        && (0..shape.len()).all(|i| i == axis || indices[i] == shape[i])
+        && values.is_none_or(|v| v == indices);
+    if agree {
+        return Ok(());
+    }
+    Err(Error::value(format!(
+        "[{op}] Indices of shape {} do not match the array of shape {} on the axes other than \
+         {axis}.",
+        crate::error::fmt_shape(indices),
+        crate::error::fmt_shape(shape)
+    )))
+}
+
+/// Checks a gather's index arrays (one shape) and slice sizes (at most the source's sizes)
+/// against a source of `shape`, as the op did when it built the node.
+pub(crate) fn check_gather(
+    shape: &[usize],
+    indices: &[Array],
+    slice_sizes: &[usize],
+) -> Result<()> {
+    if let Some(first) = indices.first()
+        && indices.iter().any(|i| i.shape() != first.shape())
+    {
+        return Err(Error::value(
+            "[gather] The index arrays must all have the same shape.",
+        ));
+    }
+    if slice_sizes.len() != shape.len() {
+        return Err(Error::value(format!(
+            "[gather] Got slice_sizes with size {} for array with {} dimensions.",
+            slice_sizes.len(),
+            shape.len()
+        )));
+    }
+    if shape.contains(&0) {
+        let idx_size = indices.first().map_or(1, Array::size);
+        if idx_size != 0 && !slice_sizes.contains(&0) {
+            return Err(Error::value(
+                "[gather] If the input is empty, either the indices must be empty or the total \
+                 slice size must be 0.",
+            ));
+        }
+    } else if slice_sizes.iter().zip(shape).any(|(&s, &d)| s > d) {
+        return Err(Error::value(format!(
+            "[gather] Slice sizes must be in [0, a.shape(i)]. Got {} for array with shape {}.",
+            crate::error::fmt_shape(slice_sizes),
+            crate::error::fmt_shape(shape)
+        )));
+    }
+    Ok(())
+}
+
 /// Adds `normalize(idx[k]) * stride` to `acc[k]` for every element `k` of `idx` in row-major
 /// order (`acc` has `idx.size()` elements). `axis` and `size` describe the indexed axis.
 pub(crate) fn accumulate_offsets(
@@ -234,6 +334,7 @@ pub(crate) fn gather(
     slice_sizes: &[usize],
     spec: &OutputSpec,
 ) -> Result<Data> {
+    check_gather(inputs[0].shape(), &inputs[1..], slice_sizes)?;
     let (mut buf, _) = Data::alloc(spec)?;
     let total = spec.size();
     if total > 0 {
@@ -424,6 +525,8 @@ fn along_axis_offsets(
 /// `GatherAxis`: `inputs` are the source and the indices, broadcast against each other on
 /// every axis but `axis`; the output has the indices' shape.
 pub(crate) fn gather_axis(inputs: &[Array], axis: usize, spec: &OutputSpec) -> Result<Data> {
+    let op = "take_along_axis";
+    check_along_axis(op, inputs[0].shape(), inputs[1].shape(), None, axis)?;
     let (mut buf, _) = Data::alloc(spec)?;
     let total = spec.size();
     if total > 0 {
@@ -465,6 +568,10 @@ pub(crate) fn scatter_axis(
     spec: &OutputSpec,
 ) -> Result<Data> {
     let (a, idx, vals) = (&inputs[0], &inputs[1], &inputs[2]);
+    if idx.size() > 0 {
+        let op = "put_along_axis";
+        check_along_axis(op, a.shape(), idx.shape(), Some(vals.shape()), axis)?;
+    }
     let mut buf = take_or_copy(a, spec)?;
     if idx.size() > 0 {
         let out_strides = row_major_strides(&spec.shape);
@@ -526,6 +633,7 @@ pub(crate) fn slice_update(
     spec: &OutputSpec,
 ) -> Result<Data> {
     let (a, upd) = (&inputs[0], &inputs[1]);
+    check_slice_fits(&spec.shape, upd.shape(), start, strides)?;
     let mut buf = take_or_copy(a, spec)?;
     if upd.size() > 0 {
         let out_strides = row_major_strides(&spec.shape);

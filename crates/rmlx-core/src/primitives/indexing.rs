@@ -71,6 +71,8 @@ pub(crate) struct Gather {
 
 impl Primitive for Gather {
     fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        // The slice sizes are fixed: they must still fit the new source.
+        kernels::check_gather(inputs[0].shape(), &inputs[1..], &self.slice_sizes)?;
         // The indices' shape, then the slice sizes.
         let mut out = inputs.get(1).map_or_else(Vec::new, |i| i.shape().to_vec());
         out.extend_from_slice(&self.slice_sizes);
@@ -356,7 +358,9 @@ pub(crate) struct GatherAxis {
 
 impl Primitive for GatherAxis {
     fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![inputs[1].shape().to_vec()])
+        let (a, idx) = (inputs[0].shape(), inputs[1].shape());
+        kernels::check_along_axis("take_along_axis", a, idx, None, self.axis)?;
+        Ok(vec![idx.to_vec()])
     }
     fn name(&self) -> &'static str {
         "GatherAxis"
@@ -452,7 +456,11 @@ pub(crate) struct ScatterAxis {
 
 impl Primitive for ScatterAxis {
     fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![inputs[0].shape().to_vec()])
+        let (a, idx, vals) = (inputs[0].shape(), inputs[1].shape(), inputs[2].shape());
+        if !idx.contains(&0) {
+            kernels::check_along_axis("put_along_axis", a, idx, Some(vals), self.axis)?;
+        }
+        Ok(vec![a.to_vec()])
     }
     fn name(&self) -> &'static str {
         "ScatterAxis"
@@ -583,6 +591,13 @@ pub(crate) struct SliceUpdate {
 }
 
 impl Primitive for SliceUpdate {
+    // The destination's shape (as MLX); the start and strides are fixed, so the update must
+    // still fit the new destination (MLX writes out of bounds instead).
+    fn output_shapes(&self, inputs: &[Array], _traced: &[OutputSpec]) -> Result<Vec<Vec<usize>>> {
+        let (a, upd) = (inputs[0].shape(), inputs[1].shape());
+        kernels::check_slice_fits(a, upd, &self.start, &self.strides)?;
+        Ok(vec![a.to_vec()])
+    }
     fn name(&self) -> &'static str {
         "SliceUpdate"
     }

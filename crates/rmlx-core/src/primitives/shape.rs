@@ -78,8 +78,53 @@ impl Primitive for Broadcast {
         axes: &[Option<usize>],
         outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if inputs.len() > 1 {
+            return vmap_broadcast_follow(inputs, axes, |new| {
+                let shapes: Vec<&[usize]> = new.iter().map(Array::shape).collect();
+                let shape = crate::ops::broadcast_shapes(&shapes)?;
+                Ok(Array::from_op(shape, new[0].dtype(), Broadcast, new))
+            });
+        }
         vmap_broadcast(inputs, axes, &outputs[0].shape)
     }
+}
+
+/// The batched form of a broadcast whose output shape follows all its inputs
+/// ([`BroadcastAxes`], and [`Broadcast`] with inputs that give the shape): each batched input
+/// gets its batch axis in front and size-1 axes after it up to the largest unbatched rank of
+/// the inputs (MLX puts them in front of the batch axis instead, which misaligns an
+/// unbatched input of a larger rank), so that the inputs still broadcast against each other
+/// right-aligned with the batch axis first; `make` rebuilds the node on them. No fixed shapes
+/// enter the graph, so a shapeless replay of it follows new batch broadcasts.
+fn vmap_broadcast_follow(
+    inputs: &[Array],
+    axes: &[Option<usize>],
+    make: impl FnOnce(Vec<Array>) -> Result<Array>,
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let rank = inputs
+        .iter()
+        .zip(axes)
+        .map(|(x, a)| x.ndim() - usize::from(a.is_some()))
+        .max()
+        .unwrap_or(0);
+    let batched = axes.iter().any(Option::is_some);
+    let new = inputs
+        .iter()
+        .zip(axes)
+        .map(|(x, a)| {
+            let Some(a) = a else {
+                return Ok(x.clone());
+            };
+            let x = crate::transforms::rules::batch_to_front(x, Some(*a))?;
+            let extra = rank + 1 - x.ndim();
+            if extra == 0 {
+                Ok(x)
+            } else {
+                crate::ops::expand_dims(&x, (1..=extra as isize).collect::<Vec<_>>())
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((vec![make(new)?], vec![batched.then_some(0)]))
 }
 
 /// The vjp of [`Broadcast`] and [`BroadcastAxes`]: the cotangent summed back to the source's
@@ -113,9 +158,8 @@ fn broadcast_view(d: &Data, in_shape: &[usize], out_shape: &[usize]) -> Data {
     Data::view(d.buffer.clone(), out_shape, d.offset, strides)
 }
 
-/// The batched form of a broadcast of `inputs[0]` to the unbatched `target` (the rule of
-/// `vmap` for [`Broadcast`] and [`BroadcastAxes`]): batch axis first, the batch size taken from
-/// any batched input (those that only give the shape included).
+/// The batched form of a broadcast of `inputs[0]` to the fixed unbatched `target` (the rule of
+/// `vmap` for a [`Broadcast`] of one input): batch axis first.
 fn vmap_broadcast(
     inputs: &[Array],
     axes: &[Option<usize>],
@@ -137,10 +181,12 @@ fn vmap_broadcast(
         Some(b) => crate::ops::moveaxis(&inputs[0], b as isize, 0)?,
         None => crate::ops::expand_dims(&inputs[0], [0])?,
     };
-    let mut shape = vec![x.shape()[0]];
-    shape.extend(std::iter::repeat_n(1, target.len() + 1 - x.ndim()));
-    shape.extend_from_slice(&x.shape()[1..]);
-    let x = crate::ops::reshape(&x, shape)?;
+    let extra = target.len() + 1 - x.ndim();
+    let x = if extra == 0 {
+        x
+    } else {
+        crate::ops::expand_dims(&x, (1..=extra as isize).collect::<Vec<_>>())?
+    };
     let mut full = vec![size];
     full.extend_from_slice(target);
     Ok((vec![crate::ops::broadcast_to(&x, full)?], vec![Some(0)]))
@@ -223,9 +269,19 @@ impl Primitive for BroadcastAxes {
         &self,
         inputs: &[Array],
         axes: &[Option<usize>],
-        outputs: &[OutputSpec],
+        _outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        vmap_broadcast(inputs, axes, &outputs[0].shape)
+        let trailing = self.trailing;
+        vmap_broadcast_follow(inputs, axes, |new| {
+            let shapes: Vec<&[usize]> = new.iter().map(Array::shape).collect();
+            let shape = BroadcastAxes { trailing }.shape_for(&shapes)?;
+            Ok(Array::from_op(
+                shape,
+                new[0].dtype(),
+                BroadcastAxes { trailing },
+                new,
+            ))
+        })
     }
 }
 

@@ -127,8 +127,10 @@ where
 /// `shapeless=True`): a call with new shapes replays the traced graph, each primitive working
 /// out its output shapes. As in MLX, the function must not depend on its inputs' shapes (a
 /// reshape to fixed sizes, a slice), and a primitive that cannot infer its output shapes (a
-/// slice, a gather) is an error at such a call: "[Primitive::output_shapes] Slice cannot infer
-/// output shapes.". A reshape given with -1 follows the size.
+/// slice) is an error at such a call: "[Primitive::output_shapes] Slice cannot infer output
+/// shapes.". A reshape given with -1 follows the size. Parameters fixed at the trace (a slice
+/// update's start and strides, a gather's slice sizes) are checked against the new shapes: one
+/// that no longer fits is an error at the call, where MLX reads or writes out of bounds.
 ///
 /// ```
 /// use rmlx_core as mx;

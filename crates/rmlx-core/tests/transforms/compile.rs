@@ -594,3 +594,162 @@ fn compiling_a_function_that_captures_its_input_is_an_error() {
     let h = mx::compile(move |a: &[Array]| mx::add(&a[0], &z));
     assert_eq!(h(&[x]).unwrap()[0].to_vec::<i32>().unwrap(), vec![7, 9, 11]);
 }
+
+/// MLX's test_broadcast_axes_vmap: a shapeless compile of a vmapped matmul whose batch
+/// broadcast changes between calls replays its one trace (the batch broadcast follows the
+/// new shapes).
+#[test]
+fn shapeless_compile_vmapped_matmul_follows_batch_broadcast() {
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    for (in_axes, calls) in [
+        (
+            [Some(0), Some(1)],
+            [
+                [f32s(&[2, 3, 1, 4, 5], 1), f32s(&[1, 2, 5, 6], 2)],
+                [f32s(&[3, 2, 1, 4, 5], 3), f32s(&[2, 3, 5, 6], 4)],
+            ],
+        ),
+        (
+            [Some(0), None],
+            [
+                [f32s(&[2, 3, 1, 4, 5], 5), f32s(&[1, 2, 5, 6], 6)],
+                [f32s(&[2, 3, 1, 7, 2], 7), f32s(&[1, 2, 2, 3], 8)],
+            ],
+        ),
+    ] {
+        let seen = count.clone();
+        let plain = mx::vmap(|x: &[Array]| mx::matmul(&x[0], &x[1]), &in_axes, &[]);
+        let vf = mx::vmap(
+            move |x: &[Array]| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                mx::matmul(&x[0], &x[1])
+            },
+            &in_axes,
+            &[],
+        );
+        let before = count.load(Ordering::SeqCst);
+        let compiled = mx::compile_shapeless(vf);
+        for xs in &calls {
+            let got = compiled(xs).unwrap_or_else(|e| panic!("{in_axes:?}: {e}"));
+            let want = plain(xs).unwrap();
+            assert_eq!(got[0].shape(), want[0].shape());
+            assert_eq!(bits(&got[0]), bits(&want[0]));
+        }
+        // One trace for both calls.
+        assert_eq!(count.load(Ordering::SeqCst), before + 1, "{in_axes:?}");
+    }
+}
+
+/// MLX's test_shapeless_compile_slice_update: a slice update replays on a destination of a
+/// new size (its start and strides stay as traced); one that no longer fits is an error at
+/// the call (MLX writes out of bounds there).
+#[test]
+fn shapeless_compile_slice_update() {
+    let v = |n: usize| mx::arange(0.0, n as f64, 1.0).unwrap();
+    // x[2] = 3
+    let one = |x: &[Array]| mx::slice_update(&x[0], mx::array![3.0], [2], [3], [1]);
+    let calls: Vec<Vec<Array>> = [4, 5, 3, 9].iter().map(|&n| vec![v(n)]).collect();
+    check_shapeless("x[2] = 3", one, &calls, 1);
+    // x[1:5:2] = [7, 8]
+    let strided = |x: &[Array]| mx::slice_update(&x[0], mx::array![7.0, 8.0], [1], [5], [2]);
+    let calls: Vec<Vec<Array>> = [6, 4, 5, 10].iter().map(|&n| vec![v(n)]).collect();
+    check_shapeless("x[1:5:2] = [7, 8]", strided, &calls, 1);
+    let f = mx::compile_shapeless(one);
+    assert_eq!(
+        f(&[v(4)]).unwrap()[0].to_vec::<f32>().unwrap(),
+        [0.0, 1.0, 3.0, 3.0]
+    );
+    let e = f(&[v(2)]).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "[slice_update] The update of shape (1) at start (2) with strides (1) does not fit in \
+         an array of shape (2)."
+    );
+    let g = mx::compile_shapeless(strided);
+    let _ = g(&[v(6)]).unwrap();
+    assert!(g(&[v(3)]).is_err());
+    // An update that is an input: its new shape is the slice's (from the traced start).
+    let upd = |x: &[Array]| mx::slice_update(&x[0], mx::exp(&x[1])?, [1], [3], [1]);
+    let k = mx::compile_shapeless(upd);
+    let _ = k(&[v(5), v(2)]).unwrap();
+    let y = k(&[v(6), v(4)]).unwrap()[0].to_vec::<f32>().unwrap();
+    let want = [0.0, 1.0, 1f32.exp(), 2f32.exp(), 3f32.exp(), 5.0];
+    assert!(
+        y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5),
+        "{y:?}"
+    );
+    assert!(k(&[v(4), v(4)]).is_err());
+}
+
+/// Primitives with fixed slice sizes or shape agreements between their inputs check them
+/// against the new shapes of a shapeless replay, instead of reading or writing out of bounds.
+#[test]
+fn shapeless_compile_checks_fixed_gather_sizes() {
+    // take along axis 0 gathers whole rows: slices of (1, 3).
+    let f = mx::compile_shapeless(|x: &[Array]| mx::take(&x[0], &x[1], Some(0)));
+    let rows = mx::array![0u32, 2];
+    let y = f(&[f32s(&[4, 3], 1), rows.clone()]).unwrap();
+    assert_eq!(y[0].shape(), &[2, 3]);
+    // More rows: fine.
+    let y = f(&[f32s(&[6, 3], 2), rows.clone()]).unwrap();
+    assert_eq!(y[0].shape(), &[2, 3]);
+    // Shorter rows than the traced slice: an error, not a read past the rows.
+    let e = f(&[f32s(&[4, 2], 3), rows.clone()]).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "[gather] Slice sizes must be in [0, a.shape(i)]. Got (1,3) for array with shape (4,2)."
+    );
+    // take_along_axis on arrays of one shape at the trace: new shapes that no longer agree.
+    let g = mx::compile_shapeless(|x: &[Array]| mx::take_along_axis(&x[0], &x[1], Some(1)));
+    let idx = |r: usize| mx::zeros(&[r, 1], mx::uint32).unwrap();
+    let y = g(&[f32s(&[3, 4], 4), idx(3)]).unwrap();
+    assert_eq!(y[0].shape(), &[3, 1]);
+    let y = g(&[f32s(&[5, 2], 5), idx(5)]).unwrap();
+    assert_eq!(y[0].shape(), &[5, 1]);
+    let e = g(&[f32s(&[2, 4], 6), idx(3)]).unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("[take_along_axis] Indices of shape (3,1)"),
+        "{e}"
+    );
+    // put_along_axis likewise.
+    let p = mx::compile_shapeless(|x: &[Array]| {
+        mx::put_along_axis(&x[0], &x[1], mx::array![1.0], Some(1))
+    });
+    let y = p(&[f32s(&[3, 4], 7), idx(3)]).unwrap();
+    assert_eq!(y[0].shape(), &[3, 4]);
+    assert!(p(&[f32s(&[2, 4], 8), idx(3)]).is_err());
+}
+
+/// Two operands' shapes and their vmap axes.
+type BroadcastCase = (&'static [usize], &'static [usize], [Option<isize>; 2]);
+
+/// The vmap rules of the broadcasts that follow their inputs (a matmul's batch broadcast, and
+/// `broadcast_arrays`): batched and unbatched operands of every rank against each other.
+#[test]
+fn vmap_of_batch_broadcasts() {
+    let mm = |x: &[Array]| mx::matmul(&x[0], &x[1]);
+    let cases: [BroadcastCase; 5] = [
+        (&[2, 3, 1, 4, 5], &[1, 2, 5, 6], [Some(0), Some(1)]),
+        (&[2, 3, 1, 4, 5], &[1, 2, 5, 6], [Some(0), None]),
+        (&[2, 4, 5], &[3, 5, 6], [Some(0), None]),
+        (&[4, 5], &[3, 2, 5, 6], [None, Some(1)]),
+        (&[2, 1, 4, 5], &[3, 5, 6, 2], [Some(0), Some(3)]),
+    ];
+    for (k, (a, b, axes)) in cases.iter().enumerate() {
+        let xs = [f32s(a, 2 * k as u64), f32s(b, 2 * k as u64 + 1)];
+        check_vmap(&format!("matmul {k}"), mm, &xs, axes, 1e-5);
+    }
+    let first = |x: &[Array]| Ok(mx::broadcast_arrays(x)?.swap_remove(0));
+    let second = |x: &[Array]| Ok(mx::broadcast_arrays(x)?.swap_remove(1));
+    let cases: [BroadcastCase; 3] = [
+        (&[2, 3], &[4, 1], [Some(0), None]),
+        (&[3, 2], &[2, 5, 1], [Some(1), Some(0)]),
+        (&[3], &[2, 4, 1, 1], [None, Some(0)]),
+    ];
+    for (k, (a, b, axes)) in cases.iter().enumerate() {
+        let xs = [f32s(a, 20 + k as u64), f32s(b, 30 + k as u64)];
+        check_vmap(&format!("broadcast_arrays {k} [0]"), first, &xs, axes, 0.0);
+        check_vmap(&format!("broadcast_arrays {k} [1]"), second, &xs, axes, 0.0);
+    }
+}
