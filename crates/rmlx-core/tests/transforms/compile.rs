@@ -5,7 +5,7 @@ use rmlx_core::{Array, Result};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Tests here switch compile off and on: one at a time.
+/// Tests here switch compile off and on, or need it on: one at a time.
 static MODE: Mutex<()> = Mutex::new(());
 
 fn bits(a: &Array) -> Vec<u32> {
@@ -295,6 +295,7 @@ fn check_shapeless(
 
 #[test]
 fn shapeless_compile_replays_one_trace_for_new_shapes() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
     let (a, b, c) = (f32s(&[3, 4], 1), f32s(&[5, 2], 2), f32s(&[1, 7], 3));
     let calls = vec![vec![a.clone()], vec![b.clone()], vec![c.clone()]];
     // Elementwise chain with scalar operands (fused), reductions with and without keepdims,
@@ -372,6 +373,7 @@ fn shapeless_compile_replays_one_trace_for_new_shapes() {
 
 #[test]
 fn shapeless_compile_errors_and_transforms() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
     // A slice cannot infer its output shape: MLX's error at the call with new shapes.
     let f = mx::compile_shapeless(|x: &[Array]| mx::slice(&x[0], [1], [3], [1]));
     assert_eq!(f(&[f32s(&[4], 1)]).unwrap()[0].shape(), &[2]);
@@ -409,6 +411,7 @@ fn quantized_weight(out: usize, inp: usize) -> (Array, Array, Option<Array>) {
 
 #[test]
 fn shapeless_compile_infers_more_primitives_shapes() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
     let x2 = |a, b, s| vec![f32s(&[a, b], s)];
     let calls = vec![x2(3, 4, 1), x2(5, 4, 2), x2(1, 4, 3)];
     // A mean divides by the new count (MLX's NumberOfElements), with and without keepdims.
@@ -576,6 +579,7 @@ fn shapeless_compile_infers_more_primitives_shapes() {
 
 #[test]
 fn compiling_a_function_that_captures_its_input_is_an_error() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
     let x = mx::add(&mx::array![1, 2, 3], 2).unwrap();
     let captured = x.clone();
     let f = mx::compile(move |a: &[Array]| mx::add(&a[0], &mx::add(&captured, 1)?));
@@ -600,6 +604,7 @@ fn compiling_a_function_that_captures_its_input_is_an_error() {
 /// new shapes).
 #[test]
 fn shapeless_compile_vmapped_matmul_follows_batch_broadcast() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
     let count = std::sync::Arc::new(AtomicUsize::new(0));
     for (in_axes, calls) in [
         (
@@ -645,6 +650,7 @@ fn shapeless_compile_vmapped_matmul_follows_batch_broadcast() {
 /// the call (MLX writes out of bounds there).
 #[test]
 fn shapeless_compile_slice_update() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
     let v = |n: usize| mx::arange(0.0, n as f64, 1.0).unwrap();
     // x[2] = 3
     let one = |x: &[Array]| mx::slice_update(&x[0], mx::array![3.0], [2], [3], [1]);
@@ -685,6 +691,7 @@ fn shapeless_compile_slice_update() {
 /// against the new shapes of a shapeless replay, instead of reading or writing out of bounds.
 #[test]
 fn shapeless_compile_checks_fixed_gather_sizes() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
     // take along axis 0 gathers whole rows: slices of (1, 3).
     let f = mx::compile_shapeless(|x: &[Array]| mx::take(&x[0], &x[1], Some(0)));
     let rows = mx::array![0u32, 2];
