@@ -178,6 +178,22 @@ def test_compile_matches_eager():
     assert mx.allclose(c(x, y, scale=5.0), f(x, y, scale=5.0)).item()  # a new constant retraces
 
 
+
+def test_compiled_kernel_donates_a_dropped_input():
+    def ptr(a):
+        return np.asarray(a, copy=False).__array_interface__["data"][0]
+
+    c = mx.compile(lambda x: mx.sin(x) * 2 + 1)
+    x = mx.arange(64, dtype=mx.float32)
+    want = (mx.sin(x) * 2 + 1).tolist()
+    at = ptr(x)
+    out = c(x)
+    del x  # the compiled graph now holds the only reference: its buffer becomes the output
+    assert ptr(out) == at and out.tolist() == want
+    kept = mx.arange(64, dtype=mx.float32)
+    out = c(kept)  # still referenced: a fresh buffer, `kept` unchanged
+    assert ptr(out) != ptr(kept) and kept.tolist() == list(range(64))
+
 def test_save_load_round_trip(tmp_path):
     a = mx.arange(6, dtype=mx.float32).reshape(2, 3)
     mx.save(str(tmp_path / "a.npy"), a)

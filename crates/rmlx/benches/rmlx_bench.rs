@@ -159,6 +159,29 @@ fn workloads() -> Vec<(&'static str, Workload)> {
         &x
     ))?[0]
         .eval());
+    // A compiled chain `sin(x)*2+1` over 1M and 16M float32, on an input the caller keeps
+    // (the fused kernel writes a fresh output) and fed its own previous output, a temporary
+    // nobody else holds (MLX's compiled kernels write such an input's buffer in place).
+    let sin_chain = std::rc::Rc::new(mx::compile(|a: &[mx::Array]| {
+        Ok(mx::sin(&a[0])? * 2.0 + 1.0)
+    }));
+    for (held, fed, n) in [
+        ("compiled_sin_1m", "compiled_sin_1m_fed", 1usize << 20),
+        ("compiled_sin_16m", "compiled_sin_16m_fed", 1 << 24),
+    ] {
+        let (x, f) = (randn(&[n], 37), sin_chain.clone());
+        wl!(held, move || f(std::slice::from_ref(&x))?[0].eval());
+        let (mut s, f) = (randn(&[n], 38), sin_chain.clone());
+        let spare = scalar.clone();
+        wl!(fed, move || {
+            let x = std::mem::replace(&mut s, spare.clone());
+            // The slice holding `x` is dropped with this statement: the graph holds it alone.
+            let y = f(&[x])?.remove(0);
+            y.eval()?;
+            s = y;
+            Ok(())
+        });
+    }
     let (wg, xg) = (randn(&[1024, 1024], 31) * 0.03, randn(&[1024, 256], 32));
     mx::eval([&wg, &xg]).expect("eval");
     let vg = mx::value_and_grad(

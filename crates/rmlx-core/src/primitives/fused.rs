@@ -92,6 +92,9 @@ enum Source<'a> {
     Full(&'a [f32]),
     /// One value broadcast everywhere (a traced scalar such as a learning rate): a tile of it.
     Splat(&'a [f32]),
+    /// The donated input: its buffer became the output, so its elements are read from the
+    /// output tile, which still holds them until the program's last step writes it.
+    Out,
 }
 
 /// One step: a kernel from operands into a register.
@@ -114,6 +117,12 @@ pub(crate) struct Compiled {
 impl Compiled {
     /// Runs the program on elements `[start, start + out.len())`; the last step (the result)
     /// writes straight into `out`.
+    ///
+    /// When an input was donated (`Source::Out`), `out` holds that input's elements on entry:
+    /// every step before the last reads them from `out`, and a last step that reads them too
+    /// computes into its own register, copied into `out` afterwards. Each element is read at
+    /// its own index only, so overwriting the tile after all reads gives the same result as a
+    /// fresh output (MLX's in-place elementwise semantics), with no aliasing borrows.
     fn run_tile(
         &self,
         inputs: &[Source<'_>],
@@ -125,19 +134,29 @@ impl Compiled {
         let nsc = self.scalars.len();
         let last = self.steps.len() - 1;
         for (i, step) in self.steps.iter().enumerate() {
+            let reads_out = step
+                .args
+                .iter()
+                .any(|o| matches!(*o, Operand::Input(k) if matches!(inputs[k], Source::Out)));
+            let to_out = i == last && !reads_out;
             // The destination is taken out of the register file so operands can be borrowed.
-            let mut reg = if i == last {
+            let mut reg = if to_out {
                 Vec::new()
             } else {
                 std::mem::take(&mut regs[nsc + step.dst])
             };
             {
-                let dst: &mut [f32] = if i == last { out } else { &mut reg[..len] };
+                let (dst, tile): (&mut [f32], &[f32]) = if to_out {
+                    (&mut *out, &[])
+                } else {
+                    (&mut reg[..len], &*out)
+                };
                 let arg = |o: &Operand| -> &[f32] {
                     match *o {
                         Operand::Input(i) => match inputs[i] {
                             Source::Full(x) => &x[start..start + len],
                             Source::Splat(x) => &x[..len],
+                            Source::Out => tile,
                         },
                         Operand::Reg(r) => &regs[nsc + r][..len],
                         Operand::Scalar(s) => &regs[s][..len],
@@ -148,7 +167,10 @@ impl Compiled {
                     TileKernel::Binary(f) => f(arg(&step.args[0]), arg(&step.args[1]), dst),
                 }
             }
-            if i != last {
+            if !to_out {
+                if i == last {
+                    out.copy_from_slice(&reg[..len]);
+                }
                 regs[nsc + step.dst] = reg;
             }
         }
@@ -179,14 +201,35 @@ impl Primitive for Compiled {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
         let spec = &outputs[0];
         let n = spec.size();
+        let bytes = n * spec.dtype.size();
+        // As MLX's compiled kernels: the output takes the buffer of the first input that can
+        // give it (the output's shape and item size, row-major from offset 0, not a 0-d
+        // scalar, and nothing else holding the array or its buffer: see `try_donate`).
+        // Captured constants are held by the program, so they are never donated.
+        let donor = if spec.shape.is_empty() || n == 0 {
+            None
+        } else {
+            inputs.iter().enumerate().find_map(|(i, a)| {
+                if a.shape() == spec.shape.as_slice() && a.itemsize() == spec.dtype.size() {
+                    a.try_donate(bytes).map(|b| (i, b))
+                } else {
+                    None
+                }
+            })
+        };
+        let donated = donor.as_ref().map(|(i, _)| *i);
         // Inputs as row-major float32 slices (a strided input is gathered once); an input of
         // a smaller shape (a fused broadcast's source) is read broadcast to the output's.
-        let datas: Vec<Data> = inputs
+        let datas: Vec<Option<Data>> = inputs
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(i, a)| {
+                if donated == Some(i) {
+                    return Ok(None);
+                }
                 let d = a.ready_data()?;
                 if a.shape() == spec.shape.as_slice() {
-                    return Ok(d);
+                    return Ok(Some(d));
                 }
                 let lead = spec.shape.len() - a.ndim();
                 let strides = (0..spec.shape.len())
@@ -198,7 +241,12 @@ impl Primitive for Compiled {
                         }
                     })
                     .collect();
-                Ok(Data::view(d.buffer.clone(), &spec.shape, d.offset, strides))
+                Ok(Some(Data::view(
+                    d.buffer.clone(),
+                    &spec.shape,
+                    d.offset,
+                    strides,
+                )))
             })
             .collect::<Result<_>>()?;
         // A broadcast of one value (every stride 0) is read from one tile of it.
@@ -206,7 +254,7 @@ impl Primitive for Compiled {
         let owned: Vec<Option<Vec<f32>>> = datas
             .iter()
             .map(|d| {
-                (!d.row_contiguous).then(|| {
+                d.as_ref().filter(|d| !d.row_contiguous).map(|d| {
                     let src = d.elements::<f32>();
                     if is_splat(d) {
                         return vec![src[d.offset]; TILE];
@@ -222,14 +270,18 @@ impl Primitive for Compiled {
         let slices: Vec<Source<'_>> = datas
             .iter()
             .zip(&owned)
-            .map(|(d, o)| match o {
-                Some(v) if is_splat(d) => Source::Splat(v.as_slice()),
-                Some(v) => Source::Full(v.as_slice()),
-                None => Source::Full(&d.elements::<f32>()[d.offset..d.offset + n]),
+            .map(|(d, o)| match (d, o) {
+                (None, _) => Source::Out,
+                (Some(d), Some(v)) if is_splat(d) => Source::Splat(v.as_slice()),
+                (_, Some(v)) => Source::Full(v.as_slice()),
+                (Some(d), None) => Source::Full(&d.elements::<f32>()[d.offset..d.offset + n]),
             })
             .collect();
-        let (mut buf, _) = Data::alloc(spec)?;
-        let out = buffer_elements_mut::<f32>(&mut buf);
+        let mut buf = match donor {
+            Some((_, b)) => b,
+            None => Data::alloc(spec)?.0,
+        };
+        let out = &mut buffer_elements_mut::<f32>(&mut buf)[..n];
         // Two tiles or fewer per core: one worker. Otherwise tiles in parallel, each worker
         // with its own registers.
         // A few large blocks per core, each with its own registers, walked tile by tile.

@@ -760,3 +760,108 @@ fn vmap_of_batch_broadcasts() {
         check_vmap(&format!("broadcast_arrays {k} [1]"), second, &xs, axes, 0.0);
     }
 }
+
+/// The address of an evaluated array's buffer.
+fn ptr(a: &Array) -> *const u8 {
+    a.data().unwrap().as_ptr()
+}
+
+#[test]
+fn fused_kernels_donate_an_input_nobody_else_holds() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let plain = |a: &[Array]| Ok(mx::sin(&a[0])? + 1.0);
+    let f = mx::compile(plain);
+    // MLX's test_compile_donates_input_buffer: the caller gives up its only handle.
+    let x = mx::arange(0.0, 16.0, 1.0).unwrap();
+    x.eval().unwrap();
+    let (at, want) = (ptr(&x), bits(&plain(std::slice::from_ref(&x)).unwrap()));
+    let out = f(&[x]).unwrap().remove(0);
+    assert_eq!(out.primitive_name(), Some("Compiled"));
+    assert_eq!(ptr(&out), at, "the output reuses the input's buffer");
+    assert_eq!(bits(&out), want);
+
+    // Still held elsewhere: a fresh output, and the other holder's values stay.
+    let y = f32s(&[16], 1);
+    let keep = y.clone();
+    let before = bits(&keep);
+    let out = f(&[y]).unwrap().remove(0);
+    assert_ne!(ptr(&out), ptr(&keep));
+    assert_eq!(bits(&keep), before);
+    assert_eq!(
+        bits(&out),
+        bits(&plain(std::slice::from_ref(&keep)).unwrap())
+    );
+
+    // A view sharing the buffer (its base held) is not donated either.
+    let base = f32s(&[4, 4], 2);
+    let before = bits(&base);
+    let view = base.reshape(&[16]).unwrap();
+    view.eval().unwrap();
+    let out = f(&[view]).unwrap().remove(0);
+    assert_ne!(ptr(&out), ptr(&base));
+    assert_eq!(bits(&base), before);
+}
+
+#[test]
+fn donated_fused_kernels_equal_the_plain_ones_bit_for_bit() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    type Two = fn(&[Array]) -> Result<Array>;
+    let cases: [(&str, Two); 4] = [
+        // The last step reads the donated input (it computes into a register first).
+        ("x*sin(x)", |a| Ok(&a[0] * &mx::sin(&a[0])?)),
+        // Earlier steps and the last read it.
+        ("tanh(2x+1)*sigmoid(x)", |a| {
+            Ok(mx::tanh(&(&a[0] * 2.0 + 1.0))? * mx::sigmoid(&a[0])?)
+        }),
+        // Two inputs; the first one free is donated.
+        ("exp(y)*x+y", |a| Ok(&(&mx::exp(&a[1])? * &a[0]) + &a[1])),
+        // A broadcast row next to the donated input.
+        (
+            "sqrt(|x|)+row",
+            |a| Ok(&mx::sqrt(&mx::abs(&a[0])?)? + &a[2]),
+        ),
+    ];
+    // One tile, two tiles, and enough for several blocks on every core.
+    for n in [7usize, 2048, 100_003] {
+        for (name, g) in cases {
+            let inputs = |held: bool| {
+                let x = f32s(&[n, 1], 3);
+                let y = f32s(&[n, 1], 4);
+                let row = f32s(&[1], 5);
+                if held {
+                    vec![x, y, row]
+                } else {
+                    // Temporaries with their own buffers, nothing else holding them.
+                    vec![&x * 1.0, &y * 1.0, row]
+                }
+            };
+            let want = bits(&g(&inputs(true)).unwrap());
+            let f = mx::compile(g);
+            let mut ins = inputs(false);
+            mx::eval(ins.iter()).unwrap();
+            let ptrs: Vec<*const u8> = ins[..2].iter().map(ptr).collect();
+            let out = f(&std::mem::take(&mut ins)).unwrap().remove(0);
+            assert_eq!(out.primitive_name(), Some("Compiled"), "{name}");
+            let p = ptr(&out);
+            assert!(ptrs.contains(&p), "{name} n={n}: an input was donated");
+            assert_eq!(bits(&out), want, "{name} n={n}");
+        }
+    }
+}
+
+#[test]
+fn fused_kernels_leave_captured_constants_alone() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let c = f32s(&[64], 6);
+    let before = bits(&c);
+    let held = c.clone();
+    let f = mx::compile(move |a: &[Array]| Ok(&(&mx::sin(&held)? * &a[0]) + 1.0));
+    for _ in 0..2 {
+        let x = &f32s(&[64], 7) * 1.0;
+        x.eval().unwrap();
+        let at = ptr(&x);
+        let out = f(&[x]).unwrap().remove(0);
+        assert_eq!(ptr(&out), at, "the argument, not the constant, is donated");
+        assert_eq!(bits(&c), before);
+    }
+}

@@ -13,25 +13,27 @@ array = _ext.array
 def _flatten(tree):
     """The array leaves of ``tree`` and a function that rebuilds it from new leaves."""
     leaves = []
+    return leaves, _flatten_walk(tree, leaves)
 
-    def walk(t):
-        if isinstance(t, array):
-            leaves.append(t)
-            i = len(leaves) - 1
-            return lambda xs: xs[i]
-        if isinstance(t, (list, tuple)):
-            parts = [walk(x) for x in t]
-            kind = type(t)
-            if hasattr(kind, "_fields"):  # a namedtuple takes its fields as arguments
-                return lambda xs: kind(*(p(xs) for p in parts))
-            return lambda xs: kind([p(xs) for p in parts])
-        if isinstance(t, dict):
-            parts = {k: walk(v) for k, v in t.items()}
-            return lambda xs: {k: p(xs) for k, p in parts.items()}
-        return lambda xs: t
 
-    rebuild = walk(tree)
-    return leaves, rebuild
+def _flatten_walk(t, leaves):
+    """``_flatten``'s walk, at module level: a recursive closure would form a reference cycle
+    holding ``leaves`` until the garbage collector runs, which keeps the caller's arrays alive
+    (a compiled function could then not reuse a dropped argument's buffer, as MLX does)."""
+    if isinstance(t, array):
+        leaves.append(t)
+        i = len(leaves) - 1
+        return lambda xs: xs[i]
+    if isinstance(t, (list, tuple)):
+        parts = [_flatten_walk(x, leaves) for x in t]
+        kind = type(t)
+        if hasattr(kind, "_fields"):  # a namedtuple takes its fields as arguments
+            return lambda xs: kind(*(p(xs) for p in parts))
+        return lambda xs: kind([p(xs) for p in parts])
+    if isinstance(t, dict):
+        parts = {k: _flatten_walk(v, leaves) for k, v in t.items()}
+        return lambda xs: {k: p(xs) for k, p in parts.items()}
+    return lambda xs: t
 
 
 def _fill(tree, values):
