@@ -338,6 +338,9 @@ fn gpu_backend_available() -> bool {
     false
 }
 
+// `wrap_pyfunction!` imports each function as `wrapped_pyfunction`, which clippy reads as
+// dropping the "unsafe" of `new_thread_unsafe_stream` (MLX's name, not a Rust `unsafe`).
+#[allow(clippy::unsafe_removed_from_name)]
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDeviceType>()?;
     m.add_class::<PyDevice>()?;
