@@ -207,13 +207,7 @@ impl MetalKernel {
         if launch.device == Some(DeviceType::Cpu) {
             return Err(Error::value("[metal_kernel] Only supports the GPU."));
         }
-        let outputs: Vec<(Vec<usize>, Dtype)> = output_shapes
-            .iter()
-            .cloned()
-            .zip(output_dtypes.iter().copied())
-            .collect();
-        let outputs = outputs.as_slice();
-        let (kernel_name, source) = self.generated_source(inputs, outputs, &launch.template);
+        let (kernel_name, source) = self.generated_source(inputs, output_dtypes, &launch.template);
         if launch.verbose {
             println!(
                 "Generated source code for `{}`:\n```\n{source}\n```",
@@ -230,11 +224,12 @@ impl MetalKernel {
             init_value: launch.init_value,
             math_mode: self.math_mode as i32,
         };
-        let specs = outputs
+        let specs = output_shapes
             .iter()
-            .map(|(shape, dtype)| OutputSpec {
+            .zip(output_dtypes)
+            .map(|(shape, &dtype)| OutputSpec {
                 shape: shape.clone(),
-                dtype: *dtype,
+                dtype,
             })
             .collect();
         Ok(Array::multi_from_op(specs, primitive, inputs.to_vec()))
@@ -244,11 +239,11 @@ impl MetalKernel {
     fn generated_source(
         &self,
         inputs: &[Array],
-        outputs: &[(Vec<usize>, Dtype)],
+        output_dtypes: &[Dtype],
         template: &[(String, TemplateArg)],
     ) -> (String, String) {
-        let kernel_name = self.kernel_name(inputs, outputs, template);
-        let mut source = self.signature(&kernel_name, inputs, outputs, template);
+        let kernel_name = self.kernel_name(inputs, output_dtypes, template);
+        let mut source = self.signature(&kernel_name, inputs, output_dtypes, template);
         if !template.is_empty() {
             // An explicit instantiation under the kernel's name.
             let def = format!("{kernel_name}{}", template_text(template));
@@ -275,7 +270,7 @@ impl MetalKernel {
     fn kernel_name(
         &self,
         inputs: &[Array],
-        outputs: &[(Vec<usize>, Dtype)],
+        output_dtypes: &[Dtype],
         template: &[(String, TemplateArg)],
     ) -> String {
         let mut name = format!("custom_kernel_{}", self.name);
@@ -291,7 +286,7 @@ impl MetalKernel {
                 name.push('c');
             }
         }
-        for (_, dtype) in outputs {
+        for dtype in output_dtypes {
             name += &format!("_{}", metal_type(*dtype));
         }
         name
@@ -303,7 +298,7 @@ impl MetalKernel {
         &self,
         kernel_name: &str,
         inputs: &[Array],
-        outputs: &[(Vec<usize>, Dtype)],
+        output_dtypes: &[Dtype],
         template: &[(String, TemplateArg)],
     ) -> String {
         let mut params: Vec<String> = Vec::new();
@@ -338,7 +333,7 @@ impl MetalKernel {
                 }
             }
         }
-        for (name, (_, dtype)) in self.output_names.iter().zip(outputs) {
+        for (name, dtype) in self.output_names.iter().zip(output_dtypes) {
             let ty = if self.atomic_outputs {
                 format!("atomic<{}>", metal_type(*dtype))
             } else {
@@ -447,7 +442,7 @@ mod tests {
         .unwrap()
         .with_header("// hdr\n");
         let inputs = [Array::from_vec(vec![0.0f32; 16]), Array::scalar(2.0f32)];
-        let outs = [(vec![16], Dtype::Float32)];
+        let outs = [Dtype::Float32];
         let template = vec![
             ("T".to_string(), TemplateArg::Dtype(Dtype::Float32)),
             ("N".to_string(), TemplateArg::Int(4)),
