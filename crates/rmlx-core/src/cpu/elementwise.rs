@@ -155,10 +155,6 @@ fn in_place<T: Element, U: Element>(out: &mut [U], n: usize, f: &(impl Fn(&[T], 
     }
 }
 
-/// Output bytes from which results are written with non-temporal stores: an output this large
-/// does not stay in cache anyway, and bypassing it saves reading each destination line first.
-const STREAM_BYTES: usize = 8 << 20;
-
 /// `*o.add(i) = f(i)` for `i` in `start..end`; with `stream`, through non-temporal stores.
 ///
 /// # Safety
@@ -245,7 +241,7 @@ pub(crate) fn binary<T: Element, U: Element>(
         let out_ptr = SendPtr(buffer_elements_mut::<U>(&mut buf).as_mut_ptr());
         let (ap, bp) = (SendPtr(ap as *mut T), SendPtr(bp as *mut T));
         let c = chunks(n);
-        let stream = n * std::mem::size_of::<U>() >= STREAM_BYTES;
+        let stream = n * std::mem::size_of::<U>() >= super::stream_bytes();
         let work = |start: usize| {
             let end = (start + c).min(n);
             // SAFETY: indices stay below n; a donated output aliases an input exactly

@@ -8,6 +8,7 @@
 use crate::array::{Array, Data, buffer_elements_mut, row_major_strides};
 use crate::cpu::PARALLEL_THRESHOLD;
 use crate::cpu::copy::copy_into;
+use crate::cpu::reduce::fold_lanes;
 use crate::cpu::vmath;
 use crate::dtype::{Dtype, finfo};
 use crate::element::Element;
@@ -253,11 +254,6 @@ pub(crate) fn norm(
     }
 }
 
-/// Output bytes from which a norm writes with non-temporal stores: an output this large does
-/// not stay in cache, and streaming it saves reading each destination line first (and keeps
-/// the input in the last-level cache).
-const NORM_STREAM_BYTES: usize = 8 << 20;
-
 fn norm_typed<T: Store<F>, F: Acc>(
     x: &Array,
     w: &Array,
@@ -276,7 +272,7 @@ fn norm_typed<T: Store<F>, F: Acc>(
         let eps = F::of(eps as f64);
         let out = buffer_elements_mut::<T>(&mut buf);
         let (w, b) = (wv.as_deref(), bv.as_deref());
-        let stream = n * std::mem::size_of::<T>() >= NORM_STREAM_BYTES;
+        let stream = n * std::mem::size_of::<T>() >= super::stream_bytes();
         // Blocks of whole rows (at least 32K elements each) per task: few enough tasks that
         // each core streams long runs of memory.
         let rows = ((1 << 15) / d).max(1);
@@ -427,13 +423,27 @@ mod avx512 {
     /// zeros, which `f` must map to zero).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn sum_row(x: *const f32, d: usize, f: impl Fn(__m512, __m512) -> __m512) -> f32 {
-        // SAFETY (whole function): the caller guarantees x..x + d is readable.
+    unsafe fn sum_row(
+        x: *const f32,
+        d: usize,
+        ahead: Option<usize>,
+        f: impl Fn(__m512, __m512) -> __m512,
+    ) -> f32 {
+        // SAFETY (whole function): the caller guarantees x..x + d is readable; prefetches
+        // never fault, and their addresses are computed with wrapping arithmetic.
         unsafe {
             let z = _mm512_setzero_ps();
             let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
             let mut i = 0;
             while i + 64 <= d {
+                if let Some(ahead) = ahead {
+                    // The hardware prefetcher stops at page boundaries (a 1024-wide row is one
+                    // 4 KB page): fetch the next row's lines while this one is summed.
+                    for l in 0..4 {
+                        let p = x.wrapping_add(i + ahead + 16 * l) as *const i8;
+                        _mm_prefetch::<_MM_HINT_T0>(p);
+                    }
+                }
                 a0 = f(a0, _mm512_loadu_ps(x.add(i)));
                 a1 = f(a1, _mm512_loadu_ps(x.add(i + 16)));
                 a2 = f(a2, _mm512_loadu_ps(x.add(i + 32)));
@@ -479,7 +489,7 @@ mod avx512 {
                 let xr = x.as_ptr().add(r * d);
                 let or = out.as_mut_ptr().add(r * d);
                 let mean = if layer {
-                    sum_row(xr, d, |a, v| _mm512_add_ps(a, v)) * inv_n
+                    sum_row(xr, d, Some(d), |a, v| _mm512_add_ps(a, v)) * inv_n
                 } else {
                     0.0
                 };
@@ -491,13 +501,13 @@ mod avx512 {
                     (1u32 << (d % 16)) as u16 - 1
                 };
                 let var = if d.is_multiple_of(16) || !layer {
-                    sum_row(xr, d, |a, v| {
+                    sum_row(xr, d, (!layer).then_some(d), |a, v| {
                         let c = _mm512_sub_ps(v, mv);
                         _mm512_fmadd_ps(c, c, a)
                     })
                 } else {
                     let full = d - d % 16;
-                    let head = sum_row(xr, full, |a, v| {
+                    let head = sum_row(xr, full, None, |a, v| {
                         let c = _mm512_sub_ps(v, mv);
                         _mm512_fmadd_ps(c, c, a)
                     });
@@ -695,8 +705,9 @@ fn rope_row<T: Store<F>, F: Acc>(x: &[T], out: &mut [T], cs: &[(F, F)], p: RopeP
 
 /// Query rows per block.
 const BQ: usize = 128;
-/// Keys per block.
-const BK: usize = 128;
+/// Keys per block: wide blocks make few, large products (faer's packing then pays) and few
+/// online-softmax rescales; a block's scores (BQ x BK floats, 256 KB) stay in the L2 cache.
+const BK: usize = 512;
 
 /// `scaled_dot_product_attention`: `q` `(B, N_q, L_q, D)`, `k` `(B, N_kv, L_kv, D)`, `v`
 /// `(B, N_kv, L_kv, D_v)`, all in the output dtype; `mask` broadcast to `(B, N_q, L_q, L_kv)`
@@ -872,9 +883,59 @@ struct BlockCtx<F> {
     sink: Option<F>,
 }
 
+/// [`attend_block_body`], with AVX-512 or AVX2 when the CPU has them (the softmax's row loops
+/// then run on 16- or 8-lane vectors; the products dispatch on their own).
+fn attend_block<T: Store<F>, F: Acc>(
+    c: &BlockCtx<F>,
+    qs: &[F],
+    ks: &[F],
+    vs: &[F],
+    mask: Option<&MaskView<'_, T>>,
+    out: &mut [T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        return unsafe { attend_block_avx512(c, qs, ks, vs, mask, out) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: as above.
+        return unsafe { attend_block_avx2(c, qs, ks, vs, mask, out) };
+    }
+    attend_block_body(c, qs, ks, vs, mask, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn attend_block_avx512<T: Store<F>, F: Acc>(
+    c: &BlockCtx<F>,
+    qs: &[F],
+    ks: &[F],
+    vs: &[F],
+    mask: Option<&MaskView<'_, T>>,
+    out: &mut [T],
+) {
+    attend_block_body(c, qs, ks, vs, mask, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn attend_block_avx2<T: Store<F>, F: Acc>(
+    c: &BlockCtx<F>,
+    qs: &[F],
+    ks: &[F],
+    vs: &[F],
+    mask: Option<&MaskView<'_, T>>,
+    out: &mut [T],
+) {
+    attend_block_body(c, qs, ks, vs, mask, out)
+}
+
 /// Streams the key blocks past one block of queries with an online softmax and writes the
 /// block's output rows.
-fn attend_block<T: Store<F>, F: Acc>(
+#[inline(always)]
+fn attend_block_body<T: Store<F>, F: Acc>(
     c: &BlockCtx<F>,
     qs: &[F],
     ks: &[F],
@@ -940,10 +1001,7 @@ fn attend_block<T: Store<F>, F: Acc>(
             if let Some(mv) = mask {
                 mv.apply(b, h, i0 + r, j0, srow, c.lowest);
             }
-            let mut mx = m[r];
-            for &x in srow.iter() {
-                mx = mx.maxf(x);
-            }
+            let mx = fold_lanes(srow, m[r], |a, x| a.maxf(x));
             let prow = &mut pb[r * cols..(r + 1) * cols];
             if mx == F::NEG_INF {
                 // Everything so far is -inf: no weight yet (and 0 / 0 = NaN at the end if
@@ -955,10 +1013,7 @@ fn attend_block<T: Store<F>, F: Acc>(
                 *x -= mx;
             }
             F::exp_into(srow, prow);
-            let mut sum = F::ZERO;
-            for &x in prow.iter() {
-                sum += x;
-            }
+            let sum = fold_lanes(prow, F::ZERO, |a, x| a + x);
             let corr = if m[r] == F::NEG_INF {
                 F::ZERO
             } else {

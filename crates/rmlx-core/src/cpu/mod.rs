@@ -25,3 +25,34 @@ pub(crate) mod vmath;
 
 /// Elements below which a kernel stays on one thread: splitting costs a few microseconds.
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;
+
+/// Output bytes from which kernels write with non-temporal stores: an eighth of the last-level
+/// cache, clamped to 8..=32 MB. Streaming a large output saves reading each destination line
+/// first and keeps the inputs cached; a smaller one is better left in the cache, where the
+/// next op reads it. Measured: with a 32 MB cache (AMD Zen 4) 8 MB was the best threshold;
+/// with a 300 MB cache (Intel Xeon) a 16 MB layer-norm output is 10% faster cached, while a
+/// 64 MB sum of two arrays is twice as fast streamed.
+pub(crate) fn stream_bytes() -> usize {
+    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        last_level_cache_bytes().map_or(8 << 20, |c| (c / 8).clamp(8 << 20, 32 << 20))
+    })
+}
+
+/// The size of the largest cache of the first CPU, from Linux's sysfs (`None` elsewhere).
+fn last_level_cache_bytes() -> Option<usize> {
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    dir.filter_map(|e| {
+        let size = std::fs::read_to_string(e.ok()?.path().join("size")).ok()?;
+        let size = size.trim();
+        let (digits, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit())?);
+        let scale = match unit {
+            "K" => 1 << 10,
+            "M" => 1 << 20,
+            "G" => 1 << 30,
+            _ => return None,
+        };
+        digits.parse::<usize>().ok()?.checked_mul(scale)
+    })
+    .max()
+}
