@@ -39,6 +39,8 @@ pub(crate) trait Acc:
     fn maxf(self, o: Self) -> Self;
     /// `dst[i] = e^src[i]`.
     fn exp_into(src: &[Self], dst: &mut [Self]);
+    /// `xs[i] = e^(xs[i] - shift)` in place; returns the sum of the new values.
+    fn exp_shifted_sum(xs: &mut [Self], shift: Self) -> Self;
     /// `(cos, sin)` of an angle computed in float32, as MLX computes rope's angles.
     fn cos_sin(theta: f32) -> (Self, Self);
 }
@@ -58,6 +60,9 @@ impl Acc for f32 {
     }
     fn exp_into(src: &[Self], dst: &mut [Self]) {
         vmath::exp_f32(src, dst)
+    }
+    fn exp_shifted_sum(xs: &mut [Self], shift: Self) -> Self {
+        vmath::exp_shifted_sum_f32(xs, shift)
     }
     fn cos_sin(theta: f32) -> (Self, Self) {
         (theta.cos(), theta.sin())
@@ -81,6 +86,14 @@ impl Acc for f64 {
         for (d, &s) in dst.iter_mut().zip(src) {
             *d = s.exp();
         }
+    }
+    fn exp_shifted_sum(xs: &mut [Self], shift: Self) -> Self {
+        let mut sum = 0.0;
+        for x in xs {
+            *x = (*x - shift).exp();
+            sum += *x;
+        }
+        sum
     }
     fn cos_sin(theta: f32) -> (Self, Self) {
         let t = theta as f64;
@@ -850,26 +863,39 @@ fn sdpa_typed<T: Store<F>, F: Acc>(
     let lowest = F::of(finfo(spec.dtype)?.min);
     let scale = F::of(scale as f64);
     let head = dims.lq * dims.dv;
+    // One task per (batch and head, query block); the scratch buffers are made once per
+    // worker's run of tasks, not once per block.
     out.par_chunks_mut(head)
         .enumerate()
-        .for_each(|(bh, out_head)| {
+        .flat_map(|(bh, out_head)| {
             out_head
                 .par_chunks_mut(BQ * dims.dv)
                 .enumerate()
-                .for_each(|(qb, out_blk)| {
-                    let ctx = BlockCtx {
-                        dims,
-                        bh,
-                        i0: qb * BQ,
-                        scale,
-                        lowest,
-                        kind,
-                        sink: sink_vals.as_ref().map(|s| s[bh % dims.nq]),
-                    };
-                    attend_block(&ctx, qs, ks, vs, view.as_ref(), out_blk);
-                });
+                .map(move |(qb, out_blk)| (bh, qb, out_blk))
+        })
+        .for_each_init(Scratch::default, |scratch, (bh, qb, out_blk)| {
+            let ctx = BlockCtx {
+                dims,
+                bh,
+                i0: qb * BQ,
+                scale,
+                lowest,
+                kind,
+                sink: sink_vals.as_ref().map(|s| s[bh % dims.nq]),
+            };
+            attend_block(&ctx, qs, ks, vs, view.as_ref(), out_blk, scratch);
         });
     Ok(Data::from_buffer(buf, &spec.shape))
+}
+
+/// The working rows of one query block: scores (then weights) of a key block, the output
+/// accumulators, and each row's running maximum and total.
+#[derive(Default)]
+struct Scratch<F> {
+    s: Vec<F>,
+    o: Vec<F>,
+    m: Vec<F>,
+    l: Vec<F>,
 }
 
 /// One (batch, head, query block) of an attention.
@@ -892,18 +918,19 @@ fn attend_block<T: Store<F>, F: Acc>(
     vs: &[F],
     mask: Option<&MaskView<'_, T>>,
     out: &mut [T],
+    scratch: &mut Scratch<F>,
 ) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { attend_block_avx512(c, qs, ks, vs, mask, out) };
+        return unsafe { attend_block_avx512(c, qs, ks, vs, mask, out, scratch) };
     }
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         // SAFETY: as above.
-        return unsafe { attend_block_avx2(c, qs, ks, vs, mask, out) };
+        return unsafe { attend_block_avx2(c, qs, ks, vs, mask, out, scratch) };
     }
-    attend_block_body(c, qs, ks, vs, mask, out)
+    attend_block_body(c, qs, ks, vs, mask, out, scratch)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -915,8 +942,9 @@ fn attend_block_avx512<T: Store<F>, F: Acc>(
     vs: &[F],
     mask: Option<&MaskView<'_, T>>,
     out: &mut [T],
+    scratch: &mut Scratch<F>,
 ) {
-    attend_block_body(c, qs, ks, vs, mask, out)
+    attend_block_body(c, qs, ks, vs, mask, out, scratch)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -928,8 +956,9 @@ fn attend_block_avx2<T: Store<F>, F: Acc>(
     vs: &[F],
     mask: Option<&MaskView<'_, T>>,
     out: &mut [T],
+    scratch: &mut Scratch<F>,
 ) {
-    attend_block_body(c, qs, ks, vs, mask, out)
+    attend_block_body(c, qs, ks, vs, mask, out, scratch)
 }
 
 /// Streams the key blocks past one block of queries with an online softmax and writes the
@@ -942,6 +971,7 @@ fn attend_block_body<T: Store<F>, F: Acc>(
     vs: &[F],
     mask: Option<&MaskView<'_, T>>,
     out: &mut [T],
+    scratch: &mut Scratch<F>,
 ) {
     let Dims {
         nq,
@@ -971,17 +1001,21 @@ fn attend_block_body<T: Store<F>, F: Acc>(
         lkv
     };
 
-    let mut m = vec![c.sink.unwrap_or(F::NEG_INF); rows];
-    let mut l = vec![if c.sink.is_some() { F::ONE } else { F::ZERO }; rows];
-    let mut o = vec![F::ZERO; rows * dv];
-    let mut s = vec![F::ZERO; rows * BK];
-    let mut pm = vec![F::ZERO; rows * BK];
+    let Scratch { s, o, m, l } = scratch;
+    m.clear();
+    m.resize(rows, c.sink.unwrap_or(F::NEG_INF));
+    l.clear();
+    l.resize(rows, if c.sink.is_some() { F::ONE } else { F::ZERO });
+    o.clear();
+    o.resize(rows * dv, F::ZERO);
+    if s.len() < rows * BK {
+        s.resize(rows * BK, F::ZERO);
+    }
     let qm = MatRef::from_row_major_slice(q, rows, dk);
     let mut j0 = 0;
     while j0 < kend {
         let cols = BK.min(kend - j0);
         let sb = &mut s[..rows * cols];
-        let pb = &mut pm[..rows * cols];
         let km = MatRef::from_row_major_slice(&k[j0 * dk..(j0 + cols) * dk], cols, dk);
         faer::linalg::matmul::matmul(
             MatMut::from_row_major_slice_mut(sb, rows, cols),
@@ -1002,18 +1036,14 @@ fn attend_block_body<T: Store<F>, F: Acc>(
                 mv.apply(b, h, i0 + r, j0, srow, c.lowest);
             }
             let mx = fold_lanes(srow, m[r], |a, x| a.maxf(x));
-            let prow = &mut pb[r * cols..(r + 1) * cols];
             if mx == F::NEG_INF {
                 // Everything so far is -inf: no weight yet (and 0 / 0 = NaN at the end if
                 // it stays so, as MLX's softmax gives).
-                prow.fill(F::ZERO);
+                srow.fill(F::ZERO);
                 continue;
             }
-            for x in srow.iter_mut() {
-                *x -= mx;
-            }
-            F::exp_into(srow, prow);
-            let sum = fold_lanes(prow, F::ZERO, |a, x| a + x);
+            // The row's weights e^(s - max) replace its scores in place.
+            let sum = F::exp_shifted_sum(srow, mx);
             let corr = if m[r] == F::NEG_INF {
                 F::ZERO
             } else {
@@ -1031,9 +1061,9 @@ fn attend_block_body<T: Store<F>, F: Acc>(
         }
         let vm = MatRef::from_row_major_slice(&v[j0 * dv..(j0 + cols) * dv], cols, dv);
         faer::linalg::matmul::matmul(
-            MatMut::from_row_major_slice_mut(&mut o, rows, dv),
+            MatMut::from_row_major_slice_mut(o, rows, dv),
             Accum::Add,
-            MatRef::from_row_major_slice(pb, rows, cols),
+            MatRef::from_row_major_slice(sb, rows, cols),
             vm,
             F::ONE,
             Par::Seq,

@@ -356,6 +356,52 @@ slice_fn!(
     erfinv_lane
 );
 
+/// `xs[i] = e^(xs[i] - shift)` in place, returning the sum of the results: a softmax row's
+/// numerators and their total in one pass.
+#[inline(always)]
+fn exp_shifted_sum_body<const FMA: bool>(xs: &mut [f32], shift: f32) -> f32 {
+    let mut acc = [0f32; LANES];
+    let mut chunks = xs.chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        let c: &mut [f32; LANES] = c.try_into().expect("exact chunk");
+        for i in 0..LANES {
+            let e = exp_lane::<FMA>(c[i] - shift);
+            c[i] = e;
+            acc[i] += e;
+        }
+    }
+    let mut tail = 0f32;
+    for v in chunks.into_remainder() {
+        *v = exp_lane::<FMA>(*v - shift);
+        tail += *v;
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `xs[i] = e^(xs[i] - shift)` in place; returns the sum of the new values (a softmax row's
+/// numerators and their total, in one pass over the row).
+pub fn exp_shifted_sum_f32(xs: &mut [f32], shift: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512(xs: &mut [f32], shift: f32) -> f32 {
+            exp_shifted_sum_body::<true>(xs, shift)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(xs: &mut [f32], shift: f32) -> f32 {
+            exp_shifted_sum_body::<true>(xs, shift)
+        }
+        match level() {
+            // SAFETY: the CPU has these features (checked at run time by `level`).
+            Level::Avx512 => return unsafe { avx512(xs, shift) },
+            // SAFETY: as above.
+            Level::Avx2 => return unsafe { avx2(xs, shift) },
+            Level::Portable => {}
+        }
+    }
+    exp_shifted_sum_body::<false>(xs, shift)
+}
+
 /// `dst[i] = ln(src[i])`, bit for bit the C library's `logf`.
 ///
 /// # Panics
