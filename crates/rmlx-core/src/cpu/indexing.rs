@@ -239,7 +239,8 @@ pub(crate) fn check_gather(
 }
 
 /// Adds `normalize(idx[k]) * stride` to `acc[k]` for every element `k` of `idx` in row-major
-/// order (`acc` has `idx.size()` elements). `axis` and `size` describe the indexed axis.
+/// order (`acc` has `idx.size()` elements). `axis` and `size` describe the indexed axis; a
+/// slice of `slice` elements from each index must fit in it (an index error otherwise).
 pub(crate) fn accumulate_offsets(
     idx: &Array,
     size: usize,
@@ -247,6 +248,7 @@ pub(crate) fn accumulate_offsets(
     acc: &mut [isize],
     op: &str,
     axis: usize,
+    slice: usize,
 ) -> Result<()> {
     let d = idx.ready_data()?;
     dispatch_int!(idx.dtype(), I => {
@@ -254,6 +256,13 @@ pub(crate) fn accumulate_offsets(
         let one = |v: I, a: &mut isize| -> Result<()> {
             let v = v.to_i128();
             let w = normalize(v, size).ok_or_else(|| out_of_bounds(op, v, axis, size))?;
+            if w + slice > size {
+                // A slice starting here would read (or write) past the axis.
+                return Err(Error::index(format!(
+                    "[{op}] Index {v} with a slice of size {slice} is out of bounds for axis \
+                     {axis} with size {size}."
+                )));
+            }
             *a += w as isize * stride;
             Ok(())
         };
@@ -344,7 +353,16 @@ pub(crate) fn gather(
         let n_idx = idx.first().map_or(1, |i| i.size());
         let mut offs = vec![src.offset as isize; n_idx];
         for (i, &ax) in idx.iter().zip(axes) {
-            accumulate_offsets(i, a.shape()[ax], src.strides[ax], &mut offs, "gather", ax)?;
+            let slice = slice_sizes[ax];
+            accumulate_offsets(
+                i,
+                a.shape()[ax],
+                src.strides[ax],
+                &mut offs,
+                "gather",
+                ax,
+                slice,
+            )?;
         }
         let block = total / n_idx;
         let rows = block_rows(slice_sizes, &src.strides);
@@ -411,7 +429,16 @@ pub(crate) fn scatter(
         let n_idx: usize = idx_shape.iter().product();
         let mut offs = vec![0isize; n_idx];
         for (i, &ax) in idx.iter().zip(axes) {
-            accumulate_offsets(i, spec.shape[ax], out_strides[ax], &mut offs, "scatter", ax)?;
+            let slice = slice_shape[ax];
+            accumulate_offsets(
+                i,
+                spec.shape[ax],
+                out_strides[ax],
+                &mut offs,
+                "scatter",
+                ax,
+                slice,
+            )?;
         }
         let ud = upd.ready_data()?;
         let (idx_strides, slice_strides) = ud.strides.split_at(n_idx_dims);
@@ -518,7 +545,7 @@ fn along_axis_offsets(
     for_each_row(shape, [&st], [offset], |[s], [k], len| {
         offs.extend((0..len as isize).map(|i| s + i * k))
     });
-    accumulate_offsets(idx, axis_size, strides[axis], &mut offs, op, axis)?;
+    accumulate_offsets(idx, axis_size, strides[axis], &mut offs, op, axis, 1)?;
     Ok(offs)
 }
 

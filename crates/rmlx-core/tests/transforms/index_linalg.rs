@@ -126,9 +126,42 @@ fn take_grads_accumulate_duplicates() {
 fn gather_general_grads_and_vmap() {
     let x = rand(&[4, 3, 5], 4);
     let i0 = i32s(&[0, 3, 3, 1], &[4]);
-    let i2 = i32s(&[4, 0, 1, 1], &[4]);
+    let i2 = i32s(&[3, 0, 1, 3], &[4]);
     let f = |a: &[Array]| mx::gather(&a[0], &[i0.clone(), i2.clone()], [0, 2], [1, 2, 2]);
     check_grads("gather", f, std::slice::from_ref(&x), 1e-6);
+    // A slice running past the indexed axis (index 4, two elements, axis of 5) is an index
+    // error, not a read of the next row's elements.
+    let past = mx::gather(
+        &x,
+        &[i0.clone(), i32s(&[4, 0, 1, 1], &[4])],
+        [0, 2],
+        [1, 2, 2],
+    )
+    .unwrap()
+    .eval()
+    .unwrap_err();
+    assert_eq!(past.kind(), mx::ErrorKind::Index);
+    assert_eq!(
+        past.message(),
+        "[gather] Index 4 with a slice of size 2 is out of bounds for axis 2 with size 5."
+    );
+    // The same for a scatter of (1, 2, 2) blocks.
+    let blocks = mx::ones(&[4, 1, 2, 2], x.dtype()).unwrap();
+    let bad = i32s(&[4, 0, 1, 1], &[4]);
+    let past = mx::scatter(
+        &x,
+        &[i0.clone(), bad],
+        &blocks,
+        [0, 2],
+        mx::ScatterReduce::Sum,
+    )
+    .unwrap()
+    .eval()
+    .unwrap_err();
+    assert_eq!(
+        past.message(),
+        "[scatter] Index 4 with a slice of size 2 is out of bounds for axis 2 with size 5."
+    );
     for ax in [0isize, 1, 3] {
         let mut shape = vec![4, 3, 5];
         shape.insert(ax as usize, 2);
