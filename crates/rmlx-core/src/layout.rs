@@ -197,13 +197,19 @@ mod tests {
         });
         for chunk in [1, 3, 7, 60, 1000] {
             let got = Mutex::new(vec![(0isize, 0isize); 60]);
-            par_for_each_row(&shape, [&a, &b], [2, 0], chunk, |o, [sa, sb], [ta, tb], len| {
-                let mut g = got.lock().unwrap();
-                for i in 0..len {
-                    let ii = i as isize;
-                    g[o + i] = (sa + ii * ta, sb + ii * tb);
-                }
-            });
+            par_for_each_row(
+                &shape,
+                [&a, &b],
+                [2, 0],
+                chunk,
+                |o, [sa, sb], [ta, tb], len| {
+                    let mut g = got.lock().unwrap();
+                    for i in 0..len {
+                        let ii = i as isize;
+                        g[o + i] = (sa + ii * ta, sb + ii * tb);
+                    }
+                },
+            );
             assert_eq!(got.into_inner().unwrap(), want, "chunk {chunk}");
         }
     }

@@ -508,80 +508,14 @@ impl BatchNorm {
 
     /// Normalization with the batch's own statistics (training mode, or no running
     /// statistics): `[y, mean, ss]`, with `ss` each feature's sum of squared deviations
-    /// (`var * n`), so the caller updates the running statistics without a second pass.
-    ///
-    /// The forward pass is MLX's (same ops, same bits): `mean`, `x - mean`, the variance from
-    /// that centred input, `rsqrt`, the affine map. Its gradient is written in closed form,
-    /// as a custom vjp: autodiff through `mean` and `var` costs about three times as many
-    /// full passes over the input. With `xc = x - mean`, `r = rsqrt(var + eps)` and `s` the
-    /// scale (`weight * r`, or `r`), for the output cotangent `g` summed per feature:
-    /// `dx = s * (g - sum(g) / n - xc * r^2 * sum(g * xc) / n)`, `dweight = r * sum(g * xc)`,
-    /// `dbias = sum(g)`; the statistics outputs' cotangents (a loss may read the running
-    /// statistics) add per-feature terms. The centred input is an output only for the vjp.
+    /// (`var * n`), so the running statistics need no second pass. `mx::fast::batch_norm_train`
+    /// computes MLX's arithmetic (fused for float32, with a closed-form gradient: autodiff
+    /// through `mean` and `var` costs about twenty full passes over the input).
     fn batch_normalize(&self, x: &Array) -> Result<[Array; 3]> {
-        let eps = self.eps;
-        let forward = move |xs: &[Array]| -> Result<Vec<Array>> {
-            let x = &xs[0];
-            let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
-            let n: usize = x.shape()[..x.ndim() - 1].iter().product();
-            let mean = mx::mean_axes(x, &axes[..], false)?;
-            let xc = mx::subtract(x, &mean)?;
-            let ss = mx::sum_axes(&mx::multiply(&xc, &xc)?, &axes[..], false)?;
-            let var = mx::divide(&ss, n as f64)?;
-            let y = mx::multiply(&xc, &mx::rsqrt(mx::add(&var, eps)?)?)?;
-            let y = match xs {
-                [_, w, b] => mx::add(&mx::multiply(w, &y)?, b)?,
-                _ => y,
-            };
-            // The centred input goes out too, for the vjp (it is computed here anyway).
-            Ok(vec![y, mean, ss, xc])
-        };
-        let vjp = move |primals: &[Array], cots: &[Array], outs: &[Array]| -> Result<Vec<Array>> {
-            let (x, g) = (&primals[0], &cots[0]);
-            let (ss, xc) = (&outs[2], &outs[3]);
-            let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
-            let n = x.shape()[..x.ndim() - 1].iter().product::<usize>() as f64;
-            let r = mx::rsqrt(mx::add(mx::divide(ss, n)?, eps)?)?;
-            let sg = mx::sum_axes(g, &axes[..], false)?;
-            let sgx = mx::sum_axes(&mx::multiply(g, xc)?, &axes[..], false)?;
-            let scale = match primals {
-                [_, w, _] => mx::multiply(w, &r)?,
-                _ => r.clone(),
-            };
-            // Per feature: dx = g * scale + xc * k + c. The statistics' own cotangents (from
-            // the running statistics, when a loss reads them) join k and c: `d ss / dx` is
-            // `2 xc` and `d mean / dx` is `1 / n`.
-            let k = mx::add(
-                &mx::multiply(
-                    &mx::multiply(&scale, &mx::multiply(&r, &r)?)?,
-                    &mx::divide(&sgx, -n)?,
-                )?,
-                &mx::multiply(&cots[2], 2.0)?,
-            )?;
-            let c = mx::add(
-                &mx::multiply(&scale, &mx::divide(&sg, -n)?)?,
-                &mx::divide(&cots[1], n)?,
-            )?;
-            let dx = mx::add(
-                &mx::add(&mx::multiply(g, &scale)?, &mx::multiply(xc, &k)?)?,
-                &c,
-            )?;
-            let mut out = vec![mx::astype(&dx, x.dtype())?];
-            if let [_, w, b] = primals {
-                out.push(mx::astype(&mx::multiply(&sgx, &r)?, w.dtype())?);
-                out.push(mx::astype(&sg, b.dtype())?);
-            }
-            Ok(out)
-        };
-        let f = mx::custom_function(forward).with_vjp(vjp);
-        let mut args = vec![x.clone()];
-        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
-            args.push(w.clone());
-            args.push(b.clone());
-        }
-        let mut out = f.call(&args)?.into_iter();
-        let mut next = || out.next().ok_or_else(|| Error::runtime("[BatchNorm] missing output"));
-        Ok([next()?, next()?, next()?])
+        let out =
+            mx::fast::batch_norm_train(x, self.weight.as_ref(), self.bias.as_ref(), self.eps)?;
+        <[Array; 3]>::try_from(out)
+            .map_err(|_| Error::runtime("[BatchNorm] expected three outputs"))
     }
 }
 
