@@ -755,6 +755,141 @@ pub fn cross_entropy(logits: &Array, targets: &Array) -> Result<Array> {
     crate::ops::astype(&crate::ops::subtract(&lse, &picked)?, crate::Dtype::Float32)
 }
 
+/// Batch normalization in training mode over every axis but the last (what `nn::BatchNorm`
+/// computes with the batch's statistics; an rmlx function, not one of MLX's): returns
+/// `[y, mean, ss]` with, per feature (last axis) over the `n` other positions, `mean`, the
+/// sum of squared deviations `ss` (`var = ss / n`; `ss / (n - 1)` is the unbiased variance)
+/// and `y = (x - mean) * rsqrt(var + eps) * weight + bias`. `weight` and `bias`, when given,
+/// have shape `(C,)` for `C` the last axis.
+///
+/// float32 runs fused kernels: two reads of `x` for the statistics and one write, and a
+/// gradient of one read of `x` and its cotangent and one write, instead of about twenty full
+/// passes of the unfused ops (which the other dtypes use, and which define the transforms).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let x = mx::array![[1.0f32, 10.0], [3.0, 14.0]];
+/// let out = mx::fast::batch_norm_train(&x, None, None, 0.0)?;
+/// assert_eq!(out[0].to_vec::<f32>()?, vec![-1.0, -1.0, 1.0, 1.0]);
+/// assert_eq!(out[1].to_vec::<f32>()?, vec![2.0, 12.0]);
+/// assert_eq!(out[2].to_vec::<f32>()?, vec![2.0, 8.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn batch_norm_train(
+    x: &Array,
+    weight: Option<&Array>,
+    bias: Option<&Array>,
+    eps: f64,
+) -> Result<Vec<Array>> {
+    if x.ndim() == 0 {
+        return Err(Error::value(
+            "[batch_norm_train] x must have at least one dimension.",
+        ));
+    }
+    let c = x.shape()[x.ndim() - 1];
+    for (name, a) in [("weight", weight), ("bias", bias)] {
+        if let Some(a) = a
+            && a.shape() != [c]
+        {
+            return Err(Error::value(format!(
+                "[batch_norm_train] {name} must have shape ({c},) but has shape {}.",
+                fmt_shape(a.shape())
+            )));
+        }
+    }
+    let f32_all = [Some(x), weight, bias]
+        .iter()
+        .flatten()
+        .all(|a| a.dtype() == Dtype::Float32);
+    if !f32_all || x.size() == 0 {
+        let mut xs = vec![x.clone()];
+        if let (Some(w), Some(b)) = (weight, bias) {
+            xs.push(w.clone());
+            xs.push(b.clone());
+        } else if let Some(w) = weight {
+            xs.push(w.clone());
+            xs.push(crate::ops::zeros(&[c], w.dtype())?);
+        } else if let Some(b) = bias {
+            xs.push(crate::ops::ones(&[c], b.dtype())?);
+            xs.push(b.clone());
+        }
+        return batch_norm_train_ops(&xs, eps);
+    }
+    let w = match weight {
+        Some(w) => w.clone(),
+        None => crate::ops::ones(&[c], Dtype::Float32)?,
+    };
+    let b = match bias {
+        Some(b) => b.clone(),
+        None => crate::ops::zeros(&[c], Dtype::Float32)?,
+    };
+    Ok(batch_norm_train_fused(x.clone(), w, b, eps as f32))
+}
+
+/// The fused forward node (float32, `weight` and `bias` of shape `(C,)`).
+pub(crate) fn batch_norm_train_fused(x: Array, w: Array, b: Array, eps: f32) -> Vec<Array> {
+    use crate::primitive::OutputSpec;
+    let c = x.shape()[x.ndim() - 1];
+    let spec = |shape: Vec<usize>| OutputSpec {
+        shape,
+        dtype: Dtype::Float32,
+    };
+    let specs = vec![spec(x.shape().to_vec()), spec(vec![c]), spec(vec![c])];
+    Array::multi_from_op(
+        specs,
+        crate::primitives::fast::BatchNormTrain { eps },
+        vec![x, w, b],
+    )
+}
+
+/// [`batch_norm_train`] in plain ops over `[x]` or `[x, weight, bias]` (MLX's BatchNorm
+/// arithmetic: `mean`, `x - mean`, the variance of that, `rsqrt`, the affine map): the
+/// other dtypes run it, and the fused node's transforms differentiate it.
+pub(crate) fn batch_norm_train_ops(xs: &[Array], eps: f64) -> Result<Vec<Array>> {
+    let x = &xs[0];
+    let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
+    let n: usize = x.shape()[..x.ndim() - 1].iter().product();
+    let mean = mean_axes(x, &axes[..], false)?;
+    let xc = subtract(x, &mean)?;
+    let ss = crate::ops::sum_axes(multiply(&xc, &xc)?, &axes[..], false)?;
+    let var = crate::ops::divide(&ss, n as f64)?;
+    let y = multiply(&xc, rsqrt(add(&var, eps)?)?)?;
+    let y = match xs {
+        [_, w, b] => add(multiply(w, &y)?, b)?,
+        _ => y,
+    };
+    Ok(vec![y, mean, ss])
+}
+
+/// The gradient of [`batch_norm_train`] in plain ops: inputs
+/// `[x, mean, ss, weight, g, g_mean, g_ss]` (the cotangents of `y`, `mean` and `ss`), outputs
+/// `[dx, dweight, dbias]`. With `xc = x - mean`, `r = rsqrt(ss / n + eps)` and
+/// `s = weight * r`: `dx = s * (g - sum(g) / n - xc * r^2 * sum(g * xc) / n) + g_mean / n
+/// + 2 * g_ss * xc`, `dweight = r * sum(g * xc)`, `dbias = sum(g)` (sums per feature).
+pub(crate) fn batch_norm_train_vjp_ops(xs: &[Array], eps: f64) -> Result<Vec<Array>> {
+    let (x, mean, ss, w, g, gm, gs) = (&xs[0], &xs[1], &xs[2], &xs[3], &xs[4], &xs[5], &xs[6]);
+    let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
+    let n = x.shape()[..x.ndim() - 1].iter().product::<usize>() as f64;
+    let xc = subtract(x, mean)?;
+    let r = rsqrt(add(crate::ops::divide(ss, n)?, eps)?)?;
+    let sg = crate::ops::sum_axes(g, &axes[..], false)?;
+    let sgx = crate::ops::sum_axes(multiply(g, &xc)?, &axes[..], false)?;
+    let scale = multiply(w, &r)?;
+    let k = add(
+        multiply(
+            multiply(&scale, multiply(&r, &r)?)?,
+            crate::ops::divide(&sgx, -n)?,
+        )?,
+        multiply(gs, 2.0)?,
+    )?;
+    let c = add(
+        multiply(&scale, crate::ops::divide(&sg, -n)?)?,
+        crate::ops::divide(gm, n)?,
+    )?;
+    let dx = add(add(multiply(g, &scale)?, multiply(&xc, &k)?)?, &c)?;
+    Ok(vec![dx, multiply(&sgx, &r)?, sg])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use crate::allocator::Buffer;
 use crate::array::{Array, Data, buffer_elements_mut};
 use crate::element::Element;
 use crate::error::Result;
-use crate::layout::for_each_row;
+use crate::layout::{for_each_row, par_for_each_row};
 use crate::primitive::OutputSpec;
 use rayon::prelude::*;
 
@@ -99,20 +99,38 @@ pub(crate) fn unary_slices<T: Element, U: Element>(
         return Ok(Data::from_buffer(buf, &spec.shape));
     }
     let (mut buf, _) = Data::alloc(spec)?;
-    let out = buffer_elements_mut::<U>(&mut buf);
+    let out_ptr = SendPtr(buffer_elements_mut::<U>(&mut buf).as_mut_ptr());
     let src = xd.elements::<T>();
-    let mut pos = 0usize;
-    let mut row: Vec<T> = Vec::new();
-    for_each_row(&spec.shape, [&xd.strides], [xd.offset], |[s], [st], len| {
-        if st == 1 {
-            f(&src[s as usize..s as usize + len], &mut out[pos..pos + len]);
-        } else {
-            row.clear();
-            row.extend((0..len).map(|i| src[(s + i as isize * st) as usize]));
-            f(&row, &mut out[pos..pos + len]);
-        }
-        pos += len;
-    });
+    // Pieces of strided rows, on both cores when large; a strided piece is gathered into a
+    // small stack tile first so the kernel still sees slices.
+    par_for_each_row(
+        &spec.shape,
+        [&xd.strides],
+        [xd.offset],
+        chunks(n),
+        |pos, [s], [st], len| {
+            // SAFETY: pieces cover disjoint output ranges pos..pos + len inside the buffer.
+            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add(pos), len) };
+            if st == 1 {
+                f(&src[s as usize..s as usize + len], out);
+                return;
+            }
+            const TILE: usize = 256;
+            let mut tmp = [T::default(); TILE];
+            for (j, d) in out.chunks_mut(TILE).enumerate() {
+                let s0 = s + (j * TILE) as isize * st;
+                let t = &mut tmp[..d.len()];
+                if st == 0 {
+                    t.fill(src[s0 as usize]);
+                } else {
+                    for (i, v) in t.iter_mut().enumerate() {
+                        *v = src[(s0 + i as isize * st) as usize];
+                    }
+                }
+                f(t, d);
+            }
+        },
+    );
     Ok(Data::from_buffer(buf, &spec.shape))
 }
 
@@ -279,20 +297,49 @@ pub(crate) fn binary<T: Element, U: Element>(
         return Ok(Data::from_buffer(buf, &spec.shape));
     }
     let (mut buf, _) = Data::alloc(spec)?;
-    let out = buffer_elements_mut::<U>(&mut buf);
+    let out_ptr = SendPtr(buffer_elements_mut::<U>(&mut buf).as_mut_ptr());
     let (av, bv) = (ad.elements::<T>(), bd.elements::<T>());
-    let mut pos = 0usize;
-    for_each_row(
+    // Pieces of rows, on both cores when large. The common inner layouts (both contiguous,
+    // or one of them broadcast along the row, as `x + bias` over the last axis) get loops
+    // over slices, which the compiler vectorises.
+    par_for_each_row(
         &spec.shape,
         [&ad.strides, &bd.strides],
         [ad.offset, bd.offset],
-        |[sa, sb], [ta, tb], len| {
-            let row = &mut out[pos..pos + len];
-            for (i, o) in row.iter_mut().enumerate() {
-                let i = i as isize;
-                *o = f(av[(sa + i * ta) as usize], bv[(sb + i * tb) as usize]);
+        chunks(n),
+        |pos, [sa, sb], [ta, tb], len| {
+            // SAFETY: pieces cover disjoint output ranges pos..pos + len inside the buffer.
+            let row = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add(pos), len) };
+            let (sa, sb) = (sa as usize, sb as usize);
+            match (ta, tb) {
+                (1, 1) => {
+                    let (x, y) = (&av[sa..sa + len], &bv[sb..sb + len]);
+                    for ((o, &x), &y) in row.iter_mut().zip(x).zip(y) {
+                        *o = f(x, y);
+                    }
+                }
+                (1, 0) => {
+                    let y = bv[sb];
+                    for (o, &x) in row.iter_mut().zip(&av[sa..sa + len]) {
+                        *o = f(x, y);
+                    }
+                }
+                (0, 1) => {
+                    let x = av[sa];
+                    for (o, &y) in row.iter_mut().zip(&bv[sb..sb + len]) {
+                        *o = f(x, y);
+                    }
+                }
+                _ => {
+                    for (i, o) in row.iter_mut().enumerate() {
+                        let i = i as isize;
+                        *o = f(
+                            av[(sa as isize + i * ta) as usize],
+                            bv[(sb as isize + i * tb) as usize],
+                        );
+                    }
+                }
             }
-            pos += len;
         },
     );
     Ok(Data::from_buffer(buf, &spec.shape))

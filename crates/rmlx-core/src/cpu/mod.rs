@@ -1,6 +1,7 @@
 //! CPU kernels: shared elementwise drivers (contiguous fast paths, strided walking, buffer
 //! donation, both cores) and, per family, the math the primitives hand them.
 
+pub(crate) mod batch_norm;
 pub(crate) mod binary;
 pub(crate) mod conv;
 pub(crate) mod copy;

@@ -751,3 +751,173 @@ impl Primitive for CustomKernel {
         same_params(self, other)
     }
 }
+
+/// A plain-ops function of a fused node's inputs, for its transform rules.
+type OpsFn = fn(&[Array], f64) -> Result<Vec<Array>>;
+
+/// The vjp of `f` (the node's plain-ops twin) for `argnums`.
+fn ops_vjp(
+    f: OpsFn,
+    eps: f64,
+    primals: &[Array],
+    cotangents: &[Array],
+    argnums: &[usize],
+) -> Result<Vec<Array>> {
+    let all = crate::transforms::vjp(move |xs: &[Array]| f(xs, eps), primals, cotangents)?.1;
+    Ok(argnums.iter().map(|&a| all[a].clone()).collect())
+}
+
+/// The jvp of `f` with the tangents of the primals `argnums` (the others constant).
+fn ops_jvp(
+    f: OpsFn,
+    eps: f64,
+    primals: &[Array],
+    tangents: &[Array],
+    argnums: &[usize],
+) -> Result<Vec<Array>> {
+    let (p, an) = (primals.to_vec(), argnums.to_vec());
+    let chosen: Vec<Array> = an.iter().map(|&a| p[a].clone()).collect();
+    let g = move |xs: &[Array]| {
+        let mut all = p.clone();
+        for (x, &a) in xs.iter().zip(&an) {
+            all[a] = x.clone();
+        }
+        f(&all, eps)
+    };
+    Ok(crate::transforms::jvp(g, &chosen, tangents)?.1)
+}
+
+/// `f` vmapped over `axes`, every output batched on axis 0.
+fn ops_vmap(
+    f: OpsFn,
+    eps: f64,
+    inputs: &[Array],
+    axes: &[Option<usize>],
+    n_out: usize,
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
+    let out_axes = vec![Some(0isize); n_out];
+    let out = crate::transforms::vmap(move |xs: &[Array]| f(xs, eps), &in_axes, &out_axes)(inputs)?;
+    Ok((out, vec![Some(0); n_out]))
+}
+
+/// `batch_norm_train`'s fused float32 forward: inputs `[x, weight, bias]` (`(C,)` each),
+/// outputs `[y, mean, ss]` (see [`crate::cpu::batch_norm::forward`]). Its transforms are the
+/// custom rules of [`crate::fast::batch_norm_train`], which wraps it.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BatchNormTrain {
+    pub(crate) eps: f32,
+}
+
+impl Primitive for BatchNormTrain {
+    fn name(&self) -> &'static str {
+        "BatchNormTrain"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        crate::cpu::batch_norm::forward(inputs, self.eps, outputs)
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        // The fused gradient node, fed every output's cotangent (a loss may read the
+        // statistics through the running statistics).
+        let (x, w) = (&primals[0], &primals[1]);
+        let spec = |a: &Array| OutputSpec {
+            shape: a.shape().to_vec(),
+            dtype: a.dtype(),
+        };
+        let mut inputs = vec![x.clone(), outputs[1].clone(), outputs[2].clone(), w.clone()];
+        inputs.extend(cotangents.iter().cloned());
+        let all = Array::multi_from_op(
+            vec![spec(x), spec(w), spec(&primals[2])],
+            BatchNormTrainVjp { eps: self.eps },
+            inputs,
+        );
+        Ok(argnums.iter().map(|&a| all[a].clone()).collect())
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let f: OpsFn = crate::fast::batch_norm_train_ops;
+        ops_jvp(f, self.eps as f64, primals, tangents, argnums)
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        ops_vmap(
+            crate::fast::batch_norm_train_ops,
+            self.eps as f64,
+            inputs,
+            axes,
+            3,
+        )
+    }
+}
+
+/// The fused float32 gradient of [`BatchNormTrain`]: inputs
+/// `[x, mean, ss, weight, g, g_mean, g_ss]`, outputs `[dx, dweight, dbias]` (see
+/// [`crate::cpu::batch_norm::backward`]).
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BatchNormTrainVjp {
+    pub(crate) eps: f32,
+}
+
+impl Primitive for BatchNormTrainVjp {
+    fn name(&self) -> &'static str {
+        "BatchNormTrainVjp"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        crate::cpu::batch_norm::backward(inputs, self.eps, outputs)
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let f: OpsFn = crate::fast::batch_norm_train_vjp_ops;
+        ops_vjp(f, self.eps as f64, primals, cotangents, argnums)
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let f: OpsFn = crate::fast::batch_norm_train_vjp_ops;
+        ops_jvp(f, self.eps as f64, primals, tangents, argnums)
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        ops_vmap(
+            crate::fast::batch_norm_train_vjp_ops,
+            self.eps as f64,
+            inputs,
+            axes,
+            3,
+        )
+    }
+}

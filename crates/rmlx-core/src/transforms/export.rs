@@ -119,6 +119,8 @@ registry!(
     factor::Eig,
     factor::LUF,
     fast::RmsNorm,
+    fast::BatchNormTrain,
+    fast::BatchNormTrainVjp,
     fast::CustomKernel,
     fft::Fft,
     fast::LayerNorm,

@@ -266,3 +266,80 @@ fn fast_norms_differentiate_like_their_formulas() {
         1e-5,
     );
 }
+
+#[test]
+fn fused_batch_norm_differentiates_like_its_formula() {
+    // float32 runs the fused kernels: compare values and gradients (through all three outputs,
+    // as a loss that reads the running statistics would) with the same formula in plain ops,
+    // in float64.
+    let x = rand(&[3, 5, 4], 810);
+    let w = rand(&[4], 811);
+    let b = rand(&[4], 812);
+    let loss = |out: &[Array]| -> mx::Result<Array> {
+        let y = mx::sum(&mx::sin(&out[0])?)?;
+        let m = mx::sum(&mx::multiply(&out[1], 0.7)?)?;
+        let s = mx::sum(&mx::multiply(&out[2], -0.3)?)?;
+        mx::add(&mx::add(&y, &m)?, &s)
+    };
+    let fused = |a: &[Array]| {
+        let f32s: Vec<Array> = a.iter().map(|v| v.astype(mx::float32).unwrap()).collect();
+        loss(&mx::fast::batch_norm_train(
+            &f32s[0],
+            Some(&f32s[1]),
+            Some(&f32s[2]),
+            1e-5,
+        )?)
+    };
+    let plain = |a: &[Array]| {
+        let mean = mx::mean_axes(&a[0], [0, 1], false)?;
+        let xc = &a[0] - &mean;
+        let ss = mx::sum_axes(&mx::square(&xc)?, [0, 1], false)?;
+        let y = &xc * &mx::rsqrt(&(&ss / 15.0 + 1e-5))? * &a[1] + &a[2];
+        loss(&[y, mean, ss])
+    };
+    let inputs = [x.clone(), w.clone(), b.clone()];
+    let v1 = fused(&inputs).unwrap().astype(mx::float64).unwrap();
+    let v2 = plain(&inputs).unwrap();
+    assert!((v1.item::<f64>().unwrap() - v2.item::<f64>().unwrap()).abs() < 1e-4);
+    let g1 = mx::grad(fused, [0, 1, 2])(&inputs).unwrap();
+    let g2 = mx::grad(plain, [0, 1, 2])(&inputs).unwrap();
+    for (a, b) in g1.iter().zip(&g2) {
+        let (a, b) = (a.to_vec::<f64>().unwrap(), b.to_vec::<f64>().unwrap());
+        assert!(
+            a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-4),
+            "{a:?} {b:?}"
+        );
+    }
+    // Second order goes through the plain-ops twins of the fused nodes.
+    let gx = |a: &[Array]| mx::sum(&mx::square(&mx::grad(fused, 0)(a)?[0])?);
+    let gp = |a: &[Array]| mx::sum(&mx::square(&mx::grad(plain, 0)(a)?[0])?);
+    let h1 = mx::grad(gx, 0)(&inputs).unwrap()[0]
+        .to_vec::<f64>()
+        .unwrap();
+    let h2 = mx::grad(gp, 0)(&inputs).unwrap()[0]
+        .to_vec::<f64>()
+        .unwrap();
+    assert!(
+        h1.iter()
+            .zip(&h2)
+            .all(|(p, q)| (p - q).abs() < 1e-3 * (1.0 + q.abs())),
+        "{h1:?} {h2:?}"
+    );
+    // jvp and vmap run the plain twin.
+    let x32 = x.astype(mx::float32).unwrap();
+    check_vmap(
+        "batch_norm_train",
+        |a| Ok(mx::fast::batch_norm_train(&a[0], None, None, 1e-5)?[0].clone()),
+        &[rand(&[2, 3, 5, 4], 813).astype(mx::float32).unwrap()],
+        &[Some(0)],
+        1e-5,
+    );
+    let (_, t) = mx::jvp(
+        |a: &[Array]| Ok(mx::fast::batch_norm_train(&a[0], None, None, 1e-5)?[0].clone()),
+        std::slice::from_ref(&x32),
+        &[mx::ones_like(&x32).unwrap()],
+    )
+    .unwrap();
+    // A constant shift leaves the normalized output unchanged.
+    assert!(t[0].to_vec::<f32>().unwrap().iter().all(|v| v.abs() < 1e-4));
+}

@@ -506,13 +506,16 @@ impl BatchNorm {
         })
     }
 
-    /// The mean and variance over every axis but the last.
-    fn stats(x: &Array, ddof: i64) -> Result<(Array, Array)> {
-        let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
-        Ok((
-            mx::mean_axes(x, &axes[..], false)?,
-            mx::var_axes(x, &axes[..], false, ddof)?,
-        ))
+    /// Normalization with the batch's own statistics (training mode, or no running
+    /// statistics): `[y, mean, ss]`, with `ss` each feature's sum of squared deviations
+    /// (`var * n`), so the running statistics need no second pass. `mx::fast::batch_norm_train`
+    /// computes MLX's arithmetic (fused for float32, with a closed-form gradient: autodiff
+    /// through `mean` and `var` costs about twenty full passes over the input).
+    fn batch_normalize(&self, x: &Array) -> Result<[Array; 3]> {
+        let out =
+            mx::fast::batch_norm_train(x, self.weight.as_ref(), self.bias.as_ref(), self.eps)?;
+        <[Array; 3]>::try_from(out)
+            .map_err(|_| Error::runtime("[BatchNorm] expected three outputs"))
     }
 }
 
@@ -530,29 +533,34 @@ impl Forward for BatchNorm {
                 "BatchNorm training requires more than one value per channel.",
             ));
         }
-        let (mut mean, mut var) = Self::stats(x, 0)?;
-        if let (Some(rm), Some(rv)) = (&self.running_mean, &self.running_var) {
-            if training {
-                let mu = self.momentum;
-                let (_, unbiased) = Self::stats(x, 1)?;
-                rm.set(mx::add(
-                    mx::multiply(&rm.get(), 1.0 - mu)?,
-                    mx::multiply(&mean, mu)?,
-                )?);
-                rv.set(mx::add(
-                    mx::multiply(&rv.get(), 1.0 - mu)?,
-                    mx::multiply(&unbiased, mu)?,
-                )?);
-            } else {
-                mean = rm.get();
-                var = rv.get();
+        let running = self.running_mean.as_ref().zip(self.running_var.as_ref());
+        match running {
+            Some((rm, rv)) if !training => {
+                let y = mx::multiply(
+                    &mx::subtract(x, &rm.get())?,
+                    &mx::rsqrt(mx::add(&rv.get(), self.eps)?)?,
+                )?;
+                affine(y, &self.weight, &self.bias)
+            }
+            _ => {
+                let [y, mean, ss] = self.batch_normalize(x)?;
+                if let Some((rm, rv)) = running {
+                    // The unbiased variance (ddof = 1) from the same sum of squares.
+                    let n = x.shape()[..nd - 1].iter().product::<usize>() as f64;
+                    let unbiased = mx::divide(&ss, n - 1.0)?;
+                    let mu = self.momentum;
+                    rm.set(mx::add(
+                        mx::multiply(&rm.get(), 1.0 - mu)?,
+                        mx::multiply(&mean, mu)?,
+                    )?);
+                    rv.set(mx::add(
+                        mx::multiply(&rv.get(), 1.0 - mu)?,
+                        mx::multiply(&unbiased, mu)?,
+                    )?);
+                }
+                Ok(y)
             }
         }
-        let y = mx::multiply(
-            &mx::subtract(x, &mean)?,
-            &mx::rsqrt(mx::add(&var, self.eps)?)?,
-        )?;
-        affine(y, &self.weight, &self.bias)
     }
 }
 

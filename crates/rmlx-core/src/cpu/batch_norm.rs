@@ -1,0 +1,196 @@
+//! Batch normalization in training mode, fused, for float32 (the kernels behind
+//! [`crate::fast::batch_norm_train`]): the input is a row-major `(rows, C)` matrix normalized
+//! per column. The statistics take two reads of the input (the mean, then the squared
+//! deviations from it, as `mean` and `var` would), the output one write; the gradient one
+//! read of the input and its cotangent, and one write. Sums are kept in f64 per worker.
+
+use crate::array::{Array, Data, buffer_elements_mut};
+use crate::cpu::reduce::row_major;
+use crate::error::Result;
+use crate::primitive::OutputSpec;
+use rayon::prelude::*;
+
+/// Rows per task: enough to amortise the per-task accumulators, small enough for both cores.
+fn block_rows(rows: usize, c: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let min = (1 << 14) / c.max(1) + 1;
+    rows.div_ceil(4 * threads).max(min).min(rows.max(1))
+}
+
+/// Column sums of `f(row)` terms: `cols` accumulators per output, summed over every row
+/// block in parallel. `f(r0, r1, acc)` adds rows `r0..r1` into `acc` (`k * c` values).
+fn column_sums(
+    rows: usize,
+    c: usize,
+    k: usize,
+    f: impl Fn(usize, usize, &mut [f64]) + Sync,
+) -> Vec<f64> {
+    let br = block_rows(rows, c);
+    let blocks = rows.div_ceil(br);
+    (0..blocks)
+        .into_par_iter()
+        .fold(
+            || vec![0f64; k * c],
+            |mut acc, b| {
+                f(b * br, ((b + 1) * br).min(rows), &mut acc);
+                acc
+            },
+        )
+        .reduce(
+            || vec![0f64; k * c],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += y;
+                }
+                a
+            },
+        )
+}
+
+/// Row-major `f32` elements of `x` (a copy when it is a view).
+fn rows_of(x: &Array) -> Result<Data> {
+    row_major::<f32>(x)
+}
+
+fn slice_of(d: &Data, n: usize) -> &[f32] {
+    &d.elements::<f32>()[d.offset..d.offset + n]
+}
+
+/// Calls `f(i, row)` for every row `i` of the row-major `(rows, c)` output, over row blocks
+/// in parallel.
+fn write_rows(out: &mut [f32], c: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = out.len() / c.max(1);
+    let br = block_rows(rows, c);
+    out.par_chunks_mut(br * c)
+        .enumerate()
+        .for_each(|(b, chunk)| {
+            for (i, row) in chunk.chunks_exact_mut(c).enumerate() {
+                f(b * br + i, row);
+            }
+        });
+}
+
+/// `[y, mean, ss]` for inputs `[x, weight, bias]` (`weight` and `bias` of shape `(C,)`):
+/// `mean` and `ss` (the sum of squared deviations) per column, and
+/// `y = (x - mean) * rsqrt(ss / rows + eps) * weight + bias`.
+pub(crate) fn forward(inputs: &[Array], eps: f32, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+    let x = &inputs[0];
+    let c = *x.shape().last().unwrap_or(&1);
+    let n = x.size();
+    let rows = n / c.max(1);
+    let (xd, wd, bd) = (rows_of(x)?, rows_of(&inputs[1])?, rows_of(&inputs[2])?);
+    let (xs, w, b) = (slice_of(&xd, n), slice_of(&wd, c), slice_of(&bd, c));
+    let sums = column_sums(rows, c, 1, |r0, r1, acc| {
+        for row in xs[r0 * c..r1 * c].chunks_exact(c) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v as f64;
+            }
+        }
+    });
+    let inv = 1.0 / rows as f32;
+    let mean: Vec<f32> = sums.iter().map(|&s| s as f32 * inv).collect();
+    let sq = column_sums(rows, c, 1, |r0, r1, acc| {
+        for row in xs[r0 * c..r1 * c].chunks_exact(c) {
+            for ((a, &v), &m) in acc.iter_mut().zip(row).zip(&mean) {
+                let d = v - m;
+                *a += (d * d) as f64;
+            }
+        }
+    });
+    let ss: Vec<f32> = sq.iter().map(|&s| s as f32).collect();
+    let r: Vec<f32> = ss
+        .iter()
+        .map(|&s| 1.0 / (s / rows as f32 + eps).sqrt())
+        .collect();
+    let (mut ybuf, _) = Data::alloc(&outputs[0])?;
+    write_rows(
+        &mut buffer_elements_mut::<f32>(&mut ybuf)[..n],
+        c,
+        |i, out| {
+            let row = &xs[i * c..(i + 1) * c];
+            let params = mean.iter().zip(&r).zip(w.iter().zip(b));
+            for ((o, &v), ((&m, &r), (&w, &b))) in out.iter_mut().zip(row).zip(params) {
+                *o = (v - m) * r * w + b;
+            }
+        },
+    );
+    let small = |v: &[f32], spec: &OutputSpec| -> Result<Data> {
+        let (mut buf, _) = Data::alloc(spec)?;
+        buffer_elements_mut::<f32>(&mut buf)[..c].copy_from_slice(v);
+        Ok(Data::from_buffer(buf, &spec.shape))
+    };
+    Ok(vec![
+        Data::from_buffer(ybuf, &outputs[0].shape),
+        small(&mean, &outputs[1])?,
+        small(&ss, &outputs[2])?,
+    ])
+}
+
+/// `[dx, dweight, dbias]` for inputs `[x, mean, ss, weight, g, g_mean, g_ss]`: the gradient
+/// of [`forward`]'s outputs against their cotangents `g` (of `y`), `g_mean` and `g_ss`.
+/// With `xc = x - mean`, `r = rsqrt(ss / n + eps)` and `s = weight * r`:
+/// `dx = s * (g - sum(g) / n - xc * r^2 * sum(g * xc) / n) + g_mean / n + 2 * g_ss * xc`,
+/// `dweight = r * sum(g * xc)`, `dbias = sum(g)`.
+pub(crate) fn backward(inputs: &[Array], eps: f32, outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+    let x = &inputs[0];
+    let c = *x.shape().last().unwrap_or(&1);
+    let n = x.size();
+    let rows = n / c.max(1);
+    let ds: Vec<Data> = inputs.iter().map(rows_of).collect::<Result<_>>()?;
+    let xs = slice_of(&ds[0], n);
+    let (mean, ss, w) = (
+        slice_of(&ds[1], c),
+        slice_of(&ds[2], c),
+        slice_of(&ds[3], c),
+    );
+    let g = slice_of(&ds[4], n);
+    let (gm, gs) = (slice_of(&ds[5], c), slice_of(&ds[6], c));
+    let sums = column_sums(rows, c, 2, |r0, r1, acc| {
+        let (sg, sgx) = acc.split_at_mut(c);
+        for (xr, gr) in xs[r0 * c..r1 * c]
+            .chunks_exact(c)
+            .zip(g[r0 * c..r1 * c].chunks_exact(c))
+        {
+            let terms = gr.iter().zip(xr).zip(mean);
+            for ((a, b), ((&g, &x), &m)) in sg.iter_mut().zip(sgx.iter_mut()).zip(terms) {
+                *a += g as f64;
+                *b += (g * (x - m)) as f64;
+            }
+        }
+    });
+    let nf = rows as f32;
+    let (sg, sgx): (Vec<f32>, Vec<f32>) =
+        (0..c).map(|j| (sums[j] as f32, sums[c + j] as f32)).unzip();
+    let r: Vec<f32> = ss.iter().map(|&s| 1.0 / (s / nf + eps).sqrt()).collect();
+    let scale: Vec<f32> = (0..c).map(|j| w[j] * r[j]).collect();
+    let k: Vec<f32> = (0..c)
+        .map(|j| -scale[j] * r[j] * r[j] * sgx[j] / nf + 2.0 * gs[j])
+        .collect();
+    let off: Vec<f32> = (0..c)
+        .map(|j| -scale[j] * sg[j] / nf + gm[j] / nf)
+        .collect();
+    let (mut dbuf, _) = Data::alloc(&outputs[0])?;
+    write_rows(
+        &mut buffer_elements_mut::<f32>(&mut dbuf)[..n],
+        c,
+        |i, out| {
+            let (xr, gr) = (&xs[i * c..(i + 1) * c], &g[i * c..(i + 1) * c]);
+            let params = scale.iter().zip(mean).zip(k.iter().zip(&off));
+            for (((o, &g), &x), ((&s, &m), (&k, &f))) in out.iter_mut().zip(gr).zip(xr).zip(params)
+            {
+                *o = g * s + (x - m) * k + f;
+            }
+        },
+    );
+    let small = |v: &[f32], spec: &OutputSpec| -> Result<Data> {
+        let (mut buf, _) = Data::alloc(spec)?;
+        buffer_elements_mut::<f32>(&mut buf)[..c].copy_from_slice(v);
+        Ok(Data::from_buffer(buf, &spec.shape))
+    };
+    let dw: Vec<f32> = (0..c).map(|j| sgx[j] * r[j]).collect();
+    Ok(vec![
+        Data::from_buffer(dbuf, &outputs[0].shape),
+        small(&dw, &outputs[1])?,
+        small(&sg, &outputs[2])?,
+    ])
+}
