@@ -7,7 +7,6 @@
 //! the values of some steps can leave the node too (outputs 1..): each such tile is copied
 //! out of its register once the tile's program has run.
 
-use crate::allocator::Buffer;
 use crate::array::{Array, Data, buffer_elements_mut};
 use crate::cpu::unary::{each, rsqrt32};
 use crate::cpu::vmath;
@@ -150,112 +149,62 @@ pub(crate) struct Compiled {
     pub(crate) steps: Vec<Step>,
     pub(crate) n_regs: usize,
     pub(crate) scalars: Vec<f32>,
-    /// The registers holding outputs 1.. (kept to the end of a tile).
+    /// The registers holding outputs 1.. at the end of a tile.
     pub(crate) exported: Vec<usize>,
-    /// The steps computing outputs 1..
-    pub(crate) exported_at: Vec<usize>,
     /// The unfused chain over this node's inputs (its outputs this node's): what the
     /// transform rules differentiate.
     pub(crate) original: Program,
 }
 
-/// Where one evaluation's steps write: the choice depends on which inputs were donated.
-struct Plan {
-    /// Per step: the output whose tile it writes directly, if any.
-    write_to: Vec<Option<usize>>,
-    /// Per register: the output tile holding its value instead, if any.
-    alias: Vec<Option<usize>>,
-}
-
 impl Compiled {
-    /// The step computing each output (the root is the last step).
-    fn output_steps(&self) -> impl Iterator<Item = usize> + '_ {
-        std::iter::once(self.steps.len() - 1).chain(self.exported_at.iter().copied())
-    }
-
-    /// The last step reading each input.
-    fn last_reads(&self, n_inputs: usize) -> Vec<Option<usize>> {
-        let mut last = vec![None; n_inputs];
-        for (i, step) in self.steps.iter().enumerate() {
-            for o in &step.args {
-                if let Operand::Input(k) = *o {
-                    last[k] = Some(i);
-                }
-            }
-        }
-        last
-    }
-
-    /// An output is written straight into its tile by its step when no step from that one on
-    /// reads the input donated to it (whose elements the tile holds until then); later steps
-    /// then read the value from the tile. Otherwise it is computed into its register and
-    /// copied out after the last step.
-    fn plan(&self, donated_to: &[Option<usize>]) -> Plan {
-        let last_reads = self.last_reads(donated_to.len());
-        let mut plan = Plan {
-            write_to: vec![None; self.steps.len()],
-            alias: vec![None; self.n_regs],
-        };
-        for (j, at) in self.output_steps().enumerate() {
-            let blocked = donated_to
-                .iter()
-                .zip(&last_reads)
-                .any(|(to, last)| *to == Some(j) && last.is_some_and(|l| l >= at));
-            if !blocked {
-                plan.write_to[at] = Some(j);
-                if j > 0 {
-                    plan.alias[self.exported[j - 1]] = Some(j);
-                }
-            }
-        }
-        plan
-    }
-
     /// Runs the program on elements `[start, start + len)`, where `outs` are the outputs'
-    /// tiles (all of length `len`), as `plan` says.
+    /// tiles (all of length `len`); the last step (output 0) writes straight into `outs[0]`.
     ///
     /// When an input was donated to output `j` (`Source::Out(j)`), `outs[j]` holds that
-    /// input's elements on entry: steps read them from there until the output is written
-    /// (by its step when the plan allows, else after the last step from its register). Each
-    /// element is read at its own index only, so overwriting the tiles after all reads gives
-    /// the same result as fresh outputs (MLX's in-place elementwise semantics), with no
-    /// aliasing borrows: a step's destination tile is taken out of `outs` while it runs.
+    /// input's elements on entry: steps read them from there, output 0 is written by the last
+    /// step (into its own register first if that step reads them too) and the other outputs
+    /// after it. Each element is read at its own index only, so overwriting the tiles after
+    /// all reads gives the same result as fresh outputs (MLX's in-place elementwise
+    /// semantics), with no aliasing borrows.
     fn run_tile(
         &self,
         inputs: &[Source<'_>],
-        plan: &Plan,
         start: usize,
         regs: &mut [Vec<f32>],
         outs: &mut [&mut [f32]],
     ) {
         let len = outs[0].len();
         let nsc = self.scalars.len();
+        let last = self.steps.len() - 1;
         for (i, step) in self.steps.iter().enumerate() {
-            // The destination is taken out of the register file (or of the tiles) so that
-            // the operands can be borrowed.
-            let (mut reg, mut tile): (Vec<f32>, &mut [f32]) = match plan.write_to[i] {
-                Some(j) => (Vec::new(), std::mem::take(&mut outs[j])),
-                None => (std::mem::take(&mut regs[nsc + step.dst]), &mut []),
+            let reads_out = step
+                .args
+                .iter()
+                .any(|o| matches!(*o, Operand::Input(k) if matches!(inputs[k], Source::Out(0))));
+            let to_out = i == last && !reads_out;
+            // The destination is taken out of the register file so operands can be borrowed.
+            let mut reg = if to_out {
+                Vec::new()
+            } else {
+                std::mem::take(&mut regs[nsc + step.dst])
             };
             {
-                let dst: &mut [f32] = if plan.write_to[i].is_some() {
-                    &mut *tile
+                let (first, rest) = outs.split_first_mut().expect("one output at least");
+                let (dst, tile): (&mut [f32], &[f32]) = if to_out {
+                    (&mut **first, &[])
                 } else {
-                    &mut reg[..len]
+                    (&mut reg[..len], &**first)
                 };
-                let outs: &[&mut [f32]] = outs;
-                let regs: &[Vec<f32>] = regs;
+                let rest: &[&mut [f32]] = rest;
                 let arg = |o: &Operand| -> &[f32] {
                     match *o {
                         Operand::Input(i) => match inputs[i] {
                             Source::Full(x) => &x[start..start + len],
                             Source::Splat(x) => &x[..len],
-                            Source::Out(j) => &outs[j][..],
+                            Source::Out(0) => tile,
+                            Source::Out(j) => &rest[j - 1][..],
                         },
-                        Operand::Reg(r) => match plan.alias[r] {
-                            Some(j) => &outs[j][..],
-                            None => &regs[nsc + r][..len],
-                        },
+                        Operand::Reg(r) => &regs[nsc + r][..len],
                         Operand::Scalar(s) => &regs[s][..len],
                     }
                 };
@@ -264,21 +213,15 @@ impl Compiled {
                     TileKernel::Binary(f) => f(arg(&step.args[0]), arg(&step.args[1]), dst),
                 }
             }
-            match plan.write_to[i] {
-                Some(j) => outs[j] = std::mem::take(&mut tile),
-                None => regs[nsc + step.dst] = reg,
+            if !to_out {
+                if i == last {
+                    outs[0].copy_from_slice(&reg[..len]);
+                }
+                regs[nsc + step.dst] = reg;
             }
         }
-        // The outputs not written by their steps, once every input has been read.
-        for (j, at) in self.output_steps().enumerate() {
-            if plan.write_to[at].is_none() {
-                let r = if j == 0 {
-                    self.steps[at].dst
-                } else {
-                    self.exported[j - 1]
-                };
-                outs[j].copy_from_slice(&regs[nsc + r][..len]);
-            }
+        for (out, &r) in outs[1..].iter_mut().zip(&self.exported) {
+            out.copy_from_slice(&regs[nsc + r][..len]);
         }
     }
 
@@ -313,29 +256,24 @@ impl Primitive for Compiled {
         // taken that can give it (the output's shape and item size, row-major from offset 0,
         // not a 0-d scalar, and nothing else holding the array or its buffer: see
         // `try_donate`). Captured constants are held by the program, so they are never donated.
-        // With several outputs, earlier-computed outputs choose first, and each prefers an
-        // input that no step from its own on reads: then it is written in place by its step
-        // (see `plan`) instead of being copied out at the end of each tile.
         let mut donated_to: Vec<Option<usize>> = vec![None; inputs.len()];
-        let mut bufs: Vec<Option<Buffer>> = (0..outputs.len()).map(|_| None).collect();
-        let last_reads = self.last_reads(inputs.len());
-        let mut order: Vec<(usize, usize)> = self.output_steps().enumerate().collect();
-        order.sort_by_key(|&(j, at)| (at, j));
-        for (j, at) in order {
-            let mut candidates: Vec<usize> = (0..inputs.len())
-                .filter(|&i| {
-                    donated_to[i].is_none()
-                        && !spec.shape.is_empty()
-                        && n > 0
-                        && inputs[i].shape() == spec.shape.as_slice()
-                        && inputs[i].itemsize() == spec.dtype.size()
+        let mut bufs = Vec::with_capacity(outputs.len());
+        for j in 0..outputs.len() {
+            let donor = if spec.shape.is_empty() || n == 0 {
+                None
+            } else {
+                inputs.iter().enumerate().find_map(|(i, a)| {
+                    if donated_to[i].is_none()
+                        && a.shape() == spec.shape.as_slice()
+                        && a.itemsize() == spec.dtype.size()
+                    {
+                        a.try_donate(bytes).map(|b| (i, b))
+                    } else {
+                        None
+                    }
                 })
-                .collect();
-            candidates.sort_by_key(|&i| (last_reads[i].is_some_and(|l| l >= at), i));
-            let donor = candidates
-                .into_iter()
-                .find_map(|i| inputs[i].try_donate(bytes).map(|b| (i, b)));
-            bufs[j] = Some(match donor {
+            };
+            bufs.push(match donor {
                 Some((i, b)) => {
                     donated_to[i] = Some(j);
                     b
@@ -343,8 +281,6 @@ impl Primitive for Compiled {
                 None => Data::alloc(spec)?.0,
             });
         }
-        let mut bufs: Vec<Buffer> = bufs.into_iter().flatten().collect();
-        let plan = self.plan(&donated_to);
         // Inputs as row-major float32 slices (a strided input is gathered once); an input of
         // a smaller shape (a fused broadcast's source) is read broadcast to the output's.
         let datas: Vec<Option<Data>> = inputs
@@ -417,7 +353,7 @@ impl Primitive for Compiled {
                 let end = (at + TILE).min(len);
                 let mut tiles: Vec<&mut [f32]> =
                     block.iter_mut().map(|b| &mut b[at..end]).collect();
-                self.run_tile(&slices, &plan, first + at, &mut regs, &mut tiles);
+                self.run_tile(&slices, first + at, &mut regs, &mut tiles);
             }
         };
         // Two tiles or fewer per core: one worker. Otherwise blocks in parallel.

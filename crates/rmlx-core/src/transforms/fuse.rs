@@ -267,7 +267,6 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize, exported: &[usize]) -> 
         n_regs,
         scalars,
         exported: exported.iter().map(|e| reg_of[local[e]]).collect(),
-        exported_at: exported.iter().map(|e| local[e]).collect(),
         original,
     };
     ProgNode {
