@@ -1,8 +1,10 @@
 //! Optimizer workloads of issue 7: the MLP training step of ../shared/bench (784-512-512-10,
-//! batch 256, cross-entropy, Adam), plain and compiled, and an Adam update of a
-//! 100M-parameter tree, compiled. Prints median milliseconds.
+//! batch 256, cross-entropy, Adam), plain and compiled; the 2-layer transformer LM training
+//! step of ../shared/bench (d_model 256, 4 heads, MLP 1024, seq 128, batch 16, vocab 1024,
+//! causal, pre-norm, Adam), plain and compiled; and an Adam update of a 100M-parameter tree,
+//! compiled. Prints median milliseconds.
 //!
-//!     cargo bench -p rmlx-optimizers --bench optim_bench [-- adam100m|mlp]
+//!     cargo bench -p rmlx-optimizers --bench optim_bench [-- adam100m|mlp|lm]
 
 use rmlx_core::tree::Tree;
 use rmlx_core::{self as mx, Array};
@@ -34,6 +36,60 @@ fn xent(m: &Mlp, a: &[Array]) -> mx::Result<Array> {
     let lse = mx::logsumexp_axes(&logits, [-1], false)?;
     let picked = mx::take_along_axis(&logits, &a[1].expand_dims([-1])?, Some(-1))?.squeeze()?;
     mx::mean(&(lse - picked))
+}
+
+/// The language model of ../shared/bench/peers.py (MLX's `LM` there): token and learned
+/// position embeddings, MLX's `nn.TransformerEncoder` (2 pre-norm layers, ReLU MLP of 1024,
+/// final LayerNorm) under an additive causal mask, and a linear head to the vocabulary.
+#[derive(Clone, nn::Module)]
+struct Lm {
+    emb: nn::Embedding,
+    pos: nn::Embedding,
+    enc: nn::TransformerEncoder,
+    out: nn::Linear,
+}
+
+const LM_D: usize = 256;
+const LM_HEADS: usize = 4;
+const LM_FF: usize = 1024;
+const LM_T: usize = 128;
+const LM_B: usize = 16;
+const LM_V: usize = 1024;
+const LM_LAYERS: usize = 2;
+
+impl Lm {
+    fn new() -> mx::Result<Lm> {
+        let options = nn::TransformerOptions {
+            mlp_dims: Some(LM_FF),
+            norm_first: true,
+            ..Default::default()
+        };
+        Ok(Lm {
+            emb: nn::Embedding::new(LM_V, LM_D)?,
+            pos: nn::Embedding::new(LM_T, LM_D)?,
+            enc: nn::TransformerEncoder::with_options(LM_LAYERS, LM_D, LM_HEADS, &options)?,
+            out: nn::Linear::new(LM_D, LM_V)?,
+        })
+    }
+}
+
+impl Forward for Lm {
+    fn forward(&self, tok: &Array) -> mx::Result<Array> {
+        let t = tok.shape()[1];
+        let positions = mx::arange(0, t as i64, 1)?;
+        let h = mx::add(self.emb.forward(tok)?, self.pos.forward(&positions)?)?;
+        let mask = nn::MultiHeadAttention::create_additive_causal_mask(t, mx::float32)?;
+        self.out.forward(&self.enc.forward(&h, Some(&mask))?)
+    }
+}
+
+fn lm_xent(m: &Lm, a: &[Array]) -> mx::Result<Array> {
+    let logits = m.forward(&a[0])?;
+    let options = nn::losses::CrossEntropyOptions {
+        reduction: nn::losses::Reduction::Mean,
+        ..Default::default()
+    };
+    nn::losses::cross_entropy(&logits, &a[1], &options)
 }
 
 fn median(mut f: impl FnMut(), reps: usize) -> f64 {
@@ -128,6 +184,79 @@ fn mlp() {
     println!("mlp_step_compiled: {compiled:.2} ms");
 }
 
+fn lm() {
+    mx::random::seed(0);
+    let model = Lm::new().unwrap();
+    let tok = mx::random::randint(0, LM_V as i64, &[LM_B, LM_T], mx::int32, None).unwrap();
+    let tgt = mx::random::randint(0, LM_V as i64, &[LM_B, LM_T], mx::int32, None).unwrap();
+    mx::eval(&[tok.clone(), tgt.clone()]).unwrap();
+    let mut outs = model.parameters().unwrap().leaves();
+    outs.push(tok.clone());
+    mx::eval(&outs).unwrap();
+
+    let mut m = model.clone();
+    let mut opt = Adam::new(1e-3).unwrap();
+    let vg = nn::value_and_grad(lm_xent);
+    let plain = median(
+        || {
+            let (loss, grads) = vg(&m, &[tok.clone(), tgt.clone()]).unwrap();
+            opt.update(&mut m, &grads).unwrap();
+            let mut outs = vec![loss];
+            outs.extend(m.parameters().unwrap().leaves());
+            outs.extend(opt.state().leaves());
+            mx::eval(&outs).unwrap();
+        },
+        11,
+    );
+    println!("lm_step: {plain:.2} ms");
+    let grad_only = median(
+        || {
+            let (loss, grads) = vg(&m, &[tok.clone(), tgt.clone()]).unwrap();
+            let mut outs = vec![loss];
+            outs.extend(grads.leaves());
+            mx::eval(&outs).unwrap();
+        },
+        11,
+    );
+    println!("lm_value_and_grad (no update): {grad_only:.2} ms");
+
+    let opt = Arc::new(Mutex::new(Adam::new(1e-3).unwrap()));
+    opt.lock()
+        .unwrap()
+        .init(&model.trainable_parameters().unwrap())
+        .unwrap();
+    let ptemp = model.parameters().unwrap();
+    let stemp = opt.lock().unwrap().state();
+    let np = ptemp.leaves().len();
+    let state = mx::CompileState::new([ptemp.leaves(), stemp.leaves()].concat());
+    let (s, o, m0) = (state.clone(), opt.clone(), model.clone());
+    let step = mx::compile_with_state(
+        move |args: &[Array]| {
+            let arrays = s.get();
+            let params = ptemp.with_leaves(&mut arrays[..np].iter().cloned())?;
+            let ostate: Tree = stemp.with_leaves(&mut arrays[np..].iter().cloned())?;
+            let mut opt = o.lock().unwrap();
+            opt.set_state(ostate)?;
+            let mut m = m0.clone();
+            m.update(&params, true)?;
+            let (loss, grads) = nn::value_and_grad(lm_xent)(&m, args)?;
+            opt.update(&mut m, &grads)?;
+            s.set([m.parameters()?.leaves(), opt.state().leaves()].concat());
+            Ok(loss)
+        },
+        state.clone(),
+    );
+    let compiled = median(
+        || {
+            let mut outs = step(&[tok.clone(), tgt.clone()]).unwrap();
+            outs.extend(state.get());
+            mx::eval(&outs).unwrap();
+        },
+        11,
+    );
+    println!("lm_step_compiled: {compiled:.2} ms");
+}
+
 fn adam100m() {
     // 100M float32 parameters: 25 matrices of 2000 x 2000.
     let n = 25;
@@ -185,6 +314,9 @@ fn main() {
     let run = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
     if run("mlp") {
         mlp();
+    }
+    if run("lm") {
+        lm();
     }
     if run("adam100m") {
         adam100m();

@@ -545,8 +545,9 @@ thread_local! {
 }
 
 /// Runs [`adam_rule`]: through `compile` for float32 parameters, where the update then runs
-/// as three fused elementwise passes (m, v, then the parameter) instead of about a dozen
-/// separate ones, with the same kernels and so the same results; plainly otherwise.
+/// as one fused elementwise pass (reading the gradient, parameter, m and v once, writing the
+/// three new values) instead of about a dozen separate ones, with the same kernels and so the
+/// same results; plainly otherwise.
 fn run_adam_rule(b1: f64, b2: f64, eps: f64, xs: &[Array]) -> Result<Vec<Array>> {
     let fusible = xs[..4]
         .iter()

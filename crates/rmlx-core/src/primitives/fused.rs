@@ -3,7 +3,9 @@
 //! The chain runs as a small register program over cache-sized tiles of the output: each
 //! step applies one op's float32 tile kernel (the same functions the unfused primitives use,
 //! so results are bit-identical) from registers or input tiles into a register. No
-//! full-size intermediate buffer is ever allocated.
+//! full-size intermediate buffer is ever allocated. Besides the chain's result (output 0),
+//! the values of some steps can leave the node too (outputs 1..): each such tile is copied
+//! out of its register once the tile's program has run.
 
 use crate::array::{Array, Data, buffer_elements_mut};
 use crate::cpu::unary::{each, rsqrt32};
@@ -29,21 +31,57 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
     use crate::cpu::binary::{Ordered, RealArith};
     use crate::cpu::num::Num;
     use crate::cpu::unary::UnaryNum;
+    // Each kernel is compiled for AVX-512 and AVX2 too and picked at run time, as the
+    // unfused kernels are: the plain build's SSE2 loops made a fused chain (Adam's update)
+    // slower than memory. Only the vector width changes (no contraction into FMA), so the
+    // results stay bit-identical.
+    macro_rules! simd {
+        (fn $k:ident($($a:ident: $t:ty),*) $body:block) => {
+            fn $k($($a: $t),*) {
+                #[inline(always)]
+                fn body($($a: $t),*) $body
+                #[cfg(target_arch = "x86_64")]
+                {
+                    use crate::cpu::vmath::{Level, level};
+                    #[target_feature(enable = "avx512f,avx2,fma")]
+                    fn avx512($($a: $t),*) {
+                        body($($a),*)
+                    }
+                    #[target_feature(enable = "avx2,fma")]
+                    fn avx2($($a: $t),*) {
+                        body($($a),*)
+                    }
+                    match level() {
+                        // SAFETY: the CPU has these features (checked at run time by `level`).
+                        Level::Avx512 => return unsafe { avx512($($a),*) },
+                        // SAFETY: as above.
+                        Level::Avx2 => return unsafe { avx2($($a),*) },
+                        Level::Portable => {}
+                    }
+                }
+                body($($a),*)
+            }
+        };
+    }
     macro_rules! un {
         ($f:expr) => {{
-            fn k(s: &[f32], d: &mut [f32]) {
-                ($f)(s, d)
-            }
+            simd!(
+                fn k(s: &[f32], d: &mut [f32]) {
+                    ($f)(s, d)
+                }
+            );
             TileKernel::Unary(k)
         }};
     }
     macro_rules! bin {
         (|$x:ident, $y:ident| $e:expr) => {{
-            fn k(a: &[f32], b: &[f32], d: &mut [f32]) {
-                for ((o, &$x), &$y) in d.iter_mut().zip(a).zip(b) {
-                    *o = $e;
+            simd!(
+                fn k(a: &[f32], b: &[f32], d: &mut [f32]) {
+                    for ((o, &$x), &$y) in d.iter_mut().zip(a).zip(b) {
+                        *o = $e;
+                    }
                 }
-            }
+            );
             TileKernel::Binary(k)
         }};
     }
@@ -92,9 +130,10 @@ enum Source<'a> {
     Full(&'a [f32]),
     /// One value broadcast everywhere (a traced scalar such as a learning rate): a tile of it.
     Splat(&'a [f32]),
-    /// The donated input: its buffer became the output, so its elements are read from the
-    /// output tile, which still holds them until the program's last step writes it.
-    Out,
+    /// A donated input: its buffer became output `j`, so its elements are read from that
+    /// output's tile, which still holds them until the program writes it (output 0 by the
+    /// last step, the others after it).
+    Out(usize),
 }
 
 /// One step: a kernel from operands into a register.
@@ -110,34 +149,38 @@ pub(crate) struct Compiled {
     pub(crate) steps: Vec<Step>,
     pub(crate) n_regs: usize,
     pub(crate) scalars: Vec<f32>,
-    /// The unfused chain over this node's inputs: what the transform rules differentiate.
+    /// The registers holding outputs 1.. at the end of a tile.
+    pub(crate) exported: Vec<usize>,
+    /// The unfused chain over this node's inputs (its outputs this node's): what the
+    /// transform rules differentiate.
     pub(crate) original: Program,
 }
 
 impl Compiled {
-    /// Runs the program on elements `[start, start + out.len())`; the last step (the result)
-    /// writes straight into `out`.
+    /// Runs the program on elements `[start, start + len)`, where `outs` are the outputs'
+    /// tiles (all of length `len`); the last step (output 0) writes straight into `outs[0]`.
     ///
-    /// When an input was donated (`Source::Out`), `out` holds that input's elements on entry:
-    /// every step before the last reads them from `out`, and a last step that reads them too
-    /// computes into its own register, copied into `out` afterwards. Each element is read at
-    /// its own index only, so overwriting the tile after all reads gives the same result as a
-    /// fresh output (MLX's in-place elementwise semantics), with no aliasing borrows.
+    /// When an input was donated to output `j` (`Source::Out(j)`), `outs[j]` holds that
+    /// input's elements on entry: steps read them from there, output 0 is written by the last
+    /// step (into its own register first if that step reads them too) and the other outputs
+    /// after it. Each element is read at its own index only, so overwriting the tiles after
+    /// all reads gives the same result as fresh outputs (MLX's in-place elementwise
+    /// semantics), with no aliasing borrows.
     fn run_tile(
         &self,
         inputs: &[Source<'_>],
         start: usize,
         regs: &mut [Vec<f32>],
-        out: &mut [f32],
+        outs: &mut [&mut [f32]],
     ) {
-        let len = out.len();
+        let len = outs[0].len();
         let nsc = self.scalars.len();
         let last = self.steps.len() - 1;
         for (i, step) in self.steps.iter().enumerate() {
             let reads_out = step
                 .args
                 .iter()
-                .any(|o| matches!(*o, Operand::Input(k) if matches!(inputs[k], Source::Out)));
+                .any(|o| matches!(*o, Operand::Input(k) if matches!(inputs[k], Source::Out(0))));
             let to_out = i == last && !reads_out;
             // The destination is taken out of the register file so operands can be borrowed.
             let mut reg = if to_out {
@@ -146,17 +189,20 @@ impl Compiled {
                 std::mem::take(&mut regs[nsc + step.dst])
             };
             {
+                let (first, rest) = outs.split_first_mut().expect("one output at least");
                 let (dst, tile): (&mut [f32], &[f32]) = if to_out {
-                    (&mut *out, &[])
+                    (&mut **first, &[])
                 } else {
-                    (&mut reg[..len], &*out)
+                    (&mut reg[..len], &**first)
                 };
+                let rest: &[&mut [f32]] = rest;
                 let arg = |o: &Operand| -> &[f32] {
                     match *o {
                         Operand::Input(i) => match inputs[i] {
                             Source::Full(x) => &x[start..start + len],
                             Source::Splat(x) => &x[..len],
-                            Source::Out => tile,
+                            Source::Out(0) => tile,
+                            Source::Out(j) => &rest[j - 1][..],
                         },
                         Operand::Reg(r) => &regs[nsc + r][..len],
                         Operand::Scalar(s) => &regs[s][..len],
@@ -169,10 +215,13 @@ impl Compiled {
             }
             if !to_out {
                 if i == last {
-                    out.copy_from_slice(&reg[..len]);
+                    outs[0].copy_from_slice(&reg[..len]);
                 }
                 regs[nsc + step.dst] = reg;
             }
+        }
+        for (out, &r) in outs[1..].iter_mut().zip(&self.exported) {
+            out.copy_from_slice(&regs[nsc + r][..len]);
         }
     }
 
@@ -199,32 +248,46 @@ impl Primitive for Compiled {
     }
 
     fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        // Every output has the chain's shape and dtype.
         let spec = &outputs[0];
         let n = spec.size();
         let bytes = n * spec.dtype.size();
-        // As MLX's compiled kernels: the output takes the buffer of the first input that can
-        // give it (the output's shape and item size, row-major from offset 0, not a 0-d
-        // scalar, and nothing else holding the array or its buffer: see `try_donate`).
-        // Captured constants are held by the program, so they are never donated.
-        let donor = if spec.shape.is_empty() || n == 0 {
-            None
-        } else {
-            inputs.iter().enumerate().find_map(|(i, a)| {
-                if a.shape() == spec.shape.as_slice() && a.itemsize() == spec.dtype.size() {
-                    a.try_donate(bytes).map(|b| (i, b))
-                } else {
-                    None
+        // As MLX's compiled kernels: each output takes the buffer of the first input not yet
+        // taken that can give it (the output's shape and item size, row-major from offset 0,
+        // not a 0-d scalar, and nothing else holding the array or its buffer: see
+        // `try_donate`). Captured constants are held by the program, so they are never donated.
+        let mut donated_to: Vec<Option<usize>> = vec![None; inputs.len()];
+        let mut bufs = Vec::with_capacity(outputs.len());
+        for j in 0..outputs.len() {
+            let donor = if spec.shape.is_empty() || n == 0 {
+                None
+            } else {
+                inputs.iter().enumerate().find_map(|(i, a)| {
+                    if donated_to[i].is_none()
+                        && a.shape() == spec.shape.as_slice()
+                        && a.itemsize() == spec.dtype.size()
+                    {
+                        a.try_donate(bytes).map(|b| (i, b))
+                    } else {
+                        None
+                    }
+                })
+            };
+            bufs.push(match donor {
+                Some((i, b)) => {
+                    donated_to[i] = Some(j);
+                    b
                 }
-            })
-        };
-        let donated = donor.as_ref().map(|(i, _)| *i);
+                None => Data::alloc(spec)?.0,
+            });
+        }
         // Inputs as row-major float32 slices (a strided input is gathered once); an input of
         // a smaller shape (a fused broadcast's source) is read broadcast to the output's.
         let datas: Vec<Option<Data>> = inputs
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                if donated == Some(i) {
+                if donated_to[i].is_some() {
                     return Ok(None);
                 }
                 let d = a.ready_data()?;
@@ -270,42 +333,98 @@ impl Primitive for Compiled {
         let slices: Vec<Source<'_>> = datas
             .iter()
             .zip(&owned)
-            .map(|(d, o)| match (d, o) {
-                (None, _) => Source::Out,
+            .zip(&donated_to)
+            .map(|((d, o), to)| match (d, o) {
+                (None, _) => Source::Out(to.unwrap_or_default()),
                 (Some(d), Some(v)) if is_splat(d) => Source::Splat(v.as_slice()),
                 (_, Some(v)) => Source::Full(v.as_slice()),
                 (Some(d), None) => Source::Full(&d.elements::<f32>()[d.offset..d.offset + n]),
             })
             .collect();
-        let mut buf = match donor {
-            Some((_, b)) => b,
-            None => Data::alloc(spec)?.0,
-        };
-        let out = &mut buffer_elements_mut::<f32>(&mut buf)[..n];
-        // Two tiles or fewer per core: one worker. Otherwise tiles in parallel, each worker
-        // with its own registers.
+        let mut outs: Vec<&mut [f32]> = bufs
+            .iter_mut()
+            .map(|b| &mut buffer_elements_mut::<f32>(b)[..n])
+            .collect();
         // A few large blocks per core, each with its own registers, walked tile by tile.
-        let run_block = |first: usize, block: &mut [f32]| {
+        let run_block = |first: usize, block: &mut [&mut [f32]]| {
             let mut regs = self.new_registers();
-            for (t, chunk) in block.chunks_mut(TILE).enumerate() {
-                self.run_tile(&slices, first + t * TILE, &mut regs, chunk);
+            let len = block[0].len();
+            for at in (0..len).step_by(TILE) {
+                let end = (at + TILE).min(len);
+                let mut tiles: Vec<&mut [f32]> =
+                    block.iter_mut().map(|b| &mut b[at..end]).collect();
+                self.run_tile(&slices, first + at, &mut regs, &mut tiles);
             }
         };
+        // Two tiles or fewer per core: one worker. Otherwise blocks in parallel.
         let blocks = 4 * rayon::current_num_threads();
         let block = n.div_ceil(blocks).div_ceil(TILE).max(1) * TILE;
         if n <= 2 * TILE {
-            run_block(0, out);
+            run_block(0, &mut outs);
         } else {
-            out.par_chunks_mut(block)
+            // Block `b` of every output, together.
+            let mut per_block: Vec<Vec<&mut [f32]>> = Vec::new();
+            for out in outs {
+                for (b, chunk) in out.chunks_mut(block).enumerate() {
+                    if per_block.len() <= b {
+                        per_block.push(Vec::with_capacity(outputs.len()));
+                    }
+                    per_block[b].push(chunk);
+                }
+            }
+            per_block
+                .into_par_iter()
                 .enumerate()
-                .for_each(|(b, chunk)| run_block(b * block, chunk));
+                .for_each(|(b, mut chunks)| run_block(b * block, &mut chunks));
         }
-        Ok(vec![Data::from_buffer(buf, &spec.shape)])
+        Ok(bufs
+            .into_iter()
+            .map(|buf| Data::from_buffer(buf, &spec.shape))
+            .collect())
     }
 
-    // Transformed through the unfused chain (one output: the fused root).
-    crate::transforms::rules::rules_via_fallback!(|c, xs| Ok(c
-        .original
-        .replay_shapeless(xs)?
-        .remove(0)));
+    // Transformed through the unfused chain (its outputs, the fused root's first).
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let f = |xs: &[Array]| self.original.replay_shapeless(xs);
+        Ok(crate::transforms::vjp_argnums(f, primals, cotangents, argnums)?.1)
+    }
+
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let mut all = primals
+            .iter()
+            .map(crate::ops::zeros_like)
+            .collect::<Result<Vec<_>>>()?;
+        for (&i, t) in argnums.iter().zip(tangents) {
+            all[i] = t.clone();
+        }
+        let f = |xs: &[Array]| self.original.replay_shapeless(xs);
+        Ok(crate::transforms::jvp(f, primals, &all)?.1)
+    }
+
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let f = |xs: &[Array]| self.original.replay_shapeless(xs);
+        if axes.iter().all(Option::is_none) {
+            return Ok((f(inputs)?, vec![None; outputs.len()]));
+        }
+        let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
+        let out = crate::transforms::vmap_uniform_out(f, &in_axes, Some(0))(inputs)?;
+        Ok((out, vec![Some(0); outputs.len()]))
+    }
 }

@@ -1,9 +1,11 @@
 //! Fusion: chains of float32 elementwise nodes of a [`Program`] become one `Compiled` node.
 //!
 //! A node joins the group of its consumers when every consumer is fusible and in that one
-//! group and the node is not an output of the program; otherwise it starts a group. A group is
-//! then the set of ancestors of its root whose values nothing outside needs, which keeps the
-//! graph acyclic: only the root's value leaves the fused node.
+//! group; otherwise it starts a group. A group is then the set of ancestors of its root whose
+//! values no other node needs, which keeps the graph acyclic. The root's value leaves the
+//! fused node, and so does each member that is an output of the program (as MLX's compiled
+//! kernels, one node with several outputs): an optimizer's new state and parameter come out
+//! of one pass over the old ones instead of one pass each.
 
 use super::program::{ProgNode, Program, Ref};
 use crate::array::Array;
@@ -97,10 +99,9 @@ pub(crate) fn fuse(p: &mut Program, input_specs: &[OutputSpec]) {
             .collect::<Option<Vec<usize>>>()
             .filter(|g| !g.is_empty() && g.iter().all(|&x| x == g[0]))
             .map(|g| g[0]);
-        group[n] = match shared {
-            Some(root) if !is_output[n] => Some(root),
-            _ => Some(n),
-        };
+        // A program output joins too: only program outputs (not nodes) read it outside, so
+        // the fused node exports it without making a cycle.
+        group[n] = Some(shared.unwrap_or(n));
     }
     let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
     for (n, g) in group.iter().enumerate() {
@@ -110,7 +111,20 @@ pub(crate) fn fuse(p: &mut Program, input_specs: &[OutputSpec]) {
     }
     for (root, nodes) in members {
         if nodes.len() >= 2 {
-            p.nodes[root] = fused_node(p, &nodes, root);
+            // Members other than the root that the program returns: outputs 1.. of the node.
+            let exported: Vec<usize> = nodes
+                .iter()
+                .copied()
+                .filter(|&n| n != root && is_output[n])
+                .collect();
+            p.nodes[root] = fused_node(p, &nodes, root, &exported);
+            for r in &mut p.outputs {
+                if let Ref::Node(m, 0) = *r
+                    && let Some(k) = exported.iter().position(|&e| e == m)
+                {
+                    *r = Ref::Node(root, k + 1);
+                }
+            }
         }
     }
     p.drop_unused();
@@ -123,8 +137,9 @@ fn is_plain_broadcast(p: &Program, m: usize) -> bool {
     node.primitive.name() == "Broadcast" && node.inputs.len() == 1 && node.outputs.len() == 1
 }
 
-/// The `Compiled` node computing `root` from the group `nodes` (in topological order).
-fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
+/// The `Compiled` node computing `root` (its output 0) and the `exported` members (outputs
+/// 1..) from the group `nodes` (in topological order).
+fn fused_node(p: &Program, nodes: &[usize], root: usize, exported: &[usize]) -> ProgNode {
     let local: HashMap<usize, usize> = nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let mut ext_inputs: Vec<Ref> = Vec::new();
     let mut ext_index: HashMap<(u8, usize, usize), usize> = HashMap::new();
@@ -190,9 +205,13 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
             outputs: node.outputs.clone(),
         });
     }
-    // Registers: one per member, reused once its last reader has run.
+    // Registers: one per member, reused once its last reader has run; an exported member's
+    // register is kept to the end of the tile, when it is copied out.
     let last_use: Vec<usize> = (0..nodes.len())
         .map(|i| {
+            if exported.contains(&nodes[i]) {
+                return usize::MAX;
+            }
             operands
                 .iter()
                 .enumerate()
@@ -233,16 +252,21 @@ fn fused_node(p: &Program, nodes: &[usize], root: usize) -> ProgNode {
         let kernel = tile_kernel(p.nodes[n].primitive.name()).expect("fusible node");
         steps.push(Step { kernel, args, dst });
     }
-    let out = p.nodes[root].outputs.clone();
+    let mut out = p.nodes[root].outputs.clone();
+    out.extend(exported.iter().map(|&e| p.nodes[e].outputs[0].clone()));
     let original = Program {
         n_inputs: ext_inputs.len(),
         nodes: original_nodes,
-        outputs: vec![Ref::Node(sub_index[&root], 0)],
+        outputs: std::iter::once(root)
+            .chain(exported.iter().copied())
+            .map(|n| Ref::Node(sub_index[&n], 0))
+            .collect(),
     };
     let compiled = Compiled {
         steps,
         n_regs,
         scalars,
+        exported: exported.iter().map(|e| reg_of[local[e]]).collect(),
         original,
     };
     ProgNode {

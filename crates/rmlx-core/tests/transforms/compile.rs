@@ -865,3 +865,106 @@ fn fused_kernels_leave_captured_constants_alone() {
         assert_eq!(bits(&c), before);
     }
 }
+
+/// An optimizer-like update: the new moment `m'` is returned and also read by the new
+/// parameter `p'`, so both leave one fused node.
+fn moment_and_step(a: &[Array]) -> Result<Vec<Array>> {
+    let (g, m, p) = (&a[0], &a[1], &a[2]);
+    let m2 = &(m * 0.9) + &(g * 0.1);
+    let p2 = p - &(&(&m2 * 0.01) / &(mx::sqrt(&mx::abs(&m2)?)? + 1e-8));
+    Ok(vec![m2, p2])
+}
+
+#[test]
+fn fused_kernels_export_every_output_of_the_chain() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    // Below and above the two-tile (one worker) size.
+    for (k, shape) in [[3usize, 7], [3, 5000]].iter().enumerate() {
+        let inputs =
+            |seed: u64| -> Vec<Array> { (0..3).map(|i| f32s(shape, seed + i)).collect::<Vec<_>>() };
+        let want: Vec<Vec<u32>> = moment_and_step(&inputs(40))
+            .unwrap()
+            .iter()
+            .map(bits)
+            .collect();
+        let f = mx::compile(moment_and_step);
+        // Held inputs: fresh outputs.
+        let held = inputs(40);
+        let out = f(&held).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].primitive_name(), Some("Compiled"), "shape {k}");
+        assert_eq!(out[1].primitive_name(), Some("Compiled"), "shape {k}");
+        let dot = mx::export_to_dot(&out);
+        assert_eq!(dot.matches("shape=box").count(), 1, "one fused node: {dot}");
+        assert_eq!(out.iter().map(bits).collect::<Vec<_>>(), want, "shape {k}");
+        // Given up: the gradient is still held, m and p give their buffers to the outputs.
+        let mut ins = inputs(40);
+        let g = ins[0].clone();
+        let ptrs: Vec<*const u8> = ins[1..].iter().map(ptr).collect();
+        let out = f(&std::mem::take(&mut ins)).unwrap();
+        mx::eval(out.iter()).unwrap();
+        let got: Vec<*const u8> = out.iter().map(ptr).collect();
+        assert!(
+            got.iter().all(|p| ptrs.contains(p)),
+            "shape {k}: both donated"
+        );
+        assert_ne!(got[0], got[1]);
+        assert_eq!(out.iter().map(bits).collect::<Vec<_>>(), want, "shape {k}");
+        assert_eq!(
+            bits(&g),
+            bits(&inputs(40)[0]),
+            "the held gradient is untouched"
+        );
+    }
+
+    // Gradients, jvp and vmap through the two-output node equal the plain function's.
+    let xs = [f32s(&[4, 6], 50), f32s(&[4, 6], 51), f32s(&[4, 6], 52)];
+    let compiled = mx::compile(moment_and_step);
+    let want = mx::grad(
+        |a: &[Array]| {
+            let o = moment_and_step(a)?;
+            mx::sum(&(&o[0] * 2.0 + &o[1] * 3.0))
+        },
+        [0, 1, 2],
+    )(&xs)
+    .unwrap();
+    let got = mx::grad(
+        move |a: &[Array]| {
+            let o = compiled(a)?;
+            mx::sum(&(&o[0] * 2.0 + &o[1] * 3.0))
+        },
+        [0, 1, 2],
+    )(&xs)
+    .unwrap();
+    assert_eq!(got.len(), 3);
+    let close = |a: &Array, b: &Array| {
+        let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+        a.iter()
+            .zip(&b)
+            .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + y.abs()))
+    };
+    for (g, w) in got.iter().zip(&want) {
+        assert!(close(g, w));
+    }
+    let ones: Vec<Array> = xs.iter().map(|x| mx::ones_like(x).unwrap()).collect();
+    let compiled = mx::compile(moment_and_step);
+    let (_, t) = mx::jvp(move |a| compiled(a), &xs, &ones).unwrap();
+    let (_, want_t) = mx::jvp(moment_and_step, &xs, &ones).unwrap();
+    assert_eq!(t.len(), 2);
+    for (g, w) in t.iter().zip(&want_t) {
+        assert!(close(g, w));
+    }
+    let compiled = mx::compile(moment_and_step);
+    let per_row = mx::vmap(
+        move |a: &[Array]| compiled(a),
+        &[Some(1), Some(1), None],
+        &[],
+    );
+    let plain_rows = mx::vmap(moment_and_step, &[Some(1), Some(1), None], &[]);
+    let xs_rows = [xs[0].clone(), xs[1].clone(), f32s(&[4], 53)];
+    let (got, want) = (per_row(&xs_rows).unwrap(), plain_rows(&xs_rows).unwrap());
+    assert_eq!(got.len(), 2);
+    for (g, w) in got.iter().zip(&want) {
+        assert!(close(g, w));
+    }
+}
