@@ -427,16 +427,20 @@ fn norm_row<T: Store<F>, F: Acc>(
 }
 
 /// The float32 norm rows with AVX-512: 16-lane statistics and output, masked row tails, and
-/// non-temporal stores for large outputs.
+/// non-temporal stores for large outputs (the row sum also serves `cpu::reduce`).
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
     /// `sum(f(x))` over a row with four 16-lane accumulators; the tail is loaded masked (as
-    /// zeros, which `f` must map to zero).
+    /// zeros, which `f` must map to zero). With `ahead`, the lines `ahead` elements past each
+    /// load are prefetched.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F and `x..x + d` must be readable.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn sum_row(
+    pub(crate) unsafe fn sum_row(
         x: *const f32,
         d: usize,
         ahead: Option<usize>,

@@ -173,42 +173,20 @@ fn sum_f32_avx2(xs: &[f32]) -> f32 {
     sum_f32_body(xs)
 }
 
-/// [`sum_f32_body`] with AVX-512: four 16-lane accumulators (so four adds are in flight, enough
-/// to keep up with a row streamed from the last-level cache), the row's tail loaded masked.
+/// [`sum_f32_body`] with AVX-512: the norms' four-accumulator row sum per block, prefetching
+/// 4 KB ahead (the hardware prefetcher stops at page boundaries, and the next page is usually
+/// the rest of the row or the next row).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn sum_f32_avx512(xs: &[f32]) -> f32 {
-    use std::arch::x86_64::*;
+    use std::arch::x86_64::_mm512_add_ps;
     let mut total = 0f64;
     for block in xs.chunks(4096) {
-        let (p, n) = (block.as_ptr(), block.len());
-        // SAFETY: every load reads within `block` (the tail's mask covers only its last values).
+        // SAFETY: the CPU has AVX-512F (this function's feature) and the block is readable.
         let s = unsafe {
-            let z = _mm512_setzero_ps();
-            let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
-            let mut i = 0;
-            while i + 64 <= n {
-                // Fetch 4 KB ahead: the hardware prefetcher stops at page boundaries, and the
-                // next page is usually the rest of the row or the next row.
-                for l in 0..4 {
-                    let ahead = p.wrapping_add(i + 1024 + 16 * l) as *const i8;
-                    _mm_prefetch::<_MM_HINT_T0>(ahead);
-                }
-                a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p.add(i)));
-                a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p.add(i + 16)));
-                a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p.add(i + 32)));
-                a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p.add(i + 48)));
-                i += 64;
-            }
-            while i + 16 <= n {
-                a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p.add(i)));
-                i += 16;
-            }
-            if i < n {
-                let m = ((1u32 << (n - i)) - 1) as __mmask16;
-                a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m, p.add(i)));
-            }
-            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)))
+            crate::cpu::fast::avx512::sum_row(block.as_ptr(), block.len(), Some(1024), |a, v| {
+                _mm512_add_ps(a, v)
+            })
         };
         total += s as f64;
     }
