@@ -6,8 +6,9 @@ Python MLX does not expose `random.bits`; its C++ `random::bits` (widths 1, 2 an
 recorded through tools/goldens/random_bits.cpp, compiled here against the wheel's libmlx.so.
 
 Every case records a tolerance of 0: rmlx matches MLX bit for bit, the samplers that pass
-through erfinv, erf and log included (rmlx's float32 erfinv and erf are MLX's kernels, its log is
-glibc's logf, which MLX calls).
+through erfinv, erf and log included (rmlx's float32 erfinv is MLX's kernel, truncated_normal
+takes erf of its bounds with MLX's float32 formula (the internal ErfMlx primitive; the public erf
+is accurate), its log is glibc's logf, which MLX calls).
 """
 import os
 import subprocess

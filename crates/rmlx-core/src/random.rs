@@ -496,8 +496,9 @@ pub fn truncated_normal(
     let sqrt2 = crate::scalar::Scalar::Float(std::f64::consts::SQRT_2).to_array(dtype)?;
     let lower_t = ops::astype(&lower, dtype)?;
     let upper_t = ops::astype(&upper, dtype)?;
-    let a = ops::erf(&ops::divide(&lower_t, &sqrt2)?)?;
-    let b = ops::erf(&ops::divide(&upper_t, &sqrt2)?)?;
+    // MLX's own float32 erf (not rmlx's accurate one), so that the samples match MLX's.
+    let a = ops::unary::erf_mlx(&ops::divide(&lower_t, &sqrt2)?)?;
+    let b = ops::unary::erf_mlx(&ops::divide(&upper_t, &sqrt2)?)?;
     let dims: Vec<isize> = shape.iter().map(|&d| d as isize).collect();
     let u = uniform_impl(&a, &b, &dims, dtype, &key)?;
     let out = ops::multiply(&sqrt2, &ops::erfinv(&u)?)?;

@@ -1,4 +1,5 @@
-//! Vectorised float32 math on slices: `exp`, `tanh`, `sigmoid`, `log`.
+//! Vectorised float32 math on slices: `exp`, `tanh`, `sigmoid`, `log`, `erf` (and MLX's own
+//! `erf` and `erfinv` formulas, bit for bit, where its values must be matched).
 //!
 //! Each function is written once as a branchless per-lane formula (range reduction and a
 //! minimax polynomial, special values handled with selects) and mapped over fixed chunks of
@@ -223,9 +224,11 @@ fn mlx_exp_lane(x_init: f32) -> f32 {
 
 /// `erf(x)` as MLX's CPU backend computes it for float32 (and the half types through float32):
 /// Abramowitz and Stegun 7.1.26, `1 - t p(t) e^(-x^2)` with `t = 1 / (1 + 0.3275911 |x|)`,
-/// fused multiply-adds as MLX writes them and MLX's own `exp`. About 1e-7 absolute error.
+/// fused multiply-adds as MLX writes them and MLX's own `exp`. About 1e-7 absolute error (so
+/// up to 1.7% relative error near 0): kept only where MLX's exact bits matter
+/// (`truncated_normal`'s bounds); the public `erf` is [`erf_lane`].
 #[inline(always)]
-fn erf_lane<const FMA: bool>(x: f32) -> f32 {
+fn erf_mlx_lane<const FMA: bool>(x: f32) -> f32 {
     let t = 1.0 / 0.3275911f32.mul_add(x.abs(), 1.0);
     let mut r = 1.0614054f32.mul_add(t, -1.4531521);
     r = r.mul_add(t, 1.4214138);
@@ -235,6 +238,41 @@ fn erf_lane<const FMA: bool>(x: f32) -> f32 {
     let result = (e * t).mul_add(r, 1.0);
     let _ = FMA;
     if x > 0.0 { result } else { -result }
+}
+
+/// `erf(x)` for one lane, within about one ulp: `x + x P(x^2)` for `|x| < 1` (`P` fits
+/// `erf(x)/x - 1`, so tiny arguments keep full relative accuracy), `1 - e^(r(|x|) - x^2)` for
+/// `1 <= |x| < 4` (`r` fits `ln erfc(a) + a^2` in `a - 2.5`), and 1 from 4 on (erf rounds to 1
+/// in float32 from 3.92), with the sign of `x`. NaN takes the first branch and stays NaN.
+#[inline(always)]
+fn erf_lane<const FMA: bool>(x: f32) -> f32 {
+    let a = x.abs();
+    let z = x * x;
+    let mut p = 7.854_036e-5f32;
+    p = madd::<FMA>(p, z, -8.010_251e-4);
+    p = madd::<FMA>(p, z, 5.188_334_7e-3);
+    p = madd::<FMA>(p, z, -2.685_381_7e-2);
+    p = madd::<FMA>(p, z, 0.112_835_854);
+    p = madd::<FMA>(p, z, -0.376_126_26);
+    p = madd::<FMA>(p, z, 0.128_379_17);
+    let small = madd::<FMA>(x, p, x);
+    // Clamped so that the unused branch stays finite (NaN goes to 4 too).
+    let ac = a.min(4.0);
+    let s = ac - 2.5;
+    let mut r = -5.555_544_3e-8f32;
+    r = madd::<FMA>(r, s, 1.614_953_4e-6);
+    r = madd::<FMA>(r, s, -1.302_811_9e-5);
+    r = madd::<FMA>(r, s, 7.739_041e-5);
+    r = madd::<FMA>(r, s, -4.206_192_7e-4);
+    r = madd::<FMA>(r, s, 2.165_166e-3);
+    r = madd::<FMA>(r, s, -1.085_822e-2);
+    r = madd::<FMA>(r, s, 5.610_636e-2);
+    r = madd::<FMA>(r, s, -0.352_680_74);
+    r = madd::<FMA>(r, s, -1.556_815_3);
+    let (q, n) = exp_parts::<FMA>(madd::<FMA>(-ac, ac, r));
+    let large = 1.0 - q * pow2i(n);
+    let large = if a >= 4.0 { 1.0 } else { large };
+    if a >= 1.0 { large.copysign(x) } else { small }
 }
 
 /// Maps `f` over `src` into `dst` in chunks of [`LANES`] (the tail through a padded chunk).
@@ -346,9 +384,15 @@ slice_fn!(
     log_lane
 );
 slice_fn!(
-    /// `dst[i] = erf(src[i])` (MLX's float32 approximation).
+    /// `dst[i] = erf(src[i])`, within about one ulp.
     erf_f32,
     erf_lane
+);
+slice_fn!(
+    /// `dst[i] = erf(src[i])`, MLX's float32 approximation bit for bit (about 1e-7 absolute
+    /// error): for samplers whose values must equal MLX's.
+    erf_mlx_f32,
+    erf_mlx_lane
 );
 slice_fn!(
     /// `dst[i] = erfinv(src[i])` (MLX's float32 approximation), lane by lane.
@@ -722,6 +766,50 @@ mod tests {
         xs.extend([1.0, 0.999_999_9, 1.000_000_1, 2.0, 0.5, 1e-45, 3e38]);
         xs.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -1.0]);
         check(log_f32, log_lane::<false>, f64::ln, &xs, 2.0);
+    }
+
+    /// The public float32 `erf` against the exact float64 one: within 2 ulp everywhere,
+    /// tiny arguments included (MLX's formula, [`erf_mlx_f32`], is up to 1.7% off there).
+    #[test]
+    fn erf_is_accurate() {
+        let mut xs = inputs(-6.0, 6.0);
+        // 1e-8 .. 1e-3 (and their negatives), geometrically.
+        let tiny: Vec<f32> = (0..=5000)
+            .map(|i| 10f32.powf(-8.0 + 5.0 * i as f32 / 5000.0))
+            .collect();
+        xs.extend(tiny.iter().flat_map(|&t| [t, -t]));
+        xs.extend([
+            0.999_999_94,
+            1.0,
+            1.000_000_1,
+            3.919,
+            3.92,
+            3.999_999_8,
+            4.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ]);
+        check(
+            erf_f32,
+            erf_lane::<false>,
+            crate::cpu::special::erf,
+            &xs,
+            2.0,
+        );
+        let mut got = vec![0.0f32; tiny.len()];
+        erf_f32(&tiny, &mut got);
+        for (&x, &g) in tiny.iter().zip(&got) {
+            let want = crate::cpu::special::erf(x as f64);
+            assert!(
+                ((g as f64) - want).abs() <= 1e-6 * want,
+                "erf({x:e}) = {g:e}, want {want:e}"
+            );
+        }
+        // The old formula really was off there (what this test guards against).
+        let mut mlx = [0.0f32];
+        erf_mlx_f32(&[1e-4], &mut mlx);
+        assert!(((mlx[0] as f64) - crate::cpu::special::erf(1e-4)).abs() > 1e-6 * 1.1e-4);
     }
 
     /// Every 97th float32 bit pattern (all signs, subnormals, specials): the vectorised `ln`

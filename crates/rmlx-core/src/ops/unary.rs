@@ -491,6 +491,12 @@ pub fn erf(x: impl ArrayLike) -> Result<Array> {
     real_float_op(x, Erf, "erf")
 }
 
+/// `erf` with MLX's float32 approximation (bit for bit, about 1e-7 absolute error), for the
+/// samplers whose values must equal MLX's (`truncated_normal`); [`erf`] is accurate.
+pub(crate) fn erf_mlx(x: impl ArrayLike) -> Result<Array> {
+    real_float_op(x, ErfMlx, "erf")
+}
+
 /// The inverse error function (`mx.erfinv`): `±inf` at `±1`, NaN outside `[-1, 1]`; not for
 /// complex64.
 ///

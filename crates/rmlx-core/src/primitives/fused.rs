@@ -101,6 +101,7 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
         "Tanh" => un!(vmath::tanh_f32),
         "Sigmoid" => un!(vmath::sigmoid_f32),
         "Erf" => un!(vmath::erf_f32),
+        "ErfMlx" => un!(vmath::erf_mlx_f32),
         "Add" => bin!(|x, y| x.add(y)),
         "Subtract" => bin!(|x, y| x.sub(y)),
         "Multiply" => bin!(|x, y| x.mul(y)),

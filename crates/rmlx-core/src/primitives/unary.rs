@@ -298,10 +298,19 @@ float_math!(
     rules { unary_derivative_rules!(Sigmoid, |x, out| { let _ = (&x, &out); crate::ops::multiply(out, &crate::ops::subtract(1.0, out)?) }); }
 );
 float_math!(
-    /// `erf`; no complex form. Float32 (and the half types through it) runs MLX's own float32
-    /// approximation, bit for bit (about 1e-7 absolute error); float64 is exact to the last bit.
+    /// `erf`; no complex form. Float32 (and the half types through it) is within about one
+    /// ulp (vectorised); float64 is exact to the last bit.
     Erf, "Erf", "erf", vmath::erf_f32, special::erf, None,
     rules { unary_derivative_rules!(Erf, |x, out| { let _ = (&x, &out); crate::ops::multiply(&crate::ops::exp(&crate::ops::negative(&crate::ops::square(x)?)?)?, std::f64::consts::FRAC_2_SQRT_PI) }); }
+);
+float_math!(
+    /// `erf` as MLX's CPU backend computes it for float32 (and the half types through it),
+    /// bit for bit: Abramowitz-Stegun 7.1.26, about 1e-7 absolute error. Internal, for
+    /// `truncated_normal`, whose samples must equal MLX's; float64 is exact as in [`Erf`]. A
+    /// separate primitive (not a flag on `Erf`) so that the two never compare equal in
+    /// `compile` and each exports under its own tag.
+    ErfMlx, "ErfMlx", "erf", vmath::erf_mlx_f32, special::erf, None,
+    rules { unary_derivative_rules!(ErfMlx, |x, out| { let _ = (&x, &out); crate::ops::multiply(&crate::ops::exp(&crate::ops::negative(&crate::ops::square(x)?)?)?, std::f64::consts::FRAC_2_SQRT_PI) }); }
 );
 float_math!(
     /// `erfinv`; no complex form. Float32 (and the half types through it) runs MLX's own

@@ -216,6 +216,7 @@ registry!(
     unary::ArcTanh,
     unary::Sigmoid,
     unary::Erf,
+    unary::ErfMlx,
     unary::ErfInv,
     unary::Floor,
     unary::Ceil,
