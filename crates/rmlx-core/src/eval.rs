@@ -2,6 +2,7 @@
 
 use crate::array::{Array, Node, State};
 use crate::error::{Error, Result};
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -9,8 +10,14 @@ use std::sync::{Arc, Mutex};
 /// a worker is never raced by a synchronous `eval` of the same arrays.
 static EVAL_LOCK: Mutex<()> = Mutex::new(());
 
-/// Pending work handed to workers by [`async_eval`], joined by [`crate::synchronize`].
+/// Pending work handed to workers by [`async_eval`], joined by [`crate::synchronize`] and by
+/// the next [`eval`] that has work to do.
 static IN_FLIGHT: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// Whether this thread is an [`async_eval`] worker.
+    static ASYNC_WORKER: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Evaluates the given arrays and everything they depend on.
 ///
@@ -34,6 +41,13 @@ pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
         .all(|a| !matches!(*a.inner.lock_state(), State::Pending(_)))
     {
         return first_error(&roots);
+    }
+    // MLX runs a stream's work in order, so an `eval` returns after every `async_eval` started
+    // before it, its allocations and frees included (a peak-memory reading taken after an
+    // `eval` must not move because earlier async work is still running). An `async_eval`
+    // worker does not wait (it would wait for itself).
+    if !ASYNC_WORKER.with(Cell::get) {
+        wait_in_flight();
     }
     let _guard = EVAL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let tape = schedule(&roots);
@@ -202,6 +216,7 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()>
         ));
     }
     let handle = std::thread::spawn(move || {
+        ASYNC_WORKER.with(|w| w.set(true));
         // Errors stay on the arrays; reading them reports the error.
         let _ = eval(owned.iter());
     });
@@ -217,5 +232,33 @@ pub(crate) fn wait_in_flight() {
     let handles: Vec<_> = std::mem::take(&mut *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()));
     for h in handles {
         let _ = h.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate as mx;
+
+    /// An `eval` started after an `async_eval` returns after it (as a stream's work runs in
+    /// order in MLX), even when it evaluates unrelated arrays: without that, a worker still
+    /// running moves the memory counters under the caller (MLX's `test_donation_for_noops`
+    /// failed that way after `test_async_eval_with_multiple_streams`).
+    #[test]
+    fn eval_waits_for_earlier_async_eval() {
+        for _ in 0..3 {
+            // Long enough that the worker is still running when the small eval below starts.
+            let mut x = mx::ones(&[1 << 18], mx::float32).unwrap();
+            for _ in 0..200 {
+                x = mx::add(&x, 1.0).unwrap();
+            }
+            mx::async_eval([&x]).unwrap();
+            let y = mx::add(&mx::ones(&[1], mx::float32).unwrap(), 1.0).unwrap();
+            mx::eval([&y]).unwrap();
+            assert!(
+                x.is_evaluated(),
+                "eval returned before the earlier async_eval"
+            );
+            assert_eq!(x.to_vec::<f32>().unwrap()[0], 201.0);
+        }
     }
 }

@@ -103,9 +103,38 @@ fn memory_counters_and_cache() {
     mx::clear_cache();
     assert_eq!(mx::get_active_memory(), base);
 
+    donated_chain_after_async_work_keeps_the_peak();
     fused_chain_allocates_only_its_output();
     checkpoint_lowers_the_peak_of_a_gradient();
     npy_load_reads_into_the_array();
+}
+
+/// MLX's `test_donation_for_noops` right after `test_async_eval_with_multiple_streams`: a
+/// chain of donated ops allocates nothing, so the peak stays where it was, even with many
+/// `async_eval`s just started (each `eval` waits for them, as a stream's work runs in order).
+fn donated_chain_after_async_work_keeps_the_peak() {
+    let one = mx::ones(&[1], mx::float32).unwrap();
+    let mut x = one.clone();
+    for _ in 0..50 {
+        for _ in 0..20 {
+            x = mx::add(&x, &one).unwrap();
+        }
+        mx::async_eval([&x]).unwrap();
+        mx::eval([&mx::add(&one, &one).unwrap()]).unwrap();
+    }
+    let big = materialized(N);
+    mx::reset_peak_memory();
+    let pre = mx::get_active_memory();
+    let mut out = big.clone();
+    for _ in 0..10 {
+        out = mx::abs(&out).unwrap();
+    }
+    drop(big);
+    mx::eval([&out]).unwrap();
+    // Zero (nothing allocated since the reset) or at most what was live before.
+    let peak = mx::get_peak_memory();
+    assert!(peak <= pre, "the peak moved: {peak} > {pre}");
+    assert_eq!(x.to_vec::<f32>().unwrap(), vec![1001.0]);
 }
 
 /// Bytes allocated at the peak of evaluating `out`, above what was live before.
