@@ -382,7 +382,7 @@ const SPLIT_MIN: usize = 96;
 /// thread and column block; for the mid-sized products of small models (a few hundred rows
 /// by 384 to 1536) that costs a third of the time on two cores, and the blocks here avoid
 /// both. Each output element is still one dot product over the whole inner dimension.
-fn matmul_split<T: faer::traits::ComplexField>(
+pub(crate) fn matmul_split<T: faer::traits::ComplexField>(
     dst: MatMut<'_, T>,
     accum: Accum,
     lhs: MatRef<'_, T>,

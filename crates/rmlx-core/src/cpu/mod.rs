@@ -13,6 +13,7 @@ pub(crate) mod gemm;
 pub(crate) mod hadamard;
 pub(crate) mod indexing;
 pub(crate) mod lapack;
+pub(crate) mod lstm;
 pub(crate) mod num;
 pub(crate) mod qmv;
 pub(crate) mod quantized;

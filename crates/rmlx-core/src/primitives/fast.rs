@@ -753,24 +753,24 @@ impl Primitive for CustomKernel {
 }
 
 /// A plain-ops function of a fused node's inputs, for its transform rules.
-type OpsFn = fn(&[Array], f64) -> Result<Vec<Array>>;
+/// A node's plain-ops twin: its outputs as ops over its inputs.
+trait OpsFn: Fn(&[Array]) -> Result<Vec<Array>> + Clone + 'static {}
+impl<F: Fn(&[Array]) -> Result<Vec<Array>> + Clone + 'static> OpsFn for F {}
 
 /// The vjp of `f` (the node's plain-ops twin) for `argnums`.
 fn ops_vjp(
-    f: OpsFn,
-    eps: f64,
+    f: impl OpsFn,
     primals: &[Array],
     cotangents: &[Array],
     argnums: &[usize],
 ) -> Result<Vec<Array>> {
-    let all = crate::transforms::vjp(move |xs: &[Array]| f(xs, eps), primals, cotangents)?.1;
+    let all = crate::transforms::vjp(f, primals, cotangents)?.1;
     Ok(argnums.iter().map(|&a| all[a].clone()).collect())
 }
 
 /// The jvp of `f` with the tangents of the primals `argnums` (the others constant).
 fn ops_jvp(
-    f: OpsFn,
-    eps: f64,
+    f: impl OpsFn,
     primals: &[Array],
     tangents: &[Array],
     argnums: &[usize],
@@ -782,22 +782,21 @@ fn ops_jvp(
         for (x, &a) in xs.iter().zip(&an) {
             all[a] = x.clone();
         }
-        f(&all, eps)
+        f(&all)
     };
     Ok(crate::transforms::jvp(g, &chosen, tangents)?.1)
 }
 
 /// `f` vmapped over `axes`, every output batched on axis 0.
 fn ops_vmap(
-    f: OpsFn,
-    eps: f64,
+    f: impl OpsFn,
     inputs: &[Array],
     axes: &[Option<usize>],
     n_out: usize,
 ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
     let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
     let out_axes = vec![Some(0isize); n_out];
-    let out = crate::transforms::vmap(move |xs: &[Array]| f(xs, eps), &in_axes, &out_axes)(inputs)?;
+    let out = crate::transforms::vmap(f, &in_axes, &out_axes)(inputs)?;
     Ok((out, vec![Some(0); n_out]))
 }
 
@@ -849,8 +848,9 @@ impl Primitive for BatchNormTrain {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let f: OpsFn = crate::fast::batch_norm_train_ops;
-        ops_jvp(f, self.eps as f64, primals, tangents, argnums)
+        let eps = self.eps as f64;
+        let f = move |xs: &[Array]| crate::fast::batch_norm_train_ops(xs, eps);
+        ops_jvp(f, primals, tangents, argnums)
     }
     fn vmap(
         &self,
@@ -858,13 +858,9 @@ impl Primitive for BatchNormTrain {
         axes: &[Option<usize>],
         _outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        ops_vmap(
-            crate::fast::batch_norm_train_ops,
-            self.eps as f64,
-            inputs,
-            axes,
-            3,
-        )
+        let eps = self.eps as f64;
+        let f = move |xs: &[Array]| crate::fast::batch_norm_train_ops(xs, eps);
+        ops_vmap(f, inputs, axes, 3)
     }
 }
 
@@ -893,8 +889,9 @@ impl Primitive for BatchNormTrainVjp {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let f: OpsFn = crate::fast::batch_norm_train_vjp_ops;
-        ops_vjp(f, self.eps as f64, primals, cotangents, argnums)
+        let eps = self.eps as f64;
+        let f = move |xs: &[Array]| crate::fast::batch_norm_train_vjp_ops(xs, eps);
+        ops_vjp(f, primals, cotangents, argnums)
     }
     fn jvp(
         &self,
@@ -903,8 +900,9 @@ impl Primitive for BatchNormTrainVjp {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let f: OpsFn = crate::fast::batch_norm_train_vjp_ops;
-        ops_jvp(f, self.eps as f64, primals, tangents, argnums)
+        let eps = self.eps as f64;
+        let f = move |xs: &[Array]| crate::fast::batch_norm_train_vjp_ops(xs, eps);
+        ops_jvp(f, primals, tangents, argnums)
     }
     fn vmap(
         &self,
@@ -912,12 +910,132 @@ impl Primitive for BatchNormTrainVjp {
         axes: &[Option<usize>],
         _outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        ops_vmap(
-            crate::fast::batch_norm_train_vjp_ops,
-            self.eps as f64,
+        let eps = self.eps as f64;
+        let f = move |xs: &[Array]| crate::fast::batch_norm_train_vjp_ops(xs, eps);
+        ops_vmap(f, inputs, axes, 3)
+    }
+}
+
+/// `lstm_sequence`'s fused float32 forward: inputs `[x_proj, w_h, h0?, c0?]` (`hidden` /
+/// `cell`: whether the initial states are among them), outputs `[hs, cs, gates]` (see
+/// [`crate::cpu::lstm::forward`]). Its transforms differentiate
+/// [`crate::fast::lstm_sequence_ops`], except the vjp, which is the fused [`LstmSequenceVjp`].
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct LstmSequence {
+    pub(crate) hidden: bool,
+    pub(crate) cell: bool,
+}
+
+impl LstmSequence {
+    fn ops(&self) -> impl OpsFn {
+        let (hidden, cell) = (self.hidden, self.cell);
+        move |xs: &[Array]| crate::fast::lstm_sequence_ops(xs, hidden, cell)
+    }
+}
+
+impl Primitive for LstmSequence {
+    fn name(&self) -> &'static str {
+        "LstmSequence"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        crate::cpu::lstm::forward(inputs, self.hidden, self.cell, outputs)
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let spec = |a: &Array| OutputSpec {
+            shape: a.shape().to_vec(),
+            dtype: a.dtype(),
+        };
+        let mut inputs = primals.to_vec();
+        inputs.extend(outputs.iter().cloned());
+        inputs.extend(cotangents.iter().cloned());
+        let all = Array::multi_from_op(
+            primals.iter().map(spec).collect(),
+            LstmSequenceVjp {
+                hidden: self.hidden,
+                cell: self.cell,
+            },
             inputs,
-            axes,
-            3,
-        )
+        );
+        Ok(argnums.iter().map(|&a| all[a].clone()).collect())
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        ops_jvp(self.ops(), primals, tangents, argnums)
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        _outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        ops_vmap(self.ops(), inputs, axes, 3)
+    }
+}
+
+/// The fused float32 gradient of [`LstmSequence`]: inputs
+/// `[x_proj, w_h, h0?, c0?, hs, cs, gates, g_hs, g_cs, g_gates]`, outputs the gradients of
+/// `[x_proj, w_h, h0?, c0?]` (see [`crate::cpu::lstm::backward`]).
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct LstmSequenceVjp {
+    pub(crate) hidden: bool,
+    pub(crate) cell: bool,
+}
+
+impl LstmSequenceVjp {
+    fn ops(&self) -> impl OpsFn {
+        let (hidden, cell) = (self.hidden, self.cell);
+        move |xs: &[Array]| crate::fast::lstm_sequence_vjp_ops(xs, hidden, cell)
+    }
+}
+
+impl Primitive for LstmSequenceVjp {
+    fn name(&self) -> &'static str {
+        "LstmSequenceVjp"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        crate::cpu::lstm::backward(inputs, self.hidden, self.cell, outputs)
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        ops_vjp(self.ops(), primals, cotangents, argnums)
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        ops_jvp(self.ops(), primals, tangents, argnums)
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        ops_vmap(self.ops(), inputs, axes, outputs.len())
     }
 }

@@ -121,6 +121,8 @@ registry!(
     fast::RmsNorm,
     fast::BatchNormTrain,
     fast::BatchNormTrainVjp,
+    fast::LstmSequence,
+    fast::LstmSequenceVjp,
     fast::CustomKernel,
     fft::Fft,
     fast::LayerNorm,

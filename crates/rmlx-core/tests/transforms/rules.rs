@@ -343,3 +343,128 @@ fn fused_batch_norm_differentiates_like_its_formula() {
     // A constant shift leaves the normalized output unchanged.
     assert!(t[0].to_vec::<f32>().unwrap().iter().all(|v| v.abs() < 1e-4));
 }
+
+#[test]
+fn fused_lstm_differentiates_like_its_formula() {
+    // float32 runs the fused recurrence; float64 composes the same arithmetic from ops.
+    // Values and gradients (through all three outputs) must agree, with and without initial
+    // states (MLX's layer skips the first product / forget term without them).
+    let loss = |out: &[Array]| -> mx::Result<Array> {
+        let h = mx::sum(&mx::sin(&out[0])?)?;
+        let c = mx::sum(&mx::multiply(&out[1], 0.7)?)?;
+        let g = mx::sum(&mx::multiply(&mx::square(&out[2])?, -0.3)?)?;
+        mx::add(&mx::add(&h, &c)?, &g)
+    };
+    for (hidden, cell) in [(false, false), (true, false), (false, true), (true, true)] {
+        let run = move |a: &[Array]| -> mx::Result<Vec<Array>> {
+            let h0 = hidden.then(|| a[2].clone());
+            let c0 = cell.then(|| a[2 + hidden as usize].clone());
+            mx::fast::lstm_sequence(&a[0], &a[1], h0.as_ref(), c0.as_ref())
+        };
+        let fused = move |a: &[Array]| {
+            let f32s: Vec<Array> = a.iter().map(|v| v.astype(mx::float32).unwrap()).collect();
+            loss(&run(&f32s)?)
+        };
+        let plain = move |a: &[Array]| loss(&run(a)?);
+        let mut inputs = vec![rand(&[2, 5, 12], 820), rand(&[12, 3], 821)];
+        if hidden {
+            inputs.push(rand(&[2, 3], 822));
+        }
+        if cell {
+            inputs.push(rand(&[2, 3], 823));
+        }
+        let v1 = fused(&inputs).unwrap().astype(mx::float64).unwrap();
+        let v2 = plain(&inputs).unwrap();
+        assert!((v1.item::<f64>().unwrap() - v2.item::<f64>().unwrap()).abs() < 1e-4);
+        let argnums: Vec<usize> = (0..inputs.len()).collect();
+        let g1 = mx::grad(fused, &argnums[..])(&inputs).unwrap();
+        let g2 = mx::grad(plain, &argnums[..])(&inputs).unwrap();
+        for (a, b) in g1.iter().zip(&g2) {
+            assert_eq!(a.shape(), b.shape());
+            let (a, b) = (a.to_vec::<f64>().unwrap(), b.to_vec::<f64>().unwrap());
+            assert!(
+                a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-4),
+                "hidden {hidden} cell {cell}: {a:?} {b:?}"
+            );
+        }
+        // Second order goes through the plain-ops twins of the fused nodes.
+        let gx = move |a: &[Array]| mx::sum(&mx::square(&mx::grad(fused, 1)(a)?[0])?);
+        let gp = move |a: &[Array]| mx::sum(&mx::square(&mx::grad(plain, 1)(a)?[0])?);
+        let h1 = mx::grad(gx, 0)(&inputs).unwrap()[0]
+            .to_vec::<f64>()
+            .unwrap();
+        let h2 = mx::grad(gp, 0)(&inputs).unwrap()[0]
+            .to_vec::<f64>()
+            .unwrap();
+        assert!(
+            h1.iter()
+                .zip(&h2)
+                .all(|(p, q)| (p - q).abs() < 1e-3 * (1.0 + q.abs())),
+            "{h1:?} {h2:?}"
+        );
+    }
+    // jvp and vmap run the plain twin.
+    let xp = rand(&[2, 4, 8], 824);
+    let wh = rand(&[8, 2], 825);
+    let last_h = |a: &[Array]| Ok(mx::fast::lstm_sequence(&a[0], &a[1], None, None)?[0].clone());
+    let f32s = [
+        xp.astype(mx::float32).unwrap(),
+        wh.astype(mx::float32).unwrap(),
+    ];
+    let tangents = [rand(&[2, 4, 8], 826), rand(&[8, 2], 827)];
+    let t32: Vec<Array> = tangents
+        .iter()
+        .map(|t| t.astype(mx::float32).unwrap())
+        .collect();
+    let (_, t1) = mx::jvp(last_h, &f32s, &t32).unwrap();
+    let (_, t2) = mx::jvp(last_h, &[xp.clone(), wh.clone()], &tangents).unwrap();
+    let (t1, t2) = (
+        t1[0].astype(mx::float64).unwrap().to_vec::<f64>().unwrap(),
+        t2[0].to_vec::<f64>().unwrap(),
+    );
+    assert!(
+        t1.iter().zip(&t2).all(|(p, q)| (p - q).abs() < 1e-4),
+        "{t1:?} {t2:?}"
+    );
+    check_vmap(
+        "lstm_sequence",
+        last_h,
+        &[
+            rand(&[3, 2, 4, 8], 828).astype(mx::float32).unwrap(),
+            f32s[1].clone(),
+        ],
+        &[Some(0), None],
+        1e-5,
+    );
+}
+
+#[test]
+fn lstm_sequence_rejects_bad_shapes() {
+    let xp = mx::zeros(&[2, 3, 8], mx::float32).unwrap();
+    let wh = mx::zeros(&[8, 2], mx::float32).unwrap();
+    let bad = |r: mx::Result<Vec<Array>>, what: &str| {
+        let e = r.err().expect("an error").to_string();
+        assert!(e.contains(what), "{e}");
+    };
+    bad(
+        mx::fast::lstm_sequence(
+            &mx::zeros(&[2, 3, 7], mx::float32).unwrap(),
+            &wh,
+            None,
+            None,
+        ),
+        "x_proj",
+    );
+    bad(
+        mx::fast::lstm_sequence(&xp, &mx::zeros(&[8, 3], mx::float32).unwrap(), None, None),
+        "w_h",
+    );
+    let h = mx::zeros(&[3, 2], mx::float32).unwrap();
+    bad(mx::fast::lstm_sequence(&xp, &wh, Some(&h), None), "hidden");
+    bad(mx::fast::lstm_sequence(&xp, &wh, None, Some(&h)), "cell");
+    let ints = mx::zeros(&[2, 3, 8], mx::int32).unwrap();
+    bad(
+        mx::fast::lstm_sequence(&ints, &mx::zeros(&[8, 2], mx::int32).unwrap(), None, None),
+        "floating",
+    );
+}

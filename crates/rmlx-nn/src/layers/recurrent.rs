@@ -353,30 +353,36 @@ impl LSTM {
         cell: Option<&Array>,
     ) -> Result<(Array, Array)> {
         let x = project(x, &self.wx, self.bias.as_ref())?;
-        let wh_t = self.wh.transpose()?;
-        let (mut hidden, mut cell) = (hidden.cloned(), cell.cloned());
-        let (mut all_h, mut all_c) = (Vec::new(), Vec::new());
-        for xt in steps(&x, "LSTM")? {
-            let ifgo = match &hidden {
-                Some(h) => mx::addmm(&xt, h, &wh_t, 1.0, 1.0)?,
-                None => xt,
-            };
-            let gates = mx::split(&ifgo, 4, -1)?;
-            let i = mx::sigmoid(&gates[0])?;
-            let f = mx::sigmoid(&gates[1])?;
-            let g = mx::tanh(&gates[2])?;
-            let o = mx::sigmoid(&gates[3])?;
-            let c = match &cell {
-                Some(c) => mx::add(mx::multiply(&f, c)?, mx::multiply(&i, &g)?)?,
-                None => mx::multiply(&i, &g)?,
-            };
-            let h = mx::multiply(&o, mx::tanh(&c)?)?;
-            all_h.push(h.clone());
-            all_c.push(c.clone());
-            hidden = Some(h);
-            cell = Some(c);
+        let nd = x.ndim();
+        if nd < 2 {
+            return Err(Error::value(format!(
+                "[LSTM] the input must be (N, L, D) or (L, D), got shape {:?}.",
+                x.shape()
+            )));
         }
-        Ok((stack(&all_h)?, stack(&all_c)?))
+        let (len, g4) = (x.shape()[nd - 2], x.shape()[nd - 1]);
+        let hsz = g4 / 4;
+        if len == 0 {
+            return Err(Error::value("[stack] No arrays provided for stacking"));
+        }
+        // The fused recurrence takes (N, L, 4H) and (N, H) states: fold the leading axes
+        // (broadcast together, as MLX's per-step arithmetic would) into one batch axis.
+        fn state_lead(a: Option<&Array>) -> &[usize] {
+            a.map_or(&[], |a| &a.shape()[..a.ndim().max(1) - 1])
+        }
+        let lead =
+            mx::broadcast_shapes(&[&x.shape()[..nd - 2], state_lead(hidden), state_lead(cell)])?;
+        let n: usize = lead.iter().product();
+        let with = |last: &[usize]| [&lead[..], last].concat();
+        let x = mx::broadcast_to(&x, with(&[len, g4]))?.reshape([n, len, g4])?;
+        let state = |a: Option<&Array>| -> Result<Option<Array>> {
+            a.map(|a| mx::broadcast_to(a, with(&[hsz]))?.reshape([n, hsz]))
+                .transpose()
+        };
+        let (h0, c0) = (state(hidden)?, state(cell)?);
+        let out = mx::fast::lstm_sequence(&x, &self.wh, h0.as_ref(), c0.as_ref())?;
+        let unfold = |a: &Array| a.reshape(with(&[len, hsz]));
+        Ok((unfold(&out[0])?, unfold(&out[1])?))
     }
 }
 
