@@ -147,9 +147,20 @@ pub fn new_stream(device: Device) -> Result<Stream> {
     })
 }
 
-/// Waits until the work scheduled so far (also by `async_eval`) is done.
-pub fn synchronize(_stream: Option<Stream>) {
-    crate::eval::wait_in_flight();
+/// Waits until the work scheduled so far (also by `async_eval`) is done, and returns the error
+/// of a failed `async_eval` among that work (MLX raises it here too; it also stays on the
+/// arrays).
+///
+/// ```
+/// use rmlx_core as mx;
+/// let a = mx::exp(&mx::ones(&[4], mx::float32)?)?;
+/// mx::async_eval([&a])?;
+/// mx::synchronize(None)?;
+/// assert!(a.is_evaluated());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn synchronize(_stream: Option<Stream>) -> Result<()> {
+    crate::eval::synchronize()
 }
 
 /// Makes `s` the stream of the current thread until the guard drops (`with mx.stream(s):`).

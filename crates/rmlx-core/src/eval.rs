@@ -12,7 +12,7 @@ static EVAL_LOCK: Mutex<()> = Mutex::new(());
 
 /// Pending work handed to workers by [`async_eval`], joined by [`crate::synchronize`] and by
 /// the next [`eval`] that has work to do.
-static IN_FLIGHT: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+static IN_FLIGHT: Mutex<Vec<std::thread::JoinHandle<Result<()>>>> = Mutex::new(Vec::new());
 
 thread_local! {
     /// Whether this thread is an [`async_eval`] worker.
@@ -217,8 +217,9 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()>
     }
     let handle = std::thread::spawn(move || {
         ASYNC_WORKER.with(|w| w.set(true));
-        // Errors stay on the arrays; reading them reports the error.
-        let _ = eval(owned.iter());
+        // Errors stay on the arrays (reading them reports the error) and reach the next
+        // `synchronize`.
+        eval(owned.iter())
     });
     IN_FLIGHT
         .lock()
@@ -227,11 +228,33 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()>
     Ok(())
 }
 
-/// Waits for every `async_eval` started so far.
-pub(crate) fn wait_in_flight() {
+/// Errors of finished `async_eval`s, kept for the next [`crate::synchronize`].
+static ASYNC_ERRORS: Mutex<Vec<Error>> = Mutex::new(Vec::new());
+
+/// Waits for every `async_eval` started so far, keeping their errors for `synchronize`.
+fn wait_in_flight() {
     let handles: Vec<_> = std::mem::take(&mut *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()));
     for h in handles {
-        let _ = h.join();
+        let r = h
+            .join()
+            .unwrap_or_else(|_| Err(Error::runtime("[async_eval] the worker panicked")));
+        if let Err(e) = r {
+            ASYNC_ERRORS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(e);
+        }
+    }
+}
+
+/// Waits for every `async_eval` started so far and returns the first error among those not
+/// reported yet.
+pub(crate) fn synchronize() -> Result<()> {
+    wait_in_flight();
+    let errors = std::mem::take(&mut *ASYNC_ERRORS.lock().unwrap_or_else(|e| e.into_inner()));
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

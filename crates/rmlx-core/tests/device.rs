@@ -110,12 +110,17 @@ fn set_default_stream_changes_the_default() {
     assert!(mx::set_default_stream(gpu_stream).is_err());
 }
 
+/// Tests that `synchronize` hold this: it joins every pending `async_eval` of the process, so
+/// one test's call could take (and report) another's work.
+static ASYNC_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn synchronize_waits_for_async_eval() {
+    let _one = ASYNC_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let x = mx::arange(0.0, 1e6, 1.0).unwrap();
     let y = mx::exp(&(&x * 1e-6)).unwrap();
     mx::async_eval([&y]).unwrap();
-    mx::synchronize(None);
+    mx::synchronize(None).unwrap();
     assert!(
         y.is_evaluated(),
         "synchronize returns after the async work finished"
@@ -123,7 +128,21 @@ fn synchronize_waits_for_async_eval() {
     let s = mx::new_stream(mx::cpu).unwrap();
     let z = &x + 1.0;
     mx::async_eval([&z]).unwrap();
-    mx::synchronize(Some(s));
+    mx::synchronize(Some(s)).unwrap();
     assert!(z.is_evaluated());
     assert_eq!(z.to_vec::<f32>().unwrap()[..3], [1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn synchronize_reports_a_failed_async_eval() {
+    // A singular matrix fails only while computing: the error reaches `synchronize` (MLX
+    // raises it there) and stays on the array.
+    let _one = ASYNC_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let a = mx::linalg::inv(&mx::array![[1.0f32, 2.0], [2.0, 4.0]]).unwrap();
+    mx::async_eval([&a]).unwrap();
+    let e = mx::synchronize(None).expect_err("the async_eval failed");
+    assert_eq!(e.kind(), mx::ErrorKind::Runtime, "{e}");
+    assert!(a.eval().is_err());
+    // Once reported, the next synchronize has nothing left to report.
+    mx::synchronize(None).unwrap();
 }

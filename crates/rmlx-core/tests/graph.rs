@@ -77,7 +77,7 @@ fn eval_errors_are_reported_not_panicked() {
 fn async_eval_then_read() {
     let a = mx::exp(&mx::ones(&[1 << 16], mx::float32).unwrap()).unwrap();
     mx::async_eval([&a]).unwrap();
-    mx::synchronize(None);
+    mx::synchronize(None).unwrap();
     assert!(a.is_evaluated());
     assert!((a.to_vec::<f32>().unwrap()[0] - std::f32::consts::E).abs() < 1e-6);
 }

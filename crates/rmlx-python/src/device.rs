@@ -217,8 +217,7 @@ fn synchronize(stream: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         Some(s) if !s.is_none() => Some(to_stream(s)?),
         _ => None,
     };
-    mx::synchronize(s);
-    Ok(())
+    mx::synchronize(s).py()
 }
 
 #[pyfunction]

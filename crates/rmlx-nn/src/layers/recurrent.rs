@@ -352,7 +352,6 @@ impl LSTM {
         hidden: Option<&Array>,
         cell: Option<&Array>,
     ) -> Result<(Array, Array)> {
-        let x = project(x, &self.wx, self.bias.as_ref())?;
         let nd = x.ndim();
         if nd < 2 {
             return Err(Error::value(format!(
@@ -360,6 +359,12 @@ impl LSTM {
                 x.shape()
             )));
         }
+        // The input projection as one product over every row (N * L, D): its weight gradient
+        // is then one product too, where a batched product's is one per batch element, summed.
+        let rows: usize = x.shape()[..nd - 1].iter().product();
+        let flat = x.reshape([rows, x.shape()[nd - 1]])?;
+        let proj = project(&flat, &self.wx, self.bias.as_ref())?;
+        let x = proj.reshape([&x.shape()[..nd - 1], &proj.shape()[1..]].concat())?;
         let (len, g4) = (x.shape()[nd - 2], x.shape()[nd - 1]);
         let hsz = g4 / 4;
         if len == 0 {
