@@ -890,6 +890,157 @@ pub(crate) fn batch_norm_train_vjp_ops(xs: &[Array], eps: f64) -> Result<Vec<Arr
     Ok(vec![dx, multiply(&sgx, &r)?, sg])
 }
 
+/// The LSTM recurrence over a sequence (what `nn::LSTM` computes after its input projection;
+/// an rmlx function, not one of MLX's): returns `[hs, cs, gates]`, the hidden and cell states
+/// of every step (`(N, L, H)` each) and the activated gates (`(N, L, 4H)`).
+///
+/// `x_proj` is `(N, L, 4H)`: each step's input projection `x_t W_x^T + b`, gates in MLX's
+/// order (input, forget, cell, output). `w_h` is the recurrent weight `(4H, H)`; `hidden`
+/// and `cell` the initial states `(N, H)`. Step `t` computes, with `h`, `c` the previous
+/// states, `[i, f, g, o] = x_proj[:, t] + h W_h^T` (no product at the first step without an
+/// initial hidden state), `i, f, o` through a sigmoid and `g` through tanh,
+/// `c' = f c + i g` (`i g` at the first step without an initial cell state) and
+/// `h' = o tanh(c')`, as MLX's `nn.LSTM`.
+///
+/// float32 runs fused kernels: each core runs the whole sequence for its share of the batch
+/// (one small product and the gate arithmetic per step), and the gradient forms `dW_h` in one
+/// product over every step; other dtypes compose the same arithmetic from ops, which also
+/// define the transforms.
+///
+/// ```
+/// use rmlx_core as mx;
+/// // One step, H = 1: i = f = o = sigmoid(0) = 0.5, g = tanh(0) = 0.
+/// let x_proj = mx::zeros(&[1, 1, 4], mx::float32)?;
+/// let w_h = mx::ones(&[4, 1], mx::float32)?;
+/// let c0 = mx::full(&[1, 1], 2.0f32)?;
+/// let out = mx::fast::lstm_sequence(&x_proj, &w_h, None, Some(&c0))?;
+/// assert_eq!(out[1].to_vec::<f32>()?, vec![1.0]); // c = 0.5 * 2 + 0.5 * 0
+/// assert_eq!(out[2].to_vec::<f32>()?, vec![0.5, 0.5, 0.0, 0.5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn lstm_sequence(
+    x_proj: &Array,
+    w_h: &Array,
+    hidden: Option<&Array>,
+    cell: Option<&Array>,
+) -> Result<Vec<Array>> {
+    if x_proj.ndim() != 3 || !x_proj.shape()[2].is_multiple_of(4) {
+        return Err(Error::value(format!(
+            "[lstm_sequence] x_proj must be (N, L, 4H), got shape {}.",
+            fmt_shape(x_proj.shape())
+        )));
+    }
+    let (n, h) = (x_proj.shape()[0], x_proj.shape()[2] / 4);
+    if w_h.shape() != [4 * h, h] {
+        return Err(Error::value(format!(
+            "[lstm_sequence] w_h must have shape ({}, {h}) but has shape {}.",
+            4 * h,
+            fmt_shape(w_h.shape())
+        )));
+    }
+    for (name, a) in [("hidden", hidden), ("cell", cell)] {
+        if let Some(a) = a
+            && a.shape() != [n, h]
+        {
+            return Err(Error::value(format!(
+                "[lstm_sequence] {name} must have shape ({n}, {h}) but has shape {}.",
+                fmt_shape(a.shape())
+            )));
+        }
+    }
+    let mut inputs = vec![x_proj.clone(), w_h.clone()];
+    inputs.extend(hidden.cloned());
+    inputs.extend(cell.cloned());
+    let (has_h, has_c) = (hidden.is_some(), cell.is_some());
+    if inputs.iter().any(|a| a.dtype() != Dtype::Float32) {
+        let dtype = inputs
+            .iter()
+            .fold(inputs[0].dtype(), |d, a| promote_types(d, a.dtype()));
+        if !dtype.is_inexact() {
+            return Err(Error::value(format!(
+                "[lstm_sequence] Only floating point types are supported, got {dtype}."
+            )));
+        }
+        return lstm_sequence_ops(&inputs, has_h, has_c);
+    }
+    use crate::primitive::OutputSpec;
+    let spec = |last: usize| OutputSpec {
+        shape: vec![n, x_proj.shape()[1], last],
+        dtype: Dtype::Float32,
+    };
+    Ok(Array::multi_from_op(
+        vec![spec(h), spec(h), spec(4 * h)],
+        crate::primitives::fast::LstmSequence {
+            hidden: has_h,
+            cell: has_c,
+        },
+        inputs,
+    ))
+}
+
+/// [`lstm_sequence`] in plain ops over `[x_proj, w_h, h0?, c0?]` (`hidden` / `cell`: whether
+/// the initial states are among the inputs): the non-float32 path, and the definition the
+/// fused node's transforms differentiate.
+pub(crate) fn lstm_sequence_ops(xs: &[Array], hidden: bool, cell: bool) -> Result<Vec<Array>> {
+    let (xp, wh) = (&xs[0], &xs[1]);
+    let mut h = hidden.then(|| xs[2].clone());
+    let mut c = cell.then(|| xs[2 + hidden as usize].clone());
+    let wh_t = crate::ops::transpose(wh, None::<Vec<isize>>)?;
+    let (mut hs, mut cs, mut gs) = (Vec::new(), Vec::new(), Vec::new());
+    for xt in steps_of(xp)? {
+        let pre = match &h {
+            Some(h) => crate::ops::addmm(&xt, h, &wh_t, 1.0, 1.0)?,
+            None => xt,
+        };
+        let parts = crate::ops::split(&pre, 4, -1)?;
+        let i = crate::ops::sigmoid(&parts[0])?;
+        let f = crate::ops::sigmoid(&parts[1])?;
+        let g = crate::ops::tanh(&parts[2])?;
+        let o = crate::ops::sigmoid(&parts[3])?;
+        let c_new = match &c {
+            Some(c) => add(multiply(&f, c)?, multiply(&i, &g)?)?,
+            None => multiply(&i, &g)?,
+        };
+        let h_new = multiply(&o, crate::ops::tanh(&c_new)?)?;
+        gs.push(crate::ops::concatenate(&[i, f, g, o], -1)?);
+        hs.push(h_new.clone());
+        cs.push(c_new.clone());
+        h = Some(h_new);
+        c = Some(c_new);
+    }
+    Ok(vec![
+        crate::ops::stack(&hs, 1)?,
+        crate::ops::stack(&cs, 1)?,
+        crate::ops::stack(&gs, 1)?,
+    ])
+}
+
+/// The steps of `x` (axis 1), each without that axis. Their gradient is one stack of the
+/// steps' cotangents: a slice's own gradient writes a zero array of `x`'s full size, which
+/// would make the backward pass quadratic in the sequence length.
+fn steps_of(x: &Array) -> Result<Vec<Array>> {
+    let unstack = crate::transforms::custom_vjp(
+        |xs: &[Array]| crate::ops::unstack(&xs[0], 1),
+        |p: &[Array], cots: &[Array], _: &[Array]| {
+            let cots: Vec<Array> = cots
+                .iter()
+                .map(|c| c.astype(p[0].dtype()))
+                .collect::<Result<_>>()?;
+            Ok(vec![crate::ops::stack(&cots, 1)?])
+        },
+    );
+    unstack(std::slice::from_ref(x))
+}
+
+/// The gradient of [`lstm_sequence`] in plain ops: inputs
+/// `[x_proj, w_h, h0?, c0?, hs, cs, gates, g_hs, g_cs, g_gates]`, outputs the gradients of
+/// the primals `[x_proj, w_h, h0?, c0?]` (the vjp of [`lstm_sequence_ops`]).
+pub(crate) fn lstm_sequence_vjp_ops(xs: &[Array], hidden: bool, cell: bool) -> Result<Vec<Array>> {
+    let np = 2 + hidden as usize + cell as usize;
+    let f = move |p: &[Array]| lstm_sequence_ops(p, hidden, cell);
+    Ok(crate::transforms::vjp(f, &xs[..np], &xs[np + 3..])?.1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1009,155 +1160,4 @@ mod tests {
             1e-2,
         );
     }
-}
-
-/// The LSTM recurrence over a sequence (what `nn::LSTM` computes after its input projection;
-/// an rmlx function, not one of MLX's): returns `[hs, cs, gates]`, the hidden and cell states
-/// of every step (`(N, L, H)` each) and the activated gates (`(N, L, 4H)`).
-///
-/// `x_proj` is `(N, L, 4H)`: each step's input projection `x_t W_x^T + b`, gates in MLX's
-/// order (input, forget, cell, output). `w_h` is the recurrent weight `(4H, H)`; `hidden`
-/// and `cell` the initial states `(N, H)`. Step `t` computes, with `h`, `c` the previous
-/// states, `[i, f, g, o] = x_proj[:, t] + h W_h^T` (no product at the first step without an
-/// initial hidden state), `i, f, o` through a sigmoid and `g` through tanh,
-/// `c' = f c + i g` (`i g` at the first step without an initial cell state) and
-/// `h' = o tanh(c')`, as MLX's `nn.LSTM`.
-///
-/// float32 runs fused kernels: each core runs the whole sequence for its share of the batch
-/// (one small product and the gate arithmetic per step), and the gradient forms `dW_h` in one
-/// product over every step; other dtypes compose the same arithmetic from ops, which also
-/// define the transforms.
-///
-/// ```
-/// use rmlx_core as mx;
-/// // One step, H = 1: i = f = o = sigmoid(0) = 0.5, g = tanh(0) = 0.
-/// let x_proj = mx::zeros(&[1, 1, 4], mx::float32)?;
-/// let w_h = mx::ones(&[4, 1], mx::float32)?;
-/// let c0 = mx::full(&[1, 1], 2.0f32)?;
-/// let out = mx::fast::lstm_sequence(&x_proj, &w_h, None, Some(&c0))?;
-/// assert_eq!(out[1].to_vec::<f32>()?, vec![1.0]); // c = 0.5 * 2 + 0.5 * 0
-/// assert_eq!(out[2].to_vec::<f32>()?, vec![0.5, 0.5, 0.0, 0.5]);
-/// # Ok::<(), mx::Error>(())
-/// ```
-pub fn lstm_sequence(
-    x_proj: &Array,
-    w_h: &Array,
-    hidden: Option<&Array>,
-    cell: Option<&Array>,
-) -> Result<Vec<Array>> {
-    if x_proj.ndim() != 3 || x_proj.shape()[2] % 4 != 0 {
-        return Err(Error::value(format!(
-            "[lstm_sequence] x_proj must be (N, L, 4H), got shape {}.",
-            fmt_shape(x_proj.shape())
-        )));
-    }
-    let (n, h) = (x_proj.shape()[0], x_proj.shape()[2] / 4);
-    if w_h.shape() != [4 * h, h] {
-        return Err(Error::value(format!(
-            "[lstm_sequence] w_h must have shape ({}, {h}) but has shape {}.",
-            4 * h,
-            fmt_shape(w_h.shape())
-        )));
-    }
-    for (name, a) in [("hidden", hidden), ("cell", cell)] {
-        if let Some(a) = a
-            && a.shape() != [n, h]
-        {
-            return Err(Error::value(format!(
-                "[lstm_sequence] {name} must have shape ({n}, {h}) but has shape {}.",
-                fmt_shape(a.shape())
-            )));
-        }
-    }
-    let mut inputs = vec![x_proj.clone(), w_h.clone()];
-    inputs.extend(hidden.cloned());
-    inputs.extend(cell.cloned());
-    let (has_h, has_c) = (hidden.is_some(), cell.is_some());
-    if inputs.iter().any(|a| a.dtype() != Dtype::Float32) {
-        let dtype = inputs
-            .iter()
-            .fold(inputs[0].dtype(), |d, a| promote_types(d, a.dtype()));
-        if !dtype.is_inexact() {
-            return Err(Error::value(format!(
-                "[lstm_sequence] Only floating point types are supported, got {dtype}."
-            )));
-        }
-        return lstm_sequence_ops(&inputs, has_h, has_c);
-    }
-    use crate::primitive::OutputSpec;
-    let spec = |last: usize| OutputSpec {
-        shape: vec![n, x_proj.shape()[1], last],
-        dtype: Dtype::Float32,
-    };
-    Ok(Array::multi_from_op(
-        vec![spec(h), spec(h), spec(4 * h)],
-        crate::primitives::fast::LstmSequence {
-            hidden: has_h,
-            cell: has_c,
-        },
-        inputs,
-    ))
-}
-
-/// [`lstm_sequence`] in plain ops over `[x_proj, w_h, h0?, c0?]` (`hidden` / `cell`: whether
-/// the initial states are among the inputs): the non-float32 path, and the definition the
-/// fused node's transforms differentiate.
-pub(crate) fn lstm_sequence_ops(xs: &[Array], hidden: bool, cell: bool) -> Result<Vec<Array>> {
-    let (xp, wh) = (&xs[0], &xs[1]);
-    let mut h = hidden.then(|| xs[2].clone());
-    let mut c = cell.then(|| xs[2 + hidden as usize].clone());
-    let wh_t = crate::ops::transpose(wh, None::<Vec<isize>>)?;
-    let (mut hs, mut cs, mut gs) = (Vec::new(), Vec::new(), Vec::new());
-    for xt in steps_of(xp)? {
-        let pre = match &h {
-            Some(h) => crate::ops::addmm(&xt, h, &wh_t, 1.0, 1.0)?,
-            None => xt,
-        };
-        let parts = crate::ops::split(&pre, 4, -1)?;
-        let i = crate::ops::sigmoid(&parts[0])?;
-        let f = crate::ops::sigmoid(&parts[1])?;
-        let g = crate::ops::tanh(&parts[2])?;
-        let o = crate::ops::sigmoid(&parts[3])?;
-        let c_new = match &c {
-            Some(c) => add(multiply(&f, c)?, multiply(&i, &g)?)?,
-            None => multiply(&i, &g)?,
-        };
-        let h_new = multiply(&o, crate::ops::tanh(&c_new)?)?;
-        gs.push(crate::ops::concatenate(&[i, f, g, o], -1)?);
-        hs.push(h_new.clone());
-        cs.push(c_new.clone());
-        h = Some(h_new);
-        c = Some(c_new);
-    }
-    Ok(vec![
-        crate::ops::stack(&hs, 1)?,
-        crate::ops::stack(&cs, 1)?,
-        crate::ops::stack(&gs, 1)?,
-    ])
-}
-
-/// The steps of `x` (axis 1), each without that axis. Their gradient is one stack of the
-/// steps' cotangents: a slice's own gradient writes a zero array of `x`'s full size, which
-/// would make the backward pass quadratic in the sequence length.
-fn steps_of(x: &Array) -> Result<Vec<Array>> {
-    let unstack = crate::transforms::custom_vjp(
-        |xs: &[Array]| crate::ops::unstack(&xs[0], 1),
-        |p: &[Array], cots: &[Array], _: &[Array]| {
-            let cots: Vec<Array> = cots
-                .iter()
-                .map(|c| c.astype(p[0].dtype()))
-                .collect::<Result<_>>()?;
-            Ok(vec![crate::ops::stack(&cots, 1)?])
-        },
-    );
-    unstack(std::slice::from_ref(x))
-}
-
-/// The gradient of [`lstm_sequence`] in plain ops: inputs
-/// `[x_proj, w_h, h0?, c0?, hs, cs, gates, g_hs, g_cs, g_gates]`, outputs the gradients of
-/// the primals `[x_proj, w_h, h0?, c0?]` (the vjp of [`lstm_sequence_ops`]).
-pub(crate) fn lstm_sequence_vjp_ops(xs: &[Array], hidden: bool, cell: bool) -> Result<Vec<Array>> {
-    let np = 2 + hidden as usize + cell as usize;
-    let f = move |p: &[Array]| lstm_sequence_ops(p, hidden, cell);
-    Ok(crate::transforms::vjp(f, &xs[..np], &xs[np + 3..])?.1)
 }

@@ -443,7 +443,7 @@ fn lstm_sequence_rejects_bad_shapes() {
     let xp = mx::zeros(&[2, 3, 8], mx::float32).unwrap();
     let wh = mx::zeros(&[8, 2], mx::float32).unwrap();
     let bad = |r: mx::Result<Vec<Array>>, what: &str| {
-        let e = r.err().expect("an error").to_string();
+        let e = r.expect_err("an error").to_string();
         assert!(e.contains(what), "{e}");
     };
     bad(
