@@ -28,6 +28,32 @@ struct Dims {
     cell: bool,
 }
 
+impl Dims {
+    /// The sizes of `x_proj`'s shape `(N, L, 4H)`.
+    fn of(x_proj: &[usize], hidden: bool, cell: bool) -> Dims {
+        Dims {
+            n: x_proj[0],
+            l: x_proj[1],
+            h: x_proj[2] / 4,
+            hidden,
+            cell,
+        }
+    }
+
+    /// The initial states among `inputs` (`[x_proj, w_h, h0?, c0?, ...]`), row-major.
+    fn states(&self, inputs: &[Array]) -> Result<[Option<(Data, usize)>; 2]> {
+        let h0 = match self.hidden {
+            true => Some(rows_of(&inputs[2])?),
+            false => None,
+        };
+        let c0 = match self.cell {
+            true => Some(rows_of(&inputs[2 + self.hidden as usize])?),
+            false => None,
+        };
+        Ok([h0, c0])
+    }
+}
+
 /// Batch rows per worker.
 fn rows_per_task(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(1)
@@ -95,29 +121,11 @@ pub(crate) fn forward(
     cell: bool,
     outputs: &[OutputSpec],
 ) -> Result<Vec<Data>> {
-    let shape = inputs[0].shape();
-    let d = Dims {
-        n: shape[0],
-        l: shape[1],
-        h: shape[2] / 4,
-        hidden,
-        cell,
-    };
+    let d = Dims::of(inputs[0].shape(), hidden, cell);
     let (h, l) = (d.h, d.l);
     let xp = rows_of(&inputs[0])?;
     let wh = rows_of(&inputs[1])?;
-    let mut next = 2;
-    let h0 = if hidden {
-        next += 1;
-        Some(rows_of(&inputs[next - 1])?)
-    } else {
-        None
-    };
-    let c0 = if cell {
-        Some(rows_of(&inputs[next])?)
-    } else {
-        None
-    };
+    let [h0, c0] = d.states(inputs)?;
     let (xp, wh) = (elements(&xp), elements(&wh));
     let (h0, c0) = (h0.as_ref().map(elements), c0.as_ref().map(elements));
     // w_h^T, row-major (H, 4H): the right operand of every step's product.
@@ -227,28 +235,12 @@ pub(crate) fn backward(
     cell: bool,
     outputs: &[OutputSpec],
 ) -> Result<Vec<Data>> {
-    let shape = inputs[0].shape();
-    let d = Dims {
-        n: shape[0],
-        l: shape[1],
-        h: shape[2] / 4,
-        hidden,
-        cell,
-    };
+    let d = Dims::of(inputs[0].shape(), hidden, cell);
     let (n, l, h) = (d.n, d.l, d.h);
     let g4 = 4 * h;
     let base = 2 + hidden as usize + cell as usize;
     let wh = rows_of(&inputs[1])?;
-    let h0 = if hidden {
-        Some(rows_of(&inputs[2])?)
-    } else {
-        None
-    };
-    let c0 = if cell {
-        Some(rows_of(&inputs[2 + hidden as usize])?)
-    } else {
-        None
-    };
+    let [h0, c0] = d.states(inputs)?;
     let (hs, cs, gates) = (
         rows_of(&inputs[base])?,
         rows_of(&inputs[base + 1])?,
