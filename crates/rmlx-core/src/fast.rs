@@ -912,7 +912,7 @@ pub(crate) fn batch_norm_train_vjp_ops(xs: &[Array], eps: f64) -> Result<Vec<Arr
 /// // One step, H = 1: i = f = o = sigmoid(0) = 0.5, g = tanh(0) = 0.
 /// let x_proj = mx::zeros(&[1, 1, 4], mx::float32)?;
 /// let w_h = mx::ones(&[4, 1], mx::float32)?;
-/// let c0 = mx::full(&[1, 1], 2.0f32)?;
+/// let c0 = mx::full(&[1, 1], 2.0f32, None)?;
 /// let out = mx::fast::lstm_sequence(&x_proj, &w_h, None, Some(&c0))?;
 /// assert_eq!(out[1].to_vec::<f32>()?, vec![1.0]); // c = 0.5 * 2 + 0.5 * 0
 /// assert_eq!(out[2].to_vec::<f32>()?, vec![0.5, 0.5, 0.0, 0.5]);
