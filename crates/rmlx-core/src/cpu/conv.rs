@@ -10,12 +10,13 @@
 //! float32, multiply there and round once.
 
 use crate::array::{Array, Data, buffer_elements_mut};
+use crate::cpu::gemm::seq_matmul;
 use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::primitive::OutputSpec;
 use crate::primitives::conv::Convolution;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 use half::{bf16, f16};
 use rayon::prelude::*;
 
@@ -374,7 +375,7 @@ fn run<T: ConvFloat>(
                         MatMut::from_raw_parts_mut(dp.add(grp * g.og), m, g.og, drs as isize, 1),
                     )
                 };
-                faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, one, Par::Seq);
+                seq_matmul(dst, Accum::Replace, lhs, rhs, one);
             }
         }
         if !T::DIRECT {
@@ -541,7 +542,7 @@ fn run_transposed<T: ConvFloat>(
                         MatMut::from_raw_parts_mut(acc.as_mut_ptr(), m, co, co as isize, 1),
                     )
                 };
-                faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, one, Par::Seq);
+                seq_matmul(dst, Accum::Add, lhs, rhs, one);
                 (patches, kbuf, acc)
             },
         )

@@ -8,6 +8,7 @@
 use crate::array::{Array, Data, buffer_elements_mut, row_major_strides};
 use crate::cpu::PARALLEL_THRESHOLD;
 use crate::cpu::copy::copy_into;
+use crate::cpu::gemm::seq_matmul;
 use crate::cpu::reduce::fold_lanes;
 use crate::cpu::vmath;
 use crate::dtype::{Dtype, finfo};
@@ -15,7 +16,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::primitive::OutputSpec;
 use crate::primitives::fast::MaskKind;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 use half::{bf16, f16};
 use rayon::prelude::*;
 use std::ops::{Add, AddAssign, Div, Mul, Sub};
@@ -1021,13 +1022,12 @@ fn attend_block_body<T: Store<F>, F: Acc>(
         let cols = BK.min(kend - j0);
         let sb = &mut s[..rows * cols];
         let km = MatRef::from_row_major_slice(&k[j0 * dk..(j0 + cols) * dk], cols, dk);
-        faer::linalg::matmul::matmul(
+        seq_matmul(
             MatMut::from_row_major_slice_mut(sb, rows, cols),
             Accum::Replace,
             qm,
             km.transpose(),
             c.scale,
-            Par::Seq,
         );
         for r in 0..rows {
             let srow = &mut sb[r * cols..(r + 1) * cols];
@@ -1064,13 +1064,12 @@ fn attend_block_body<T: Store<F>, F: Acc>(
             m[r] = mx;
         }
         let vm = MatRef::from_row_major_slice(&v[j0 * dv..(j0 + cols) * dv], cols, dv);
-        faer::linalg::matmul::matmul(
+        seq_matmul(
             MatMut::from_row_major_slice_mut(o, rows, dv),
             Accum::Add,
             MatRef::from_row_major_slice(sb, rows, cols),
             vm,
             F::ONE,
-            Par::Seq,
         );
         j0 += cols;
     }

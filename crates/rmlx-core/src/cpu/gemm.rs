@@ -372,6 +372,21 @@ fn run<T: Element + faer::traits::ComplexField>(
     });
 }
 
+/// `dst (+)= alpha * lhs @ rhs` by faer's kernel on the calling thread, denormals flushed
+/// (see [`super::flushing_denormals`]): every matrix product of the CPU kernels goes
+/// through here.
+pub(crate) fn seq_matmul<T: faer::traits::ComplexField>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+) {
+    super::flushing_denormals(|| {
+        faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, Par::Seq)
+    });
+}
+
 /// Rows (or columns) of the output below which a product is not split further.
 const SPLIT_MIN: usize = 96;
 
@@ -392,7 +407,7 @@ pub(crate) fn matmul_split<T: faer::traits::ComplexField>(
 ) {
     let threads = rayon::current_num_threads();
     if matches!(par, Par::Seq) || threads <= 1 {
-        faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, Par::Seq);
+        seq_matmul(dst, accum, lhs, rhs, alpha);
         return;
     }
     let (m, n) = (dst.nrows(), dst.ncols());
@@ -417,7 +432,7 @@ fn split_rec<T: faer::traits::ComplexField>(
     let first = pieces / 2;
     let at = (len * first / pieces.max(1)).next_multiple_of(16).min(len);
     if pieces <= 1 || at == 0 || at == len {
-        faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha.clone(), Par::Seq);
+        seq_matmul(dst, accum, lhs, rhs, alpha.clone());
         return;
     }
     if by_rows {
@@ -482,7 +497,7 @@ fn run_half<H: Element>(
             let lhs = MatRef::from_row_major_slice(&wa, m, k);
             let rhs = MatRef::from_row_major_slice(&wb, k, n);
             let dst = MatMut::from_row_major_slice_mut(&mut acc, m, n);
-            faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, scale.alpha, par);
+            matmul_split(dst, Accum::Add, lhs, rhs, scale.alpha, par);
         }
         // SAFETY: product i owns the output block [i*m*n, (i+1)*m*n).
         let block = unsafe { std::slice::from_raw_parts_mut(op.get().add(i * m * n), m * n) };

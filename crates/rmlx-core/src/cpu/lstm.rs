@@ -11,6 +11,7 @@
 //! states `(N, L, H)`; initial states `(N, H)`.
 
 use crate::array::{Array, Data, buffer_elements_mut};
+use crate::cpu::gemm::seq_matmul;
 use crate::cpu::reduce::row_major;
 use crate::cpu::vmath::{sigmoid_f32, tanh_f32};
 use crate::error::Result;
@@ -410,5 +411,5 @@ fn add_product(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize
     let lhs = MatRef::from_row_major_slice(&a[..m * k], m, k);
     let rhs = MatRef::from_row_major_slice(&b[..k * n], k, n);
     let out = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
-    faer::linalg::matmul::matmul(out, Accum::Add, lhs, rhs, 1.0f32, Par::Seq);
+    seq_matmul(out, Accum::Add, lhs, rhs, 1.0f32);
 }

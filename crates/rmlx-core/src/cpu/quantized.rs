@@ -12,13 +12,14 @@
 //! the dtype MLX holds it in).
 
 use crate::array::{Array, Data, buffer_elements_mut};
+use crate::cpu::gemm::seq_matmul;
 use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::for_each_offset;
 use crate::primitive::OutputSpec;
 use crate::primitives::quantized::QuantMode;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 use half::{bf16, f16};
 use rayon::prelude::*;
 
@@ -921,7 +922,7 @@ fn qmm_tiled(
             // output, which the view covers (row stride n, inside the buffer).
             let dst = unsafe { MatMut::from_raw_parts_mut(op.get().add(n0), m, nw, n as isize, 1) };
             let accum = if k0 == 0 { Accum::Replace } else { Accum::Add };
-            faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0f32, Par::Seq);
+            seq_matmul(dst, accum, lhs, rhs, 1.0f32);
             k0 += kw;
         }
     });

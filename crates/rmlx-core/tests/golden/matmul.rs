@@ -45,3 +45,27 @@ fn matmul_family_matches_mlx() {
         }])
     });
 }
+
+/// Matrix products flush denormals on x86-64 (docs/architecture.md, "Decisions that differ
+/// from MLX"); the flush stays inside the product: an elementwise product on the same thread
+/// afterwards still gives the IEEE denormal.
+#[test]
+fn matrix_products_flush_denormals_and_restore_the_mode() {
+    let tiny = mx::full(&[64, 64], 1e-20f32, None).unwrap();
+    let product = mx::matmul(&tiny, &tiny).unwrap().to_vec::<f32>().unwrap();
+    let elementwise = mx::multiply(&mx::Array::scalar(1e-20f32), &mx::Array::scalar(1e-20f32))
+        .unwrap()
+        .item::<f32>()
+        .unwrap();
+    // 64 products of 1e-40 each: a denormal sum of denormals.
+    if cfg!(target_arch = "x86_64") {
+        assert!(product.iter().all(|&v| v == 0.0), "{:?}", &product[..4]);
+    } else {
+        assert!(product.iter().all(|&v| (v - 6.4e-39).abs() < 1e-41));
+    }
+    assert!(elementwise > 0.0 && elementwise < f32::MIN_POSITIVE, "{elementwise}");
+    // Normal magnitudes are untouched.
+    let ones = mx::ones(&[8, 8], mx::float32).unwrap();
+    let eights = mx::matmul(&ones, &ones).unwrap().to_vec::<f32>().unwrap();
+    assert!(eights.iter().all(|&v| v == 8.0));
+}
