@@ -130,7 +130,11 @@ fn run_node(array: &Array, node: &Arc<Node>) {
         });
     let result = match failed_input {
         Some(e) => Err(e),
-        None => node.primitive.eval_cpu(&node.inputs, &node.outputs),
+        None => crate::profiler::timed(
+            || node.primitive.name().to_string(),
+            &node.inputs,
+            || node.primitive.eval_cpu(&node.inputs, &node.outputs),
+        ),
     };
     let result = result.and_then(|datas| {
         if datas.len() == node.outputs.len() {

@@ -36,6 +36,7 @@ pub mod ops;
 pub mod primitive;
 pub(crate) mod primitives;
 pub mod print;
+pub mod profiler;
 pub mod random;
 pub mod scalar;
 pub mod transforms;

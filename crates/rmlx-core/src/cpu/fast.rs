@@ -794,6 +794,12 @@ impl<T: Element> MaskView<'_, T> {
                     *v = lowest;
                 }
             }
+        } else if st[3] == 1 {
+            // A row of the mask side by side with the scores (vectorised).
+            let row = &self.adds[base as usize..base as usize + s.len()];
+            for (v, &a) in s.iter_mut().zip(row) {
+                *v += a.load();
+            }
         } else {
             for (c, v) in s.iter_mut().enumerate() {
                 *v += self.adds[(base + c as isize * st[3]) as usize].load();
@@ -1172,7 +1178,36 @@ fn short_block_mm<const FMA: bool>(
     n: usize,
     o: &mut [f32],
 ) {
-    for jc in (0..n).step_by(VL) {
+    // Two column chunks at a time: 2 x RB independent sums hide the FMA latency.
+    let pairs = n / (2 * VL);
+    for jp in 0..pairs {
+        let jc = jp * 2 * VL;
+        let mut acc = [[0.0f32; VL]; RB];
+        let mut acc2 = [[0.0f32; VL]; RB];
+        for d in 0..k {
+            let row = &b[d * n + jc..][..2 * VL];
+            let (bv, bv2): (&[f32; VL], &[f32; VL]) = (
+                row[..VL].try_into().expect("VL columns"),
+                row[VL..].try_into().expect("VL columns"),
+            );
+            for r in 0..RB {
+                let av = a[r * lda + d];
+                for ((x, x2), (&bx, &bx2)) in acc[r]
+                    .iter_mut()
+                    .zip(acc2[r].iter_mut())
+                    .zip(bv.iter().zip(bv2))
+                {
+                    *x = fmadd::<FMA>(av, bx, *x);
+                    *x2 = fmadd::<FMA>(av, bx2, *x2);
+                }
+            }
+        }
+        for r in 0..RB {
+            o[r * n + jc..][..VL].copy_from_slice(&acc[r]);
+            o[r * n + jc + VL..][..VL].copy_from_slice(&acc2[r]);
+        }
+    }
+    for jc in (pairs * 2 * VL..n).step_by(VL) {
         let mut acc = [[0.0f32; VL]; RB];
         for d in 0..k {
             let bv: &[f32; VL] = b[d * n + jc..][..VL].try_into().expect("VL columns");
@@ -1267,10 +1302,7 @@ fn short_head<T: Store<f32>, const FMA: bool>(
             if let Some(mv) = &c.mask {
                 mv.apply(b, h, i0 + r, 0, srow, c.lowest);
             }
-            let mut mx = sink.unwrap_or(f32::NEG_INFINITY);
-            for &x in srow.iter() {
-                mx = mx.max(x);
-            }
+            let mx = fold_lanes(srow, sink.unwrap_or(f32::NEG_INFINITY), f32::max);
             if mx == f32::NEG_INFINITY {
                 // Every score is -inf: no weight (0 / 0 = NaN at the end, as MLX's softmax
                 // gives, unless a sink holds the weight).
@@ -1282,14 +1314,11 @@ fn short_head<T: Store<f32>, const FMA: bool>(
                 *x -= mx;
             }
             vmath::exp_f32(srow, prow);
-            let mut sum = match sink {
+            let sink_weight = match sink {
                 Some(sv) => (sv - mx).exp(),
                 None => 0.0,
             };
-            for &x in prow.iter() {
-                sum += x;
-            }
-            *lr = sum;
+            *lr = sink_weight + fold_lanes(prow, 0.0, |a, x| a + x);
         }
         short_block_mm::<FMA>(&w.p, lkp, lkv, &w.v, dvp, &mut w.o);
         for r in 0..rows {

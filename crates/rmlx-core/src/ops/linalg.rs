@@ -80,6 +80,32 @@ fn prepare(a: &Array, b: &Array, dtype: Dtype, op: &str) -> Result<Prepared> {
     })
 }
 
+/// `a`'s batch axes folded into its rows, as MLX does when the second operand of a product
+/// has no batch axes (`b.ndim() <= 2`): one 2-D product, so the second operand's gradient is
+/// one product over all rows instead of one per batch element summed after. `None` when that
+/// does not apply: `a` with at most 2 axes, a batched `b`, inner dimensions that do not match
+/// (the unfolded path reports them), or a shapeless trace, whose replays may change the batch
+/// sizes the fold would bake in (MLX's `in_dynamic_tracing`).
+fn fold_rows(a: &Array, b: &Array) -> Result<Option<(Array, Vec<usize>)>> {
+    let (na, nb) = (a.ndim(), b.ndim());
+    if na <= 2 || nb == 0 || nb > 2 || crate::transforms::in_shapeless_tracing() {
+        return Ok(None);
+    }
+    let k = a.shape()[na - 1];
+    let (kb, n) = match b.shape() {
+        &[kb] => (kb, None),
+        &[kb, n] => (kb, Some(n)),
+        _ => unreachable!("1 or 2 axes"),
+    };
+    if k != kb {
+        return Ok(None);
+    }
+    let rows: usize = a.shape()[..na - 1].iter().product();
+    let mut out_shape = a.shape()[..na - 1].to_vec();
+    out_shape.extend(n);
+    Ok(Some((super::reshape(a, [rows, k])?, out_shape)))
+}
+
 impl Prepared {
     /// The result's shape: `full` without the added axes.
     fn out_shape(&self) -> Vec<usize> {
@@ -114,6 +140,9 @@ pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
             b.dtype()
         )));
     }
+    if let Some((rows, out_shape)) = fold_rows(a, b)? {
+        return super::reshape(&matmul(&rows, b)?, out_shape);
+    }
     let p = prepare(a, b, dtype, "matmul")?;
     let out_shape = p.out_shape();
     let out = Array::from_op(p.full, dtype, Matmul, vec![p.a, p.b]);
@@ -146,6 +175,18 @@ pub fn addmm(c: &Array, a: &Array, b: &Array, alpha: f32, beta: f32) -> Result<A
             a.dtype(),
             b.dtype()
         )));
+    }
+    if b.ndim() == 2
+        && c.ndim() <= 1
+        && let Some((rows, out_shape)) = fold_rows(a, b)?
+    {
+        if broadcast_two(c.shape(), &out_shape).is_err() {
+            return Err(Error::value(
+                "[addmm] input c must broadcast to the output shape",
+            ));
+        }
+        let flat = addmm(c, &rows, b, alpha, beta)?;
+        return super::reshape(&flat, out_shape);
     }
     let p = prepare(a, b, dtype, "addmm")?;
     let out_shape = p.out_shape();

@@ -201,7 +201,7 @@ where
         let entry = match cached {
             Some(p) => p,
             None => {
-                let (program, n_outputs) = trace(&f, &all, inputs.len(), &state)?;
+                let (program, n_outputs) = trace(&f, &all, inputs.len(), &state, shapeless)?;
                 let shapes = all.iter().map(|x| x.shape().to_vec()).collect();
                 let p = Arc::new((program, n_outputs, shapes));
                 cache
@@ -237,12 +237,14 @@ fn trace<F, O>(
     all: &[Array],
     n_inputs: usize,
     state: &CompileState,
+    shapeless: bool,
 ) -> Result<(Program, usize)>
 where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
     let _tracing = TracingGuard::new();
+    let _shapeless = super::ShapelessTracingGuard::new(shapeless);
     let placeholders: Vec<Array> = all
         .iter()
         .map(|x| placeholder(x.shape().to_vec(), x.dtype()))

@@ -476,11 +476,16 @@ where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
 {
-    let trace = trace_program(&f, example_inputs, keywords)?;
+    let trace = trace_program(&f, example_inputs, keywords, options.shapeless)?;
     serialize(&[trace], options)
 }
 
-fn trace_program<F, O>(f: &F, example_inputs: &[Array], keywords: &[String]) -> Result<Trace>
+fn trace_program<F, O>(
+    f: &F,
+    example_inputs: &[Array],
+    keywords: &[String],
+    shapeless: bool,
+) -> Result<Trace>
 where
     F: Fn(&[Array]) -> Result<O>,
     O: FnOutputs,
@@ -500,6 +505,7 @@ where
     }
     let _tracing = TracingGuard::new();
     let _exporting = ExportTracingGuard::new();
+    let _shapeless = super::ShapelessTracingGuard::new(shapeless);
     let placeholders: Vec<Array> = example_inputs
         .iter()
         .map(|x| placeholder(x.shape().to_vec(), x.dtype()))
@@ -583,7 +589,7 @@ where
         example_inputs: &[Array],
         keywords: &[String],
     ) -> Result<()> {
-        let trace = trace_program(&self.f, example_inputs, keywords)?;
+        let trace = trace_program(&self.f, example_inputs, keywords, self.options.shapeless)?;
         let shapeless = self.options.shapeless;
         self.traces
             .retain(|t| !t.same_signature(&trace.inputs, &trace.keywords, shapeless));

@@ -50,6 +50,37 @@ pub(crate) fn any_tracer(inputs: &[Array]) -> bool {
     is_tracing() && inputs.iter().any(|i| i.inner.tracer)
 }
 
+thread_local! {
+    /// How many shapeless traces (shapeless `compile`, shapeless export) this thread runs:
+    /// MLX's `in_dynamic_tracing`. Ops avoid baking a traced size into the graph then.
+    static SHAPELESS_TRACING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is tracing a function whose replays may take other shapes.
+pub(crate) fn in_shapeless_tracing() -> bool {
+    SHAPELESS_TRACING.with(|c| c.get() > 0)
+}
+
+/// Marks this thread as tracing shapeless for its lifetime (when `on`).
+pub(crate) struct ShapelessTracingGuard(bool);
+
+impl ShapelessTracingGuard {
+    pub(crate) fn new(on: bool) -> ShapelessTracingGuard {
+        if on {
+            SHAPELESS_TRACING.with(|c| c.set(c.get() + 1));
+        }
+        ShapelessTracingGuard(on)
+    }
+}
+
+impl Drop for ShapelessTracingGuard {
+    fn drop(&mut self) {
+        if self.0 {
+            SHAPELESS_TRACING.with(|c| c.set(c.get() - 1));
+        }
+    }
+}
+
 /// Marks a transform as tracing for its lifetime.
 pub(crate) struct TracingGuard;
 

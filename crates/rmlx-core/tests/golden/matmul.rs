@@ -63,9 +63,38 @@ fn matrix_products_flush_denormals_and_restore_the_mode() {
     } else {
         assert!(product.iter().all(|&v| (v - 6.4e-39).abs() < 1e-41));
     }
-    assert!(elementwise > 0.0 && elementwise < f32::MIN_POSITIVE, "{elementwise}");
+    assert!(
+        elementwise > 0.0 && elementwise < f32::MIN_POSITIVE,
+        "{elementwise}"
+    );
     // Normal magnitudes are untouched.
     let ones = mx::ones(&[8, 8], mx::float32).unwrap();
     let eights = mx::matmul(&ones, &ones).unwrap().to_vec::<f32>().unwrap();
     assert!(eights.iter().all(|&v| v == 8.0));
+}
+
+/// Products whose left operand is a transposed view with a 4 KB column stride take a
+/// column-major detour (cpu/gemm.rs): the same values, in row-major order, as the product of
+/// a contiguous copy, for one product and for a batch of them.
+#[test]
+fn transposed_left_operands_with_aliasing_strides_multiply_correctly() {
+    mx::random::seed(3);
+    for batch in [None, Some(2usize)] {
+        let (k, m, n) = (1024usize, 1024usize, 48usize);
+        let shape_x: Vec<usize> = batch.into_iter().chain([k, m]).collect();
+        let shape_b: Vec<usize> = batch.into_iter().chain([k, n]).collect();
+        let x = mx::random::normal(&shape_x, mx::float32, None).unwrap();
+        let b = mx::random::normal(&shape_b, mx::float32, None).unwrap();
+        let lhs = mx::swapaxes(&x, -1, -2).unwrap();
+        let got = mx::matmul(&lhs, &b).unwrap();
+        let want = mx::matmul(&mx::contiguous(&lhs).unwrap(), &b).unwrap();
+        assert_eq!(got.shape(), want.shape());
+        let (got, want) = (got.to_vec::<f32>().unwrap(), want.to_vec::<f32>().unwrap());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-3 + 1e-4 * w.abs(),
+                "batch {batch:?} element {i}: {g} vs {w}"
+            );
+        }
+    }
 }
