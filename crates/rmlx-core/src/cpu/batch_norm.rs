@@ -1,11 +1,11 @@
 //! Batch normalization in training mode, fused, for float32 (the kernels behind
-//! [`crate::fast::batch_norm_train`]): the input is a row-major `(rows, C)` matrix normalized
+//! [`crate::fast::batch_norm_train`]), and the fused float32 gradient of layer normalization: the input is a row-major `(rows, C)` matrix normalized
 //! per column. The statistics take two reads of the input (the mean, then the squared
 //! deviations from it, as `mean` and `var` would), the output one write; the gradient one
 //! read of the input and its cotangent, and one write. Sums are kept in f64 per worker.
 
 use crate::array::{Array, Data, buffer_elements_mut};
-use crate::cpu::reduce::row_major;
+use crate::cpu::reduce::{fold_lanes, row_major};
 use crate::error::Result;
 use crate::primitive::OutputSpec;
 use rayon::prelude::*;
@@ -193,4 +193,99 @@ pub(crate) fn backward(inputs: &[Array], eps: f32, outputs: &[OutputSpec]) -> Re
         small(&dw, &outputs[1])?,
         small(&sg, &outputs[2])?,
     ])
+}
+
+/// Rows per task of [`layer_norm_vjp`]: a fixed count, so the partial sums of the weight and
+/// bias gradients are added in the same order on every machine.
+const LN_ROWS_PER_TASK: usize = 64;
+
+/// The fused float32 gradient of `layer_norm` over the last axis: inputs `[x, w, g]` (`w` of
+/// shape `(D,)`), outputs `[dx, dw, db]`. Per row, with `xhat = (x - mean) * rstd` and
+/// `wg = w * g`: `dx = (wg - mean(wg) - xhat * mean(wg * xhat)) * rstd` (MLX's LayerNormVJP);
+/// `dw` and `db` sum `g * xhat` and `g` over the rows. One pass over x and g per row block,
+/// where the plain-ops formula makes about fifteen.
+pub(crate) fn layer_norm_vjp(
+    inputs: &[Array],
+    eps: f32,
+    outputs: &[OutputSpec],
+) -> Result<Vec<Data>> {
+    let (xd, wd, gd) = (
+        row_major::<f32>(&inputs[0])?,
+        row_major::<f32>(&inputs[1])?,
+        row_major::<f32>(&inputs[2])?,
+    );
+    let d = outputs[1].shape[0];
+    let n = outputs[0].shape.iter().product::<usize>();
+    let (xs, g, w) = (slice_of(&xd, n), slice_of(&gd, n), slice_of(&wd, d));
+    let (mut dbuf, _) = Data::alloc(&outputs[0])?;
+    let dx = &mut buffer_elements_mut::<f32>(&mut dbuf)[..n];
+    let inv_d = 1.0 / d as f32;
+    let partials: Vec<Vec<f32>> = dx
+        .par_chunks_mut(LN_ROWS_PER_TASK * d)
+        .enumerate()
+        .map(|(t, out)| {
+            // dw in [..d], db in [d..].
+            let mut acc = vec![0.0f32; 2 * d];
+            let (mut xhat, mut wg) = (vec![0.0f32; d], vec![0.0f32; d]);
+            for (r, o) in out.chunks_exact_mut(d).enumerate() {
+                let i = t * LN_ROWS_PER_TASK + r;
+                let (xr, gr) = (&xs[i * d..(i + 1) * d], &g[i * d..(i + 1) * d]);
+                // Each pass is a plain loop or an 8-lane fold, so all of them vectorise.
+                let mean = fold_lanes(xr, 0.0, |a, x| a + x) * inv_d;
+                for (h, &x) in xhat.iter_mut().zip(xr) {
+                    *h = x - mean;
+                }
+                let var = fold_lanes(&xhat, 0.0, |a, v| a + v * v) * inv_d;
+                let rstd = 1.0 / (var + eps).sqrt();
+                for ((h, v), (&gv, &wv)) in xhat.iter_mut().zip(wg.iter_mut()).zip(gr.iter().zip(w))
+                {
+                    *h *= rstd;
+                    *v = wv * gv;
+                }
+                let m1 = fold_lanes(&wg, 0.0, |a, v| a + v) * inv_d;
+                let m2 = dot_lanes(&wg, &xhat) * inv_d;
+                let (dw, db) = acc.split_at_mut(d);
+                for j in 0..d {
+                    o[j] = (wg[j] - m1 - xhat[j] * m2) * rstd;
+                    dw[j] += gr[j] * xhat[j];
+                    db[j] += gr[j];
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut sums = vec![0.0f32; 2 * d];
+    for p in &partials {
+        for (s, &v) in sums.iter_mut().zip(p) {
+            *s += v;
+        }
+    }
+    let small = |v: &[f32], spec: &OutputSpec| -> Result<Data> {
+        let (mut buf, _) = Data::alloc(spec)?;
+        buffer_elements_mut::<f32>(&mut buf)[..d].copy_from_slice(v);
+        Ok(Data::from_buffer(buf, &spec.shape))
+    };
+    Ok(vec![
+        Data::from_buffer(dbuf, &outputs[0].shape),
+        small(&sums[..d], &outputs[1])?,
+        small(&sums[d..], &outputs[2])?,
+    ])
+}
+
+/// `sum(a * b)` with 8 independent accumulators (vectorisable).
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }

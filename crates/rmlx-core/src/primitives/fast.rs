@@ -4,6 +4,7 @@
 
 use crate::array::{Array, Data};
 use crate::cpu::fast;
+use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::primitive::{OutputSpec, Primitive, same_params};
@@ -183,8 +184,19 @@ impl Primitive for LayerNorm {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        // MLX's LayerNormVJP (with the variance of the centred input), in the input dtype.
         let (x, w, b, g) = (&primals[0], &primals[1], &primals[2], &cotangents[0]);
+        if let Some(fused) = LayerNormVjp::node(x, w, g, self.eps)? {
+            return argnums
+                .iter()
+                .map(|&a| match a {
+                    0 => Ok(fused[0].clone()),
+                    1 => Ok(fused[1].clone()),
+                    _ if b.ndim() == 0 => ops::zeros_like(b),
+                    _ => Ok(fused[2].clone()),
+                })
+                .collect();
+        }
+        // MLX's LayerNormVJP (with the variance of the centred input), in the input dtype.
         let xc = ops::subtract(x, ops::mean_axes(x, -1, true)?)?;
         let var = ops::mean_axes(ops::square(&xc)?, -1, true)?;
         let n = ops::rsqrt(ops::add(var, self.eps)?)?;
@@ -983,6 +995,97 @@ impl Primitive for LstmSequence {
         _outputs: &[OutputSpec],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         ops_vmap(self.ops(), inputs, axes, 3)
+    }
+}
+
+/// The fused float32 gradient of [`LayerNorm`] with a weight: inputs `[x, w, g]`, outputs
+/// `[dx, dw, db]` (see [`crate::cpu::batch_norm::layer_norm_vjp`]); its own transforms go
+/// through [`layer_norm_vjp_ops`], the formula it fuses.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct LayerNormVjp {
+    pub(crate) eps: f32,
+}
+
+impl LayerNormVjp {
+    /// `[dx, dw, db]` as one fused node when the kernel applies (float32, a `(D,)` weight,
+    /// `D > 0`, a non-empty `x`); `None` otherwise.
+    fn node(x: &Array, w: &Array, g: &Array, eps: f32) -> Result<Option<Vec<Array>>> {
+        let f32s = [x, w, g].iter().all(|a| a.dtype() == Dtype::Float32);
+        let d = x.shape().last().copied().unwrap_or(0);
+        if !f32s || x.ndim() == 0 || d == 0 || x.size() == 0 || w.shape() != [d] {
+            return Ok(None);
+        }
+        let g = ops::broadcast_to(g, x.shape())?;
+        let spec = |shape: Vec<usize>| OutputSpec {
+            shape,
+            dtype: Dtype::Float32,
+        };
+        Ok(Some(Array::multi_from_op(
+            vec![spec(x.shape().to_vec()), spec(vec![d]), spec(vec![d])],
+            LayerNormVjp { eps },
+            vec![x.clone(), w.clone(), g],
+        )))
+    }
+    fn ops(&self) -> impl OpsFn {
+        let eps = self.eps;
+        move |xs: &[Array]| layer_norm_vjp_ops(xs, eps)
+    }
+}
+
+/// `[dx, dw, db]` of `layer_norm` over the last axis from plain ops, for inputs `[x, w, g]`
+/// (MLX's LayerNormVJP, with the variance of the centred input).
+fn layer_norm_vjp_ops(xs: &[Array], eps: f32) -> Result<Vec<Array>> {
+    let (x, w, g) = (&xs[0], &xs[1], &xs[2]);
+    let xc = ops::subtract(x, ops::mean_axes(x, -1, true)?)?;
+    let var = ops::mean_axes(ops::square(&xc)?, -1, true)?;
+    let n = ops::rsqrt(ops::add(var, eps)?)?;
+    let xhat = ops::multiply(&xc, &n)?;
+    let wg = ops::multiply(w, g)?;
+    let m1 = ops::mean_axes(&wg, -1, true)?;
+    let m2 = ops::mean_axes(ops::multiply(&wg, &xhat)?, -1, true)?;
+    let d = ops::subtract(ops::subtract(&wg, m1)?, ops::multiply(&xhat, m2)?)?;
+    Ok(vec![
+        ops::multiply(d, &n)?,
+        sum_leading(&ops::multiply(g, &xhat)?)?,
+        sum_leading(g)?,
+    ])
+}
+
+impl Primitive for LayerNormVjp {
+    fn name(&self) -> &'static str {
+        "LayerNormVjp"
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[OutputSpec]) -> Result<Vec<Data>> {
+        crate::cpu::batch_norm::layer_norm_vjp(inputs, self.eps, outputs)
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        same_params(self, other)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        ops_vjp(self.ops(), primals, cotangents, argnums)
+    }
+    fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        ops_jvp(self.ops(), primals, tangents, argnums)
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+        outputs: &[OutputSpec],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        ops_vmap(self.ops(), inputs, axes, outputs.len())
     }
 }
 

@@ -126,6 +126,7 @@ registry!(
     fast::CustomKernel,
     fft::Fft,
     fast::LayerNorm,
+    fast::LayerNormVjp,
     fast::Rope,
     fast::ScaledDotProductAttention,
     gated_delta::GatedDelta,

@@ -345,6 +345,104 @@ fn fused_batch_norm_differentiates_like_its_formula() {
 }
 
 #[test]
+fn fused_layer_norm_gradient_matches_its_formula() {
+    // float32 with a weight takes the fused LayerNormVjp node; float64 the plain-ops formula.
+    // Gradients of x, weight and bias agree (with and without a bias, leading axes of several
+    // sizes, a broadcast cotangent); second order, jvp and vmap go through the twin.
+    for (shape, bias) in [
+        (vec![3usize, 5, 16], true),
+        (vec![70, 8], false),
+        (vec![1, 33], true),
+    ] {
+        let d = *shape.last().unwrap();
+        let run = move |a: &[Array]| -> mx::Result<Array> {
+            let y = mx::fast::layer_norm(&a[0], Some(&a[1]), bias.then_some(&a[2]), 1e-5)?;
+            // A cotangent that differs per element, and one broadcast over the rows.
+            mx::add(
+                &mx::sum(&mx::multiply(&mx::sin(&y)?, &a[3])?)?,
+                &mx::sum(&mx::multiply(&y, &a[4])?)?,
+            )
+        };
+        let fused = move |a: &[Array]| {
+            let f32s: Vec<Array> = a.iter().map(|v| v.astype(mx::float32).unwrap()).collect();
+            run(&f32s)
+        };
+        let inputs = vec![
+            rand(&shape, 830),
+            rand(&[d], 831),
+            rand(&[d], 832),
+            rand(&shape, 833),
+            rand(&[d], 834),
+        ];
+        let g1 = mx::grad(fused, &[0, 1, 2][..])(&inputs).unwrap();
+        let g2 = mx::grad(run, &[0, 1, 2][..])(&inputs).unwrap();
+        for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
+            assert_eq!(a.shape(), b.shape());
+            let (a, b) = (a.to_vec::<f64>().unwrap(), b.to_vec::<f64>().unwrap());
+            assert!(
+                a.iter()
+                    .zip(&b)
+                    .all(|(p, q)| (p - q).abs() < 1e-4 * (1.0 + q.abs())),
+                "{shape:?} input {i}: {a:?} {b:?}"
+            );
+        }
+        let gx = move |a: &[Array]| mx::sum(&mx::square(&mx::grad(fused, 0)(a)?[0])?);
+        let gp = move |a: &[Array]| mx::sum(&mx::square(&mx::grad(run, 0)(a)?[0])?);
+        let h1 = mx::grad(gx, 1)(&inputs).unwrap()[0]
+            .to_vec::<f64>()
+            .unwrap();
+        let h2 = mx::grad(gp, 1)(&inputs).unwrap()[0]
+            .to_vec::<f64>()
+            .unwrap();
+        assert!(
+            h1.iter()
+                .zip(&h2)
+                .all(|(p, q)| (p - q).abs() < 1e-3 * (1.0 + q.abs())),
+            "{h1:?} {h2:?}"
+        );
+    }
+    // jvp and vmap of the gradient (the fused node's own rules run its twin).
+    let dx = |a: &[Array]| -> mx::Result<Array> {
+        let f = |b: &[Array]| {
+            mx::sum(&mx::sin(&mx::fast::layer_norm(
+                &b[0],
+                Some(&b[1]),
+                None,
+                1e-5,
+            )?)?)
+        };
+        Ok(mx::grad(f, 0)(a)?[0].clone())
+    };
+    let dx64 = |a: &[Array]| -> mx::Result<Array> {
+        let b: Vec<Array> = a.iter().map(|v| v.astype(mx::float64).unwrap()).collect();
+        dx(&b)
+    };
+    let x = rand(&[4, 6], 835).astype(mx::float32).unwrap();
+    let w = rand(&[6], 836).astype(mx::float32).unwrap();
+    let t = rand(&[4, 6], 837).astype(mx::float32).unwrap();
+    let zw = mx::zeros(&[6], mx::float32).unwrap();
+    let tangents = [t, zw];
+    let (_, j1) = mx::jvp(dx, &[x.clone(), w.clone()], &tangents).unwrap();
+    let (_, j2) = mx::jvp(dx64, &[x, w.clone()], &tangents).unwrap();
+    let (j1, j2) = (
+        j1[0].astype(mx::float64).unwrap().to_vec::<f64>().unwrap(),
+        j2[0].to_vec::<f64>().unwrap(),
+    );
+    assert!(
+        j1.iter()
+            .zip(&j2)
+            .all(|(p, q)| (p - q).abs() < 1e-4 * (1.0 + q.abs()))
+    );
+    check_vmap(
+        "layer_norm gradient",
+        dx,
+        &[rand(&[3, 4, 6], 838).astype(mx::float32).unwrap(), w],
+        &[Some(0), None],
+        1e-5,
+    );
+}
+
+#[test]
 fn fused_lstm_differentiates_like_its_formula() {
     // float32 runs the fused recurrence; float64 composes the same arithmetic from ops.
     // Values and gradients (through all three outputs) must agree, with and without initial
