@@ -235,7 +235,7 @@ pub(crate) fn layer_norm_vjp(
                 for (h, &x) in xhat.iter_mut().zip(xr) {
                     *h = x - mean;
                 }
-                let var = fold_lanes(&xhat, 0.0, |a, v| a + v * v) * inv_d;
+                let var = dot_lanes(&xhat, &xhat) * inv_d;
                 let rstd = 1.0 / (var + eps).sqrt();
                 for ((h, v), (&gv, &wv)) in xhat.iter_mut().zip(wg.iter_mut()).zip(gr.iter().zip(w))
                 {
