@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
-static TOTALS: Mutex<Option<HashMap<(String, String), (u64, Duration)>>> = Mutex::new(None);
+/// Calls and total time per (primitive, input shapes).
+type Totals = HashMap<(String, String), (u64, Duration)>;
+
+static TOTALS: Mutex<Option<Totals>> = Mutex::new(None);
 
 /// Starts (`true`) or stops (`false`) timing kernels; totals collected so far are kept.
 pub fn enable(on: bool) {

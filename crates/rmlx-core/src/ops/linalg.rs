@@ -92,9 +92,9 @@ fn fold_rows(a: &Array, b: &Array) -> Result<Option<(Array, Vec<usize>)>> {
         return Ok(None);
     }
     let k = a.shape()[na - 1];
-    let (kb, n) = match b.shape() {
-        &[kb] => (kb, None),
-        &[kb, n] => (kb, Some(n)),
+    let (kb, n) = match *b.shape() {
+        [kb] => (kb, None),
+        [kb, n] => (kb, Some(n)),
         _ => unreachable!("1 or 2 axes"),
     };
     if k != kb {
