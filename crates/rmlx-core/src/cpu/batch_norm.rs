@@ -5,7 +5,7 @@
 //! read of the input and its cotangent, and one write. Sums are kept in f64 per worker.
 
 use crate::array::{Array, Data, buffer_elements_mut};
-use crate::cpu::reduce::{fold_lanes, row_major};
+use crate::cpu::reduce::{dot_lanes, fold_lanes, row_major};
 use crate::error::Result;
 use crate::primitive::OutputSpec;
 use rayon::prelude::*;
@@ -270,22 +270,4 @@ pub(crate) fn layer_norm_vjp(
         small(&sums[..d], &outputs[1])?,
         small(&sums[d..], &outputs[2])?,
     ])
-}
-
-/// `sum(a * b)` with 8 independent accumulators (vectorisable).
-fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }

@@ -19,6 +19,7 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
+use super::reduce::dot_lanes;
 use rayon::prelude::*;
 
 /// Scales or biases of the weight rows in their stored float type.
@@ -182,7 +183,7 @@ fn qmv_t_with(kernel: Kernel, w: &QWeights<'_>, x: &[f32], m: usize, out: &mut [
                         i0 += rows;
                     }
                     for (i, &d) in res[..m].iter().enumerate() {
-                        let bias = dot8(bi, &xsum[i * gpr..(i + 1) * gpr]);
+                        let bias = dot_lanes(bi, &xsum[i * gpr..(i + 1) * gpr]);
                         // SAFETY: row r of the output belongs to this task alone; i < m, r < n.
                         unsafe { *out_ptr.get().add(i * n + r) = d + bias };
                     }
@@ -323,24 +324,6 @@ struct RowParams<'a> {
     scales: Params<'a>,
     biases: Params<'a>,
     start: usize,
-}
-
-/// Dot product in eight independent lanes (vectorisable; the row's groups are few).
-fn dot8(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 #[derive(Clone, Copy)]

@@ -137,6 +137,24 @@ pub(crate) fn fold_lanes<T: Copy>(xs: &[T], init: T, step: impl Fn(T, T) -> T) -
     r
 }
 
+/// `sum(a * b)` with 8 independent accumulators (vectorisable).
+pub(crate) fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// Sum of f32 values: 16 lanes within blocks of 4096, block totals added in f64, so long rows
 /// stay accurate.
 #[inline(always)]

@@ -769,6 +769,39 @@ impl Primitive for CustomKernel {
 trait OpsFn: Fn(&[Array]) -> Result<Vec<Array>> + Clone + 'static {}
 impl<F: Fn(&[Array]) -> Result<Vec<Array>> + Clone + 'static> OpsFn for F {}
 
+/// The vjp, jvp and vmap of a fused node whose `ops()` is its plain-ops twin (inside an
+/// `impl Primitive`).
+macro_rules! rules_from_twin {
+    () => {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            cotangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            ops_vjp(self.ops(), primals, cotangents, argnums)
+        }
+        fn jvp(
+            &self,
+            primals: &[Array],
+            tangents: &[Array],
+            argnums: &[usize],
+            _outputs: &[Array],
+        ) -> Result<Vec<Array>> {
+            ops_jvp(self.ops(), primals, tangents, argnums)
+        }
+        fn vmap(
+            &self,
+            inputs: &[Array],
+            axes: &[Option<usize>],
+            outputs: &[OutputSpec],
+        ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            ops_vmap(self.ops(), inputs, axes, outputs.len())
+        }
+    };
+}
+
 /// The vjp of `f` (the node's plain-ops twin) for `argnums`.
 fn ops_vjp(
     f: impl OpsFn,
@@ -1061,32 +1094,7 @@ impl Primitive for LayerNormVjp {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
-    fn vjp(
-        &self,
-        primals: &[Array],
-        cotangents: &[Array],
-        argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        ops_vjp(self.ops(), primals, cotangents, argnums)
-    }
-    fn jvp(
-        &self,
-        primals: &[Array],
-        tangents: &[Array],
-        argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        ops_jvp(self.ops(), primals, tangents, argnums)
-    }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-        outputs: &[OutputSpec],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        ops_vmap(self.ops(), inputs, axes, outputs.len())
-    }
+    rules_from_twin!();
 }
 
 /// The fused float32 gradient of [`LstmSequence`]: inputs
@@ -1115,30 +1123,5 @@ impl Primitive for LstmSequenceVjp {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         same_params(self, other)
     }
-    fn vjp(
-        &self,
-        primals: &[Array],
-        cotangents: &[Array],
-        argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        ops_vjp(self.ops(), primals, cotangents, argnums)
-    }
-    fn jvp(
-        &self,
-        primals: &[Array],
-        tangents: &[Array],
-        argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        ops_jvp(self.ops(), primals, tangents, argnums)
-    }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-        outputs: &[OutputSpec],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        ops_vmap(self.ops(), inputs, axes, outputs.len())
-    }
+    rules_from_twin!();
 }
