@@ -185,36 +185,22 @@ impl Primitive for LayerNorm {
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
         let (x, w, b, g) = (&primals[0], &primals[1], &primals[2], &cotangents[0]);
-        if let Some(fused) = LayerNormVjp::node(x, w, g, self.eps)? {
-            return argnums
-                .iter()
-                .map(|&a| match a {
-                    0 => Ok(fused[0].clone()),
-                    1 => Ok(fused[1].clone()),
-                    _ if b.ndim() == 0 => ops::zeros_like(b),
-                    _ => Ok(fused[2].clone()),
-                })
-                .collect();
+        // The fused node where its kernel applies, its plain-ops formula otherwise (unread
+        // outputs of the formula are never built into the evaluated graph).
+        let [dx, dw, db]: [Array; 3] = match LayerNormVjp::node(x, w, g, self.eps)? {
+            Some(fused) => fused,
+            None => layer_norm_vjp_ops(&[x.clone(), w.clone(), g.clone()], self.eps)?,
         }
-        // MLX's LayerNormVJP (with the variance of the centred input), in the input dtype.
-        let xc = ops::subtract(x, ops::mean_axes(x, -1, true)?)?;
-        let var = ops::mean_axes(ops::square(&xc)?, -1, true)?;
-        let n = ops::rsqrt(ops::add(var, self.eps)?)?;
-        let xhat = ops::multiply(&xc, &n)?;
+        .try_into()
+        .map_err(|_| Error::runtime("[LayerNorm::vjp] expected three gradients"))?;
         argnums
             .iter()
             .map(|&a| match a {
-                0 => {
-                    let wg = ops::multiply(w, g)?;
-                    let m1 = ops::mean_axes(&wg, -1, true)?;
-                    let m2 = ops::mean_axes(ops::multiply(&wg, &xhat)?, -1, true)?;
-                    let d = ops::subtract(ops::subtract(&wg, m1)?, ops::multiply(&xhat, m2)?)?;
-                    ops::multiply(d, &n)
-                }
+                0 => Ok(dx.clone()),
                 1 if w.ndim() == 0 => ops::zeros_like(w),
-                1 => sum_leading(&ops::multiply(g, &xhat)?),
+                1 => Ok(dw.clone()),
                 _ if b.ndim() == 0 => ops::zeros_like(b),
-                _ => sum_leading(g),
+                _ => Ok(db.clone()),
             })
             .collect()
     }
