@@ -8,7 +8,7 @@ use crate::allocator::Buffer;
 use crate::array::{Array, Data, buffer_elements_mut};
 use crate::element::Element;
 use crate::error::Result;
-use crate::layout::{for_each_row, par_for_each_row};
+use crate::layout::par_for_each_row;
 use crate::primitive::OutputSpec;
 use rayon::prelude::*;
 
@@ -173,59 +173,144 @@ fn in_place<T: Element, U: Element>(out: &mut [U], n: usize, f: &(impl Fn(&[T], 
     }
 }
 
-/// `*o.add(i) = f(i)` for `i` in `start..end`; with `stream`, through non-temporal stores.
+/// Elements per tile of the contiguous binary and ternary loops.
+const TILE: usize = 512;
+
+/// A contiguous operand of a binary or ternary kernel.
+#[derive(Copy, Clone)]
+enum Flat<T> {
+    /// Elements from this pointer on; `true` when the output is being written over them (a
+    /// donated buffer).
+    Dense(*const T, bool),
+    /// One value everywhere (a broadcast scalar).
+    Scalar(T),
+}
+
+// SAFETY: the pointer is only read, at indices of the range a worker owns (see `tile`).
+unsafe impl<T: Send> Send for Flat<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for Flat<T> {}
+
+impl<T: Element> Flat<T> {
+    /// The operand of `d` (a dense view of `n` elements or a broadcast scalar), or `None` for
+    /// other layouts; `out` is the output's first element, to tell a donated input.
+    fn of(d: &Data, n: usize, out: *const u8) -> Option<Flat<T>> {
+        if d.strides.iter().all(|&s| s == 0) {
+            return Some(Flat::Scalar(d.elements::<T>()[d.offset]));
+        }
+        if !d.row_contiguous {
+            return None;
+        }
+        let p = d.elements::<T>()[d.offset..d.offset + n].as_ptr();
+        Some(Flat::Dense(p, std::ptr::eq(p as *const u8, out)))
+    }
+
+    /// Fills `tmp` with a scalar operand's value, once per worker.
+    fn prepare(self, tmp: &mut [T; TILE]) {
+        if let Flat::Scalar(v) = self {
+            tmp.fill(v);
+        }
+    }
+
+    /// Elements `i..i + len` (`len <= TILE`): a slice of the input, or of `tmp` when the
+    /// value is a scalar (see `prepare`) or the output is about to overwrite these elements.
+    ///
+    /// # Safety
+    /// `i + len` must not pass the operand's elements, and the output may write over these
+    /// elements only after this call.
+    unsafe fn tile<'t>(self, i: usize, len: usize, tmp: &'t mut [T; TILE]) -> &'t [T] {
+        match self {
+            // SAFETY: in bounds as the caller guarantees; nobody writes these elements while
+            // the slice lives (the output is another buffer).
+            Flat::Dense(p, false) => unsafe { std::slice::from_raw_parts(p.add(i), len) },
+            Flat::Dense(p, true) => {
+                // SAFETY: as above; the copy is taken before the output overwrites them.
+                unsafe { std::ptr::copy_nonoverlapping(p.add(i), tmp.as_mut_ptr(), len) };
+                &tmp[..len]
+            }
+            Flat::Scalar(_) => &tmp[..len],
+        }
+    }
+}
+
+/// Runs `tile(scratch, i, dst)` over `0..n` in tiles, on both cores when `n` is large: `dst`
+/// is where the outputs `i..i + dst.len()` go, written with non-temporal stores afterwards
+/// when the output is large (see [`super::stream_bytes`]); `scratch` comes from `init`, once
+/// per worker.
+fn for_each_tile<U: Element, S>(
+    out: SendPtr<U>,
+    n: usize,
+    init: impl Fn() -> S + Sync + Send,
+    tile: impl Fn(&mut S, usize, &mut [U]) + Sync + Send,
+) {
+    let c = chunks(n);
+    let stream = n * std::mem::size_of::<U>() >= super::stream_bytes();
+    let work = |start: usize| {
+        let end = (start + c).min(n);
+        let mut staged = [U::default(); TILE];
+        let mut scratch = init();
+        let mut i = start;
+        while i < end {
+            let len = TILE.min(end - i);
+            if stream {
+                tile(&mut scratch, i, &mut staged[..len]);
+                // SAFETY: this worker owns outputs start..end.
+                unsafe { stream_store(out.get().add(i), &staged[..len]) };
+            } else {
+                // SAFETY: as above; no input slice aliases these elements (a donated input
+                // is read through a copy, see `Flat::tile`).
+                let dst = unsafe { std::slice::from_raw_parts_mut(out.get().add(i), len) };
+                tile(&mut scratch, i, dst);
+            }
+            i += len;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if stream {
+            // Order the streaming stores before the worker reports completion.
+            // SAFETY: a store fence has no preconditions.
+            unsafe { std::arch::x86_64::_mm_sfence() };
+        }
+    };
+    if c >= n {
+        work(0);
+    } else {
+        (0..n.div_ceil(c)).into_par_iter().for_each(|k| work(k * c));
+    }
+}
+
+/// Copies `src` to `dst` with non-temporal stores where 16-byte aligned (x86-64).
 ///
 /// # Safety
-/// `o.add(i)` must be valid for writes for every `i` in the range, and `f(i)` must only read
-/// what it may (inputs aliasing the output must be read at index `i` only).
-#[inline(always)]
-unsafe fn store_range<U: Element>(
-    o: *mut U,
-    start: usize,
-    end: usize,
-    stream: bool,
-    f: impl Fn(usize) -> U,
-) {
+/// `dst` must be valid for `src.len()` writes.
+unsafe fn stream_store<U: Element>(dst: *mut U, src: &[U]) {
+    let n = src.len();
     #[cfg(target_arch = "x86_64")]
-    if stream {
-        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_sfence, _mm_stream_si128};
-        const TILE: usize = 256;
-        let mut i = start;
-        // SAFETY (whole block): every write stays in start..end as the caller guarantees;
-        // element sizes (1..=8 bytes) divide 16, so after the head loop every tile start is
-        // 16-byte aligned and a tile (TILE elements) is a whole number of 16-byte lanes.
-        unsafe {
-            while i < end && !(o.add(i) as usize).is_multiple_of(16) {
-                *o.add(i) = f(i);
-                i += 1;
-            }
-            let mut tmp = [U::default(); TILE];
-            let lanes = TILE * std::mem::size_of::<U>() / 16;
-            while i + TILE <= end {
-                for (t, v) in tmp.iter_mut().enumerate() {
-                    *v = f(i + t);
-                }
-                let src = tmp.as_ptr() as *const __m128i;
-                let dst = o.add(i) as *mut __m128i;
-                for k in 0..lanes {
-                    _mm_stream_si128(dst.add(k), _mm_loadu_si128(src.add(k)));
-                }
-                i += TILE;
-            }
-            while i < end {
-                *o.add(i) = f(i);
-                i += 1;
-            }
-            // Order the streaming stores before the worker reports completion.
-            _mm_sfence();
+    // SAFETY: every write stays in dst..dst + n; element sizes (1..=16 bytes) divide 16, so
+    // after the head every 16-byte lane holds whole elements.
+    unsafe {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+        let size = std::mem::size_of::<U>();
+        let mut i = 0;
+        while i < n && !(dst.add(i) as usize).is_multiple_of(16) {
+            *dst.add(i) = src[i];
+            i += 1;
         }
-        return;
+        let per = 16 / size.clamp(1, 16);
+        while i + per <= n {
+            let v = _mm_loadu_si128(src.as_ptr().add(i) as *const __m128i);
+            _mm_stream_si128(dst.add(i) as *mut __m128i, v);
+            i += per;
+        }
+        while i < n {
+            *dst.add(i) = src[i];
+            i += 1;
+        }
     }
-    let _ = stream;
-    for i in start..end {
-        // SAFETY: as the caller guarantees.
-        unsafe { *o.add(i) = f(i) };
-    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n)
+    };
 }
 
 /// `out[i] = f(a[i], b[i])` for same-shaped (possibly broadcast) inputs.
@@ -244,11 +329,10 @@ pub(crate) fn binary<T: Element, U: Element>(
     let a_scalar = ad.strides.iter().all(|&s| s == 0);
     let b_scalar = bd.strides.iter().all(|&s| s == 0);
     if (ad.row_contiguous || a_scalar) && (bd.row_contiguous || b_scalar) {
-        let av = &ad.elements::<T>()[ad.offset..ad.offset + if a_scalar { 1 } else { n }];
-        let bv = &bd.elements::<T>()[bd.offset..bd.offset + if b_scalar { 1 } else { n }];
-        let (ap, bp) = (av.as_ptr() as usize, bv.as_ptr() as usize);
         // Drop our clones of the inputs' data so that a sole owner can donate its buffer; the
         // inputs' buffers stay alive (held by the inputs, or become the output).
+        let flat = |d: &Data| d.elements::<T>()[d.offset..].as_ptr() as usize;
+        let (ap, bp) = (flat(&ad), flat(&bd));
         drop((ad, bd));
         let donors: Vec<&Array> = [(a, a_scalar), (b, b_scalar)]
             .into_iter()
@@ -256,44 +340,27 @@ pub(crate) fn binary<T: Element, U: Element>(
             .map(|(x, _)| x)
             .collect();
         let mut buf = output_buffer(spec, &donors)?;
-        let out_ptr = SendPtr(buffer_elements_mut::<U>(&mut buf).as_mut_ptr());
-        let (ap, bp) = (SendPtr(ap as *mut T), SendPtr(bp as *mut T));
-        let c = chunks(n);
-        let stream = n * std::mem::size_of::<U>() >= super::stream_bytes();
-        let work = |start: usize| {
-            let end = (start + c).min(n);
-            // SAFETY: indices stay below n; a donated output aliases an input exactly
-            // (same index), and each element is read before its own slot is written.
-            unsafe {
-                let o = out_ptr.get();
-                match (a_scalar, b_scalar) {
-                    (true, true) => {
-                        let v = f(*ap.get(), *bp.get());
-                        for i in start..end {
-                            *o.add(i) = v;
-                        }
-                    }
-                    (true, false) => {
-                        let x = *ap.get();
-                        store_range(o, start, end, stream, |i| f(x, *bp.get().add(i)));
-                    }
-                    (false, true) => {
-                        let y = *bp.get();
-                        store_range(o, start, end, stream, |i| f(*ap.get().add(i), y));
-                    }
-                    (false, false) => {
-                        store_range(o, start, end, stream, |i| {
-                            f(*ap.get().add(i), *bp.get().add(i))
-                        });
-                    }
-                }
-            }
+        let out = buffer_elements_mut::<U>(&mut buf).as_mut_ptr();
+        let operand = |p: usize, scalar: bool| match scalar {
+            // SAFETY: a scalar's one element is at p (its buffer is alive, see above).
+            true => Flat::Scalar(unsafe { *(p as *const T) }),
+            false => Flat::Dense(p as *const T, p == out as usize),
         };
-        if c >= n {
-            work(0);
-        } else {
-            (0..n.div_ceil(c)).into_par_iter().for_each(|k| work(k * c));
-        }
+        let (x, y) = (operand(ap, a_scalar), operand(bp, b_scalar));
+        let init = || {
+            let (mut tx, mut ty) = ([T::default(); TILE], [T::default(); TILE]);
+            x.prepare(&mut tx);
+            y.prepare(&mut ty);
+            (tx, ty)
+        };
+        for_each_tile(SendPtr(out), n, init, |(tx, ty), i, dst| {
+            let len = dst.len();
+            // SAFETY: i + len <= n, and `for_each_tile` writes the tile after this read.
+            let (xs, ys) = unsafe { (x.tile(i, len, tx), y.tile(i, len, ty)) };
+            for ((d, &x), &y) in dst.iter_mut().zip(xs).zip(ys) {
+                *d = f(x, y);
+            }
+        });
         return Ok(Data::from_buffer(buf, &spec.shape));
     }
     let (mut buf, _) = Data::alloc(spec)?;
@@ -351,19 +418,55 @@ pub(crate) fn ternary<A: Element, B: Element, C: Element, U: Element>(
     b: &Array,
     c: &Array,
     spec: &OutputSpec,
-    f: impl Fn(A, B, C) -> U,
+    f: impl Fn(A, B, C) -> U + Sync + Send,
 ) -> Result<Data> {
+    let n = spec.size();
+    if n == 0 {
+        return empty(spec);
+    }
     let (ad, bd, cd) = (a.ready_data()?, b.ready_data()?, c.ready_data()?);
     let (mut buf, _) = Data::alloc(spec)?;
-    let out = buffer_elements_mut::<U>(&mut buf);
+    let out = SendPtr(buffer_elements_mut::<U>(&mut buf).as_mut_ptr());
+    let fresh = std::ptr::null();
+    let flats = (
+        Flat::<A>::of(&ad, n, fresh),
+        Flat::<B>::of(&bd, n, fresh),
+        Flat::<C>::of(&cd, n, fresh),
+    );
+    if let (Some(x), Some(y), Some(z)) = flats {
+        // Dense or scalar operands (the output is a fresh buffer, so nothing aliases it).
+        let init = || {
+            let mut t = (
+                [A::default(); TILE],
+                [B::default(); TILE],
+                [C::default(); TILE],
+            );
+            x.prepare(&mut t.0);
+            y.prepare(&mut t.1);
+            z.prepare(&mut t.2);
+            t
+        };
+        for_each_tile(out, n, init, |(tx, ty, tz), i, dst| {
+            let len = dst.len();
+            // SAFETY: i + len <= n, the size of every dense operand.
+            let (xs, ys, zs) =
+                unsafe { (x.tile(i, len, tx), y.tile(i, len, ty), z.tile(i, len, tz)) };
+            for (((d, &x), &y), &z) in dst.iter_mut().zip(xs).zip(ys).zip(zs) {
+                *d = f(x, y, z);
+            }
+        });
+        return Ok(Data::from_buffer(buf, &spec.shape));
+    }
     let (av, bv, cv) = (ad.elements::<A>(), bd.elements::<B>(), cd.elements::<C>());
-    let mut pos = 0usize;
-    for_each_row(
+    par_for_each_row(
         &spec.shape,
         [&ad.strides, &bd.strides, &cd.strides],
         [ad.offset, bd.offset, cd.offset],
-        |[sa, sb, sc], [ta, tb, tc], len| {
-            for (i, o) in out[pos..pos + len].iter_mut().enumerate() {
+        chunks(n),
+        |pos, [sa, sb, sc], [ta, tb, tc], len| {
+            // SAFETY: pieces cover disjoint output ranges pos..pos + len inside the buffer.
+            let row = unsafe { std::slice::from_raw_parts_mut(out.get().add(pos), len) };
+            for (i, o) in row.iter_mut().enumerate() {
                 let i = i as isize;
                 *o = f(
                     av[(sa + i * ta) as usize],
@@ -371,7 +474,6 @@ pub(crate) fn ternary<A: Element, B: Element, C: Element, U: Element>(
                     cv[(sc + i * tc) as usize],
                 );
             }
-            pos += len;
         },
     );
     Ok(Data::from_buffer(buf, &spec.shape))
@@ -380,4 +482,83 @@ pub(crate) fn ternary<A: Element, B: Element, C: Element, U: Element>(
 /// Copies any layout of `x` into a new row-major buffer (the `contiguous` kernel).
 pub(crate) fn copy<T: Element>(x: &Array, spec: &OutputSpec) -> Result<Data> {
     unary_slices(x, spec, |s: &[T], d: &mut [T]| d.copy_from_slice(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{self as mx, Array};
+
+    fn ramp(n: usize, scale: f32) -> Array {
+        let v: Vec<f32> = (0..n).map(|i| (i % 97) as f32 * scale - 3.0).collect();
+        Array::from_slice(&v, &[n]).unwrap()
+    }
+
+    #[test]
+    fn binary_tiles_cover_ragged_chunks_scalars_and_donated_inputs() {
+        // 200,003 elements: several workers, ragged chunk and tile ends.
+        let n = 200_003;
+        let (a, b) = (ramp(n, 0.5), ramp(n, -0.25));
+        let (av, bv) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+        // `a + 1` is an intermediate nobody else holds: the product writes over it.
+        let donated = mx::multiply(&mx::add(&a, &Array::scalar(1.0f32)).unwrap(), &b).unwrap();
+        let got = donated.to_vec::<f32>().unwrap();
+        for i in 0..n {
+            assert_eq!(got[i], (av[i] + 1.0) * bv[i], "element {i}");
+        }
+        // The same intermediate on both sides: both operands are the output's buffer.
+        let t = mx::add(&a, &Array::scalar(1.0f32)).unwrap();
+        let sq = mx::multiply(&t, &t).unwrap();
+        drop(t);
+        let got = sq.to_vec::<f32>().unwrap();
+        for i in 0..n {
+            assert_eq!(got[i], (av[i] + 1.0) * (av[i] + 1.0), "element {i}");
+        }
+        let cmp = mx::greater(&Array::scalar(2.0f32), &a)
+            .unwrap()
+            .to_vec::<bool>()
+            .unwrap();
+        for i in 0..n {
+            assert_eq!(cmp[i], 2.0 > av[i], "element {i}");
+        }
+    }
+
+    #[test]
+    fn streamed_outputs_are_written_whole() {
+        // Above the largest streaming threshold (32 MB of float32), with an odd length.
+        let n = (32 << 20) / 4 + 5;
+        let a = ramp(n, 1.0);
+        let got = mx::maximum(&a, &Array::scalar(0.0f32))
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        let av = a.to_vec::<f32>().unwrap();
+        assert!(got.iter().zip(&av).all(|(&g, &x)| g == x.max(0.0)));
+    }
+
+    #[test]
+    fn select_takes_dense_scalar_and_strided_operands() {
+        let n = 100_001;
+        let a = ramp(n, 1.0);
+        let mask = mx::greater(&a, &Array::scalar(0.0f32)).unwrap();
+        let g = ramp(n, -2.0);
+        let zero = Array::scalar(0.0f32);
+        let (av, gv) = (a.to_vec::<f32>().unwrap(), g.to_vec::<f32>().unwrap());
+        let got = mx::r#where(&mask, &g, &zero)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        for i in 0..n {
+            assert_eq!(got[i], if av[i] > 0.0 { gv[i] } else { 0.0 }, "element {i}");
+        }
+        // A transposed operand takes the strided path.
+        let m = Array::from_slice(&[true, false, false, true, true, false], &[2, 3]).unwrap();
+        let x = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2])
+            .unwrap()
+            .T();
+        let got = mx::r#where(&m, &x, &Array::scalar(-1.0f32)).unwrap();
+        assert_eq!(
+            got.to_vec::<f32>().unwrap(),
+            vec![1.0, -1.0, -1.0, 2.0, 4.0, -1.0]
+        );
+    }
 }

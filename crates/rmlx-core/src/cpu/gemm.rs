@@ -317,15 +317,24 @@ fn run<T: Element + faer::traits::ComplexField>(
         let dst_ptr = unsafe { op.get().add(i * m * n) };
         // SAFETY: as above; row-major m x n.
         let mut dst = unsafe { MatMut::from_raw_parts_mut(dst_ptr, m, n, n as isize, 1) };
-        if let (true, Some(cv), Some(co)) = (use_c, cv, p.c.as_ref()) {
-            let base = co.offsets[i] as isize;
-            for r in 0..m {
-                let row = base + r as isize * co.row_stride;
-                // SAFETY: row r of the block of product i.
-                let d = unsafe { std::slice::from_raw_parts_mut(dst_ptr.add(r * n), n) };
+        // The addend `beta * c`, written into each block of the output just before that
+        // block is accumulated into (on the block's own thread, so it is still in cache).
+        let fill_block = |mut block: MatMut<'_, T>, row0: usize, col0: usize| {
+            let (Some(cv), Some(co)) = (cv, p.c.as_ref()) else {
+                return;
+            };
+            let base = co.offsets[i] as isize + col0 as isize * co.col_stride;
+            let width = block.ncols();
+            for r in 0..block.nrows() {
+                let row = base + (row0 + r) as isize * co.row_stride;
+                // SAFETY: row r of the block: `width` elements at unit column stride (the
+                // output is row-major and blocks are whole row or column ranges of it).
+                let d = unsafe {
+                    std::slice::from_raw_parts_mut(block.as_mut().ptr_at_mut(r, 0), width)
+                };
                 if co.col_stride == 1 {
                     // Whole rows (a row-major addend, or a bias broadcast over the rows).
-                    let src = &cv[row as usize..row as usize + n];
+                    let src = &cv[row as usize..row as usize + width];
                     if scale.beta == 1.0 {
                         d.copy_from_slice(src);
                     } else {
@@ -339,10 +348,11 @@ fn run<T: Element + faer::traits::ComplexField>(
                     }
                 }
             }
-        }
+        };
         if k == 0 {
-            if !use_c {
-                dst.fill(T::default());
+            match use_c {
+                true => fill_block(dst, 0, 0),
+                false => dst.fill(T::default()),
             }
             return;
         }
@@ -375,6 +385,8 @@ fn run<T: Element + faer::traits::ComplexField>(
             let tmp_view = MatMut::from_column_major_slice_mut(&mut tmp, m, n);
             matmul_split(tmp_view, Accum::Replace, lhs, rhs, alpha, par);
             transpose_into_rows(&tmp, m, n, dst, !parallel);
+        } else if use_c {
+            matmul_split_filled(dst, lhs, rhs, alpha, par, &fill_block);
         } else {
             matmul_split(dst, accum, lhs, rhs, alpha, par);
         }
@@ -469,40 +481,95 @@ pub(crate) fn matmul_split<T: faer::traits::ComplexField>(
     let by_rows = m >= n;
     let len = if by_rows { m } else { n };
     let pieces = (2 * threads).min(len / SPLIT_MIN).max(1);
-    split_rec(dst, accum, lhs, rhs, &alpha, by_rows, pieces);
+    let split = Split {
+        accum,
+        alpha: &alpha,
+        by_rows,
+        fill: None,
+    };
+    split_rec(dst, lhs, rhs, &split, pieces, [0, 0]);
 }
 
-/// Splits the output into `pieces` blocks along rows (`by_rows`) or columns, block edges on
-/// multiples of 16 elements, and runs them as rayon tasks.
-fn split_rec<T: faer::traits::ComplexField>(
-    dst: MatMut<'_, T>,
-    accum: Accum,
+/// Writes the addend into a block of the output (the block, its first row and column).
+type FillBlock<'a, T> = &'a (dyn Fn(MatMut<'_, T>, usize, usize) + Sync);
+
+/// `dst = fill + alpha * lhs @ rhs` as [`matmul_split`], `fill` writing each block's addend
+/// right before the block is accumulated into.
+fn matmul_split_filled<T: faer::traits::ComplexField>(
+    mut dst: MatMut<'_, T>,
     lhs: MatRef<'_, T>,
     rhs: MatRef<'_, T>,
-    alpha: &T,
-    by_rows: bool,
-    pieces: usize,
+    alpha: T,
+    par: Par,
+    fill: FillBlock<'_, T>,
 ) {
-    let len = if by_rows { dst.nrows() } else { dst.ncols() };
-    let first = pieces / 2;
-    let at = (len * first / pieces.max(1)).next_multiple_of(16).min(len);
-    if pieces <= 1 || at == 0 || at == len {
-        seq_matmul(dst, accum, lhs, rhs, alpha.clone());
+    let threads = rayon::current_num_threads();
+    let (m, n) = (dst.nrows(), dst.ncols());
+    if matches!(par, Par::Seq) || threads <= 1 {
+        fill(dst.as_mut(), 0, 0);
+        seq_matmul(dst, Accum::Add, lhs, rhs, alpha);
         return;
     }
-    if by_rows {
-        let (d0, d1) = dst.split_at_row_mut(at);
-        let (l0, l1) = lhs.split_at_row(at);
+    let by_rows = m >= n;
+    let len = if by_rows { m } else { n };
+    let pieces = (2 * threads).min(len / SPLIT_MIN).max(1);
+    let split = Split {
+        accum: Accum::Add,
+        alpha: &alpha,
+        by_rows,
+        fill: Some(fill),
+    };
+    split_rec(dst, lhs, rhs, &split, pieces, [0, 0]);
+}
+
+/// How [`split_rec`] cuts and finishes its blocks.
+struct Split<'a, T> {
+    accum: Accum,
+    alpha: &'a T,
+    /// Cut along rows (else columns).
+    by_rows: bool,
+    /// Writes a block's addend before the product is added to it.
+    fill: Option<FillBlock<'a, T>>,
+}
+
+/// Splits the output into `pieces` blocks along rows or columns (`split.by_rows`), block
+/// edges on multiples of 16 elements, and runs them as rayon tasks; `at` is the block's first
+/// row and column in the whole output.
+fn split_rec<T: faer::traits::ComplexField>(
+    mut dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    split: &Split<'_, T>,
+    pieces: usize,
+    at: [usize; 2],
+) {
+    let len = if split.by_rows {
+        dst.nrows()
+    } else {
+        dst.ncols()
+    };
+    let first = pieces / 2;
+    let cut = (len * first / pieces.max(1)).next_multiple_of(16).min(len);
+    if pieces <= 1 || cut == 0 || cut == len {
+        if let Some(fill) = split.fill {
+            fill(dst.as_mut(), at[0], at[1]);
+        }
+        seq_matmul(dst, split.accum, lhs, rhs, split.alpha.clone());
+        return;
+    }
+    if split.by_rows {
+        let (d0, d1) = dst.split_at_row_mut(cut);
+        let (l0, l1) = lhs.split_at_row(cut);
         rayon::join(
-            || split_rec(d0, accum, l0, rhs, alpha, by_rows, first),
-            || split_rec(d1, accum, l1, rhs, alpha, by_rows, pieces - first),
+            || split_rec(d0, l0, rhs, split, first, at),
+            || split_rec(d1, l1, rhs, split, pieces - first, [at[0] + cut, at[1]]),
         );
     } else {
-        let (d0, d1) = dst.split_at_col_mut(at);
-        let (r0, r1) = rhs.split_at_col(at);
+        let (d0, d1) = dst.split_at_col_mut(cut);
+        let (r0, r1) = rhs.split_at_col(cut);
         rayon::join(
-            || split_rec(d0, accum, lhs, r0, alpha, by_rows, first),
-            || split_rec(d1, accum, lhs, r1, alpha, by_rows, pieces - first),
+            || split_rec(d0, lhs, r0, split, first, at),
+            || split_rec(d1, lhs, r1, split, pieces - first, [at[0], at[1] + cut]),
         );
     }
 }

@@ -69,6 +69,12 @@ pub fn zeros_like(a: &Array) -> Result<Array> {
     super::contiguous(&broadcast_like(Scalar::Int(0).to_array(a.dtype())?, a)?)
 }
 
+/// Zeros with the shape and dtype of `a` as a broadcast scalar, never materialised: the
+/// cotangent of an output a gradient does not read (kernels see its zero strides).
+pub(crate) fn zeros_view_like(a: &Array) -> Result<Array> {
+    broadcast_like(Scalar::Int(0).to_array(a.dtype())?, a)
+}
+
 /// Ones with the shape and dtype of `a` (`mx.ones_like`).
 pub fn ones_like(a: &Array) -> Result<Array> {
     super::contiguous(&broadcast_like(Scalar::Int(1).to_array(a.dtype())?, a)?)

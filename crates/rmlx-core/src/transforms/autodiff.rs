@@ -217,7 +217,7 @@ where
             .iter()
             .map(|o| match cotan.remove(&o.id()) {
                 Some(c) => Ok(c),
-                None => crate::ops::zeros_like(o),
+                None => crate::ops::creation::zeros_view_like(o),
             })
             .collect::<Result<Vec<_>>>()?;
         let vjps = node
