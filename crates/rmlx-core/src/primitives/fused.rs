@@ -4,8 +4,10 @@
 //! step applies one op's float32 tile kernel (the same functions the unfused primitives use,
 //! so results are bit-identical) from registers or input tiles into a register. No
 //! full-size intermediate buffer is ever allocated. Besides the chain's result (output 0),
-//! the values of some steps can leave the node too (outputs 1..): each such tile is copied
-//! out of its register once the tile's program has run.
+//! the values of some steps can leave the node too (outputs 1..). Each output's step writes
+//! straight into the output's tile when it can (see `Compiled::plan`), and inputs are
+//! donated to the outputs whose steps come after their last reads, so an optimizer's update
+//! reads each old value and writes each new one once, in place.
 
 use crate::array::{Array, Data, buffer_elements_mut};
 use crate::cpu::unary::{each, rsqrt32};
@@ -15,14 +17,27 @@ use crate::primitive::{OutputSpec, Primitive};
 use crate::transforms::program::Program;
 use rayon::prelude::*;
 
-/// Elements per tile: 4 KB of float32 per register, so a program's registers stay in L1.
-const TILE: usize = 1024;
+/// Elements per tile: 1 KB of float32 per register, so the registers of both hyperthreads'
+/// programs stay in L1 (Adam's update, 100M parameters: 100 ms with 4 KB tiles, 80 with 1 KB,
+/// measured on this machine; 2 KB was as slow as 4 KB, 512 B no faster than 1 KB).
+const TILE: usize = 256;
 
 /// A float32 tile kernel.
 #[derive(Clone, Copy)]
 pub(crate) enum TileKernel {
     Unary(fn(&[f32], &mut [f32])),
-    Binary(fn(&[f32], &[f32], &mut [f32])),
+    Binary(BinaryKernel),
+}
+
+/// The forms of a binary tile kernel `d = f(a, b)`: into a fresh tile, or over the tile of
+/// one of its operands (a donated input written over by the step that last reads it).
+#[derive(Clone, Copy)]
+pub(crate) struct BinaryKernel {
+    fresh: fn(&[f32], &[f32], &mut [f32]),
+    /// `d = f(d, b)`.
+    into_lhs: fn(&mut [f32], &[f32]),
+    /// `d = f(a, d)`.
+    into_rhs: fn(&[f32], &mut [f32]),
 }
 
 /// The float32 tile kernel of a primitive, by name, when it has one that `compile` can fuse.
@@ -76,13 +91,33 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
     macro_rules! bin {
         (|$x:ident, $y:ident| $e:expr) => {{
             simd!(
-                fn k(a: &[f32], b: &[f32], d: &mut [f32]) {
+                fn fresh(a: &[f32], b: &[f32], d: &mut [f32]) {
                     for ((o, &$x), &$y) in d.iter_mut().zip(a).zip(b) {
                         *o = $e;
                     }
                 }
             );
-            TileKernel::Binary(k)
+            simd!(
+                fn into_lhs(d: &mut [f32], b: &[f32]) {
+                    for (o, &$y) in d.iter_mut().zip(b) {
+                        let $x = *o;
+                        *o = $e;
+                    }
+                }
+            );
+            simd!(
+                fn into_rhs(a: &[f32], d: &mut [f32]) {
+                    for (o, &$x) in d.iter_mut().zip(a) {
+                        let $y = *o;
+                        *o = $e;
+                    }
+                }
+            );
+            TileKernel::Binary(BinaryKernel {
+                fresh,
+                into_lhs,
+                into_rhs,
+            })
         }};
     }
     Some(match name {
@@ -157,72 +192,188 @@ pub(crate) struct Compiled {
     pub(crate) original: Program,
 }
 
+/// A tile a planned step reads or writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Tile {
+    /// Input `i` (see [`Source`]; never a donated one, which reads as `Out`).
+    Input(usize),
+    /// Output `j`'s tile.
+    Out(usize),
+    /// Register `r` of the register file (the scalars' registers first).
+    Reg(usize),
+}
+
+/// How a planned step writes its destination.
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    /// Into a tile none of its operands is.
+    Fresh,
+    /// Over its first operand's tile (a binary step).
+    IntoLhs,
+    /// Over its second operand's tile (a binary step).
+    IntoRhs,
+}
+
+/// One step of a [`Plan`]: an operand is its destination's tile only as `form` says.
+struct PlannedStep {
+    kernel: TileKernel,
+    args: [Tile; 2],
+    dst: Tile,
+    form: Form,
+}
+
+/// The program's steps with the tiles they touch for one evaluation (which inputs were
+/// donated to which outputs decides where values are read).
+struct Plan {
+    steps: Vec<PlannedStep>,
+    /// `(output, register)` copied at the end of each tile: outputs the steps could not write
+    /// in place.
+    copies: Vec<(usize, usize)>,
+}
+
 impl Compiled {
-    /// Runs the program on elements `[start, start + len)`, where `outs` are the outputs'
-    /// tiles (all of length `len`); the last step (output 0) writes straight into `outs[0]`.
+    /// The step computing each output: the last step for output 0, the exported members'
+    /// steps for the others (each the last writer of its register, which is never reused).
+    fn writers(&self) -> Vec<usize> {
+        let last = self.steps.len() - 1;
+        let exported = self.exported.iter().map(|&r| {
+            (0..self.steps.len())
+                .rev()
+                .find(|&i| self.steps[i].dst == r)
+                .unwrap_or(last)
+        });
+        std::iter::once(last).chain(exported).collect()
+    }
+
+    /// Where each step reads and writes, given `donated_to` (per input, the output whose
+    /// buffer it became).
     ///
-    /// When an input was donated to output `j` (`Source::Out(j)`), `outs[j]` holds that
-    /// input's elements on entry: steps read them from there, output 0 is written by the last
-    /// step (into its own register first if that step reads them too) and the other outputs
-    /// after it. Each element is read at its own index only, so overwriting the tiles after
-    /// all reads gives the same result as fresh outputs (MLX's in-place elementwise
-    /// semantics), with no aliasing borrows.
-    fn run_tile(
-        &self,
-        inputs: &[Source<'_>],
-        start: usize,
-        regs: &mut [Vec<f32>],
-        outs: &mut [&mut [f32]],
-    ) {
-        let len = outs[0].len();
+    /// Output 0 is written by the last step, output `j >= 1` by its member's step, straight
+    /// into the output tile, and later steps read that value from there; unless a step from
+    /// there on reads an input donated to the same output (whose elements the tile holds until
+    /// it is written), in which case the value goes to its register and is copied out after
+    /// the tile's last step. Each element is read at its own index only, so overwriting the
+    /// tiles after all reads gives the same result as fresh outputs (MLX's in-place
+    /// elementwise semantics).
+    fn plan(&self, donated_to: &[Option<usize>]) -> Plan {
         let nsc = self.scalars.len();
         let last = self.steps.len() - 1;
+        // Output j's value: (the step computing it, its register).
+        let writer: Vec<(usize, usize)> = (self.writers().into_iter())
+            .map(|w| (w, self.steps[w].dst))
+            .collect();
+        // How many operands of step i are the input donated to output j.
+        let reads_donated = |i: usize, j: usize| {
+            (self.steps[i].args.iter())
+                .filter(|o| matches!(**o, Operand::Input(k) if donated_to[k] == Some(j)))
+                .count()
+        };
+        // The writer of output j may read the input donated to j itself only as one operand
+        // of a binary kernel (which then runs over that operand's tile).
+        let in_place: Vec<bool> = writer
+            .iter()
+            .enumerate()
+            .map(|(j, &(step, _))| {
+                let binary = matches!(self.steps[step].kernel, TileKernel::Binary(_));
+                let own = reads_donated(step, j);
+                (own == 0 || (own == 1 && binary))
+                    && (step + 1..=last).all(|i| reads_donated(i, j) == 0)
+            })
+            .collect();
+        let mut steps = Vec::with_capacity(self.steps.len());
         for (i, step) in self.steps.iter().enumerate() {
-            let reads_out = step
-                .args
-                .iter()
-                .any(|o| matches!(*o, Operand::Input(k) if matches!(inputs[k], Source::Out(0))));
-            let to_out = i == last && !reads_out;
-            // The destination is taken out of the register file so operands can be borrowed.
-            let mut reg = if to_out {
-                Vec::new()
-            } else {
-                std::mem::take(&mut regs[nsc + step.dst])
-            };
-            {
-                let (first, rest) = outs.split_first_mut().expect("one output at least");
-                let (dst, tile): (&mut [f32], &[f32]) = if to_out {
-                    (&mut **first, &[])
-                } else {
-                    (&mut reg[..len], &**first)
-                };
-                let rest: &[&mut [f32]] = rest;
-                let arg = |o: &Operand| -> &[f32] {
-                    match *o {
-                        Operand::Input(i) => match inputs[i] {
-                            Source::Full(x) => &x[start..start + len],
-                            Source::Splat(x) => &x[..len],
-                            Source::Out(0) => tile,
-                            Source::Out(j) => &rest[j - 1][..],
-                        },
-                        Operand::Reg(r) => &regs[nsc + r][..len],
-                        Operand::Scalar(s) => &regs[s][..len],
+            let tile = |o: &Operand| match *o {
+                Operand::Input(k) => match donated_to[k] {
+                    Some(j) => Tile::Out(j),
+                    None => Tile::Input(k),
+                },
+                Operand::Scalar(c) => Tile::Reg(c),
+                Operand::Reg(r) => {
+                    // A value already written into its output tile is read from there.
+                    let out = writer
+                        .iter()
+                        .position(|&(w, reg)| reg == r && w < i)
+                        .filter(|&j| in_place[j]);
+                    match out {
+                        Some(j) => Tile::Out(j),
+                        None => Tile::Reg(nsc + r),
                     }
-                };
-                match step.kernel {
-                    TileKernel::Unary(f) => f(arg(&step.args[0]), dst),
-                    TileKernel::Binary(f) => f(arg(&step.args[0]), arg(&step.args[1]), dst),
                 }
+            };
+            let a0 = tile(&step.args[0]);
+            let a1 = step.args.get(1).map_or(a0, tile);
+            let dst = writer
+                .iter()
+                .position(|&(w, _)| w == i)
+                .filter(|&j| in_place[j])
+                .map_or(Tile::Reg(nsc + step.dst), Tile::Out);
+            let form = match dst {
+                Tile::Out(_) if a0 == dst => Form::IntoLhs,
+                Tile::Out(_) if a1 == dst && step.args.len() == 2 => Form::IntoRhs,
+                _ => Form::Fresh,
+            };
+            steps.push(PlannedStep {
+                kernel: step.kernel,
+                args: [a0, a1],
+                dst,
+                form,
+            });
+        }
+        let copies = writer
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| !in_place[j])
+            .map(|(j, &(_, r))| (j, nsc + r))
+            .collect();
+        Plan { steps, copies }
+    }
+
+    /// Runs the planned program on elements `[start, start + len)`: `outs` point at the
+    /// outputs' tiles, `regs` at the registers (the scalars' first).
+    ///
+    /// # Safety
+    /// Every pointer must be valid for `len` elements (registers for writes, outputs for reads
+    /// and writes), no other reference to those elements may be alive, and the output tiles
+    /// and registers must not overlap each other or the inputs.
+    unsafe fn run_tile(
+        plan: &Plan,
+        inputs: &[Source<'_>],
+        start: usize,
+        len: usize,
+        outs: &[*mut f32],
+        regs: &[*mut f32],
+    ) {
+        let ptr = |t: Tile| -> *mut f32 {
+            match t {
+                Tile::Input(k) => match inputs[k] {
+                    Source::Full(x) => x[start..start + len].as_ptr() as *mut f32,
+                    Source::Splat(x) => x[..len].as_ptr() as *mut f32,
+                    Source::Out(j) => outs[j],
+                },
+                Tile::Out(j) => outs[j],
+                Tile::Reg(r) => regs[r],
             }
-            if !to_out {
-                if i == last {
-                    outs[0].copy_from_slice(&reg[..len]);
+        };
+        for step in &plan.steps {
+            // SAFETY: every tile is `len` valid elements of its own buffer (the caller's
+            // contract), inputs are only read, and a step's destination is one of its operands
+            // only in the in-place forms, where that operand is not also borrowed shared; so
+            // the shared and the mutable slices never overlap.
+            unsafe {
+                let arg = |t: Tile| std::slice::from_raw_parts(ptr(t) as *const f32, len);
+                let dst = std::slice::from_raw_parts_mut(ptr(step.dst), len);
+                let [a, b] = step.args;
+                match (step.kernel, step.form) {
+                    (TileKernel::Unary(f), _) => f(arg(a), dst),
+                    (TileKernel::Binary(k), Form::Fresh) => (k.fresh)(arg(a), arg(b), dst),
+                    (TileKernel::Binary(k), Form::IntoLhs) => (k.into_lhs)(dst, arg(b)),
+                    (TileKernel::Binary(k), Form::IntoRhs) => (k.into_rhs)(arg(a), dst),
                 }
-                regs[nsc + step.dst] = reg;
             }
         }
-        for (out, &r) in outs[1..].iter_mut().zip(&self.exported) {
-            out.copy_from_slice(&regs[nsc + r][..len]);
+        for &(j, r) in &plan.copies {
+            // SAFETY: as above; a register and an output tile are distinct buffers.
+            unsafe { std::ptr::copy_nonoverlapping(regs[r], outs[j], len) };
         }
     }
 
@@ -231,6 +382,21 @@ impl Compiled {
         regs.extend((0..self.n_regs).map(|_| vec![0.0f32; TILE]));
         regs
     }
+}
+
+/// Asks for the cache lines of the `len` floats from `p` in the L2 cache (x86-64; elsewhere
+/// nothing). A prefetch is a hint: it never faults, whatever the address.
+#[inline]
+fn prefetch_l2(p: *const f32, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in (0..len).step_by(16) {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        // SAFETY: prefetching has no memory effects; `wrapping_add` computes the address
+        // without asserting it is in bounds.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(line) as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, len);
 }
 
 impl Primitive for Compiled {
@@ -258,27 +424,47 @@ impl Primitive for Compiled {
         // not a 0-d scalar, and nothing else holding the array or its buffer: see
         // `try_donate`). Captured constants are held by the program, so they are never donated.
         let mut donated_to: Vec<Option<usize>> = vec![None; inputs.len()];
-        let mut bufs = Vec::with_capacity(outputs.len());
-        for j in 0..outputs.len() {
-            let donor = if spec.shape.is_empty() || n == 0 {
-                None
-            } else {
-                inputs.iter().enumerate().find_map(|(i, a)| {
-                    if donated_to[i].is_none()
-                        && a.shape() == spec.shape.as_slice()
-                        && a.itemsize() == spec.dtype.size()
-                    {
-                        a.try_donate(bytes).map(|b| (i, b))
-                    } else {
-                        None
+        let mut taken: Vec<Option<crate::allocator::Buffer>> =
+            (0..outputs.len()).map(|_| None).collect();
+        if !spec.shape.is_empty() && n > 0 {
+            let writers = self.writers();
+            let last_read: Vec<Option<usize>> = (0..inputs.len())
+                .map(|k| (self.steps.iter()).rposition(|s| s.args.contains(&Operand::Input(k))))
+                .collect();
+            // Outputs in the order the program computes them; each prefers an input the
+            // program has finished reading by then, so that its step can write the output
+            // tile in place (see `plan`), then any input that fits.
+            let mut order: Vec<usize> = (0..outputs.len()).collect();
+            order.sort_by_key(|&j| writers[j]);
+            for j in order {
+                let fits = |a: &Array| {
+                    a.shape() == spec.shape.as_slice() && a.itemsize() == spec.dtype.size()
+                };
+                let clean = |i: usize| last_read[i].is_none_or(|r| r < writers[j]);
+                let mut donor = None;
+                for want_clean in [true, false] {
+                    donor = inputs.iter().enumerate().find_map(|(i, a)| {
+                        let candidate =
+                            donated_to[i].is_none() && fits(a) && (!want_clean || clean(i));
+                        candidate
+                            .then(|| a.try_donate(bytes))
+                            .flatten()
+                            .map(|b| (i, b))
+                    });
+                    if donor.is_some() {
+                        break;
                     }
-                })
-            };
-            bufs.push(match donor {
-                Some((i, b)) => {
-                    donated_to[i] = Some(j);
-                    b
                 }
+                if let Some((i, b)) = donor {
+                    donated_to[i] = Some(j);
+                    taken[j] = Some(b);
+                }
+            }
+        }
+        let mut bufs = Vec::with_capacity(outputs.len());
+        for b in taken {
+            bufs.push(match b {
+                Some(b) => b,
                 None => Data::alloc(spec)?.0,
             });
         }
@@ -331,6 +517,7 @@ impl Primitive for Compiled {
                 })
             })
             .collect();
+        let plan = self.plan(&donated_to);
         let slices: Vec<Source<'_>> = datas
             .iter()
             .zip(&owned)
@@ -349,13 +536,37 @@ impl Primitive for Compiled {
         // A few large blocks per core, each with its own registers, walked tile by tile.
         let run_block = |first: usize, block: &mut [&mut [f32]]| {
             let mut regs = self.new_registers();
+            let reg_ptrs: Vec<*mut f32> = regs.iter_mut().map(|r| r.as_mut_ptr()).collect();
             let len = block[0].len();
+            let bases: Vec<*mut f32> = block.iter_mut().map(|b| b.as_mut_ptr()).collect();
+            let mut tiles = bases.clone();
             for at in (0..len).step_by(TILE) {
                 let end = (at + TILE).min(len);
-                let mut tiles: Vec<&mut [f32]> =
-                    block.iter_mut().map(|b| &mut b[at..end]).collect();
-                self.run_tile(&slices, first + at, &mut regs, &mut tiles);
+                // The next tile of every full-size stream is asked for while this one runs:
+                // a tile's steps otherwise wait on memory in turn (an optimizer's update
+                // reads four streams and writes three).
+                let next = end..(end + TILE).min(len);
+                for src in &slices {
+                    if let Source::Full(x) = src {
+                        prefetch_l2(x[first + next.start..].as_ptr(), next.len());
+                    }
+                }
+                for (tile, &base) in tiles.iter_mut().zip(&bases) {
+                    // SAFETY: `at` and `end` lie inside the block's outputs.
+                    unsafe {
+                        prefetch_l2(base.add(next.start), next.len());
+                        *tile = base.add(at);
+                    }
+                }
+                // SAFETY: the tiles are `end - at` elements of this block's outputs (owned
+                // through `block`, which is not touched otherwise meanwhile) and registers of
+                // TILE elements; outputs, registers and inputs are distinct buffers (a donated
+                // input is read from its output only, as `Source::Out`).
+                unsafe {
+                    Compiled::run_tile(&plan, &slices, first + at, end - at, &tiles, &reg_ptrs)
+                };
             }
+            drop(regs);
         };
         // Two tiles or fewer per core: one worker. Otherwise blocks in parallel.
         let blocks = 4 * rayon::current_num_threads();
