@@ -875,6 +875,40 @@ fn moment_and_step(a: &[Array]) -> Result<Vec<Array>> {
     Ok(vec![m2, p2])
 }
 
+/// `[m', u - p]`: the last step reads the parameter as its second operand.
+fn moment_and_reversed_step(a: &[Array]) -> Result<Vec<Array>> {
+    let (g, m, p) = (&a[0], &a[1], &a[2]);
+    let m2 = &(m * 0.9) + &(g * 0.1);
+    let p2 = &(&m2 * 0.01) - p;
+    Ok(vec![m2, p2])
+}
+
+#[test]
+fn fused_steps_write_over_the_donated_operand_they_read_last() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let shape = [3usize, 5000];
+    let inputs = |seed: u64| -> Vec<Array> { (0..3).map(|i| f32s(&shape, seed + i)).collect() };
+    for function in [moment_and_step, moment_and_reversed_step] {
+        let want: Vec<Vec<u32>> = function(&inputs(60)).unwrap().iter().map(bits).collect();
+        let f = mx::compile(function);
+        // The gradient held: m is finished with before m' is written and goes to it; p is
+        // read by the last step only, which then runs over p's tile.
+        let mut ins = inputs(60);
+        let g = ins[0].clone();
+        let ptrs: Vec<*const u8> = ins[1..].iter().map(ptr).collect();
+        let out = f(&std::mem::take(&mut ins)).unwrap();
+        mx::eval(out.iter()).unwrap();
+        let got: Vec<*const u8> = out.iter().map(ptr).collect();
+        assert_eq!(got, ptrs, "m' over m, p' over p");
+        assert_eq!(out.iter().map(bits).collect::<Vec<_>>(), want);
+        assert_eq!(
+            bits(&g),
+            bits(&inputs(60)[0]),
+            "the held gradient is untouched"
+        );
+    }
+}
+
 #[test]
 fn fused_kernels_export_every_output_of_the_chain() {
     let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
