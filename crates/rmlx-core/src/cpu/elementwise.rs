@@ -218,7 +218,7 @@ impl<T: Element> Flat<T> {
     /// # Safety
     /// `i + len` must not pass the operand's elements, and the output may write over these
     /// elements only after this call.
-    unsafe fn tile<'t>(self, i: usize, len: usize, tmp: &'t mut [T; TILE]) -> &'t [T] {
+    unsafe fn tile(self, i: usize, len: usize, tmp: &mut [T; TILE]) -> &[T] {
         match self {
             // SAFETY: in bounds as the caller guarantees; nobody writes these elements while
             // the slice lives (the output is another buffer).
