@@ -193,16 +193,27 @@ unsafe impl<T: Sync> Sync for Flat<T> {}
 
 impl<T: Element> Flat<T> {
     /// The operand of `d` (a dense view of `n` elements or a broadcast scalar), or `None` for
-    /// other layouts; `out` is the output's first element, to tell a donated input.
-    fn of(d: &Data, n: usize, out: *const u8) -> Option<Flat<T>> {
+    /// other layouts. The pointer stays valid while the array holds its buffer (or after the
+    /// buffer was donated to the output: see `written_by`).
+    fn of(d: &Data, n: usize) -> Option<Flat<T>> {
         if d.strides.iter().all(|&s| s == 0) {
             return Some(Flat::Scalar(d.elements::<T>()[d.offset]));
         }
         if !d.row_contiguous {
             return None;
         }
-        let p = d.elements::<T>()[d.offset..d.offset + n].as_ptr();
-        Some(Flat::Dense(p, std::ptr::eq(p as *const u8, out)))
+        Some(Flat::Dense(
+            d.elements::<T>()[d.offset..d.offset + n].as_ptr(),
+            false,
+        ))
+    }
+
+    /// The operand marked as read from the output's buffer when it is that buffer (donated).
+    fn written_by<U>(self, out: *const U) -> Flat<T> {
+        match self {
+            Flat::Dense(p, _) => Flat::Dense(p, std::ptr::eq(p as *const u8, out as *const u8)),
+            scalar => scalar,
+        }
     }
 
     /// Fills `tmp` with a scalar operand's value, once per worker.
@@ -326,27 +337,18 @@ pub(crate) fn binary<T: Element, U: Element>(
     }
     let ad = a.ready_data()?;
     let bd = b.ready_data()?;
-    let a_scalar = ad.strides.iter().all(|&s| s == 0);
-    let b_scalar = bd.strides.iter().all(|&s| s == 0);
-    if (ad.row_contiguous || a_scalar) && (bd.row_contiguous || b_scalar) {
+    if let (Some(x), Some(y)) = (Flat::<T>::of(&ad, n), Flat::<T>::of(&bd, n)) {
         // Drop our clones of the inputs' data so that a sole owner can donate its buffer; the
         // inputs' buffers stay alive (held by the inputs, or become the output).
-        let flat = |d: &Data| d.elements::<T>()[d.offset..].as_ptr() as usize;
-        let (ap, bp) = (flat(&ad), flat(&bd));
         drop((ad, bd));
-        let donors: Vec<&Array> = [(a, a_scalar), (b, b_scalar)]
+        let donors: Vec<&Array> = [(a, x), (b, y)]
             .into_iter()
-            .filter(|(_, s)| !*s)
-            .map(|(x, _)| x)
+            .filter(|(_, f)| matches!(f, Flat::Dense(..)))
+            .map(|(a, _)| a)
             .collect();
         let mut buf = output_buffer(spec, &donors)?;
         let out = buffer_elements_mut::<U>(&mut buf).as_mut_ptr();
-        let operand = |p: usize, scalar: bool| match scalar {
-            // SAFETY: a scalar's one element is at p (its buffer is alive, see above).
-            true => Flat::Scalar(unsafe { *(p as *const T) }),
-            false => Flat::Dense(p as *const T, p == out as usize),
-        };
-        let (x, y) = (operand(ap, a_scalar), operand(bp, b_scalar));
+        let (x, y) = (x.written_by(out), y.written_by(out));
         let init = || {
             let (mut tx, mut ty) = ([T::default(); TILE], [T::default(); TILE]);
             x.prepare(&mut tx);
@@ -427,11 +429,10 @@ pub(crate) fn ternary<A: Element, B: Element, C: Element, U: Element>(
     let (ad, bd, cd) = (a.ready_data()?, b.ready_data()?, c.ready_data()?);
     let (mut buf, _) = Data::alloc(spec)?;
     let out = SendPtr(buffer_elements_mut::<U>(&mut buf).as_mut_ptr());
-    let fresh = std::ptr::null();
     let flats = (
-        Flat::<A>::of(&ad, n, fresh),
-        Flat::<B>::of(&bd, n, fresh),
-        Flat::<C>::of(&cd, n, fresh),
+        Flat::<A>::of(&ad, n),
+        Flat::<B>::of(&bd, n),
+        Flat::<C>::of(&cd, n),
     );
     if let (Some(x), Some(y), Some(z)) = flats {
         // Dense or scalar operands (the output is a fresh buffer, so nothing aliases it).

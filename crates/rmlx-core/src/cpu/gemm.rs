@@ -386,7 +386,7 @@ fn run<T: Element + faer::traits::ComplexField>(
             matmul_split(tmp_view, Accum::Replace, lhs, rhs, alpha, par);
             transpose_into_rows(&tmp, m, n, dst, !parallel);
         } else if use_c {
-            matmul_split_filled(dst, lhs, rhs, alpha, par, &fill_block);
+            split_product(dst, Accum::Add, lhs, rhs, alpha, par, Some(&fill_block));
         } else {
             matmul_split(dst, accum, lhs, rhs, alpha, par);
         }
@@ -472,52 +472,37 @@ pub(crate) fn matmul_split<T: faer::traits::ComplexField>(
     alpha: T,
     par: Par,
 ) {
-    let threads = rayon::current_num_threads();
-    if matches!(par, Par::Seq) || threads <= 1 {
-        seq_matmul(dst, accum, lhs, rhs, alpha);
-        return;
-    }
-    let (m, n) = (dst.nrows(), dst.ncols());
-    let by_rows = m >= n;
-    let len = if by_rows { m } else { n };
-    let pieces = (2 * threads).min(len / SPLIT_MIN).max(1);
-    let split = Split {
-        accum,
-        alpha: &alpha,
-        by_rows,
-        fill: None,
-    };
-    split_rec(dst, lhs, rhs, &split, pieces, [0, 0]);
+    split_product(dst, accum, lhs, rhs, alpha, par, None);
 }
 
 /// Writes the addend into a block of the output (the block, its first row and column).
 type FillBlock<'a, T> = &'a (dyn Fn(MatMut<'_, T>, usize, usize) + Sync);
 
-/// `dst = fill + alpha * lhs @ rhs` as [`matmul_split`], `fill` writing each block's addend
-/// right before the block is accumulated into.
-fn matmul_split_filled<T: faer::traits::ComplexField>(
-    mut dst: MatMut<'_, T>,
+/// [`matmul_split`], with `fill` (when given) writing each block's addend right before the
+/// block is accumulated into.
+fn split_product<T: faer::traits::ComplexField>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
     lhs: MatRef<'_, T>,
     rhs: MatRef<'_, T>,
     alpha: T,
     par: Par,
-    fill: FillBlock<'_, T>,
+    fill: Option<FillBlock<'_, T>>,
 ) {
     let threads = rayon::current_num_threads();
     let (m, n) = (dst.nrows(), dst.ncols());
-    if matches!(par, Par::Seq) || threads <= 1 {
-        fill(dst.as_mut(), 0, 0);
-        seq_matmul(dst, Accum::Add, lhs, rhs, alpha);
-        return;
-    }
     let by_rows = m >= n;
     let len = if by_rows { m } else { n };
-    let pieces = (2 * threads).min(len / SPLIT_MIN).max(1);
+    let pieces = if matches!(par, Par::Seq) || threads <= 1 {
+        1
+    } else {
+        (2 * threads).min(len / SPLIT_MIN).max(1)
+    };
     let split = Split {
-        accum: Accum::Add,
+        accum,
         alpha: &alpha,
         by_rows,
-        fill: Some(fill),
+        fill,
     };
     split_rec(dst, lhs, rhs, &split, pieces, [0, 0]);
 }

@@ -756,7 +756,7 @@ trait OpsFn: Fn(&[Array]) -> Result<Vec<Array>> + Clone + 'static {}
 impl<F: Fn(&[Array]) -> Result<Vec<Array>> + Clone + 'static> OpsFn for F {}
 
 /// The vjp, jvp and vmap of a fused node whose `ops()` is its plain-ops twin (inside an
-/// `impl Primitive`).
+/// `impl Primitive`); `rules_from_twin!(jvp, vmap)`: those two only.
 macro_rules! rules_from_twin {
     () => {
         fn vjp(
@@ -768,6 +768,9 @@ macro_rules! rules_from_twin {
         ) -> Result<Vec<Array>> {
             ops_vjp(self.ops(), primals, cotangents, argnums)
         }
+        rules_from_twin!(jvp, vmap);
+    };
+    (jvp, vmap) => {
         fn jvp(
             &self,
             primals: &[Array],
@@ -998,23 +1001,7 @@ impl Primitive for LstmSequence {
         );
         Ok(argnums.iter().map(|&a| all[a].clone()).collect())
     }
-    fn jvp(
-        &self,
-        primals: &[Array],
-        tangents: &[Array],
-        argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        ops_jvp(self.ops(), primals, tangents, argnums)
-    }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-        _outputs: &[OutputSpec],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        ops_vmap(self.ops(), inputs, axes, 3)
-    }
+    rules_from_twin!(jvp, vmap);
 }
 
 /// The fused float32 gradient of [`LayerNorm`] with a weight: inputs `[x, w, g]`, outputs
