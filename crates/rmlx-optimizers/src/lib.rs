@@ -9,6 +9,7 @@
 //! use rmlx_optimizers::{Optimizer, Adam};
 //! use rmlx_core as mx;
 //!
+//! mx::random::seed(0); // a fixed initialisation (the default seed is the time, as in MLX)
 //! let mut model = nn::Linear::new(2, 1)?;
 //! let mut opt = Adam::new(0.05)?;
 //! let x = mx::array![[1.0, 2.0], [3.0, 4.0]];

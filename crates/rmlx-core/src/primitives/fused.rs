@@ -29,15 +29,189 @@ pub(crate) enum TileKernel {
     Binary(BinaryKernel),
 }
 
-/// The forms of a binary tile kernel `d = f(a, b)`: into a fresh tile, or over the tile of
-/// one of its operands (a donated input written over by the step that last reads it).
+/// A binary tile kernel `d = f(a, b)` over `len` elements, reading each operand as a
+/// [`Lane`]. `d` may be the tile of one of its operands (a donated input written over by the
+/// step that last reads it): each chunk of the operands is read before its results are stored.
 #[derive(Clone, Copy)]
 pub(crate) struct BinaryKernel {
-    fresh: fn(&[f32], &[f32], &mut [f32]),
-    /// `d = f(d, b)`.
-    into_lhs: fn(&mut [f32], &[f32]),
-    /// `d = f(a, d)`.
-    into_rhs: fn(&[f32], &mut [f32]),
+    apply: unsafe fn(Lane, Lane, *mut f32, usize),
+    /// `Multiply`: its product by a scalar can be folded into the step that reads it.
+    multiply: bool,
+}
+
+/// How a binary kernel reads one operand.
+#[derive(Clone, Copy)]
+enum Lane {
+    /// The tile's elements.
+    Tile(*const f32),
+    /// One value.
+    Scalar(f32),
+    /// `c * x` for the tile's elements `x`: a `Multiply` by a scalar folded into its reader.
+    Scaled(f32, *const f32),
+}
+
+/// Reading `N` consecutive elements of an operand (the forms of [`Lane`] as types, so the
+/// kernel's loop is compiled once per pair of forms).
+trait Load: Copy {
+    /// # Safety
+    /// Elements `[i, i + N)` must be readable.
+    unsafe fn load<const N: usize>(self, i: usize) -> [f32; N];
+}
+
+#[derive(Clone, Copy)]
+struct Elements(*const f32);
+#[derive(Clone, Copy)]
+struct Splat(f32);
+#[derive(Clone, Copy)]
+struct Scaled(f32, *const f32);
+
+impl Load for Elements {
+    #[inline(always)]
+    unsafe fn load<const N: usize>(self, i: usize) -> [f32; N] {
+        // SAFETY: the caller's contract.
+        unsafe { (self.0.add(i) as *const [f32; N]).read_unaligned() }
+    }
+}
+impl Load for Splat {
+    #[inline(always)]
+    unsafe fn load<const N: usize>(self, _: usize) -> [f32; N] {
+        [self.0; N]
+    }
+}
+impl Load for Scaled {
+    #[inline(always)]
+    unsafe fn load<const N: usize>(self, i: usize) -> [f32; N] {
+        // SAFETY: the caller's contract.
+        let mut x: [f32; N] = unsafe { Elements(self.1).load(i) };
+        // The product the folded `Multiply` step computed (IEEE products commute). A plain
+        // loop: `map` is not inlined into the vector kernels.
+        for x in &mut x {
+            *x *= self.0;
+        }
+        x
+    }
+}
+
+/// `d[i] = f(a[i], b[i])` for `i < len`, a chunk of 32 at a time (vectorised: the chunks are
+/// arrays, so `d` may be the tile of an operand).
+///
+/// # Safety
+/// The operands' tiles must be readable and `d` writable for `len` elements; `d` may overlap
+/// an operand only exactly (the same elements).
+#[inline(always)]
+unsafe fn zip_lanes<A: Load, B: Load>(
+    f: impl Fn(f32, f32) -> f32,
+    a: A,
+    b: B,
+    d: *mut f32,
+    len: usize,
+) {
+    const N: usize = 32;
+    let mut i = 0;
+    // SAFETY: every index is below `len` (the caller's contract), and each chunk is read
+    // whole before it is written.
+    unsafe {
+        while i + N <= len {
+            let (x, y) = (a.load::<N>(i), b.load::<N>(i));
+            let mut o = [0f32; N];
+            for l in 0..N {
+                o[l] = f(x[l], y[l]);
+            }
+            (d.add(i) as *mut [f32; N]).write_unaligned(o);
+            i += N;
+        }
+        while i < len {
+            let (x, y) = (a.load::<1>(i), b.load::<1>(i));
+            d.add(i).write(f(x[0], y[0]));
+            i += 1;
+        }
+    }
+}
+
+/// Runs `f` over the operands' forms (see [`zip_lanes`]), compiled for AVX-512 and AVX2 too
+/// and picked at run time, as the unfused kernels are: only the vector width changes (no
+/// contraction into FMA), so the results stay bit-identical.
+///
+/// # Safety
+/// As [`zip_lanes`].
+#[inline(always)]
+unsafe fn binary_lanes<F: Fn(f32, f32) -> f32 + Copy>(
+    f: F,
+    a: Lane,
+    b: Lane,
+    d: *mut f32,
+    len: usize,
+) {
+    #[inline(always)]
+    unsafe fn by_form<F: Fn(f32, f32) -> f32 + Copy>(
+        f: F,
+        a: Lane,
+        b: Lane,
+        d: *mut f32,
+        len: usize,
+    ) {
+        #[inline(always)]
+        unsafe fn rhs<A: Load, F: Fn(f32, f32) -> f32 + Copy>(
+            f: F,
+            a: A,
+            b: Lane,
+            d: *mut f32,
+            len: usize,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe {
+                match b {
+                    Lane::Tile(p) => zip_lanes(f, a, Elements(p), d, len),
+                    Lane::Scalar(c) => zip_lanes(f, a, Splat(c), d, len),
+                    Lane::Scaled(c, p) => zip_lanes(f, a, Scaled(c, p), d, len),
+                }
+            }
+        }
+        // SAFETY: the caller's contract.
+        unsafe {
+            match a {
+                Lane::Tile(p) => rhs(f, Elements(p), b, d, len),
+                Lane::Scalar(c) => rhs(f, Splat(c), b, d, len),
+                Lane::Scaled(c, p) => rhs(f, Scaled(c, p), b, d, len),
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::cpu::vmath::{Level, level};
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512<F: Fn(f32, f32) -> f32 + Copy>(
+            f: F,
+            a: Lane,
+            b: Lane,
+            d: *mut f32,
+            len: usize,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe { by_form(f, a, b, d, len) }
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<F: Fn(f32, f32) -> f32 + Copy>(
+            f: F,
+            a: Lane,
+            b: Lane,
+            d: *mut f32,
+            len: usize,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe { by_form(f, a, b, d, len) }
+        }
+        match level() {
+            // SAFETY: the CPU has these features (checked at run time by `level`); the rest
+            // is the caller's contract.
+            Level::Avx512 => return unsafe { avx512(f, a, b, d, len) },
+            // SAFETY: as above.
+            Level::Avx2 => return unsafe { avx2(f, a, b, d, len) },
+            Level::Portable => {}
+        }
+    }
+    // SAFETY: the caller's contract.
+    unsafe { by_form(f, a, b, d, len) }
 }
 
 /// The float32 tile kernel of a primitive, by name, when it has one that `compile` can fuse.
@@ -49,7 +223,7 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
     // Each kernel is compiled for AVX-512 and AVX2 too and picked at run time, as the
     // unfused kernels are: the plain build's SSE2 loops made a fused chain (Adam's update)
     // slower than memory. Only the vector width changes (no contraction into FMA), so the
-    // results stay bit-identical.
+    // results stay bit-identical. (Binary kernels: see `binary_lanes`.)
     macro_rules! simd {
         (fn $k:ident($($a:ident: $t:ty),*) $body:block) => {
             fn $k($($a: $t),*) {
@@ -89,34 +263,19 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
         }};
     }
     macro_rules! bin {
-        (|$x:ident, $y:ident| $e:expr) => {{
-            simd!(
-                fn fresh(a: &[f32], b: &[f32], d: &mut [f32]) {
-                    for ((o, &$x), &$y) in d.iter_mut().zip(a).zip(b) {
-                        *o = $e;
-                    }
-                }
-            );
-            simd!(
-                fn into_lhs(d: &mut [f32], b: &[f32]) {
-                    for (o, &$y) in d.iter_mut().zip(b) {
-                        let $x = *o;
-                        *o = $e;
-                    }
-                }
-            );
-            simd!(
-                fn into_rhs(a: &[f32], d: &mut [f32]) {
-                    for (o, &$x) in d.iter_mut().zip(a) {
-                        let $y = *o;
-                        *o = $e;
-                    }
-                }
-            );
+        (|$x:ident, $y:ident| $e:expr) => {
+            bin!(false, |$x, $y| $e)
+        };
+        ($multiply:expr, |$x:ident, $y:ident| $e:expr) => {{
+            /// # Safety
+            /// As `zip_lanes`.
+            unsafe fn apply(a: Lane, b: Lane, d: *mut f32, len: usize) {
+                // SAFETY: the caller's contract.
+                unsafe { binary_lanes(|$x: f32, $y: f32| $e, a, b, d, len) }
+            }
             TileKernel::Binary(BinaryKernel {
-                fresh,
-                into_lhs,
-                into_rhs,
+                apply,
+                multiply: $multiply,
             })
         }};
     }
@@ -139,7 +298,7 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
         "ErfMlx" => un!(vmath::erf_mlx_f32),
         "Add" => bin!(|x, y| x.add(y)),
         "Subtract" => bin!(|x, y| x.sub(y)),
-        "Multiply" => bin!(|x, y| x.mul(y)),
+        "Multiply" => bin!(true, |x, y| x.mul(y)),
         "Divide" => bin!(|x, y| x.div(y)),
         "Maximum" => bin!(|x, y| x.max_nan(y)),
         "Minimum" => bin!(|x, y| x.min_nan(y)),
@@ -203,23 +362,54 @@ enum Tile {
     Reg(usize),
 }
 
-/// How a planned step writes its destination.
+/// How a planned binary step reads an operand.
 #[derive(Clone, Copy, PartialEq)]
-enum Form {
-    /// Into a tile none of its operands is.
-    Fresh,
-    /// Over its first operand's tile (a binary step).
-    IntoLhs,
-    /// Over its second operand's tile (a binary step).
-    IntoRhs,
+enum Arg {
+    Tile(Tile),
+    /// A constant or a broadcast scalar input.
+    Scalar(f32),
+    /// `c * tile`: a `Multiply` by a scalar folded into the one step that reads its product
+    /// (the same product, computed in registers instead of a tile of L1).
+    Scaled(f32, Tile),
 }
 
-/// One step of a [`Plan`]: an operand is its destination's tile only as `form` says.
-struct PlannedStep {
-    kernel: TileKernel,
-    args: [Tile; 2],
-    dst: Tile,
-    form: Form,
+impl Arg {
+    fn tile(self) -> Option<Tile> {
+        match self {
+            Arg::Tile(t) | Arg::Scaled(_, t) => Some(t),
+            Arg::Scalar(_) => None,
+        }
+    }
+}
+
+/// One step of a [`Plan`]. A binary step's destination may be one of its operands' tiles
+/// (see [`BinaryKernel`]); a unary step's never is.
+enum PlannedStep {
+    Unary {
+        f: fn(&[f32], &mut [f32]),
+        src: Tile,
+        dst: Tile,
+    },
+    Binary {
+        k: BinaryKernel,
+        args: [Arg; 2],
+        dst: Tile,
+    },
+}
+
+impl PlannedStep {
+    fn dst(&self) -> Tile {
+        match *self {
+            PlannedStep::Unary { dst, .. } | PlannedStep::Binary { dst, .. } => dst,
+        }
+    }
+    /// How many of its operands read tile `t`.
+    fn reads(&self, t: Tile) -> usize {
+        match self {
+            PlannedStep::Unary { src, .. } => usize::from(*src == t),
+            PlannedStep::Binary { args, .. } => args.iter().filter(|a| a.tile() == Some(t)).count(),
+        }
+    }
 }
 
 /// The program's steps with the tiles they touch for one evaluation (which inputs were
@@ -255,7 +445,11 @@ impl Compiled {
     /// the tile's last step. Each element is read at its own index only, so overwriting the
     /// tiles after all reads gives the same result as fresh outputs (MLX's in-place
     /// elementwise semantics).
-    fn plan(&self, donated_to: &[Option<usize>]) -> Plan {
+    ///
+    /// `splat` holds the value of each input that is one value broadcast (binary steps read
+    /// it as a scalar). Then each `Multiply` by a scalar whose product only one later binary
+    /// step reads is folded into that step's operand (Adam's update: 12 steps become 7).
+    fn plan(&self, donated_to: &[Option<usize>], splat: &[Option<f32>]) -> Plan {
         let nsc = self.scalars.len();
         let last = self.steps.len() - 1;
         // Output j's value: (the step computing it, its register).
@@ -268,21 +462,20 @@ impl Compiled {
                 .filter(|o| matches!(**o, Operand::Input(k) if donated_to[k] == Some(j)))
                 .count()
         };
-        // The writer of output j may read the input donated to j itself only as one operand
-        // of a binary kernel (which then runs over that operand's tile).
+        // The writer of output j may read the input donated to j itself only if it is binary
+        // (which then runs over that operand's tile).
         let in_place: Vec<bool> = writer
             .iter()
             .enumerate()
             .map(|(j, &(step, _))| {
                 let binary = matches!(self.steps[step].kernel, TileKernel::Binary(_));
                 let own = reads_donated(step, j);
-                (own == 0 || (own == 1 && binary))
-                    && (step + 1..=last).all(|i| reads_donated(i, j) == 0)
+                (own == 0 || binary) && (step + 1..=last).all(|i| reads_donated(i, j) == 0)
             })
             .collect();
         let mut steps = Vec::with_capacity(self.steps.len());
         for (i, step) in self.steps.iter().enumerate() {
-            let tile = |o: &Operand| match *o {
+            let tile = |o: Operand| match o {
                 Operand::Input(k) => match donated_to[k] {
                     Some(j) => Tile::Out(j),
                     None => Tile::Input(k),
@@ -300,25 +493,68 @@ impl Compiled {
                     }
                 }
             };
-            let a0 = tile(&step.args[0]);
-            let a1 = step.args.get(1).map_or(a0, tile);
+            let arg = |o: Operand| match o {
+                Operand::Scalar(c) => Arg::Scalar(self.scalars[c]),
+                Operand::Input(k) if donated_to[k].is_none() && splat[k].is_some() => {
+                    Arg::Scalar(splat[k].unwrap_or_default())
+                }
+                _ => Arg::Tile(tile(o)),
+            };
             let dst = writer
                 .iter()
                 .position(|&(w, _)| w == i)
                 .filter(|&j| in_place[j])
                 .map_or(Tile::Reg(nsc + step.dst), Tile::Out);
-            let form = match dst {
-                Tile::Out(_) if a0 == dst => Form::IntoLhs,
-                Tile::Out(_) if a1 == dst && step.args.len() == 2 => Form::IntoRhs,
-                _ => Form::Fresh,
-            };
-            steps.push(PlannedStep {
-                kernel: step.kernel,
-                args: [a0, a1],
-                dst,
-                form,
+            steps.push(match step.kernel {
+                TileKernel::Unary(f) => PlannedStep::Unary {
+                    f,
+                    src: tile(step.args[0]),
+                    dst,
+                },
+                TileKernel::Binary(k) => PlannedStep::Binary {
+                    k,
+                    args: [arg(step.args[0]), arg(step.args[1])],
+                    dst,
+                },
             });
         }
+        let writers = self.writers();
+        let mut folded = vec![false; steps.len()];
+        for i in 0..steps.len() {
+            let PlannedStep::Binary { k, args, dst } = steps[i] else {
+                continue;
+            };
+            let (c, x) = match args {
+                [Arg::Scalar(c), Arg::Tile(x)] | [Arg::Tile(x), Arg::Scalar(c)] => (c, x),
+                _ => continue,
+            };
+            if !k.multiply || writers.contains(&i) || !matches!(dst, Tile::Reg(_)) {
+                continue;
+            }
+            // The product's readers, up to the next step that writes its register.
+            let mut readers = Vec::new();
+            for (s, step) in steps.iter().enumerate().skip(i + 1) {
+                readers.extend(std::iter::repeat_n(s, step.reads(dst)));
+                if step.dst() == dst {
+                    break;
+                }
+            }
+            // One reader, binary, reading it as a plain tile; and no step in between writes
+            // `x`'s tile (a register reused, an output written in place).
+            let &[s] = readers.as_slice() else { continue };
+            let between_keep_x = (i + 1..s).all(|m| folded[m] || steps[m].dst() != x);
+            if let PlannedStep::Binary { args, .. } = &mut steps[s]
+                && between_keep_x
+                && let Some(a) = args.iter_mut().find(|a| **a == Arg::Tile(dst))
+            {
+                *a = Arg::Scaled(c, x);
+                folded[i] = true;
+            }
+        }
+        let steps = (steps.into_iter().zip(folded))
+            .filter(|&(_, f)| !f)
+            .map(|(s, _)| s)
+            .collect();
         let copies = writer
             .iter()
             .enumerate()
@@ -354,21 +590,27 @@ impl Compiled {
                 Tile::Reg(r) => regs[r],
             }
         };
+        let lane = |a: Arg| match a {
+            Arg::Tile(t) => Lane::Tile(ptr(t)),
+            Arg::Scalar(c) => Lane::Scalar(c),
+            Arg::Scaled(c, t) => Lane::Scaled(c, ptr(t)),
+        };
         for step in &plan.steps {
-            // SAFETY: every tile is `len` valid elements of its own buffer (the caller's
-            // contract), inputs are only read, and a step's destination is one of its operands
-            // only in the in-place forms, where that operand is not also borrowed shared; so
-            // the shared and the mutable slices never overlap.
-            unsafe {
-                let arg = |t: Tile| std::slice::from_raw_parts(ptr(t) as *const f32, len);
-                let dst = std::slice::from_raw_parts_mut(ptr(step.dst), len);
-                let [a, b] = step.args;
-                match (step.kernel, step.form) {
-                    (TileKernel::Unary(f), _) => f(arg(a), dst),
-                    (TileKernel::Binary(k), Form::Fresh) => (k.fresh)(arg(a), arg(b), dst),
-                    (TileKernel::Binary(k), Form::IntoLhs) => (k.into_lhs)(dst, arg(b)),
-                    (TileKernel::Binary(k), Form::IntoRhs) => (k.into_rhs)(arg(a), dst),
+            match *step {
+                PlannedStep::Unary { f, src, dst } => {
+                    debug_assert!(src != dst, "a unary step never runs in place");
+                    // SAFETY: every tile is `len` valid elements of its own buffer (the
+                    // caller's contract), and a unary step's source is not its destination.
+                    unsafe {
+                        let src = std::slice::from_raw_parts(ptr(src) as *const f32, len);
+                        f(src, std::slice::from_raw_parts_mut(ptr(dst), len))
+                    }
                 }
+                // SAFETY: as above; a binary kernel reads its operands through raw pointers,
+                // and its destination overlaps an operand only as the same tile.
+                PlannedStep::Binary { k, args, dst } => unsafe {
+                    (k.apply)(lane(args[0]), lane(args[1]), ptr(dst), len)
+                },
             }
         }
         for &(j, r) in &plan.copies {
@@ -517,7 +759,13 @@ impl Primitive for Compiled {
                 })
             })
             .collect();
-        let plan = self.plan(&donated_to);
+        let splat: Vec<Option<f32>> = (datas.iter().zip(&owned))
+            .map(|(d, o)| match (d, o) {
+                (Some(d), Some(v)) if is_splat(d) => Some(v[0]),
+                _ => None,
+            })
+            .collect();
+        let plan = self.plan(&donated_to, &splat);
         let slices: Vec<Source<'_>> = datas
             .iter()
             .zip(&owned)

@@ -909,6 +909,43 @@ fn fused_steps_write_over_the_donated_operand_they_read_last() {
     }
 }
 
+/// A product by a scalar is computed inside the one step that reads it, unless its operand
+/// is overwritten in between: here `p` by `p + g` written over `p`'s (donated) buffer, and
+/// `exp(x)`'s register by `sin(x)`, which reuses it.
+fn products_whose_operands_are_overwritten(a: &[Array]) -> Result<Vec<Array>> {
+    let (p, g, x) = (&a[0], &a[1], &a[2]);
+    let scaled_p = p * 2.0;
+    let p2 = p + g;
+    let e = &mx::exp(x)? * 3.0;
+    let s = mx::sin(x)?;
+    Ok(vec![&(&(&scaled_p * &p2) + &e) - &s, p2])
+}
+
+#[test]
+fn fused_scalar_products_fold_only_where_their_operand_survives() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let shape = [3usize, 5000];
+    let inputs = |seed: u64| -> Vec<Array> { (0..3).map(|i| f32s(&shape, seed + i)).collect() };
+    let want: Vec<Vec<u32>> = products_whose_operands_are_overwritten(&inputs(70))
+        .unwrap()
+        .iter()
+        .map(bits)
+        .collect();
+    let f = mx::compile(products_whose_operands_are_overwritten);
+    let mut ins: Vec<Array> = inputs(70).iter().map(|a| a * 1.0).collect();
+    mx::eval(ins.iter()).unwrap();
+    let p_buffer = ptr(&ins[0]);
+    let out = f(&std::mem::take(&mut ins)).unwrap();
+    let dot = mx::export_to_dot(&out);
+    assert_eq!(dot.matches("shape=box").count(), 1, "one fused node: {dot}");
+    mx::eval(out.iter()).unwrap();
+    assert!(
+        out.iter().any(|o| ptr(o) == p_buffer),
+        "p's buffer was donated"
+    );
+    assert_eq!(out.iter().map(bits).collect::<Vec<_>>(), want);
+}
+
 #[test]
 fn fused_kernels_export_every_output_of_the_chain() {
     let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
