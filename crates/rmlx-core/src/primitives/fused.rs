@@ -303,6 +303,10 @@ pub(crate) fn tile_kernel(name: &str) -> Option<TileKernel> {
         "Maximum" => bin!(|x, y| x.max_nan(y)),
         "Minimum" => bin!(|x, y| x.min_nan(y)),
         "Power" => bin!(|x, y| x.power(y)),
+        // A comparison only converted to float32 (see `transforms::fuse`): the mask as 1.0 or
+        // 0.0, which its `AsType` then copies (also the kernel of a float32 -> float32 cast).
+        "Greater" => bin!(|x, y| if x > y { 1.0 } else { 0.0 }),
+        "AsType" => un!(|s: &[f32], d: &mut [f32]| d.copy_from_slice(s)),
         _ => return None,
     })
 }

@@ -36,17 +36,23 @@ fn scalar_value(a: &Array) -> Option<f32> {
 }
 
 /// Whether node `n` can run inside a fused float32 kernel, and the constants it reads.
-fn fusible(p: &Program, n: usize) -> bool {
+/// `mask[m]`: node `m` is a comparison only converted to float32 (see [`fused_masks`]).
+fn fusible(p: &Program, n: usize, mask: &[bool]) -> bool {
     let node = &p.nodes[n];
     if node.outputs.len() != 1
-        || node.outputs[0].dtype != Dtype::Float32
+        || (node.outputs[0].dtype != Dtype::Float32 && !mask[n])
         || tile_kernel(node.primitive.name()).is_none()
     {
         return false;
     }
     let shape = &node.outputs[0].shape;
+    let spec = OutputSpec {
+        shape: shape.clone(),
+        dtype: Dtype::Float32,
+    };
+    let reads_mask = node.primitive.name() == "AsType";
     node.inputs.iter().all(|r| match r {
-        Ref::Node(m, k) => p.nodes[*m].outputs[*k] == node.outputs[0],
+        Ref::Node(m, k) => p.nodes[*m].outputs[*k] == spec || (reads_mask && mask[*m]),
         Ref::Input(_) => true, // the caller checks the input's spec
         Ref::Const(a) => {
             (a.dtype() == Dtype::Float32 && a.shape() == shape.as_slice())
@@ -58,18 +64,27 @@ fn fusible(p: &Program, n: usize) -> bool {
     })
 }
 
+/// The comparisons (`Greater`, as in the gradient of `relu`) whose one reader converts them
+/// to float32 and which the program does not return: inside a fused kernel the pair is a
+/// step writing 1.0 or 0.0 and a copy, so the mask never exists as booleans.
+fn fused_masks(p: &Program, consumers: &[Vec<usize>], is_output: &[bool]) -> Vec<bool> {
+    (0..p.nodes.len())
+        .map(|n| {
+            let node = &p.nodes[n];
+            node.primitive.name() == "Greater"
+                && node.outputs.len() == 1
+                && node.outputs[0].dtype == Dtype::Bool
+                && !is_output[n]
+                && matches!(consumers[n].as_slice(), [c]
+                    if p.nodes[*c].primitive.name() == "AsType"
+                        && p.nodes[*c].outputs[0].dtype == Dtype::Float32)
+        })
+        .collect()
+}
+
 /// Fuses the program's float32 elementwise chains; `input_specs` are the function's inputs.
 pub(crate) fn fuse(p: &mut Program, input_specs: &[OutputSpec]) {
     let count = p.nodes.len();
-    let can: Vec<bool> = (0..count)
-        .map(|n| {
-            fusible(p, n)
-                && p.nodes[n].inputs.iter().all(|r| match r {
-                    Ref::Input(i) => input_specs[*i] == p.nodes[n].outputs[0],
-                    _ => true,
-                })
-        })
-        .collect();
     let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); count];
     for (n, node) in p.nodes.iter().enumerate() {
         for r in &node.inputs {
@@ -87,6 +102,27 @@ pub(crate) fn fuse(p: &mut Program, input_specs: &[OutputSpec]) {
                 .any(|r| matches!(r, Ref::Node(m, _) if *m == n))
         })
         .collect();
+    let mask = fused_masks(p, &consumers, &is_output);
+    let mut can: Vec<bool> = (0..count)
+        .map(|n| {
+            let spec = OutputSpec {
+                shape: p.nodes[n].outputs[0].shape.clone(),
+                dtype: Dtype::Float32,
+            };
+            fusible(p, n, &mask)
+                && p.nodes[n].inputs.iter().all(|r| match r {
+                    Ref::Input(i) => input_specs[*i] == spec,
+                    _ => true,
+                })
+        })
+        .collect();
+    // A mask's reader is fused only together with the mask (it cannot read booleans).
+    for n in 0..count {
+        if (p.nodes[n].inputs.iter()).any(|r| matches!(r, Ref::Node(m, _) if mask[*m] && !can[*m]))
+        {
+            can[n] = false;
+        }
+    }
     // Group of each fusible node: the index of its root.
     let mut group: Vec<Option<usize>> = vec![None; count];
     for n in (0..count).rev() {

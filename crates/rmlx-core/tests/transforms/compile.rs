@@ -23,6 +23,7 @@ fn f32s(shape: &[usize], seed: u64) -> Array {
 }
 
 type Case = fn(&[Array]) -> Result<Array>;
+type MultiCase = fn(&[Array]) -> Result<Vec<Array>>;
 
 fn cases() -> Vec<(&'static str, Case, Vec<Array>)> {
     let x = f32s(&[7, 33], 1);
@@ -944,6 +945,58 @@ fn fused_scalar_products_fold_only_where_their_operand_survives() {
         "p's buffer was donated"
     );
     assert_eq!(out.iter().map(bits).collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn comparisons_converted_to_float_fuse_as_masks() {
+    let _m = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    // relu's gradient: g * (x > 0) as float32, NaN and infinities included.
+    let relu_grad = |a: &[Array]| -> Result<Vec<Array>> {
+        let mask = mx::greater(&a[0], 0.0)?.astype(mx::float32)?;
+        Ok(vec![&a[1] * &mask])
+    };
+    // The mask is also returned, or also read as booleans: it stays a comparison.
+    let mask_returned = |a: &[Array]| -> Result<Vec<Array>> {
+        let mask = mx::greater(&a[0], &a[1])?;
+        Ok(vec![&a[1] * &mask.astype(mx::float32)?, mask])
+    };
+    let mask_shared = |a: &[Array]| -> Result<Vec<Array>> {
+        let mask = mx::greater(&a[0], &a[1])?;
+        let both = &mx::r#where(&mask, &a[0], 1.0)? + &mask.astype(mx::float32)?;
+        Ok(vec![&both * 2.0])
+    };
+    let mut x = f32s(&[3, 700], 80).to_vec::<f32>().unwrap();
+    x[..4].copy_from_slice(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0]);
+    let x = mx::Array::from_slice(&x, &[3, 700]).unwrap();
+    let g = f32s(&[3, 700], 81);
+    let cases: [(&str, MultiCase); 3] = [
+        ("relu_grad", relu_grad),
+        ("mask_returned", mask_returned),
+        ("mask_shared", mask_shared),
+    ];
+    let fbits = |a: &Array| bits(&a.astype(mx::float32).unwrap());
+    for (name, function) in cases {
+        let inputs = [x.clone(), g.clone()];
+        let plain = function(&inputs).unwrap();
+        let out = mx::compile(function)(&inputs).unwrap();
+        let dot = mx::export_to_dot(&out);
+        let boxes = dot.matches("shape=box").count();
+        let comparison_left = dot.contains("[label=\"Greater\"");
+        if name == "relu_grad" {
+            assert!(boxes == 1 && dot.contains("CompiledGreater"), "{dot}");
+        } else {
+            assert!(comparison_left, "{name}: {dot}");
+        }
+        assert_eq!(
+            out.iter().map(|a| a.dtype()).collect::<Vec<_>>(),
+            plain.iter().map(|a| a.dtype()).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            out.iter().map(fbits).collect::<Vec<_>>(),
+            plain.iter().map(fbits).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
 }
 
 #[test]
