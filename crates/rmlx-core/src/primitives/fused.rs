@@ -179,28 +179,22 @@ unsafe fn binary_lanes<F: Fn(f32, f32) -> f32 + Copy>(
     #[cfg(target_arch = "x86_64")]
     {
         use crate::cpu::vmath::{Level, level};
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn avx512<F: Fn(f32, f32) -> f32 + Copy>(
-            f: F,
-            a: Lane,
-            b: Lane,
-            d: *mut f32,
-            len: usize,
-        ) {
-            // SAFETY: the caller's contract.
-            unsafe { by_form(f, a, b, d, len) }
+        macro_rules! with_features {
+            ($($name:ident: $features:literal),*) => {$(
+                #[target_feature(enable = $features)]
+                unsafe fn $name<F: Fn(f32, f32) -> f32 + Copy>(
+                    f: F,
+                    a: Lane,
+                    b: Lane,
+                    d: *mut f32,
+                    len: usize,
+                ) {
+                    // SAFETY: the caller's contract.
+                    unsafe { by_form(f, a, b, d, len) }
+                }
+            )*};
         }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<F: Fn(f32, f32) -> f32 + Copy>(
-            f: F,
-            a: Lane,
-            b: Lane,
-            d: *mut f32,
-            len: usize,
-        ) {
-            // SAFETY: the caller's contract.
-            unsafe { by_form(f, a, b, d, len) }
-        }
+        with_features!(avx512: "avx512f,avx2,fma", avx2: "avx2,fma");
         match level() {
             // SAFETY: the CPU has these features (checked at run time by `level`); the rest
             // is the caller's contract.
