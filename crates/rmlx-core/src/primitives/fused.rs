@@ -516,7 +516,6 @@ impl Compiled {
                 },
             });
         }
-        let writers = self.writers();
         let mut folded = vec![false; steps.len()];
         for i in 0..steps.len() {
             let PlannedStep::Binary { k, args, dst } = steps[i] else {
@@ -526,7 +525,8 @@ impl Compiled {
                 [Arg::Scalar(c), Arg::Tile(x)] | [Arg::Tile(x), Arg::Scalar(c)] => (c, x),
                 _ => continue,
             };
-            if !k.multiply || writers.contains(&i) || !matches!(dst, Tile::Reg(_)) {
+            let writes_output = writer.iter().any(|&(w, _)| w == i);
+            if !k.multiply || writes_output || !matches!(dst, Tile::Reg(_)) {
                 continue;
             }
             // The product's readers, up to the next step that writes its register.
