@@ -306,6 +306,38 @@ fn profile(model: &Llama) -> Result<()> {
         steps.push(t.elapsed().as_secs_f64());
     }
     let total = median(steps);
+    // The kernels of real steps, per primitive (the profiler times each node's kernel).
+    mx::profiler::reset();
+    mx::profiler::enable(true);
+    for _ in 0..RUNS {
+        token = step(model, &mut cache, &token.reshape([1, 1])?, &mut sampler)?;
+    }
+    mx::profiler::enable(false);
+    let mut per_primitive: Vec<(String, u64, f64)> = Vec::new();
+    for e in mx::profiler::report() {
+        let secs = e.total.as_secs_f64() / RUNS as f64;
+        match per_primitive.iter_mut().find(|p| p.0 == e.primitive) {
+            Some(p) => {
+                p.1 += e.calls;
+                p.2 += secs;
+            }
+            None => per_primitive.push((e.primitive.clone(), e.calls, secs)),
+        }
+    }
+    per_primitive.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let kernels: f64 = per_primitive.iter().map(|p| p.2).sum();
+    println!(
+        "kernels of one step, by primitive: {:.2} ms of {:.2} ms",
+        kernels * 1e3,
+        total * 1e3
+    );
+    for (name, calls, secs) in per_primitive.iter().take(16) {
+        println!(
+            "  {name:<28} {:>5} calls {:>7.3} ms",
+            calls / RUNS as u64,
+            secs * 1e3
+        );
+    }
     // Building one step's graph, without evaluating it (what async_eval pipelining could hide).
     let mut build = Vec::new();
     for _ in 0..RUNS {
