@@ -190,6 +190,41 @@ impl<T: Element> Dense<T> {
         })
     }
 
+    /// Keys or values `(B, N, L, D)`: borrowed also when only each head is dense (`L x D`
+    /// row-major) and the heads lie apart, as the first `L` positions of a KV cache's longer
+    /// buffers do; else as [`Dense::new`]. [`Dense::head_strides`] says where each head starts.
+    fn heads(a: &Array) -> Result<Self> {
+        let data = a.ready_data()?;
+        let s = a.shape();
+        let st = &data.strides;
+        let heads_dense = s.len() == 4
+            && s.iter().all(|&n| n > 0)
+            && (s[2] <= 1 || st[2] == s[3] as isize)
+            && (s[3] <= 1 || st[3] == 1)
+            && st[0] >= 0
+            && st[1] >= 0;
+        if heads_dense && !data.row_contiguous {
+            let span = (s[0] - 1) * st[0] as usize + (s[1] - 1) * st[1] as usize + s[2] * s[3];
+            return Ok(Dense {
+                data,
+                copy: None,
+                len: span,
+            });
+        }
+        Self::new(a)
+    }
+
+    /// Elements between batch elements and between heads of `a` (the array given to
+    /// [`Dense::heads`]) in [`Dense::as_slice`].
+    fn head_strides(&self, a: &Array) -> (usize, usize) {
+        let s = a.shape();
+        if self.copy.is_none() && !self.data.row_contiguous {
+            (self.data.strides[0] as usize, self.data.strides[1] as usize)
+        } else {
+            (s[1] * s[2] * s[3], s[2] * s[3])
+        }
+    }
+
     fn as_slice(&self) -> &[T] {
         match &self.copy {
             Some(v) => v,
@@ -849,9 +884,10 @@ fn sdpa_typed<T: Store<F>, F: Acc>(
     }
     let (qd, kd, vd) = (
         Dense::<T>::new(q)?,
-        Dense::<T>::new(k)?,
-        Dense::<T>::new(v)?,
+        Dense::<T>::heads(k)?,
+        Dense::<T>::heads(v)?,
     );
+    let (k_heads, v_heads) = (kd.head_strides(k), vd.head_strides(v));
     let (mut qt, mut kt, mut vt) = (Vec::new(), Vec::new(), Vec::new());
     let qs = acc_slice(&qd, &mut qt);
     let ks = acc_slice(&kd, &mut kt);
@@ -893,6 +929,8 @@ fn sdpa_typed<T: Store<F>, F: Acc>(
                 lowest,
                 kind,
                 sink: sink_vals.as_ref().map(|s| s[bh % dims.nq]),
+                k_heads,
+                v_heads,
             };
             attend_block(&ctx, qs, ks, vs, view.as_ref(), out_blk, scratch);
         });
@@ -922,6 +960,10 @@ struct BlockCtx<F> {
     lowest: F,
     kind: MaskKind,
     sink: Option<F>,
+    /// Elements between the keys' batch elements and between their heads (see
+    /// [`Dense::heads`]); likewise for the values.
+    k_heads: (usize, usize),
+    v_heads: (usize, usize),
 }
 
 /// [`attend_block_body`], with AVX-512 or AVX2 when the CPU has them (the softmax's row loops
@@ -1008,9 +1050,8 @@ fn attend_block_body<T: Store<F>, F: Acc, const TILES: bool>(
     let rows = out.len() / dv;
     let i0 = c.i0;
     let q = &qs[((c.bh * lq) + i0) * dk..][..rows * dk];
-    let kbase = (b * nkv + kvh) * lkv;
-    let k = &ks[kbase * dk..][..lkv * dk];
-    let v = &vs[kbase * dv..][..lkv * dv];
+    let k = &ks[b * c.k_heads.0 + kvh * c.k_heads.1..][..lkv * dk];
+    let v = &vs[b * c.v_heads.0 + kvh * c.v_heads.1..][..lkv * dv];
 
     // Causal: query i sees keys j <= i + off. Keys past the block's last visible key are
     // skipped, unless some row sees no key at all (it then averages every key, as MLX's
@@ -1109,7 +1150,14 @@ fn attend_block_body<T: Store<F>, F: Acc, const TILES: bool>(
             if let Some(mv) = mask {
                 mv.apply(b, h, i0 + r, j0, srow, c.lowest);
             }
-            let mx = fold_lanes(srow, m[r], |a, x| a.maxf(x));
+            let mx = match cast::<F, f32>(srow) {
+                // SAFETY: TILES is set only where the CPU has AVX-512F.
+                #[cfg(target_arch = "x86_64")]
+                Some(x) if tiled => {
+                    F::of(unsafe { tiles::row_max(x, m[r].to_f64() as f32) } as f64)
+                }
+                _ => fold_lanes(srow, m[r], |a, x| a.maxf(x)),
+            };
             if mx == F::NEG_INF {
                 // Everything so far is -inf: no weight yet (and 0 / 0 = NaN at the end if
                 // it stays so, as MLX's softmax gives).
@@ -1201,8 +1249,9 @@ mod tiles {
         }
     }
 
-    /// Scores of query rows `q` (`R` rows of `dk`) against `panels` packed panels, times
-    /// `scale`, into rows of `s` `ld` apart (`KP` per panel).
+    /// Scores of `R` query rows against `panels` packed panels, times `scale`, into rows of
+    /// `s` `ld` apart (`KP` per panel). The rows come feature-major: `q[d * R + i]` is
+    /// feature `d` of row `i` (one pointer walks them; no address arithmetic per row).
     ///
     /// # Safety
     /// AVX-512F; `q` holds `R * dk` values, `kp` `panels * dk * KP`, `s` rows of `ld >=
@@ -1227,7 +1276,7 @@ mod tiles {
                     let k0 = _mm512_loadu_ps(kb.add(d * KP));
                     let k1 = _mm512_loadu_ps(kb.add(d * KP + 16));
                     for (i, a) in acc.iter_mut().enumerate() {
-                        let qb = _mm512_set1_ps(*q.add(i * dk + d));
+                        let qb = _mm512_set1_ps(*q.add(d * R + i));
                         a[0] = _mm512_fmadd_ps(qb, k0, a[0]);
                         a[1] = _mm512_fmadd_ps(qb, k1, a[1]);
                     }
@@ -1263,35 +1312,78 @@ mod tiles {
         debug_assert!(q.len() >= rows * dk && s.len() >= rows * ld && ld >= cols.div_ceil(KP) * KP);
         debug_assert!(kp.len() >= cols.div_ceil(KP) * dk * KP);
         let panels_for = |r0: usize, r1: usize| needed(r0, r1).min(cols).div_ceil(KP);
-        let mut r = 0;
+        // The query rows in tiles of 8, feature-major; then a panel at a time (8 KB for 64
+        // features: it stays in L1) against every tile that sees part of it.
+        let full = rows / 8;
+        let mut tiles = vec![0f32; full * 8 * dk];
+        for (t, tile) in tiles.chunks_exact_mut(8 * dk).enumerate() {
+            for (i, row) in q[t * 8 * dk..(t + 1) * 8 * dk].chunks_exact(dk).enumerate() {
+                for (d, &x) in row.iter().enumerate() {
+                    tile[d * 8 + i] = x;
+                }
+            }
+        }
+        let tile_panels: Vec<usize> = (0..full).map(|t| panels_for(8 * t, 8 * t + 8)).collect();
+        let panels = tile_panels.iter().copied().max().unwrap_or(0);
         // SAFETY: tiles of 8 rows (then single rows) inside `rows`; panels inside `cols`.
         unsafe {
-            while r + 8 <= rows {
-                let panels = panels_for(r, r + 8);
-                score_tile::<8>(
-                    q.as_ptr().add(r * dk),
-                    dk,
-                    kp.as_ptr(),
-                    panels,
-                    s.as_mut_ptr().add(r * ld),
-                    ld,
-                    scale,
-                );
-                r += 8;
+            for p in 0..panels {
+                let panel = kp.as_ptr().add(p * dk * KP);
+                for (t, &tp) in tile_panels.iter().enumerate() {
+                    if p < tp {
+                        score_tile::<8>(
+                            tiles.as_ptr().add(t * 8 * dk),
+                            dk,
+                            panel,
+                            1,
+                            s.as_mut_ptr().add(8 * t * ld + p * KP),
+                            ld,
+                            scale,
+                        );
+                    }
+                }
             }
-            while r < rows {
-                let panels = panels_for(r, r + 1);
+            for r in 8 * full..rows {
                 score_tile::<1>(
                     q.as_ptr().add(r * dk),
                     dk,
                     kp.as_ptr(),
-                    panels,
+                    panels_for(r, r + 1),
                     s.as_mut_ptr().add(r * ld),
                     ld,
                     scale,
                 );
-                r += 1;
             }
+        }
+    }
+
+    /// The largest of `init` and `xs` as `f32::max` folds them (NaN ignored), 16 lanes at a
+    /// time.
+    ///
+    /// # Safety
+    /// AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn row_max(xs: &[f32], init: f32) -> f32 {
+        // SAFETY: whole vectors inside `xs`, then masked loads of the rest.
+        unsafe {
+            let lowest = _mm512_set1_ps(f32::NEG_INFINITY);
+            // `max_ps(x, acc)` returns acc where x is NaN, and acc is never NaN.
+            let mut acc = [lowest; 4];
+            let mut chunks = xs.chunks_exact(64);
+            for c in &mut chunks {
+                for (l, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_max_ps(_mm512_loadu_ps(c.as_ptr().add(16 * l)), *a);
+                }
+            }
+            let mut rest = chunks.remainder();
+            while !rest.is_empty() {
+                let n = rest.len().min(16);
+                let x = _mm512_mask_loadu_ps(lowest, ((1u32 << n) - 1) as u16, rest.as_ptr());
+                acc[0] = _mm512_max_ps(x, acc[0]);
+                rest = &rest[n..];
+            }
+            let top = _mm512_max_ps(_mm512_max_ps(acc[0], acc[1]), _mm512_max_ps(acc[2], acc[3]));
+            init.max(_mm512_reduce_max_ps(top))
         }
     }
 
@@ -1384,32 +1476,35 @@ mod tiles {
         let rows = lens.len();
         debug_assert!(dv % 16 == 0 && p.len() >= rows * ld && o.len() >= rows * dv);
         debug_assert!(lens.iter().all(|&l| l <= ld && l * dv <= v.len()));
-        let mut r = 0;
+        // Keys a chunk at a time (32 KB of values: they stay in L1) against every tile of
+        // rows that weighs some of them.
+        let chunk = (8192 / dv).max(16);
+        let longest = lens.iter().copied().max().unwrap_or(0);
+        let mut j0 = 0;
         // SAFETY: tiles of 4 rows (then single rows) inside `rows`, each reading the keys
         // its rows weigh.
         unsafe {
-            while r + 4 <= rows {
-                let len = lens[r..r + 4].iter().copied().max().unwrap_or(0);
-                value_rows_tile::<4>(
-                    p.as_ptr().add(r * ld),
-                    ld,
-                    len,
-                    v.as_ptr(),
-                    dv,
-                    o.as_mut_ptr().add(r * dv),
-                );
-                r += 4;
-            }
-            while r < rows {
-                value_rows_tile::<1>(
-                    p.as_ptr().add(r * ld),
-                    ld,
-                    lens[r],
-                    v.as_ptr(),
-                    dv,
-                    o.as_mut_ptr().add(r * dv),
-                );
-                r += 1;
+            while j0 < longest {
+                let j1 = (j0 + chunk).min(longest);
+                let mut r = 0;
+                while r < rows {
+                    let tile = if r + 4 <= rows { 4 } else { 1 };
+                    let len = lens[r..r + tile].iter().copied().max().unwrap_or(0).min(j1);
+                    if len > j0 {
+                        let (pp, vp, op) = (
+                            p.as_ptr().add(r * ld + j0),
+                            v.as_ptr().add(j0 * dv),
+                            o.as_mut_ptr().add(r * dv),
+                        );
+                        if tile == 4 {
+                            value_rows_tile::<4>(pp, ld, len - j0, vp, dv, op);
+                        } else {
+                            value_rows_tile::<1>(pp, ld, len - j0, vp, dv, op);
+                        }
+                    }
+                    r += tile;
+                }
+                j0 = j1;
             }
         }
     }
@@ -2040,8 +2135,22 @@ mod tests {
         ];
         for &((b, nq, nkv), (lq, lkv, dk, dv), kind, with_mask, with_sinks) in cases {
             let q = heads(b, nq, lq, dk, 11, f);
-            let k = heads(b, nkv, lkv, dk, 12, f);
-            let v = heads(b, nkv, lkv, dv, 13, f);
+            // Keys and values as the first positions of longer buffers (a KV cache's view:
+            // each head dense, heads apart), for every other case; else transposed heads.
+            let cached = |a: Array, d: usize| -> Array {
+                if lq % 2 == 0 {
+                    return a;
+                }
+                let pad = crate::ops::zeros(&[b, nkv, 7, d][..], f).unwrap();
+                let buf = crate::ops::concatenate(&[a, pad], 2).unwrap();
+                buf.eval().unwrap();
+                let view =
+                    crate::ops::slice(&buf, [0, 0, 0, 0], [b, nkv, lkv, d], [1, 1, 1, 1]).unwrap();
+                view.eval().unwrap();
+                view
+            };
+            let k = cached(heads(b, nkv, lkv, dk, 12, f), dk);
+            let v = cached(heads(b, nkv, lkv, dv, 13, f), dv);
             let addend = values(lq * lkv, 14);
             let mask = with_mask.then(|| {
                 let m = Array::from_slice(&addend, &[1, 1, lq, lkv])

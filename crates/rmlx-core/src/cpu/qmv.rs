@@ -43,6 +43,14 @@ pub(crate) enum Params<'a> {
 }
 
 impl Params<'_> {
+    /// The address of element `i`, for a prefetch (may lie past the end: never dereferenced).
+    fn address(&self, i: usize) -> *const i8 {
+        match self {
+            Params::F32(v) => v.as_ptr().wrapping_add(i) as *const i8,
+            Params::F16(v) | Params::Bf16(v) => v.as_ptr().wrapping_add(i) as *const i8,
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Params::F32(v) => v.len(),
@@ -564,6 +572,9 @@ unsafe fn dots<const BITS: i32, const M: usize>(
     }
 }
 
+/// How many weight rows ahead the VNNI kernel prefetches the rows' codes, scales and biases.
+const PREFETCH_ROWS: usize = 16;
+
 /// Blocks of digits per chunk when rows of `x` are taken in several tiles (see [`qmv_t`]).
 const VNNI_CHUNK_BLOCKS: usize = 16;
 
@@ -698,6 +709,14 @@ unsafe fn dots_vnni<const BITS: usize, const M: usize, const R: usize>(
                 scales[r] =
                     _mm512_permutexvar_ps(lane_group, load_params(row.scales, first, groups));
                 let wp = words.as_ptr().add(r * wpr + off / per);
+                // The same block of the weight rows PREFETCH_ROWS further on (the tiles to
+                // come): a token's weights stream from memory once, and without this the
+                // kernel waits on each block's load.
+                let ahead = PREFETCH_ROWS * wpr;
+                _mm_prefetch::<_MM_HINT_T0>(wp.wrapping_add(ahead) as *const i8);
+                let ahead_groups = PREFETCH_ROWS * gpr;
+                _mm_prefetch::<_MM_HINT_T0>(row.scales.address(first + ahead_groups));
+                _mm_prefetch::<_MM_HINT_T0>(row.biases.address(first + ahead_groups));
                 // The last block of a row may be half full: the rest reads as code 0, against
                 // zero digits.
                 let v = if len == block {
