@@ -1298,6 +1298,7 @@ mod tiles {
     /// AVX-512F; `q` holds `rows * dk` values, `kp` the packed `cols` keys, `s` `rows * ld`
     /// with `ld >= cols` rounded up to `KP`.
     #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)] // the block's shapes, side by side as the caller has them
     pub(super) unsafe fn scores(
         q: &[f32],
         rows: usize,
@@ -1474,7 +1475,7 @@ mod tiles {
         o: &mut [f32],
     ) {
         let rows = lens.len();
-        debug_assert!(dv % 16 == 0 && p.len() >= rows * ld && o.len() >= rows * dv);
+        debug_assert!(dv.is_multiple_of(16) && p.len() >= rows * ld && o.len() >= rows * dv);
         debug_assert!(lens.iter().all(|&l| l <= ld && l * dv <= v.len()));
         // Keys a chunk at a time (32 KB of values: they stay in L1) against every tile of
         // rows that weighs some of them.
@@ -2107,16 +2108,20 @@ mod tests {
     /// float64: one query row (a generated token), tiles of 8 and 4 rows with tails, several
     /// query and key blocks, value widths of one to five vectors, causal rows with and
     /// without visible keys, grouped heads, masks and sinks.
+    /// Heads (batch, query, key/value), sizes (lq, lkv, dk, dv), mask kind, with an additive
+    /// mask, with sinks.
+    type Case = (
+        (usize, usize, usize),
+        (usize, usize, usize, usize),
+        MaskKind,
+        bool,
+        bool,
+    );
+
     #[test]
     fn general_sdpa_matches_direct_attention() {
         let f = Dtype::Float32;
-        let cases: &[(
-            (usize, usize, usize),
-            (usize, usize, usize, usize),
-            MaskKind,
-            bool,
-            bool,
-        )] = &[
+        let cases: &[Case] = &[
             ((1, 4, 2), (1, 40, 64, 64), MaskKind::None, false, false),
             ((1, 3, 3), (5, 300, 48, 32), MaskKind::Causal, false, false),
             (
