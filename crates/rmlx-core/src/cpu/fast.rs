@@ -192,8 +192,9 @@ impl<T: Element> Dense<T> {
 
     /// Keys or values `(B, N, L, D)`: borrowed also when only each head is dense (`L x D`
     /// row-major) and the heads lie apart, as the first `L` positions of a KV cache's longer
-    /// buffers do; else as [`Dense::new`]. [`Dense::head_strides`] says where each head starts.
-    fn heads(a: &Array) -> Result<Self> {
+    /// buffers do; else as [`Dense::new`]. Also returns the elements between batch elements
+    /// and between heads in [`Dense::as_slice`].
+    fn heads(a: &Array) -> Result<(Self, (usize, usize))> {
         let data = a.ready_data()?;
         let s = a.shape();
         let st = &data.strides;
@@ -204,25 +205,17 @@ impl<T: Element> Dense<T> {
             && st[0] >= 0
             && st[1] >= 0;
         if heads_dense && !data.row_contiguous {
-            let span = (s[0] - 1) * st[0] as usize + (s[1] - 1) * st[1] as usize + s[2] * s[3];
-            return Ok(Dense {
+            let (b, h) = (st[0] as usize, st[1] as usize);
+            let span = (s[0] - 1) * b + (s[1] - 1) * h + s[2] * s[3];
+            let view = Dense {
                 data,
                 copy: None,
                 len: span,
-            });
+            };
+            return Ok((view, (b, h)));
         }
-        Self::new(a)
-    }
-
-    /// Elements between batch elements and between heads of `a` (the array given to
-    /// [`Dense::heads`]) in [`Dense::as_slice`].
-    fn head_strides(&self, a: &Array) -> (usize, usize) {
-        let s = a.shape();
-        if self.copy.is_none() && !self.data.row_contiguous {
-            (self.data.strides[0] as usize, self.data.strides[1] as usize)
-        } else {
-            (s[1] * s[2] * s[3], s[2] * s[3])
-        }
+        let head = s[2..].iter().product::<usize>();
+        Ok((Self::new(a)?, (s[1] * head, head)))
     }
 
     fn as_slice(&self) -> &[T] {
@@ -882,12 +875,8 @@ fn sdpa_typed<T: Store<F>, F: Acc>(
         out.fill(T::store(F::ZERO));
         return Ok(Data::from_buffer(buf, &spec.shape));
     }
-    let (qd, kd, vd) = (
-        Dense::<T>::new(q)?,
-        Dense::<T>::heads(k)?,
-        Dense::<T>::heads(v)?,
-    );
-    let (k_heads, v_heads) = (kd.head_strides(k), vd.head_strides(v));
+    let qd = Dense::<T>::new(q)?;
+    let ((kd, k_heads), (vd, v_heads)) = (Dense::<T>::heads(k)?, Dense::<T>::heads(v)?);
     let (mut qt, mut kt, mut vt) = (Vec::new(), Vec::new(), Vec::new());
     let qs = acc_slice(&qd, &mut qt);
     let ks = acc_slice(&kd, &mut kt);
